@@ -1,0 +1,58 @@
+import { Command, CommanderError, Option } from 'commander';
+import { PowerViewError, UsageError } from '../errors.js';
+import { loadDotEnv } from '../config/config.js';
+import { runIngest, type IngestFlags } from './ingest.js';
+
+export function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command();
+  program
+    .name('powerview')
+    .description('PowerView ingest: logger TSV files → InfluxDB line protocol, PostgreSQL aggregates, Grafana')
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+  program
+    .command('ingest')
+    .description('ingest logger TSV files or folders (<root>/<company>/<campaign>/<device>/<file>.tsv)')
+    .argument('<paths...>', 'files or folders')
+    .option('--dry-run', 'parse and validate, build the line protocol, write and move nothing')
+    .option('--json', 'print the JSON report (the default when stdout is not a terminal)')
+    .option('--lp-out <file>', 'write the line protocol that would be sent to FILE, or - for stdout')
+    .option('--root <dir>', 'data root (default: POWERVIEW_DATA_ROOT, else inferred from the paths)')
+    .option('--v002-timezone <zone>', 'IANA zone of V002 local times; UTC reproduces the earlier tool (default: POWERVIEW_V002_TIMEZONE, else Europe/Paris)')
+    .option('--workers <n>', 'parser threads, 0 = main thread (default: POWERVIEW_WORKERS, else the number of cores)')
+    .option('--include-processed', 'also walk into parsed/ and error/ folders')
+    .option('--company <name>', 'company for files outside the <root>/<company>/<campaign>/<device> layout')
+    .option('--campaign <name>', 'campaign for files outside the layout')
+    .addOption(new Option('--block-size <bytes>', 'TSV bytes per parser task').hideHelp())
+    .option('--no-progress', 'no progress bar')
+    .action(async (paths: string[], flags: IngestFlags) => {
+      setExit(await runIngest(paths, flags));
+    });
+  return program;
+}
+
+/** Runs the CLI; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  loadDotEnv();
+  let code = 0;
+  const program = buildProgram((c) => (code = c));
+  try {
+    await program.parseAsync(argv);
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return 2;
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`powerview: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof PowerViewError) {
+      process.stderr.write(`powerview: ${err.code}: ${err.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`powerview: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,41 @@
+import { relative } from 'node:path';
+import type { RunReport } from '../pipeline/report.js';
+
+function fmt(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+/** The human summary table printed on a TTY. */
+export function summaryTable(report: RunReport, cwd = process.cwd()): string {
+  const rows: string[][] = [['file', 'status', 'rows', 'points', 'bad ts', 'bad values', 'truncated', 'duplicates', 'range / error']];
+  for (const f of report.files) {
+    rows.push([
+      relative(cwd, f.path) || f.path,
+      f.status,
+      fmt(f.rows),
+      fmt(f.points),
+      fmt(f.invalid_timestamps.count),
+      fmt(f.invalid_values.count),
+      fmt(f.truncated_rows.count),
+      fmt(f.duplicate_rows),
+      f.error ? f.error.message : f.time_range ? `${f.time_range.first} → ${f.time_range.last}` : '',
+    ]);
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const numeric = new Set([2, 3, 4, 5, 6, 7]);
+  const lines = rows.map((r) =>
+    r.map((cell, i) => (i === r.length - 1 ? cell : numeric.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  '),
+  );
+  lines.splice(1, 0, widths.map((w) => '-'.repeat(Math.min(w, 60))).join('  '));
+  const t = report.totals;
+  lines.push('');
+  lines.push(
+    `${t.files} files (${t.files_ok} ok, ${t.files_failed} failed), ${fmt(t.rows)} rows, ${fmt(t.points)} points, ` +
+      `${fmt(t.duplicate_rows)} duplicate rows skipped, in ${(report.duration_ms / 1000).toFixed(2)} s ` +
+      `(${fmt(Math.round(report.points_per_second))} points/s)${report.dry_run ? ' — dry run: nothing written or moved' : ''}`,
+  );
+  for (const f of report.files) {
+    for (const w of f.warnings) lines.push(`warning: ${relative(cwd, f.path) || f.path}: ${w}`);
+  }
+  return lines.join('\n');
+}

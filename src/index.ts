@@ -1,0 +1,11 @@
+export { ErrorCodes, PowerViewError, UsageError, FileFormatError, type ErrorCode } from './errors.js';
+export { parseHeader, buildChannels, splitNameUnit, SUPPORTED_FORMATS, type Channel, type FileHeader } from './tsv/header.js';
+export { FileScanner, type Block, type ScanResult } from './tsv/scanner.js';
+export { parseBlock, type BlockResult, type BlockStats, type SeriesTable } from './tsv/block-parser.js';
+export { buildSeriesTable, MEASUREMENT, type FileIdentity } from './tsv/series.js';
+export { TimeZoneRules, LocalTimeResolver } from './tsv/timezone.js';
+export { escapeMeasurement, escapeTag, seriesPrefix } from './influx/line-protocol.js';
+export { Pipeline, type PipelineOptions, type FileTask } from './pipeline/pipeline.js';
+export { discover, type DiscoverOptions } from './pipeline/discover.js';
+export { CountingSink, StreamSink, type LpSink } from './pipeline/sink.js';
+export type { FileReport, RunReport } from './pipeline/report.js';

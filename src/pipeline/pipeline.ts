@@ -1,0 +1,272 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import { FileFormatError, ErrorCodes, errorMessage, PowerViewError } from '../errors.js';
+import { parseBlock, type BlockResult } from '../tsv/block-parser.js';
+import type { Block } from '../tsv/scanner.js';
+import { FileScanner } from '../tsv/scanner.js';
+import { buildSeriesTable, type FileIdentity } from '../tsv/series.js';
+import { TimeZoneRules } from '../tsv/timezone.js';
+import type { SeriesTable } from '../tsv/block-parser.js';
+import type { FileHeader } from '../tsv/header.js';
+import { applyHeader, applyStats, emptyFileReport, type FileReport } from './report.js';
+import type { LpSink } from './sink.js';
+import { FileStats } from './stats.js';
+import type { BlockTask } from './worker.js';
+
+export interface PipelineOptions {
+  /** parser threads; 0 parses on the main thread. Default: the machine's cores. */
+  workers?: number;
+  /** bytes of TSV per block sent to a worker (whole lines). Default 256 KiB. */
+  blockBytes?: number;
+  /** blocks parsed or waiting to be consumed at once. Default: 2 × workers + 2. */
+  maxBlocksInFlight?: number;
+  /** zone of V002 local times. Default Europe/Paris. */
+  v002TimeZone?: string;
+  /** receives the line protocol in file order; none: built and dropped */
+  sink?: LpSink;
+  onFile?: (report: FileReport) => void;
+  onProgress?: (progress: { bytes: number; points: number; files: number }) => void;
+}
+
+export interface FileTask {
+  path: string;
+  identity: FileIdentity;
+  /** bytes, when known up front (progress) */
+  size?: number;
+}
+
+interface FileState {
+  task: FileTask;
+  report: FileReport;
+  header: FileHeader | null;
+  stats: FileStats | null;
+  started: number;
+  failure: PowerViewError | Error | null;
+}
+
+type Entry =
+  | { kind: 'block'; file: FileState; result: Promise<BlockResult>; bytes: number }
+  | { kind: 'end'; file: FileState };
+
+const READ_CHUNK = 1 << 20;
+
+/**
+ * TSV files → line protocol + statistics. Pass 1 (this thread) reads each
+ * file's timestamps; pass 2 parses blocks of whole lines on the Piscina pool.
+ * Results are consumed in file order; the number of blocks in flight is
+ * bounded, so memory does not depend on the input size.
+ */
+export class Pipeline {
+  private readonly pool: Piscina | null;
+  readonly workers: number;
+  private readonly blockBytes: number;
+  private readonly maxInFlight: number;
+  private readonly v002TimeZone: string;
+  private readonly options: PipelineOptions;
+
+  constructor(options: PipelineOptions = {}) {
+    this.options = options;
+    this.workers = options.workers ?? availableParallelism();
+    if (!Number.isInteger(this.workers) || this.workers < 0) throw new TypeError('options.workers must be a non-negative integer');
+    this.blockBytes = options.blockBytes ?? 256 * 1024;
+    if (!Number.isInteger(this.blockBytes) || this.blockBytes < 1) throw new TypeError('options.blockBytes must be a positive integer');
+    this.maxInFlight = options.maxBlocksInFlight ?? this.workers * 2 + 2;
+    this.v002TimeZone = options.v002TimeZone ?? 'Europe/Paris';
+    TimeZoneRules.get(this.v002TimeZone);
+    this.pool =
+      this.workers > 0
+        ? new Piscina({
+            filename: new URL('./worker.js', import.meta.url).href,
+            minThreads: this.workers,
+            maxThreads: this.workers,
+            idleTimeout: 60_000,
+          })
+        : null;
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.destroy();
+  }
+
+  async run(tasks: FileTask[]): Promise<FileReport[]> {
+    const queue: Entry[] = [];
+    let wake: (() => void) | null = null;
+    let slots = this.maxInFlight;
+    let slotWaiter: (() => void) | null = null;
+    let producing = true;
+    const notify = () => {
+      const w = wake;
+      wake = null;
+      w?.();
+    };
+    const acquire = async () => {
+      while (slots <= 0) await new Promise<void>((r) => (slotWaiter = r));
+      slots--;
+    };
+    const release = () => {
+      slots++;
+      const w = slotWaiter;
+      slotWaiter = null;
+      w?.();
+    };
+    const push = (e: Entry) => {
+      queue.push(e);
+      notify();
+    };
+
+    const producer = (async () => {
+      try {
+        for (const task of tasks) await this.produceFile(task, push, acquire);
+      } finally {
+        producing = false;
+        notify();
+      }
+    })();
+
+    const reports: FileReport[] = [];
+    let bytesDone = 0;
+    let fileBytes = 0;
+    let points = 0;
+    const sink = this.options.sink;
+    for (;;) {
+      if (queue.length === 0) {
+        if (!producing) break;
+        await new Promise<void>((r) => (wake = r));
+        continue;
+      }
+      const entry = queue.shift()!;
+      if (entry.kind === 'end') {
+        const report = this.finishFile(entry.file);
+        reports.push(report);
+        bytesDone += report.bytes;
+        fileBytes = 0;
+        this.options.onFile?.(report);
+        this.options.onProgress?.({ bytes: bytesDone, points, files: reports.length });
+        continue;
+      }
+      let result: BlockResult;
+      try {
+        result = await entry.result;
+      } catch (err) {
+        entry.file.failure ??= err instanceof Error ? err : new Error(String(err));
+        release();
+        continue;
+      }
+      if (!entry.file.failure) {
+        entry.file.stats!.add(result.stats);
+        points += result.stats.points;
+        if (sink && result.lpLength > 0) await sink.write(result.lp.subarray(0, result.lpLength));
+      }
+      release();
+      fileBytes += entry.bytes;
+      this.options.onProgress?.({ bytes: bytesDone + fileBytes, points, files: reports.length });
+    }
+    await producer;
+    return reports;
+  }
+
+  private async produceFile(
+    task: FileTask,
+    push: (e: Entry) => void,
+    acquire: () => Promise<void>,
+  ): Promise<void> {
+    const state: FileState = {
+      task,
+      report: emptyFileReport(task.path, task.identity),
+      header: null,
+      stats: null,
+      started: performance.now(),
+      failure: null,
+    };
+    let handle: FileHandle | null = null;
+    try {
+      handle = await open(task.path, 'r');
+      const scanner = new FileScanner({
+        blockBytes: this.blockBytes,
+        v002TimeZone: this.v002TimeZone,
+        isValidZone: TimeZoneRules.isValid,
+      });
+      const chunk = Buffer.allocUnsafe(READ_CHUNK);
+      for (;;) {
+        const { bytesRead } = await handle.read(chunk, 0, READ_CHUNK, null);
+        if (bytesRead === 0) break;
+        scanner.push(chunk.subarray(0, bytesRead));
+      }
+      const scan = scanner.end();
+      state.report.bytes = scan.bytes;
+      state.header = scan.header;
+      state.report.warnings.push(...scan.warnings);
+      const device = task.identity.device;
+      if (device && device !== scan.header.masterSn) {
+        state.report.warnings.push(`folder ${device} but the header's master is ${scan.header.masterSn}: the header wins`);
+      }
+      applyHeader(state.report, scan.header, scan.basis);
+      state.stats = new FileStats(scan.header.channels.length);
+      if (scan.rows === 0) throw new FileFormatError(ErrorCodes.NO_VALID_ROW, 'no data rows (header only)');
+      const table = buildSeriesTable(scan.header, task.identity);
+      for (const block of scan.blocks) {
+        await acquire();
+        const buf = new Uint8Array(block.length);
+        await readFully(handle, buf, block.offset);
+        push({ kind: 'block', file: state, result: this.parse(buf, block, table), bytes: block.length });
+      }
+    } catch (err) {
+      state.failure = err instanceof Error ? err : new Error(String(err));
+    } finally {
+      await handle?.close().catch(() => {});
+      push({ kind: 'end', file: state });
+    }
+  }
+
+  private parse(buf: Uint8Array, block: Block, table: SeriesTable): Promise<BlockResult> {
+    if (!this.pool) {
+      try {
+        return Promise.resolve(parseBlock(buf, block.epochs, block.firstLine, table));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    const task: BlockTask = {
+      buf,
+      epochs: block.epochs,
+      firstLine: block.firstLine,
+      prefixes: table.prefixes,
+      offsets: table.offsets,
+    };
+    return this.pool.run(task, { transferList: [buf.buffer, block.epochs.buffer] as never });
+  }
+
+  private finishFile(state: FileState): FileReport {
+    const report = state.report;
+    if (state.header && state.stats) applyStats(report, state.header, state.stats);
+    let failure = state.failure;
+    if (!failure && report.points === 0) {
+      const reasons = [
+        report.invalid_timestamps.count && `${report.invalid_timestamps.count} invalid timestamps`,
+        report.invalid_values.count && `${report.invalid_values.count} invalid values`,
+        report.truncated_rows.count && `${report.truncated_rows.count} truncated rows`,
+      ].filter(Boolean);
+      failure = new FileFormatError(ErrorCodes.NO_VALID_ROW, `no valid row${reasons.length ? ` (${reasons.join(', ')})` : ''}`);
+    }
+    if (failure) {
+      report.status = 'error';
+      report.error = {
+        code: failure instanceof PowerViewError ? failure.code : ErrorCodes.READ,
+        message: errorMessage(failure).split('\n')[0],
+        ...(failure instanceof FileFormatError && failure.line !== undefined ? { line: failure.line } : {}),
+      };
+    }
+    report.duration_ms = Math.round(performance.now() - state.started);
+    return report;
+  }
+}
+
+async function readFully(handle: FileHandle, buf: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < buf.length) {
+    const { bytesRead } = await handle.read(buf, done, buf.length - done, position + done);
+    if (bytesRead === 0) throw new FileFormatError(ErrorCodes.READ, 'file shrank while being read');
+    done += bytesRead;
+  }
+}

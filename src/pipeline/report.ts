@@ -1,0 +1,178 @@
+import type { LineSample } from '../tsv/block-parser.js';
+import type { FileHeader, TimeBasis } from '../tsv/header.js';
+import type { FileStats } from './stats.js';
+
+export interface CountWithLines {
+  count: number;
+  first_lines: number[];
+}
+
+export interface ChannelReport {
+  channel_id: string;
+  label: string;
+  name: string;
+  unit: string;
+  device_sn: string;
+  count: number;
+  min: number | null;
+  max: number | null;
+  mean: number | null;
+}
+
+export interface FileReport {
+  path: string;
+  company: string;
+  campaign: string;
+  device: string | null;
+  status: 'ok' | 'error';
+  error: { code: string; message: string; line?: number } | null;
+  warnings: string[];
+  format: string | null;
+  format_id: string | null;
+  master_sn: string | null;
+  master_type: string | null;
+  layout: string | null;
+  time_basis: string | null;
+  header_meta: Record<string, unknown> | null;
+  bytes: number;
+  rows: number;
+  points: number;
+  invalid_timestamps: CountWithLines;
+  invalid_values: CountWithLines;
+  truncated_rows: CountWithLines;
+  overlong_rows: CountWithLines;
+  duplicate_rows: number;
+  zero_rows: number;
+  time_range: { first: string; last: string } | null;
+  duration_ms: number;
+  channels: ChannelReport[];
+}
+
+export interface RunTotals {
+  files: number;
+  files_ok: number;
+  files_failed: number;
+  bytes: number;
+  rows: number;
+  points: number;
+  invalid_timestamps: number;
+  invalid_values: number;
+  truncated_rows: number;
+  duplicate_rows: number;
+}
+
+export interface RunReport {
+  run_id: string;
+  dry_run: boolean;
+  started_at: string;
+  finished_at: string;
+  duration_ms: number;
+  points_per_second: number;
+  workers: number;
+  v002_timezone: string;
+  totals: RunTotals;
+  files: FileReport[];
+}
+
+const lines = (s: LineSample): CountWithLines => ({ count: s.count, first_lines: [...s.lines] });
+const iso = (epoch: number): string => new Date(epoch * 1000).toISOString().replace('.000Z', 'Z');
+
+export function describeBasis(basis: TimeBasis): string {
+  return basis.kind === 'utc' ? `UTC (${basis.source})` : `${basis.zone} (${basis.source})`;
+}
+
+export function emptyFileReport(path: string, identity: { company: string; campaign: string; device?: string }): FileReport {
+  return {
+    path,
+    company: identity.company,
+    campaign: identity.campaign,
+    device: identity.device ?? null,
+    status: 'ok',
+    error: null,
+    warnings: [],
+    format: null,
+    format_id: null,
+    master_sn: null,
+    master_type: null,
+    layout: null,
+    time_basis: null,
+    header_meta: null,
+    bytes: 0,
+    rows: 0,
+    points: 0,
+    invalid_timestamps: { count: 0, first_lines: [] },
+    invalid_values: { count: 0, first_lines: [] },
+    truncated_rows: { count: 0, first_lines: [] },
+    overlong_rows: { count: 0, first_lines: [] },
+    duplicate_rows: 0,
+    zero_rows: 0,
+    time_range: null,
+    duration_ms: 0,
+    channels: [],
+  };
+}
+
+export function applyHeader(report: FileReport, header: FileHeader, basis: TimeBasis): void {
+  report.format = header.format;
+  report.format_id = header.formatId;
+  report.master_sn = header.masterSn;
+  report.master_type = header.masterType;
+  report.layout = header.layout;
+  report.time_basis = describeBasis(basis);
+  report.header_meta = header.meta;
+}
+
+export function applyStats(report: FileReport, header: FileHeader, fileStats: FileStats): void {
+  const s = fileStats.stats;
+  report.rows = s.rows;
+  report.points = s.points;
+  report.invalid_timestamps = lines(s.invalidTimestamps);
+  report.invalid_values = lines(s.invalidValues);
+  report.truncated_rows = lines(s.truncatedRows);
+  report.overlong_rows = lines(s.overlongRows);
+  report.duplicate_rows = s.duplicateRows;
+  report.zero_rows = s.zeroRows;
+  report.time_range = s.points > 0 ? { first: iso(s.minTime), last: iso(s.maxTime) } : null;
+  const c = s.channels;
+  report.channels = header.channels.map((ch, i) => {
+    const n = c.count[i];
+    return {
+      channel_id: ch.channelId,
+      label: ch.label,
+      name: ch.name,
+      unit: ch.unit,
+      device_sn: ch.deviceSn,
+      count: n,
+      min: n > 0 ? c.min[i] : null,
+      max: n > 0 ? c.max[i] : null,
+      mean: n > 0 ? c.sum[i] / n : null,
+    };
+  });
+}
+
+export function totalsOf(files: FileReport[]): RunTotals {
+  const t: RunTotals = {
+    files: files.length,
+    files_ok: 0,
+    files_failed: 0,
+    bytes: 0,
+    rows: 0,
+    points: 0,
+    invalid_timestamps: 0,
+    invalid_values: 0,
+    truncated_rows: 0,
+    duplicate_rows: 0,
+  };
+  for (const f of files) {
+    if (f.status === 'ok') t.files_ok++;
+    else t.files_failed++;
+    t.bytes += f.bytes;
+    t.rows += f.rows;
+    t.points += f.points;
+    t.invalid_timestamps += f.invalid_timestamps.count;
+    t.invalid_values += f.invalid_values.count;
+    t.truncated_rows += f.truncated_rows.count;
+    t.duplicate_rows += f.duplicate_rows;
+  }
+  return t;
+}

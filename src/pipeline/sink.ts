@@ -1,0 +1,54 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
+
+/** Where line protocol goes. `write` resolves when the sink can take more. */
+export interface LpSink {
+  write(chunk: Uint8Array): void | Promise<void>;
+  close(): Promise<void>;
+}
+
+/** --dry-run without --lp-out: the line protocol is built, counted and dropped. */
+export class CountingSink implements LpSink {
+  bytes = 0;
+  write(chunk: Uint8Array): void {
+    this.bytes += chunk.length;
+  }
+  async close(): Promise<void> {}
+}
+
+/** --lp-out FILE|-: the line protocol that would be sent, in file order, with backpressure. */
+export class StreamSink implements LpSink {
+  private readonly stream: NodeJS.WritableStream;
+  private readonly owned: boolean;
+  private failure: Error | null = null;
+  bytes = 0;
+
+  constructor(target: string) {
+    if (target === '-') {
+      this.stream = process.stdout;
+      this.owned = false;
+    } else {
+      const ws: WriteStream = createWriteStream(target);
+      this.stream = ws;
+      this.owned = true;
+    }
+    this.stream.on('error', (err: Error) => {
+      this.failure = err;
+    });
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    if (this.failure) throw this.failure;
+    this.bytes += chunk.length;
+    if (!this.stream.write(chunk)) await once(this.stream, 'drain');
+  }
+
+  async close(): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (this.owned) {
+      const ws = this.stream as WriteStream;
+      ws.end();
+      await once(ws, 'finish');
+    }
+  }
+}

@@ -1,0 +1,267 @@
+import { ErrorCodes, FileFormatError } from '../errors.js';
+
+export type FormatVersion = 'V002' | 'V003';
+
+/** Format ids this parser reads; anything else is refused by name. */
+export const SUPPORTED_FORMATS: Record<string, FormatVersion> = {
+  MV_T302_V002: 'V002',
+  MV_T302_V003: 'V003',
+};
+
+export interface Channel {
+  /** data column, 1-based (column 0 holds the timestamp) */
+  column: number;
+  deviceSn: string;
+  deviceType: 'master' | 'slave';
+  /** `tri` or `mono` for the master's channels, undefined for slaves */
+  deviceSubtype?: 'tri' | 'mono';
+  label: string;
+  name: string;
+  unit: string;
+  channelId: string;
+  fieldKey: string;
+}
+
+export type TimeBasis =
+  | { kind: 'utc'; source: 'header' | 'config' }
+  | { kind: 'local'; zone: string; source: 'header' | 'config' };
+
+export interface FileHeader {
+  format: FormatVersion;
+  formatId: string;
+  masterSn: string;
+  masterType: 'tri' | 'mono';
+  channels: Channel[];
+  /** the V003 header JSON, kept as file metadata */
+  meta: Record<string, unknown> | null;
+  /** byte offset of the first line after the header */
+  dataOffset: number;
+  /** 1-based line number of that line */
+  dataLine: number;
+  /** V003 wraps data in START_DATA/END_DATA */
+  expectsEndData: boolean;
+  warnings: string[];
+  /** a stable signature of the column layout, to detect layout drift */
+  layout: string;
+}
+
+export interface HeaderOptions {
+  /** zone of V002 local times (and of V003 files whose header names no usable zone) */
+  v002TimeZone: string;
+  isValidZone: (zone: string) => boolean;
+}
+
+/** Splits a header line into cells, dropping trailing empty cells (trailing tabs). */
+export function headerCells(line: string): string[] {
+  const cells = line.split('\t').map((c) => c.trim());
+  while (cells.length > 0 && cells[cells.length - 1] === '') cells.pop();
+  return cells;
+}
+
+/** `Ph 1 V` → name `Ph 1`, unit `V`: the unit is the last space-separated token. */
+export function splitNameUnit(cell: string): { name: string; unit: string } {
+  const text = cell.trim().replace(/\s+/g, ' ');
+  const at = text.lastIndexOf(' ');
+  if (at < 0) return { name: text, unit: '' };
+  return { name: text.slice(0, at), unit: text.slice(at + 1) };
+}
+
+/**
+ * Channel identity exactly as the existing PowerView deployment names it
+ * (DESIGN §2): master/slave by serial, tri/mono subtype, per-device labels
+ * U1..U3/Ch1.. (tri) or U1/Ch1.. (mono) for the master, Ch1.. for slaves.
+ */
+export function buildChannels(
+  serials: string[],
+  labels: string[],
+  declaredMasterType: string | undefined,
+): { masterSn: string; masterType: 'tri' | 'mono'; channels: Channel[] } {
+  const masterSn = serials[0];
+  const cols = labels.slice(1).map((cell, i) => ({ column: i + 1, sn: serials[i + 1], ...splitNameUnit(cell) }));
+  let masterType: 'tri' | 'mono';
+  const declared = declaredMasterType?.trim().toLowerCase();
+  if (declared === 'tri' || declared === 'mono') masterType = declared;
+  else {
+    const masterNames = new Set(cols.filter((c) => c.sn === masterSn).map((c) => c.name));
+    masterType = masterNames.has('Ph 1') && masterNames.has('Ph 2') && masterNames.has('Ph 3') ? 'tri' : 'mono';
+  }
+  const perDevice = new Map<string, number>();
+  const channels = cols.map((c): Channel => {
+    const index = perDevice.get(c.sn) ?? 0;
+    perDevice.set(c.sn, index + 1);
+    const isMaster = c.sn === masterSn;
+    let label: string;
+    if (!isMaster) label = `Ch${index + 1}`;
+    else if (masterType === 'tri') label = index < 3 ? `U${index + 1}` : `Ch${index - 2}`;
+    else label = index < 1 ? 'U1' : `Ch${index}`;
+    const channelId = isMaster ? `M${masterSn}_${label}` : `M${masterSn}_S${c.sn}_${label}`;
+    return {
+      column: c.column,
+      deviceSn: c.sn,
+      deviceType: isMaster ? 'master' : 'slave',
+      ...(isMaster ? { deviceSubtype: masterType } : {}),
+      label,
+      name: c.name,
+      unit: c.unit,
+      channelId,
+      fieldKey: c.unit === '' ? channelId : `${channelId}_${c.unit}`,
+    };
+  });
+  return { masterSn, masterType, channels };
+}
+
+const SERIAL_RE = /^[0-9A-Za-z_-]+$/;
+
+interface Line {
+  text: string;
+  number: number;
+  end: number; // byte offset just past the line's '\n' (or the buffer end)
+}
+
+function* lines(buf: Buffer, start: number): Generator<Line> {
+  let pos = start;
+  let number = 1;
+  while (pos < buf.length) {
+    let nl = buf.indexOf(10, pos);
+    const complete = nl >= 0;
+    if (!complete) nl = buf.length;
+    let textEnd = nl;
+    if (textEnd > pos && buf[textEnd - 1] === 13) textEnd--;
+    yield { text: buf.toString('utf8', pos, textEnd), number, end: complete ? nl + 1 : nl };
+    pos = nl + 1;
+    number++;
+  }
+}
+
+const MAX_JSON_LINES = 200;
+
+/**
+ * Reads the header from the first bytes of a file (a few KiB suffice; the
+ * caller passes more until `null` stops being returned or the file ends).
+ * Returns null when the header is not complete within `head` and `eof` is false.
+ */
+export function parseHeader(head: Buffer, eof: boolean, options: HeaderOptions): FileHeader | null {
+  if (head.length === 0) {
+    if (eof) throw new FileFormatError(ErrorCodes.EMPTY_FILE, 'empty file');
+    return null;
+  }
+  const probe = head.subarray(0, Math.min(head.length, 65536));
+  if (probe.indexOf(0) >= 0) throw new FileFormatError(ErrorCodes.BINARY_FILE, 'binary file (NUL bytes), not a logger TSV export');
+  const bom = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
+  const warnings: string[] = [];
+  const it = lines(head, bom);
+  const incomplete = (what: string, line?: number): null => {
+    if (!eof) return null;
+    throw new FileFormatError(ErrorCodes.NO_HEADER, `no header: ${what}`, line);
+  };
+  const next = (): Line | undefined => {
+    for (;;) {
+      const r = it.next();
+      if (r.done) return undefined;
+      // a line without its '\n' at the end of an incomplete head may be cut
+      if (!eof && r.value.end === head.length && head[head.length - 1] !== 10) return undefined;
+      if (r.value.text.trim() !== '') return r.value;
+    }
+  };
+
+  let first = next();
+  if (!first) return eof ? (() => { throw new FileFormatError(ErrorCodes.EMPTY_FILE, 'empty file (blank lines only)'); })() : null;
+  let meta: Record<string, unknown> | null = null;
+  let container: FormatVersion = 'V002';
+  if (first.text.trim() === 'START_HEADER') {
+    container = 'V003';
+    const jsonLines: string[] = [];
+    let line: Line | undefined;
+    for (;;) {
+      line = next();
+      if (!line) return incomplete('START_HEADER without END_HEADER', first.number);
+      if (line.text.trim() === 'END_HEADER') break;
+      jsonLines.push(line.text);
+      if (jsonLines.length > MAX_JSON_LINES) throw new FileFormatError(ErrorCodes.BAD_HEADER, 'START_HEADER without END_HEADER', first.number);
+    }
+    try {
+      const parsed: unknown = JSON.parse(jsonLines.join('\n'));
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+      meta = parsed as Record<string, unknown>;
+    } catch (err) {
+      throw new FileFormatError(ErrorCodes.BAD_HEADER, `header JSON between START_HEADER and END_HEADER is invalid: ${(err as Error).message}`, first.number + 1);
+    }
+    const startData = next();
+    if (!startData) return incomplete('END_HEADER not followed by START_DATA', line.number);
+    if (startData.text.trim() !== 'START_DATA') {
+      throw new FileFormatError(ErrorCodes.BAD_HEADER, `expected START_DATA after END_HEADER, found "${startData.text.slice(0, 40)}"`, startData.number);
+    }
+    first = next();
+    if (!first) return incomplete('START_DATA not followed by the serial number line', startData.number);
+  }
+  const serialLine = first;
+  const labelLine = next();
+  if (!labelLine) return incomplete('the column label line (line 2 of the table) is missing', serialLine.number);
+
+  const serials = headerCells(serialLine.text);
+  const labels = headerCells(labelLine.text);
+  const formatId = labels[0] ?? '';
+  const format = SUPPORTED_FORMATS[formatId];
+  if (!format) {
+    if (/^[A-Z]{2}_[A-Z0-9]+_V\d+$/.test(formatId) || /^MV_/.test(formatId)) {
+      throw new FileFormatError(
+        ErrorCodes.UNKNOWN_FORMAT,
+        `unsupported format "${formatId}" (supported: ${Object.keys(SUPPORTED_FORMATS).join(', ')})`,
+        labelLine.number,
+      );
+    }
+    throw new FileFormatError(ErrorCodes.NO_HEADER, `no header: line ${labelLine.number} does not start with a format id such as MV_T302_V002`, labelLine.number);
+  }
+  if (format !== container) warnings.push(`format id ${formatId} in a ${container} container`);
+  if (labels.length < 2) throw new FileFormatError(ErrorCodes.BAD_HEADER, 'header declares no channel column', labelLine.number);
+  if (serials.length !== labels.length) {
+    throw new FileFormatError(
+      ErrorCodes.BAD_HEADER,
+      `header lines disagree: ${serials.length - 1} serial numbers for ${labels.length - 1} channel labels`,
+      serialLine.number,
+    );
+  }
+  for (const s of serials) {
+    if (!SERIAL_RE.test(s)) throw new FileFormatError(ErrorCodes.BAD_HEADER, `invalid device serial "${s.slice(0, 40)}" in the header`, serialLine.number);
+  }
+  for (let i = 1; i < labels.length; i++) {
+    if (labels[i] === '') throw new FileFormatError(ErrorCodes.BAD_HEADER, `column ${i + 1} has no label`, labelLine.number);
+  }
+  const declared = typeof meta?.MasterType === 'string' ? (meta.MasterType as string) : undefined;
+  const { masterSn, masterType, channels } = buildChannels(serials, labels, declared);
+  for (const c of channels) if (c.unit === '') warnings.push(`column ${c.column + 1} "${c.name}" has no unit`);
+  const seen = new Set<string>();
+  for (const c of channels) {
+    if (seen.has(c.fieldKey)) throw new FileFormatError(ErrorCodes.BAD_HEADER, `two columns map to the same channel ${c.channelId}`, labelLine.number);
+    seen.add(c.fieldKey);
+  }
+  return {
+    format,
+    formatId,
+    masterSn,
+    masterType,
+    channels,
+    meta,
+    dataOffset: labelLine.end,
+    dataLine: labelLine.number + 1,
+    expectsEndData: container === 'V003',
+    warnings,
+    layout: `${masterType}|${channels.map((c) => `${c.deviceSn}:${c.name} ${c.unit}`).join('|')}`,
+  };
+}
+
+/** How this file's timestamps are to be read (DESIGN §2). */
+export function timeBasisOf(header: FileHeader, options: HeaderOptions): TimeBasis {
+  if (header.meta) {
+    const settings = header.meta.DataTimeSettings;
+    if (typeof settings === 'string' && settings.trim().toUpperCase() === 'UTC') return { kind: 'utc', source: 'header' };
+    const name = header.meta.TimeZoneName;
+    if (typeof name === 'string' && options.isValidZone(name)) return { kind: 'local', zone: name, source: 'header' };
+    header.warnings.push(
+      `V003 header names no usable TimeZoneName (${JSON.stringify(name ?? null)}): local times read in ${options.v002TimeZone}`,
+    );
+  }
+  const zone = options.v002TimeZone;
+  if (zone.toUpperCase() === 'UTC') return { kind: 'utc', source: 'config' };
+  return { kind: 'local', zone, source: 'config' };
+}

@@ -1,0 +1,274 @@
+import { FileFormatError, ErrorCodes } from '../errors.js';
+import { parseHeader, timeBasisOf, type FileHeader, type HeaderOptions, type TimeBasis } from './header.js';
+import { EPOCH_DUPLICATE, EPOCH_GAP, EPOCH_INVALID, parseWallClock } from './timestamp.js';
+import { LocalTimeResolver, TimeZoneRules } from './timezone.js';
+
+/** A run of whole data lines, the unit of work sent to a parser worker. */
+export interface Block {
+  /** byte offset in the file */
+  offset: number;
+  length: number;
+  /** 1-based line number of the block's first line */
+  firstLine: number;
+  /** one entry per non-blank line: UTC epoch seconds, or an EPOCH_* marker */
+  epochs: Uint32Array;
+}
+
+export interface ScanResult {
+  header: FileHeader;
+  basis: TimeBasis;
+  blocks: Block[];
+  rows: number;
+  /** total bytes seen */
+  bytes: number;
+  warnings: string[];
+}
+
+export interface ScanOptions extends HeaderOptions {
+  /** target block size in bytes (a block always holds whole lines) */
+  blockBytes: number;
+}
+
+const HEADER_LIMIT = 1 << 20;
+
+class GrowableU32 {
+  data = new Uint32Array(1024);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const next = new Uint32Array(this.data.length * 2);
+      next.set(this.data);
+      this.data = next;
+    }
+    this.data[this.length++] = v;
+  }
+}
+
+function lowerBound(arr: Uint32Array, n: number, v: number): number {
+  let lo = 0, hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (arr[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function isBlank(buf: Uint8Array, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) {
+    const b = buf[i];
+    if (b !== 32 && b !== 9 && b !== 13) return false;
+  }
+  return true;
+}
+
+/**
+ * Pass 1 over a file: header, then every data line's timestamp, resolved to
+ * UTC in row order (the autumn fold needs it), and the within-file duplicate
+ * rule (the last occurrence of a timestamp wins). Accepts bytes in chunks of
+ * any size. Memory: 8 bytes per data row of this one file.
+ */
+export class FileScanner {
+  private readonly options: ScanOptions;
+  private head: Buffer | null = Buffer.alloc(0);
+  private header: FileHeader | null = null;
+  private basis: TimeBasis | null = null;
+  private resolver: LocalTimeResolver | null = null;
+  private carry: Buffer = Buffer.alloc(0);
+  /** file offset of carry[0] */
+  private carryOffset = 0;
+  private bytes = 0;
+  private lineNo = 0;
+  private dataEnded = false;
+  private afterEndWarned = false;
+  private readonly warnings: string[] = [];
+
+  private readonly epochs = new GrowableU32();
+  /** epochs of rows that arrived in increasing order: sorted */
+  private readonly increasing = new GrowableU32();
+  private maxEpoch = 0;
+  private readonly outOfOrder = new Set<number>();
+  private readonly duplicated = new Set<number>();
+  /** rows that cannot win a duplicate (cut short) */
+  private readonly nonCandidates = new Set<number>();
+  private backwardJumps = 0;
+
+  private readonly blocks: Array<Omit<Block, 'epochs'> & { firstRow: number; rowEnd: number }> = [];
+  private blockStart = -1;
+  private blockFirstLine = 0;
+  private blockFirstRow = 0;
+
+  constructor(options: ScanOptions) {
+    this.options = options;
+  }
+
+  push(chunk: Buffer): void {
+    this.bytes += chunk.length;
+    if (this.head) {
+      // copies: the caller may reuse its read buffer
+      this.head = Buffer.concat([this.head, chunk]);
+      this.tryHeader(false);
+      return;
+    }
+    this.feed(chunk, false);
+  }
+
+  end(): ScanResult {
+    if (this.head) this.tryHeader(true);
+    this.feed(Buffer.alloc(0), true);
+    return this.finish();
+  }
+
+  private tryHeader(eof: boolean): void {
+    const head = this.head!;
+    const header = parseHeader(head, eof, this.options);
+    if (!header) {
+      if (head.length > HEADER_LIMIT) throw new FileFormatError(ErrorCodes.NO_HEADER, 'no header within the first MiB');
+      return;
+    }
+    this.header = header;
+    this.basis = timeBasisOf(header, this.options);
+    this.resolver = new LocalTimeResolver(TimeZoneRules.get(this.basis.kind === 'utc' ? 'UTC' : this.basis.zone));
+    this.head = null;
+    this.lineNo = header.dataLine - 1;
+    this.carry = Buffer.alloc(0);
+    this.carryOffset = header.dataOffset;
+    this.feed(head.subarray(header.dataOffset), eof);
+  }
+
+  private feed(chunk: Buffer, eof: boolean): void {
+    if (!this.header) return;
+    const buf = this.carry.length ? Buffer.concat([this.carry, chunk]) : chunk;
+    const base = this.carryOffset;
+    let pos = 0;
+    while (pos < buf.length) {
+      let nl = buf.indexOf(10, pos);
+      if (nl < 0) {
+        if (!eof) break;
+        nl = buf.length;
+      }
+      this.line(buf, pos, nl, base);
+      pos = nl + 1;
+    }
+    pos = Math.min(pos, buf.length);
+    // a copy: `chunk` may be the caller's reusable read buffer
+    this.carry = Buffer.from(buf.subarray(pos));
+    this.carryOffset = base + pos;
+    if (eof) this.closeBlock(base + buf.length);
+  }
+
+  private line(buf: Buffer, s: number, nl: number, base: number): void {
+    this.lineNo++;
+    if (this.dataEnded) {
+      if (!this.afterEndWarned && !isBlank(buf, s, nl)) {
+        this.afterEndWarned = true;
+        this.warnings.push(`line ${this.lineNo}: content after END_DATA ignored`);
+      }
+      return;
+    }
+    let e = nl;
+    if (e > s && buf[e - 1] === 13) e--;
+    const first = buf[s];
+    if (first === 69 /* E */ && e - s >= 8 && buf.toString('latin1', s, e).trim() === 'END_DATA') {
+      this.closeBlock(base + s);
+      this.dataEnded = true;
+      return;
+    }
+    if (this.blockStart < 0) {
+      this.blockStart = base + s;
+      this.blockFirstLine = this.lineNo;
+      this.blockFirstRow = this.epochs.length;
+    }
+    if (e === s || ((first === 32 || first === 9 || first === 13) && isBlank(buf, s, e))) {
+      // blank line: not a row
+    } else {
+      this.row(buf, s, e);
+    }
+    const lineEnd = base + Math.min(nl + 1, buf.length);
+    if (lineEnd - this.blockStart >= this.options.blockBytes) this.closeBlock(lineEnd);
+  }
+
+  private row(buf: Buffer, s: number, e: number): void {
+    const rowIndex = this.epochs.length;
+    const local = parseWallClock(buf, s, e);
+    if (local < 0) {
+      this.epochs.push(EPOCH_INVALID);
+      return;
+    }
+    const utc = this.resolver!.toUtc(local);
+    if (Number.isNaN(utc)) {
+      this.epochs.push(EPOCH_GAP);
+      return;
+    }
+    if (utc < 3 || utc > 0xffffffff) {
+      this.epochs.push(EPOCH_INVALID);
+      return;
+    }
+    this.epochs.push(utc);
+    if (utc > this.maxEpoch) {
+      this.maxEpoch = utc;
+      this.increasing.push(utc);
+      return;
+    }
+    if (this.maxEpoch - utc > 86400) this.backwardJumps++;
+    // a row cut short cannot be the occurrence that wins
+    let cells = 1;
+    for (let i = s; i < e; i++) if (buf[i] === 9) cells++;
+    if (cells <= this.header!.channels.length) {
+      this.nonCandidates.add(rowIndex);
+      return;
+    }
+    const at = lowerBound(this.increasing.data, this.increasing.length, utc);
+    if ((at < this.increasing.length && this.increasing.data[at] === utc) || this.outOfOrder.has(utc)) {
+      this.duplicated.add(utc);
+    } else this.outOfOrder.add(utc);
+  }
+
+  private closeBlock(end: number): void {
+    if (this.blockStart < 0) return;
+    if (end > this.blockStart) {
+      this.blocks.push({
+        offset: this.blockStart,
+        length: end - this.blockStart,
+        firstLine: this.blockFirstLine,
+        firstRow: this.blockFirstRow,
+        rowEnd: this.epochs.length,
+      });
+    }
+    this.blockStart = -1;
+  }
+
+  private finish(): ScanResult {
+    const header = this.header!;
+    const epochs = this.epochs.data;
+    if (this.duplicated.size > 0) {
+      const won = new Set<number>();
+      for (let r = this.epochs.length - 1; r >= 0; r--) {
+        const t = epochs[r];
+        if (!this.duplicated.has(t)) continue;
+        if (!won.has(t) && !this.nonCandidates.has(r)) won.add(t);
+        else epochs[r] = EPOCH_DUPLICATE;
+      }
+    }
+    if (header.expectsEndData && !this.dataEnded) this.warnings.push('missing END_DATA: the file may be truncated');
+    if (this.backwardJumps > 0) {
+      this.warnings.push(`${this.backwardJumps} row(s) more than a day earlier than an earlier row (clock reset or re-export?)`);
+    }
+    const blocks = this.blocks.map(
+      (b): Block => ({
+        offset: b.offset,
+        length: b.length,
+        firstLine: b.firstLine,
+        epochs: epochs.slice(b.firstRow, b.rowEnd),
+      }),
+    );
+    return {
+      header,
+      basis: this.basis!,
+      blocks,
+      rows: this.epochs.length,
+      bytes: this.bytes,
+      warnings: [...header.warnings, ...this.warnings],
+    };
+  }
+}
