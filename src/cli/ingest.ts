@@ -81,6 +81,7 @@ export async function runIngest(paths: string[], flags: IngestFlags): Promise<nu
     duration_ms: Math.round(durationMs),
     points_per_second: durationMs > 0 ? Math.round(totals.points / (durationMs / 1000)) : 0,
     workers: pipeline.workers,
+    peak_rss_bytes: process.resourceUsage().maxRSS * 1024,
     v002_timezone: config.v002TimeZone,
     totals,
     files,

@@ -64,6 +64,9 @@ export class Pipeline {
   private readonly maxInFlight: number;
   private readonly v002TimeZone: string;
   private readonly options: PipelineOptions;
+  /** output and input buffers handed back by consumed blocks: steady state allocates nothing */
+  private readonly freeOut: ArrayBuffer[] = [];
+  private readonly freeIn: ArrayBuffer[] = [];
 
   constructor(options: PipelineOptions = {}) {
     this.options = options;
@@ -158,6 +161,7 @@ export class Pipeline {
         points += result.stats.points;
         if (sink && result.lpLength > 0) await sink.write(result.lp.subarray(0, result.lpLength));
       }
+      this.recycle(result);
       release();
       fileBytes += entry.bytes;
       this.options.onProgress?.({ bytes: bytesDone + fileBytes, points, files: reports.length });
@@ -207,7 +211,7 @@ export class Pipeline {
       const table = buildSeriesTable(scan.header, task.identity);
       for (const block of scan.blocks) {
         await acquire();
-        const buf = new Uint8Array(block.length);
+        const buf = this.inputBuffer(block.length);
         await readFully(handle, buf, block.offset);
         push({ kind: 'block', file: state, result: this.parse(buf, block, table), bytes: block.length });
       }
@@ -219,10 +223,22 @@ export class Pipeline {
     }
   }
 
+  private inputBuffer(length: number): Uint8Array {
+    const i = this.freeIn.findIndex((b) => b.byteLength >= length);
+    if (i >= 0) return new Uint8Array(this.freeIn.splice(i, 1)[0], 0, length);
+    return new Uint8Array(new ArrayBuffer(Math.max(length, this.blockBytes + 4096)), 0, length);
+  }
+
+  private recycle(result: BlockResult & { input?: Uint8Array }): void {
+    if (this.freeOut.length < this.maxInFlight) this.freeOut.push(result.lp.buffer as ArrayBuffer);
+    if (result.input && this.freeIn.length < this.maxInFlight) this.freeIn.push(result.input.buffer as ArrayBuffer);
+  }
+
   private parse(buf: Uint8Array, block: Block, table: SeriesTable): Promise<BlockResult> {
+    const out = this.freeOut.pop();
     if (!this.pool) {
       try {
-        return Promise.resolve(parseBlock(buf, block.epochs, block.firstLine, table));
+        return Promise.resolve({ ...parseBlock(buf, block.epochs, block.firstLine, table, out), input: buf });
       } catch (err) {
         return Promise.reject(err);
       }
@@ -233,8 +249,11 @@ export class Pipeline {
       firstLine: block.firstLine,
       prefixes: table.prefixes,
       offsets: table.offsets,
+      ...(out ? { out } : {}),
     };
-    return this.pool.run(task, { transferList: [buf.buffer, block.epochs.buffer] as never });
+    const transfer: ArrayBuffer[] = [buf.buffer as ArrayBuffer, block.epochs.buffer as ArrayBuffer];
+    if (out) transfer.push(out);
+    return this.pool.run(task, { transferList: transfer as never });
   }
 
   private finishFile(state: FileState): FileReport {

@@ -69,6 +69,8 @@ export interface RunReport {
   duration_ms: number;
   points_per_second: number;
   workers: number;
+  /** peak resident memory of the process (all threads), from getrusage */
+  peak_rss_bytes: number;
   v002_timezone: string;
   totals: RunTotals;
   files: FileReport[];

@@ -1,7 +1,10 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 
-/** Where line protocol goes. `write` resolves when the sink can take more. */
+/**
+ * Where line protocol goes. `write` resolves when the sink can take more and
+ * no longer needs `chunk`: the pipeline reuses that memory for later blocks.
+ */
 export interface LpSink {
   write(chunk: Uint8Array): void | Promise<void>;
   close(): Promise<void>;
@@ -40,7 +43,10 @@ export class StreamSink implements LpSink {
   async write(chunk: Uint8Array): Promise<void> {
     if (this.failure) throw this.failure;
     this.bytes += chunk.length;
-    if (!this.stream.write(chunk)) await once(this.stream, 'drain');
+    // wait for the write itself: the pipeline reuses the chunk's memory afterwards
+    await new Promise<void>((resolve, reject) => {
+      this.stream.write(chunk, (err?: Error | null) => (err ? reject(err) : resolve()));
+    });
   }
 
   async close(): Promise<void> {

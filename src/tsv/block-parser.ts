@@ -103,6 +103,8 @@ export function parseBlock(
   epochs: Uint32Array,
   firstLine: number,
   table: SeriesTable,
+  /** a recycled output buffer, used when large enough */
+  reuse?: ArrayBuffer,
 ): BlockResult {
   const n = table.offsets.length - 1;
   const prefixViews: Uint8Array[] = [];
@@ -111,7 +113,9 @@ export function parseBlock(
     prefixViews.push(table.prefixes.subarray(table.offsets[c], table.offsets[c + 1]));
     perRow += table.offsets[c + 1] - table.offsets[c] + 13;
   }
-  const out = new Uint8Array(buf.length + epochs.length * perRow);
+  // bound: every byte of the block copied, plus per row every prefix, a separator, a timestamp and a newline
+  const bound = buf.length + epochs.length * perRow;
+  const out = reuse && reuse.byteLength >= bound ? new Uint8Array(reuse) : new Uint8Array(Math.ceil(bound * 1.25));
   const stats = emptyStats(n);
   const { count, sum, min, max } = stats.channels;
   const cellStart = new Int32Array(n);

@@ -131,6 +131,8 @@ export class TimeZoneRules {
   private ensureLoaded(local: number): void {
     const y1 = new Date((local - 2 * DAY) * 1000).getUTCFullYear();
     const y2 = new Date((local + 2 * DAY) * 1000).getUTCFullYear();
+    // the year before too, so the last transition before any loaded day is known
+    this.loadYear(y1 - 1);
     this.loadYear(y1);
     if (y2 !== y1) this.loadYear(y2);
   }
@@ -165,12 +167,22 @@ export class TimeZoneRules {
     let result: number | null;
     // a transition within a day of this one makes the day "slow path"
     if (this.transitions.some((tr) => tr.hi > dayLo - DAY && tr.lo < dayHi + DAY)) result = null;
-    else {
-      const o1 = this.offsetAt(dayLo + DAY / 2);
-      result = this.offsetAt(dayLo + DAY / 2 - o1);
-    }
+    else result = this.offsetFromTable(dayLo);
     this.dayOffsets.set(day, result);
     return result;
+  }
+
+  /** Offset at a local time known to be far from any transition, from the transition table. */
+  private offsetFromTable(local: number): number {
+    let last: Transition | undefined;
+    for (const tr of this.transitions) {
+      if (tr.utc + tr.before <= local) last = tr;
+      else break;
+    }
+    if (last) return last.after;
+    if (this.transitions.length > 0) return this.transitions[0].before;
+    const o1 = this.offsetAt(local);
+    return this.offsetAt(local - o1);
   }
 
   /** Fold windows: [lo, hi) in local time, keyed by transition instant. */
