@@ -44,6 +44,10 @@ export async function main(argv: string[]): Promise<number> {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
       return 2;
     }
+    if ((err as NodeJS.ErrnoException)?.code === 'EPIPE') {
+      // the reader of stdout went away (`| head`): stop quietly
+      return 1;
+    }
     if (err instanceof UsageError) {
       process.stderr.write(`powerview: ${err.message}\n`);
       return 2;

@@ -26,7 +26,7 @@ export function summaryTable(report: RunReport, cwd = process.cwd()): string {
   const lines = rows.map((r) =>
     r.map((cell, i) => (i === r.length - 1 ? cell : numeric.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  '),
   );
-  lines.splice(1, 0, widths.map((w) => '-'.repeat(Math.min(w, 60))).join('  '));
+  lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
   const t = report.totals;
   lines.push('');
   lines.push(

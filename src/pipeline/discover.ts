@@ -83,12 +83,15 @@ export async function discover(paths: string[], options: DiscoverOptions = {}): 
     if (st.isDirectory()) await walk(full, options.includeProcessed ?? false, files);
     else files.push(full);
   }
-  const unique = [...new Set(files)];
+  // path order whatever the order of the arguments: one device's files in export order
+  const unique = [...new Set(files)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const overridden = Boolean(options.company && options.campaign);
   let root = options.root ? resolve(options.root) : undefined;
-  if (!root && unique.length > 0) {
+  // with --company/--campaign and no root, nothing is guessed from the folders
+  if (!root && unique.length > 0 && !overridden) {
     const candidates = new Set(unique.map(candidateRoot));
     if (candidates.size === 1 && !candidates.has(null)) root = [...candidates][0]!;
-    else if (!(options.company && options.campaign)) {
+    else {
       throw new UsageError(
         'cannot infer the data root: files are not all at <root>/<company>/<campaign>/<device>/<file>; ' +
           'give --root DIR (or POWERVIEW_DATA_ROOT), or --company and --campaign',

@@ -103,8 +103,10 @@ export class Pipeline {
       wake = null;
       w?.();
     };
+    let aborted = false;
     const acquire = async () => {
-      while (slots <= 0) await new Promise<void>((r) => (slotWaiter = r));
+      while (slots <= 0 && !aborted) await new Promise<void>((r) => (slotWaiter = r));
+      if (aborted) throw new Error('pipeline aborted');
       slots--;
     };
     const release = () => {
@@ -114,13 +116,18 @@ export class Pipeline {
       w?.();
     };
     const push = (e: Entry) => {
+      // observed now, awaited in order later: a failure is never unhandled
+      if (e.kind === 'block') e.result.catch(() => {});
       queue.push(e);
       notify();
     };
 
     const producer = (async () => {
       try {
-        for (const task of tasks) await this.produceFile(task, push, acquire);
+        for (const task of tasks) {
+          if (aborted) break;
+          await this.produceFile(task, push, acquire);
+        }
       } finally {
         producing = false;
         notify();
@@ -132,6 +139,7 @@ export class Pipeline {
     let fileBytes = 0;
     let points = 0;
     const sink = this.options.sink;
+    try {
     for (;;) {
       if (queue.length === 0) {
         if (!producing) break;
@@ -165,6 +173,13 @@ export class Pipeline {
       release();
       fileBytes += entry.bytes;
       this.options.onProgress?.({ bytes: bytesDone + fileBytes, points, files: reports.length });
+    }
+    } catch (err) {
+      // the sink failed: stop reading, let the producer unwind, report the cause
+      aborted = true;
+      release();
+      await producer.catch(() => {});
+      throw err;
     }
     await producer;
     return reports;

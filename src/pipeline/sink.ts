@@ -1,4 +1,5 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, openSync, type WriteStream } from 'node:fs';
+import { ErrorCodes, UsageError } from '../errors.js';
 import { once } from 'node:events';
 
 /**
@@ -31,7 +32,13 @@ export class StreamSink implements LpSink {
       this.stream = process.stdout;
       this.owned = false;
     } else {
-      const ws: WriteStream = createWriteStream(target);
+      let fd: number;
+      try {
+        fd = openSync(target, 'w');
+      } catch (err) {
+        throw new UsageError(`--lp-out: cannot write ${target}: ${(err as Error).message}`, ErrorCodes.CONFIG);
+      }
+      const ws: WriteStream = createWriteStream(target, { fd });
       this.stream = ws;
       this.owned = true;
     }

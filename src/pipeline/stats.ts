@@ -2,7 +2,9 @@ import { MAX_SAMPLE_LINES, emptyStats, type BlockStats, type LineSample } from '
 
 function mergeSample(into: LineSample, from: LineSample): void {
   into.count += from.count;
-  for (const l of from.lines) if (into.lines.length < MAX_SAMPLE_LINES) into.lines.push(l);
+  for (const l of from.lines) {
+    if (into.lines.length < MAX_SAMPLE_LINES && into.lines[into.lines.length - 1] !== l) into.lines.push(l);
+  }
 }
 
 /** Per-file totals, merged block by block in file order. */

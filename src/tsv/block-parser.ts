@@ -53,7 +53,7 @@ function sample(): LineSample {
 
 function note(s: LineSample, line: number): void {
   s.count++;
-  if (s.lines.length < MAX_SAMPLE_LINES) s.lines.push(line);
+  if (s.lines.length < MAX_SAMPLE_LINES && s.lines[s.lines.length - 1] !== line) s.lines.push(line);
 }
 
 export function emptyChannelStats(n: number): ChannelStats {
