@@ -138,8 +138,30 @@ export class FileScanner {
 
   private feed(chunk: Buffer, eof: boolean): void {
     if (!this.header) return;
-    const buf = this.carry.length ? Buffer.concat([this.carry, chunk]) : chunk;
-    const base = this.carryOffset;
+    let buf = chunk;
+    let base = this.carryOffset;
+    if (this.carry.length) {
+      // only the line cut at the previous chunk's end is copied, never the whole chunk
+      const nl = chunk.indexOf(10);
+      if (nl < 0 && !eof) {
+        this.carry = Buffer.concat([this.carry, chunk]);
+        return;
+      }
+      const cut = nl < 0 ? chunk.length : nl + 1;
+      const joined = Buffer.concat([this.carry, chunk.subarray(0, cut)]);
+      this.lines(joined, base, eof && cut === chunk.length);
+      base += joined.length;
+      buf = chunk.subarray(cut);
+    }
+    const pos = this.lines(buf, base, eof);
+    // a copy: `chunk` may be the caller's reusable read buffer
+    this.carry = Buffer.from(buf.subarray(pos));
+    this.carryOffset = base + pos;
+    if (eof) this.closeBlock(base + buf.length);
+  }
+
+  /** Feeds every complete line of `buf` (and the unterminated last one at eof); returns where it stopped. */
+  private lines(buf: Buffer, base: number, eof: boolean): number {
     let pos = 0;
     while (pos < buf.length) {
       let nl = buf.indexOf(10, pos);
@@ -150,11 +172,7 @@ export class FileScanner {
       this.line(buf, pos, nl, base);
       pos = nl + 1;
     }
-    pos = Math.min(pos, buf.length);
-    // a copy: `chunk` may be the caller's reusable read buffer
-    this.carry = Buffer.from(buf.subarray(pos));
-    this.carryOffset = base + pos;
-    if (eof) this.closeBlock(base + buf.length);
+    return Math.min(pos, buf.length);
   }
 
   private line(buf: Buffer, s: number, nl: number, base: number): void {

@@ -34,9 +34,10 @@ export function buildSeriesTable(header: FileHeader, identity: FileIdentity): Se
       ),
     ),
   );
-  const offsets = new Int32Array(parts.length + 1);
+  // shared memory: every block task of the file refers to it instead of carrying a copy
+  const offsets = new Int32Array(new SharedArrayBuffer(4 * (parts.length + 1)));
   for (let i = 0; i < parts.length; i++) offsets[i + 1] = offsets[i] + parts[i].length;
-  const prefixes = new Uint8Array(offsets[parts.length]);
+  const prefixes = new Uint8Array(new SharedArrayBuffer(Math.max(1, offsets[parts.length])));
   parts.forEach((p, i) => prefixes.set(p, offsets[i]));
   return { prefixes, offsets };
 }
