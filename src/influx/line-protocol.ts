@@ -22,6 +22,12 @@ export const escapeMeasurement = escaper(', \n\r\t', ['\\,', '\\ ', '\\n', '\\r'
 export const escapeTag = escaper(', =\n\r\t', ['\\,', '\\ ', '\\=', '\\n', '\\r', '\\t']);
 
 /**
+ * A trailing backslash would escape the separator after it: line protocol
+ * cannot carry it, so it is dropped (the client library has the same limit).
+ */
+const noTrailingBackslash = (v: string): string => v.replace(/\\+$/, '');
+
+/**
  * `measurement,k=v,… field=` — everything of a point before its value.
  * Tags are sorted by key (InfluxDB's preferred order) and empty values are
  * left out, since line protocol cannot carry them.
@@ -31,7 +37,9 @@ export function seriesPrefix(measurement: string, tags: Record<string, string | 
   for (const key of Object.keys(tags).sort()) {
     const value = tags[key];
     if (value === undefined || value === '') continue;
-    out += `,${escapeTag(key)}=${escapeTag(value)}`;
+    const clean = noTrailingBackslash(value);
+    if (clean === '') continue;
+    out += `,${escapeTag(key)}=${escapeTag(clean)}`;
   }
-  return `${out} ${escapeTag(field)}=`;
+  return `${out} ${escapeTag(noTrailingBackslash(field))}=`;
 }

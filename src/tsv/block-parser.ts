@@ -193,9 +193,15 @@ export function parseBlock(
           const bytes = enc.encode(canon);
           slow[cells] = bytes;
           values[cells] = Number(canon);
+          // out of float64 range: InfluxDB would refuse it
+          if (!Number.isFinite(values[cells])) {
+            values[cells] = NaN;
+            slow[cells] = null;
+          }
         } else values[cells] = NaN;
       } else if (digits > 15 || frac > 22) {
-        values[cells] = Number(Buffer.from(buf.buffer, buf.byteOffset + cs, ce - cs).toString('latin1'));
+        const v = Number(Buffer.from(buf.buffer, buf.byteOffset + cs, ce - cs).toString('latin1'));
+        values[cells] = Number.isFinite(v) ? v : NaN;
       } else {
         const v = frac > 0 ? mant / POW10[frac] : mant;
         values[cells] = neg ? -v : v;

@@ -145,8 +145,10 @@ export function parseHeader(head: Buffer, eof: boolean, options: HeaderOptions):
     if (eof) throw new FileFormatError(ErrorCodes.EMPTY_FILE, 'empty file');
     return null;
   }
-  const probe = head.subarray(0, Math.min(head.length, 65536));
-  if (probe.indexOf(0) >= 0) throw new FileFormatError(ErrorCodes.BINARY_FILE, 'binary file (NUL bytes), not a logger TSV export');
+  const binary = () => new FileFormatError(ErrorCodes.BINARY_FILE, 'binary file (NUL bytes in the header), not a logger TSV export');
+  // NUL bytes in the header make a binary file; in a data row they only spoil that row
+  const nulAt = head.indexOf(0);
+  if (nulAt >= 0 && nulAt < 4096 && head[0] !== 0x53 /* S */ && !head.subarray(0, nulAt).includes(10)) throw binary();
   const bom = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
   const warnings: string[] = [];
   const it = lines(head, bom);
@@ -198,6 +200,7 @@ export function parseHeader(head: Buffer, eof: boolean, options: HeaderOptions):
   const labelLine = next();
   if (!labelLine) return incomplete('the column label line (line 2 of the table) is missing', serialLine.number);
 
+  if (head.subarray(0, labelLine.end).indexOf(0) >= 0) throw binary();
   const serials = headerCells(serialLine.text);
   const labels = headerCells(labelLine.text);
   const formatId = labels[0] ?? '';
