@@ -232,6 +232,7 @@ export class Pipeline {
       }
     } catch (err) {
       state.failure = err instanceof Error ? err : new Error(String(err));
+      if (!state.report.bytes) state.report.bytes = task.size ?? 0;
     } finally {
       await handle?.close().catch(() => {});
       push({ kind: 'end', file: state });
