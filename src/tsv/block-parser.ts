@@ -109,8 +109,10 @@ export function parseBlock(
   const n = table.offsets.length - 1;
   const prefixViews: Uint8Array[] = [];
   let perRow = 0;
+  // a private copy: TypedArray#set from shared memory misses V8's memmove fast path
+  const prefixes = table.prefixes.buffer instanceof SharedArrayBuffer ? table.prefixes.slice() : table.prefixes;
   for (let c = 0; c < n; c++) {
-    prefixViews.push(table.prefixes.subarray(table.offsets[c], table.offsets[c + 1]));
+    prefixViews.push(prefixes.subarray(table.offsets[c], table.offsets[c + 1]));
     perRow += table.offsets[c + 1] - table.offsets[c] + 13;
   }
   // bound: every byte of the block copied, plus per row every prefix, a separator, a timestamp and a newline
