@@ -19,7 +19,7 @@ export interface PipelineOptions {
   workers?: number;
   /** bytes of TSV per block sent to a worker (whole lines). Default 256 KiB. */
   blockBytes?: number;
-  /** blocks parsed or waiting to be consumed at once. Default: 2 × workers + 2. */
+  /** blocks parsed or waiting to be consumed at once. Default: workers + 2. */
   maxBlocksInFlight?: number;
   /** zone of V002 local times. Default Europe/Paris. */
   v002TimeZone?: string;
@@ -74,7 +74,7 @@ export class Pipeline {
     if (!Number.isInteger(this.workers) || this.workers < 0) throw new TypeError('options.workers must be a non-negative integer');
     this.blockBytes = options.blockBytes ?? 256 * 1024;
     if (!Number.isInteger(this.blockBytes) || this.blockBytes < 1) throw new TypeError('options.blockBytes must be a positive integer');
-    this.maxInFlight = options.maxBlocksInFlight ?? this.workers * 2 + 2;
+    this.maxInFlight = options.maxBlocksInFlight ?? this.workers + 2;
     this.v002TimeZone = options.v002TimeZone ?? 'Europe/Paris';
     TimeZoneRules.get(this.v002TimeZone);
     this.pool =
