@@ -28,7 +28,7 @@ const v003 = (serials: string[], labels: string[], json = meta(), rows: string[]
     '\n',
   ) + '\n';
 
-const parse = (text: string | Buffer, eof = true) => parseHeader(Buffer.isBuffer(text) ? text : Buffer.from(text, 'utf8'), eof, OPTS);
+const parse = (text: string | Buffer, eof = true) => parseHeader(Buffer.isBuffer(text) ? text : Buffer.from(text, 'utf8'), eof);
 
 function codeOf(fn: () => unknown): string | undefined {
   try {

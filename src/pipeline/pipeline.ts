@@ -12,6 +12,7 @@ import type { FileHeader } from '../tsv/header.js';
 import { applyHeader, applyStats, emptyFileReport, type FileReport } from './report.js';
 import type { LpSink } from './sink.js';
 import { FileStats } from './stats.js';
+import { HandOff, Slots } from './flow.js';
 import type { BlockTask } from './worker.js';
 
 export interface PipelineOptions {
@@ -21,6 +22,8 @@ export interface PipelineOptions {
   blockBytes?: number;
   /** blocks parsed or waiting to be consumed at once. Default: workers + 2. */
   maxBlocksInFlight?: number;
+  /** files up to this many bytes are read once and kept for pass 2; larger ones are read again block by block. Default 8 MiB. */
+  keepWholeBytes?: number;
   /** zone of V002 local times. Default Europe/Paris. */
   v002TimeZone?: string;
   /** receives the line protocol in file order; none: built and dropped */
@@ -50,6 +53,8 @@ type Entry =
   | { kind: 'end'; file: FileState };
 
 const READ_CHUNK = 1 << 20;
+/** files up to this size are read once and kept for pass 2; larger ones are read again by block */
+const KEEP_WHOLE = 8 << 20;
 
 /**
  * TSV files → line protocol + statistics. Pass 1 (this thread) reads each
@@ -93,60 +98,43 @@ export class Pipeline {
   }
 
   async run(tasks: FileTask[]): Promise<FileReport[]> {
-    const queue: Entry[] = [];
-    let wake: (() => void) | null = null;
-    let slots = this.maxInFlight;
-    let slotWaiter: (() => void) | null = null;
-    let producing = true;
-    const notify = () => {
-      const w = wake;
-      wake = null;
-      w?.();
-    };
-    let aborted = false;
-    const acquire = async () => {
-      while (slots <= 0 && !aborted) await new Promise<void>((r) => (slotWaiter = r));
-      if (aborted) throw new Error('pipeline aborted');
-      slots--;
-    };
-    const release = () => {
-      slots++;
-      const w = slotWaiter;
-      slotWaiter = null;
-      w?.();
-    };
+    const slots = new Slots(this.maxInFlight);
+    const queue = new HandOff<Entry>();
     const push = (e: Entry) => {
       // observed now, awaited in order later: a failure is never unhandled
       if (e.kind === 'block') e.result.catch(() => {});
       queue.push(e);
-      notify();
     };
-
     const producer = (async () => {
       try {
         for (const task of tasks) {
-          if (aborted) break;
-          await this.produceFile(task, push, acquire);
+          if (slots.isAborted) break;
+          await this.produceFile(task, push, () => slots.acquire());
         }
       } finally {
-        producing = false;
-        notify();
+        queue.close();
       }
     })();
+    try {
+      const reports = await this.consume(queue, slots);
+      await producer;
+      return reports;
+    } catch (err) {
+      // the sink failed: stop reading, let the producer unwind, report the cause
+      slots.abort();
+      await producer.catch(() => {});
+      throw err;
+    }
+  }
 
+  /** Takes blocks in file order: statistics, the sink (with its backpressure), buffer recycling. */
+  private async consume(queue: HandOff<Entry>, slots: Slots): Promise<FileReport[]> {
     const reports: FileReport[] = [];
+    const sink = this.options.sink;
     let bytesDone = 0;
     let fileBytes = 0;
     let points = 0;
-    const sink = this.options.sink;
-    try {
-    for (;;) {
-      if (queue.length === 0) {
-        if (!producing) break;
-        await new Promise<void>((r) => (wake = r));
-        continue;
-      }
-      const entry = queue.shift()!;
+    for (let entry = await queue.next(); entry; entry = await queue.next()) {
       if (entry.kind === 'end') {
         const report = this.finishFile(entry.file);
         reports.push(report);
@@ -161,7 +149,7 @@ export class Pipeline {
         result = await entry.result;
       } catch (err) {
         entry.file.failure ??= err instanceof Error ? err : new Error(String(err));
-        release();
+        slots.release();
         continue;
       }
       if (!entry.file.failure) {
@@ -170,18 +158,10 @@ export class Pipeline {
         if (sink && result.lpLength > 0) await sink.write(result.lp.subarray(0, result.lpLength));
       }
       this.recycle(result);
-      release();
+      slots.release();
       fileBytes += entry.bytes;
       this.options.onProgress?.({ bytes: bytesDone + fileBytes, points, files: reports.length });
     }
-    } catch (err) {
-      // the sink failed: stop reading, let the producer unwind, report the cause
-      aborted = true;
-      release();
-      await producer.catch(() => {});
-      throw err;
-    }
-    await producer;
     return reports;
   }
 
@@ -206,11 +186,16 @@ export class Pipeline {
         v002TimeZone: this.v002TimeZone,
         isValidZone: TimeZoneRules.isValid,
       });
-      const chunk = Buffer.allocUnsafe(READ_CHUNK);
-      for (;;) {
-        const { bytesRead } = await handle.read(chunk, 0, READ_CHUNK, null);
-        if (bytesRead === 0) break;
-        scanner.push(chunk.subarray(0, bytesRead));
+      // a logger file usually fits in one read: keep it for pass 2 instead of reading it again
+      const whole = (await handle.stat()).size <= (this.options.keepWholeBytes ?? KEEP_WHOLE) ? await handle.readFile() : null;
+      if (whole) scanner.push(whole);
+      else {
+        const chunk = Buffer.allocUnsafe(READ_CHUNK);
+        for (;;) {
+          const { bytesRead } = await handle.read(chunk, 0, READ_CHUNK, null);
+          if (bytesRead === 0) break;
+          scanner.push(chunk.subarray(0, bytesRead));
+        }
       }
       const scan = scanner.end();
       state.report.bytes = scan.bytes;
@@ -227,7 +212,8 @@ export class Pipeline {
       for (const block of scan.blocks) {
         await acquire();
         const buf = this.inputBuffer(block.length);
-        await readFully(handle, buf, block.offset);
+        if (whole) buf.set(whole.subarray(block.offset, block.offset + block.length));
+        else await readFully(handle, buf, block.offset);
         push({ kind: 'block', file: state, result: this.parse(buf, block, table), bytes: block.length });
       }
     } catch (err) {

@@ -140,7 +140,7 @@ const MAX_JSON_LINES = 200;
  * caller passes more until `null` stops being returned or the file ends).
  * Returns null when the header is not complete within `head` and `eof` is false.
  */
-export function parseHeader(head: Buffer, eof: boolean, options: HeaderOptions): FileHeader | null {
+export function parseHeader(head: Buffer, eof: boolean): FileHeader | null {
   if (head.length === 0) {
     if (eof) throw new FileFormatError(ErrorCodes.EMPTY_FILE, 'empty file');
     return null;

@@ -121,7 +121,7 @@ export class FileScanner {
 
   private tryHeader(eof: boolean): void {
     const head = this.head!;
-    const header = parseHeader(head, eof, this.options);
+    const header = parseHeader(head, eof);
     if (!header) {
       if (head.length > HEADER_LIMIT) throw new FileFormatError(ErrorCodes.NO_HEADER, 'no header within the first MiB');
       return;

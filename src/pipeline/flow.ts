@@ -1,0 +1,72 @@
+/**
+ * The two small primitives the pipeline's backpressure is made of: a counted
+ * set of slots (blocks in flight) and an ordered hand-off queue.
+ */
+export class Slots {
+  private free: number;
+  private waiter: (() => void) | null = null;
+  private aborted = false;
+
+  constructor(count: number) {
+    this.free = count;
+  }
+
+  /** Waits for a free slot; rejects once aborted. */
+  async acquire(): Promise<void> {
+    while (this.free <= 0 && !this.aborted) await new Promise<void>((r) => (this.waiter = r));
+    if (this.aborted) throw new Error('pipeline aborted');
+    this.free--;
+  }
+
+  release(): void {
+    this.free++;
+    this.wake();
+  }
+
+  /** Every waiting and later acquire() rejects. */
+  abort(): void {
+    this.aborted = true;
+    this.wake();
+  }
+
+  get isAborted(): boolean {
+    return this.aborted;
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = null;
+    w?.();
+  }
+}
+
+/** Single-consumer FIFO: next() resolves with the next item, or undefined once closed and empty. */
+export class HandOff<T> {
+  private readonly items: T[] = [];
+  private waiter: (() => void) | null = null;
+  private closed = false;
+
+  push(item: T): void {
+    this.items.push(item);
+    this.wake();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.wake();
+  }
+
+  async next(): Promise<T | undefined> {
+    while (this.items.length === 0) {
+      if (this.closed) return undefined;
+      await new Promise<void>((r) => (this.waiter = r));
+    }
+    return this.items.shift();
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = null;
+    w?.();
+  }
+}
