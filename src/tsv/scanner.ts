@@ -105,9 +105,10 @@ export class FileScanner {
   push(chunk: Buffer): void {
     this.bytes += chunk.length;
     if (this.head) {
-      // copies: the caller may reuse its read buffer
-      this.head = Buffer.concat([this.head, chunk]);
+      this.head = this.head.length ? Buffer.concat([this.head, chunk]) : chunk;
       this.tryHeader(false);
+      // header still incomplete: keep a copy, the caller may reuse its read buffer
+      if (this.head === chunk) this.head = Buffer.from(chunk);
       return;
     }
     this.feed(chunk, false);
