@@ -33,6 +33,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
 /** Runs the CLI; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
+  // the reader of our output went away (`| head`): stop quietly, not with a stack trace
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(1);
+      throw err;
+    });
+  }
   loadDotEnv();
   let code = 0;
   const program = buildProgram((c) => (code = c));
