@@ -14,6 +14,11 @@ export const ErrorCodes = {
   UNKNOWN_FORMAT: 'PV_ERR_UNKNOWN_FORMAT',
   NO_VALID_ROW: 'PV_ERR_NO_VALID_ROW',
   READ: 'PV_ERR_READ',
+  TENANT_NAME: 'PV_ERR_TENANT_NAME',
+  STORE_UNAVAILABLE: 'PV_ERR_STORE_UNAVAILABLE',
+  STORE_REJECTED: 'PV_ERR_STORE_REJECTED',
+  STORE_AUTH: 'PV_ERR_STORE_AUTH',
+  VERIFY_MISMATCH: 'PV_ERR_VERIFY_MISMATCH',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -41,6 +46,30 @@ export class FileFormatError extends PowerViewError {
   constructor(code: ErrorCode, message: string, line?: number) {
     super(code, message);
     if (line !== undefined) this.line = line;
+  }
+}
+
+/** A company or campaign folder name that cannot serve as a database, bucket or tag name. */
+export class TenantNameError extends PowerViewError {
+  constructor(message: string) {
+    super(ErrorCodes.TENANT_NAME, message);
+  }
+}
+
+/**
+ * An HTTP store (InfluxDB) answered or failed. `status` is 0 for a network
+ * error; `body` is the server's reply as received (truncated), `lines` the
+ * rejected line-protocol lines it named, when it named any.
+ */
+export class StoreError extends PowerViewError {
+  readonly status: number;
+  readonly body: string;
+  readonly lines: string[];
+  constructor(code: ErrorCode, message: string, fields: { status?: number; body?: string; lines?: string[]; cause?: unknown } = {}) {
+    super(code, message, { cause: fields.cause });
+    this.status = fields.status ?? 0;
+    this.body = fields.body ?? '';
+    this.lines = fields.lines ?? [];
   }
 }
 

@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
-import { UsageError } from '../errors.js';
+import { pino, type Logger } from 'pino';
+import { ErrorCodes, UsageError } from '../errors.js';
 import { resolveIngestConfig } from '../config/config.js';
+import { resolveInfluxConfig, tenantNameProblem } from '../influx/config.js';
+import { runIngestJob } from '../pipeline/ingest-job.js';
 import { discover } from '../pipeline/discover.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { totalsOf, type RunReport } from '../pipeline/report.js';
@@ -20,17 +25,35 @@ export interface IngestFlags {
   company?: string;
   campaign?: string;
   progress?: boolean;
+  influxUrl?: string;
+  influxApi?: string;
+  batchLines?: string;
+  batchBytes?: string;
+  gzip?: boolean;
+  concurrency?: string;
+  storeWait?: string;
+  verify?: boolean;
+  reportDir?: string;
+  metaDb?: string;
+  logFile?: string;
+  logLevel?: string;
 }
 
 /** `powerview ingest`: returns the exit code (0 all good, 1 some file failed). */
 export async function runIngest(paths: string[], flags: IngestFlags): Promise<number> {
-  if (!flags.dryRun) {
-    throw new UsageError('writing to InfluxDB is not available in this version yet: run with --dry-run');
-  }
   if ((flags.company === undefined) !== (flags.campaign === undefined)) {
     throw new UsageError('--company and --campaign go together');
   }
+  for (const [kind, name] of [['company', flags.company], ['campaign', flags.campaign]] as const) {
+    const problem = name === undefined ? null : tenantNameProblem(kind, name);
+    if (problem) throw new UsageError(`--${kind}: ${problem}`, ErrorCodes.TENANT_NAME);
+  }
+  if (flags.dryRun && flags.verify) throw new UsageError('--verify reads back what was written: it does not go with --dry-run');
   const config = resolveIngestConfig(flags);
+  if (!flags.dryRun) {
+    if (flags.lpOut) throw new UsageError('--lp-out goes with --dry-run (it shows the line protocol that would be sent)');
+    return runWrite(paths, flags, config);
+  }
   const tasks = await discover(paths, {
     root: config.dataRoot,
     includeProcessed: flags.includeProcessed,
@@ -88,4 +111,85 @@ export async function runIngest(paths: string[], flags: IngestFlags): Promise<nu
   };
   reportOut.write(human ? `${summaryTable(report)}\n` : `${JSON.stringify(report, null, 2)}\n`);
   return totals.files_failed > 0 ? 1 : 0;
+}
+
+/** Where reports and logs go: --report-dir, POWERVIEW_REPORT_DIR, else <root>/../logs/reports. */
+function reportDirOf(flags: IngestFlags, root: string | undefined): string {
+  const dir = flags.reportDir ?? (process.env.POWERVIEW_REPORT_DIR || undefined);
+  if (dir) return resolve(dir);
+  return root ? join(dirname(resolve(root)), 'logs', 'reports') : resolve('logs', 'reports');
+}
+
+function makeLogger(flags: IngestFlags, file: string | null): Logger {
+  const level = flags.logLevel ?? (process.env.POWERVIEW_LOG_LEVEL || 'info');
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) {
+    throw new UsageError(`--log-level / POWERVIEW_LOG_LEVEL must be fatal, error, warn, info, debug, trace or silent, got "${level}"`, ErrorCodes.CONFIG);
+  }
+  const dest = file ? pino.destination({ dest: file, mkdir: true, sync: false }) : pino.destination({ fd: 2, sync: false });
+  return pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, dest);
+}
+
+/** `powerview ingest` for real: InfluxDB writes, file moves, report file, meta summaries. */
+async function runWrite(paths: string[], flags: IngestFlags, config: ReturnType<typeof resolveIngestConfig>): Promise<number> {
+  const influx = resolveInfluxConfig(flags);
+  const tasks = await discover(paths, {
+    root: config.dataRoot,
+    includeProcessed: flags.includeProcessed,
+    company: flags.company,
+    campaign: flags.campaign,
+  });
+  const reportDir = reportDirOf(flags, tasks[0]?.root ?? config.dataRoot);
+  const human = !flags.json && process.stdout.isTTY === true;
+  const showBar = human && flags.progress !== false && process.stderr.isTTY === true;
+  // with a bar on the terminal, the per-file log lines go to a file instead of under the bar
+  const logFile = flags.logFile ? resolve(flags.logFile) : showBar ? join(dirname(reportDir), 'powerview-ingest.log') : null;
+  const logger = makeLogger(flags, logFile);
+  const totalBytes = tasks.reduce((s, t) => s + (t.size ?? 0), 0);
+  const t0 = performance.now();
+  let bar: SingleBar | null = null;
+  if (showBar) {
+    bar = new SingleBar(
+      { format: ' {bar} {percentage}% | {files}/{totalFiles} files | {mpts} Mpoints/s | ETA {eta_formatted}', hideCursor: true },
+      Presets.shades_classic,
+    );
+    bar.start(Math.max(totalBytes, 1), 0, { files: 0, totalFiles: tasks.length, mpts: '0.0' });
+  }
+  logger.info({ event: 'run_start', files: tasks.length, bytes: totalBytes, influx: influx.url, api: influx.api }, 'ingest started');
+  let result;
+  try {
+    result = await runIngestJob(tasks, {
+      pipeline: { workers: config.workers, blockBytes: config.blockBytes, v002TimeZone: config.v002TimeZone },
+      influx,
+      metaDb: flags.metaDb ?? (process.env.POWERVIEW_META_DB || 'powerview_meta'),
+      verify: flags.verify,
+      logger,
+      onProgress: bar
+        ? (p) => {
+            const secs = (performance.now() - t0) / 1000;
+            bar!.update(p.bytes, { files: p.files, mpts: (p.points / secs / 1e6).toFixed(2) });
+          }
+        : undefined,
+    });
+  } finally {
+    bar?.stop();
+  }
+  const { report, exitCode } = result;
+  try {
+    mkdirSync(reportDir, { recursive: true });
+    const path = join(reportDir, `ingest-${report.started_at.replace(/[:.]/g, '-')}-${report.run_id.slice(0, 8)}.json`);
+    report.report_path = path;
+    writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
+  } catch (err) {
+    report.report_path = null;
+    process.stderr.write(`powerview: warning: cannot write the report to ${reportDir}: ${(err as Error).message}\n`);
+  }
+  const t = report.totals;
+  logger.info(
+    { event: 'run_end', run_id: report.run_id, files: t.files, files_ok: t.files_ok, files_failed: t.files_failed, points: t.points, points_per_second: report.points_per_second, exit_code: exitCode, report: report.report_path },
+    'ingest finished',
+  );
+  logger.flush();
+  process.stdout.write(human ? `${summaryTable(report)}\n` : `${JSON.stringify(report, null, 2)}\n`);
+  if (report.store_failure) process.stderr.write(`powerview: ${report.store_failure.code}: ${report.store_failure.message}\n`);
+  return exitCode;
 }

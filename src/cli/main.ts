@@ -25,6 +25,18 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--campaign <name>', 'campaign for files outside the layout')
     .addOption(new Option('--block-size <bytes>', 'TSV bytes per parser task').hideHelp())
     .option('--no-progress', 'no progress bar')
+    .option('--influx-url <url>', 'InfluxDB base URL (default: INFLUX_URL, else http://127.0.0.1:8086)')
+    .option('--influx-api <v1|v2|v3>', 'write API (default: INFLUX_API, else v1)')
+    .option('--batch-lines <n>', 'lines per write request (default: INFLUX_BATCH_LINES, else 5000)')
+    .option('--batch-bytes <n>', 'bytes per write request before gzip (default: INFLUX_BATCH_BYTES, else 4000000)')
+    .option('--gzip', 'gzip write requests (default: INFLUX_GZIP)')
+    .option('--concurrency <n>', 'write requests in flight (default: INFLUX_CONCURRENCY, else 4)')
+    .option('--store-wait <seconds>', 'how long a write keeps retrying an unavailable InfluxDB before the run stops (default: POWERVIEW_STORE_WAIT, else 600)')
+    .option('--verify', "count each file's points back from InfluxDB before moving it to parsed/")
+    .option('--report-dir <dir>', 'where the JSON report goes (default: POWERVIEW_REPORT_DIR, else <root>/../logs/reports)')
+    .option('--meta-db <name>', "database for run and file summaries, '' for none (default: POWERVIEW_META_DB, else powerview_meta)")
+    .option('--log-file <file>', 'structured logs to FILE (default: stderr, or <report-dir>/../powerview-ingest.log under a progress bar)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default: POWERVIEW_LOG_LEVEL, else info)')
     .action(async (paths: string[], flags: IngestFlags) => {
       setExit(await runIngest(paths, flags));
     });

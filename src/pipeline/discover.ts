@@ -109,7 +109,7 @@ export async function discover(paths: string[], options: DiscoverOptions = {}): 
       );
     }
     const size = (await stat(f)).size;
-    tasks.push({ path: f, identity, size });
+    tasks.push({ path: f, identity, size, ...(root ? { root } : {}) });
   }
   return tasks;
 }

@@ -30,7 +30,7 @@ export interface PipelineOptions {
   v002TimeZone?: string;
   /** receives the line protocol in file order; none: built and dropped */
   sink?: LpSink;
-  onFile?: (report: FileReport) => void;
+  onFile?: (report: FileReport, task: FileTask) => void;
   onProgress?: (progress: { bytes: number; points: number; files: number }) => void;
 }
 
@@ -39,6 +39,8 @@ export interface FileTask {
   identity: FileIdentity;
   /** bytes, when known up front (progress) */
   size?: number;
+  /** the data root the file was found under, when known */
+  root?: string;
 }
 
 interface FileState {
@@ -142,10 +144,11 @@ export class Pipeline {
     for (let entry = await queue.next(); entry; entry = await queue.next()) {
       if (entry.kind === 'end') {
         const report = this.finishFile(entry.file);
+        sink?.endFile?.(entry.file.task);
         reports.push(report);
         bytesDone += report.bytes;
         fileBytes = 0;
-        this.options.onFile?.(report);
+        this.options.onFile?.(report, entry.file.task);
         this.options.onProgress?.({ bytes: bytesDone, points, files: reports.length });
         continue;
       }
@@ -160,7 +163,7 @@ export class Pipeline {
       if (!entry.file.failure) {
         entry.file.stats!.add(result.stats);
         points += result.stats.points;
-        if (sink && result.lpLength > 0) await sink.write(result.lp.subarray(0, result.lpLength));
+        if (sink && result.lpLength > 0) await sink.write(result.lp.subarray(0, result.lpLength), entry.file.task);
       }
       this.recycle(result);
       slots.release();

@@ -25,7 +25,14 @@ export interface FileReport {
   campaign: string;
   device: string | null;
   status: 'ok' | 'error';
-  error: { code: string; message: string; line?: number } | null;
+  error: {
+    code: string;
+    message: string;
+    line?: number;
+    /** store rejections: the HTTP status and the lines the server named */
+    http_status?: number;
+    server_lines?: string[];
+  } | null;
   warnings: string[];
   format: string | null;
   format_id: string | null;
@@ -46,6 +53,12 @@ export interface FileReport {
   time_range: { first: string; last: string } | null;
   duration_ms: number;
   channels: ChannelReport[];
+  /** where the file went after the run (parsed/ or error/); absent in a dry run, null when it stayed */
+  moved_to?: string | null;
+  /** lines acknowledged by InfluxDB and batches that carried them */
+  written?: { lines: number; batches: number } | null;
+  /** --verify: points the file wrote, and points InfluxDB holds for its series over its time range */
+  verify?: { expected: number; found: number } | null;
 }
 
 export interface RunTotals {
@@ -72,6 +85,23 @@ export interface RunReport {
   /** peak resident memory of the process (all threads), from getrusage */
   peak_rss_bytes: number;
   v002_timezone: string;
+  /** where the line protocol went (absent in a dry run) */
+  influx?: {
+    url: string;
+    api: string;
+    gzip: boolean;
+    batch_lines: number;
+    batch_bytes: number;
+    concurrency: number;
+    requests: number;
+    retries: Record<string, number>;
+  };
+  /** a store stopped the run: files not acknowledged stay where they are */
+  store_failure?: { code: string; message: string } | null;
+  /** the meta database could not take the summaries */
+  meta_warning?: string;
+  /** where this report was written */
+  report_path?: string | null;
   totals: RunTotals;
   files: FileReport[];
 }

@@ -1,13 +1,17 @@
 import { createWriteStream, openSync, type WriteStream } from 'node:fs';
 import { ErrorCodes, UsageError } from '../errors.js';
 import { once } from 'node:events';
+import type { FileTask } from './pipeline.js';
 
 /**
  * Where line protocol goes. `write` resolves when the sink can take more and
  * no longer needs `chunk`: the pipeline reuses that memory for later blocks.
  */
 export interface LpSink {
-  write(chunk: Uint8Array): void | Promise<void>;
+  /** `file`: the file these lines come from (lines of one file arrive in order, files one after another) */
+  write(chunk: Uint8Array, file?: FileTask): void | Promise<void>;
+  /** every line of `file` was written */
+  endFile?(file: FileTask): void;
   close(): Promise<void>;
 }
 

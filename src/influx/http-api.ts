@@ -1,0 +1,254 @@
+import { Pool } from 'undici';
+import { ErrorCodes, StoreError } from '../errors.js';
+import type { InfluxConfig } from './config.js';
+
+/** What InfluxDB answered to one request. */
+export interface Reply {
+  status: number;
+  /** `Retry-After` as received, when present */
+  retryAfter: string | null;
+  body: string;
+}
+
+const MAX_ERROR_BODY = 64 * 1024;
+
+/**
+ * The three InfluxDB HTTP API shapes over one keep-alive undici Pool:
+ * writes, database/bucket creation, and the point counts behind --verify.
+ * Network failures throw (the caller retries); HTTP statuses are returned.
+ */
+export class InfluxHttp {
+  readonly config: Readonly<InfluxConfig>;
+  private readonly pool: Pool;
+  private readonly basePath: string;
+  private orgId: string | null = null;
+
+  constructor(config: Readonly<InfluxConfig>, connections = config.concurrency + 2) {
+    this.config = config;
+    const url = new URL(config.url);
+    this.basePath = url.pathname === '/' ? '' : url.pathname;
+    this.pool = new Pool(url.origin, {
+      connections,
+      pipelining: 1,
+      keepAliveTimeout: 30_000,
+      headersTimeout: config.requestTimeoutMs,
+      bodyTimeout: config.requestTimeoutMs,
+      connectTimeout: 10_000,
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  private authHeader(): string | undefined {
+    const c = this.config;
+    if (c.api === 'v3') return `Bearer ${c.token}`;
+    if (c.api === 'v2') return `Token ${c.token}`;
+    if (c.username !== undefined) return `Basic ${Buffer.from(`${c.username}:${c.password ?? ''}`).toString('base64')}`;
+    if (c.token) return `Token ${c.token}`;
+    return undefined;
+  }
+
+  writePath(db: string, precision: 's' | 'ns' = 's'): string {
+    const q = new URLSearchParams();
+    switch (this.config.api) {
+      case 'v1':
+        q.set('db', db);
+        q.set('precision', precision);
+        return `${this.basePath}/write?${q}`;
+      case 'v2':
+        q.set('org', this.config.org!);
+        q.set('bucket', db);
+        q.set('precision', precision);
+        return `${this.basePath}/api/v2/write?${q}`;
+      case 'v3':
+        q.set('db', db);
+        q.set('precision', precision === 's' ? 'second' : 'nanosecond');
+        return `${this.basePath}/api/v3/write_lp?${q}`;
+    }
+  }
+
+  async request(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: Uint8Array | string,
+    headers: Record<string, string> = {},
+  ): Promise<Reply> {
+    const auth = this.authHeader();
+    const res = await this.pool.request({
+      method,
+      path,
+      body,
+      headers: { ...(auth ? { authorization: auth } : {}), ...headers },
+    });
+    let text = '';
+    if (res.statusCode >= 200 && res.statusCode < 300 && res.statusCode !== 200) await res.body.dump();
+    else text = await readLimited(res.body, res.statusCode === 200 ? Infinity : MAX_ERROR_BODY);
+    const ra = res.headers['retry-after'];
+    return { status: res.statusCode, retryAfter: Array.isArray(ra) ? (ra[0] ?? null) : (ra ?? null), body: text };
+  }
+
+  /** One write request; `gzipped` says the body is already compressed. */
+  write(db: string, body: Uint8Array, gzipped: boolean, precision: 's' | 'ns' = 's'): Promise<Reply> {
+    const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
+    if (gzipped) headers['content-encoding'] = 'gzip';
+    return this.request('POST', this.writePath(db, precision), body, headers);
+  }
+
+  /** Creates the database (v1, v3) or bucket (v2) when missing; idempotent. Returns the reply that settled it. */
+  async createDatabase(db: string): Promise<Reply> {
+    switch (this.config.api) {
+      case 'v1': {
+        const q = new URLSearchParams({ q: `CREATE DATABASE ${quoteIdent(db)}` });
+        return this.request('POST', `${this.basePath}/query`, q.toString(), {
+          'content-type': 'application/x-www-form-urlencoded',
+        });
+      }
+      case 'v2': {
+        const orgId = await this.v2OrgId();
+        if (typeof orgId !== 'string') return orgId;
+        const found = await this.request(
+          'GET',
+          `${this.basePath}/api/v2/buckets?${new URLSearchParams({ orgID: orgId, name: db })}`,
+        );
+        if (found.status !== 200) return found;
+        const buckets = (JSON.parse(found.body) as { buckets?: Array<{ name: string }> }).buckets ?? [];
+        if (buckets.some((b) => b.name === db)) return found;
+        const made = await this.request(
+          'POST',
+          `${this.basePath}/api/v2/buckets`,
+          JSON.stringify({ orgID: orgId, name: db, retentionRules: [] }),
+          { 'content-type': 'application/json' },
+        );
+        // 422 "bucket with name … already exists": created by someone else meanwhile
+        return made.status === 422 && /already exists/i.test(made.body) ? { ...made, status: 200 } : made;
+      }
+      case 'v3': {
+        const made = await this.request('POST', `${this.basePath}/api/v3/configure/database`, JSON.stringify({ db }), {
+          'content-type': 'application/json',
+        });
+        return made.status === 409 ? { ...made, status: 200 } : made;
+      }
+    }
+  }
+
+  private async v2OrgId(): Promise<string | Reply> {
+    if (this.orgId) return this.orgId;
+    const reply = await this.request('GET', `${this.basePath}/api/v2/orgs?${new URLSearchParams({ org: this.config.org! })}`);
+    if (reply.status !== 200) return reply;
+    const orgs = (JSON.parse(reply.body) as { orgs?: Array<{ id: string; name: string }> }).orgs ?? [];
+    const org = orgs.find((o) => o.name === this.config.org);
+    if (!org) {
+      throw new StoreError(ErrorCodes.STORE_REJECTED, `InfluxDB organisation "${this.config.org}" not found (INFLUX_ORG)`, {
+        status: 404,
+        body: reply.body,
+      });
+    }
+    this.orgId = org.id;
+    return org.id;
+  }
+
+  /**
+   * Points of one device's series in [from, to] (epoch seconds, inclusive):
+   * InfluxQL (v1), Flux (v2) or SQL (v3). Returns the count, or the reply when it failed.
+   */
+  async countPoints(db: string, measurement: string, tags: Record<string, string>, from: number, to: number): Promise<number | Reply> {
+    switch (this.config.api) {
+      case 'v1': {
+        const where = Object.entries(tags).map(([k, v]) => `${quoteIdent(k)} = ${quoteString(v)}`);
+        where.push(`time >= ${from}s`, `time <= ${to}s`);
+        const q = `SELECT count(*) FROM ${quoteIdent(measurement)} WHERE ${where.join(' AND ')}`;
+        const reply = await this.request('POST', `${this.basePath}/query?${new URLSearchParams({ db, epoch: 's' })}`, new URLSearchParams({ q }).toString(), {
+          'content-type': 'application/x-www-form-urlencoded',
+        });
+        if (reply.status !== 200) return reply;
+        return sumInfluxQLCounts(reply.body);
+      }
+      case 'v2': {
+        const filters = Object.entries(tags).map(([k, v]) => `r[${JSON.stringify(k)}] == ${JSON.stringify(v)}`);
+        const flux =
+          `from(bucket: ${JSON.stringify(db)}) |> range(start: ${from}, stop: ${to + 1})` +
+          ` |> filter(fn: (r) => r._measurement == ${JSON.stringify(measurement)}${filters.map((f) => ` and ${f}`).join('')})` +
+          ` |> group() |> count()`;
+        const reply = await this.request(
+          'POST',
+          `${this.basePath}/api/v2/query?${new URLSearchParams({ org: this.config.org! })}`,
+          JSON.stringify({ query: flux, type: 'flux', dialect: { header: true, annotations: [] } }),
+          { 'content-type': 'application/json', accept: 'application/csv' },
+        );
+        if (reply.status !== 200) return reply;
+        return sumFluxCsvCounts(reply.body);
+      }
+      case 'v3': {
+        const where = Object.entries(tags).map(([k, v]) => `${sqlIdent(k)} = ${quoteString(v)}`);
+        where.push(`time >= to_timestamp_seconds(${from})`, `time <= to_timestamp_seconds(${to})`);
+        const sql = `SELECT count(*) AS n FROM ${sqlIdent(measurement)} WHERE ${where.join(' AND ')}`;
+        const reply = await this.request('POST', `${this.basePath}/api/v3/query_sql`, JSON.stringify({ db, q: sql, format: 'json' }), {
+          'content-type': 'application/json',
+        });
+        if (reply.status !== 200) return reply;
+        const rows = JSON.parse(reply.body) as Array<{ n: number }>;
+        return rows.reduce((s, r) => s + Number(r.n), 0);
+      }
+    }
+  }
+}
+
+async function readLimited(body: AsyncIterable<Buffer> & { dump(): Promise<void> }, limit: number): Promise<string> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    if (size < limit) parts.push(chunk);
+    size += chunk.length;
+  }
+  const text = Buffer.concat(parts).toString('utf8');
+  return size > limit ? text.slice(0, limit) : text;
+}
+
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+function quoteString(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+function sqlIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** `SELECT count(*)` answers one column per field (`count_<field>`): their sum is the number of points. */
+export function sumInfluxQLCounts(body: string): number {
+  const parsed = JSON.parse(body) as {
+    results?: Array<{ error?: string; series?: Array<{ columns: string[]; values: unknown[][] }> }>;
+  };
+  let total = 0;
+  for (const result of parsed.results ?? []) {
+    if (result.error) throw new Error(`InfluxQL: ${result.error}`);
+    for (const series of result.series ?? []) {
+      for (const row of series.values) {
+        series.columns.forEach((col, i) => {
+          if (col !== 'time' && typeof row[i] === 'number') total += row[i] as number;
+        });
+      }
+    }
+  }
+  return total;
+}
+
+/** Flux CSV without annotations: the `_value` column of every row. */
+export function sumFluxCsvCounts(body: string): number {
+  const lines = body.split(/\r?\n/).filter((l) => l.trim() !== '');
+  if (lines.length === 0) return 0;
+  const header = lines[0].split(',');
+  const col = header.indexOf('_value');
+  if (col < 0) return 0;
+  let total = 0;
+  for (const line of lines.slice(1)) {
+    const cells = line.split(',');
+    if (cells[col] === '_value') continue; // a second table's header
+    total += Number(cells[col]) || 0;
+  }
+  return total;
+}

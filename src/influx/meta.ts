@@ -1,0 +1,53 @@
+import { Point } from '@influxdata/influxdb3-client';
+import type { FileReport, RunReport } from '../pipeline/report.js';
+
+/** Meta database measurements, as the earlier deployment wrote them (DESIGN §3). */
+export const META_FILE = 'tsv_parser_file';
+export const META_RUN = 'tsv_parser_run';
+
+/** One `tsv_parser_file` point: outcome and counts of one file (low volume: built with the client's Point). */
+export function fileSummaryLine(runId: string, file: FileReport, at: Date): string {
+  const p = Point.measurement(META_FILE)
+    .setTag('company', file.company)
+    .setTag('campaign', file.campaign)
+    .setTag('device', file.master_sn ?? file.device ?? 'unknown')
+    .setTag('status', file.status)
+    .setStringField('run_id', runId)
+    .setStringField('file', file.path)
+    .setStringField('format', file.format ?? '')
+    .setIntegerField('bytes', file.bytes)
+    .setIntegerField('rows', file.rows)
+    .setIntegerField('points', file.points)
+    .setIntegerField('invalid_timestamps', file.invalid_timestamps.count)
+    .setIntegerField('invalid_values', file.invalid_values.count)
+    .setIntegerField('truncated_rows', file.truncated_rows.count)
+    .setIntegerField('duplicate_rows', file.duplicate_rows)
+    .setIntegerField('duration_ms', file.duration_ms)
+    .setTimestamp(at);
+  if (file.time_range) p.setStringField('first_time', file.time_range.first).setStringField('last_time', file.time_range.last);
+  if (file.error) p.setStringField('error_code', file.error.code).setStringField('error', file.error.message);
+  return p.toLineProtocol('ns')!;
+}
+
+/** One `tsv_parser_run` point: the run's totals. */
+export function runSummaryLine(run: RunReport, at: Date): string {
+  const t = run.totals;
+  return Point.measurement(META_RUN)
+    .setTag('status', t.files_failed > 0 ? 'partial' : 'ok')
+    .setStringField('run_id', run.run_id)
+    .setIntegerField('files', t.files)
+    .setIntegerField('files_ok', t.files_ok)
+    .setIntegerField('files_failed', t.files_failed)
+    .setIntegerField('bytes', t.bytes)
+    .setIntegerField('rows', t.rows)
+    .setIntegerField('points', t.points)
+    .setIntegerField('invalid_timestamps', t.invalid_timestamps)
+    .setIntegerField('invalid_values', t.invalid_values)
+    .setIntegerField('truncated_rows', t.truncated_rows)
+    .setIntegerField('duplicate_rows', t.duplicate_rows)
+    .setIntegerField('duration_ms', run.duration_ms)
+    .setIntegerField('points_per_second', run.points_per_second)
+    .setIntegerField('peak_rss_bytes', run.peak_rss_bytes)
+    .setTimestamp(at)
+    .toLineProtocol('ns')!;
+}

@@ -1,0 +1,241 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { ErrorCodes, PowerViewError, StoreError, errorMessage } from '../errors.js';
+import { InfluxHttp } from '../influx/http-api.js';
+import { InfluxWriter, type RetryCause } from '../influx/writer.js';
+import { LpBatcher, type FileWriteOutcome } from '../influx/batcher.js';
+import { tenantNameProblem, type InfluxConfig } from '../influx/config.js';
+import { fileSummaryLine, runSummaryLine } from '../influx/meta.js';
+import { MEASUREMENT } from '../tsv/series.js';
+import { Pipeline, type FileTask, type PipelineOptions } from './pipeline.js';
+import { emptyFileReport, totalsOf, type FileReport, type RunReport } from './report.js';
+import { moveFinished } from './lifecycle.js';
+import { Slots } from './flow.js';
+
+export interface IngestJobOptions {
+  pipeline: Pick<PipelineOptions, 'workers' | 'blockBytes' | 'v002TimeZone' | 'maxBlocksInFlight' | 'keepWholeBytes'>;
+  influx: Readonly<InfluxConfig>;
+  /** meta database for the run and file summaries; default powerview_meta; '' writes none */
+  metaDb?: string;
+  /** count each file's points back from InfluxDB before moving it to parsed/ */
+  verify?: boolean;
+  /** move files to parsed/ and error/ (default true) */
+  moveFiles?: boolean;
+  logger?: Logger;
+  onProgress?: (p: { bytes: number; points: number; files: number }) => void;
+}
+
+export interface IngestJobResult {
+  report: RunReport;
+  /** 0 all good; 1 some file failed; 2 credentials refused; 3 InfluxDB unavailable: re-run later */
+  exitCode: number;
+}
+
+/**
+ * One backfill run: TSV files → InfluxDB, each file moved to parsed/ once all
+ * its lines were acknowledged, or to error/ when it cannot be read or the
+ * store rejected its lines; files the store never acknowledged stay put.
+ */
+export async function runIngestJob(tasks: FileTask[], options: IngestJobOptions): Promise<IngestJobResult> {
+  const runId = randomUUID();
+  const started = new Date();
+  const t0 = performance.now();
+  const log = options.logger;
+  const moveFiles = options.moveFiles ?? true;
+  const retries: Record<string, number> = {};
+  let requests = 0;
+  const http = new InfluxHttp(options.influx);
+  const writer = new InfluxWriter(
+    http,
+    { storeWaitMs: options.influx.storeWaitMs },
+    {
+      onRetry(cause: RetryCause, db, delayMs, detail) {
+        retries[cause] = (retries[cause] ?? 0) + 1;
+        log?.warn({ event: 'retry', cause, db, delay_ms: Math.round(delayMs), detail }, 'InfluxDB write retried');
+      },
+      onRequest() {
+        requests++;
+      },
+    },
+  );
+  const batcher = new LpBatcher(writer, options.influx);
+  const verifySlots = new Slots(4);
+  const reports: FileReport[] = [];
+  const finishing: Promise<void>[] = [];
+
+  const runnable: FileTask[] = [];
+  for (const task of tasks) {
+    const problem = tenantNameProblem('company', task.identity.company) ?? tenantNameProblem('campaign', task.identity.campaign);
+    if (!problem) {
+      runnable.push(task);
+      continue;
+    }
+    const r = emptyFileReport(task.path, task.identity);
+    r.bytes = task.size ?? 0;
+    r.status = 'error';
+    r.error = { code: ErrorCodes.TENANT_NAME, message: problem };
+    r.moved_to = null;
+    reports.push(r);
+    log?.error({ event: 'file', path: task.path, status: 'error', code: r.error.code, error: problem }, 'file refused');
+  }
+
+  const finish = async (report: FileReport, task: FileTask): Promise<void> => {
+    const outcome: FileWriteOutcome = await batcher.outcome(task);
+    report.written = { lines: outcome.status === 'ok' ? outcome.lines : 0, batches: outcome.batches };
+    report.moved_to = null;
+    try {
+      if (report.status === 'error') {
+        // unreadable: the cause travels with it
+        if (moveFiles) report.moved_to = await moveFinished(task.path, 'error', report.error);
+      } else if (outcome.status === 'unavailable') {
+        fail(report, outcome.error);
+      } else if (outcome.status === 'rejected') {
+        fail(report, outcome.error);
+        if (moveFiles) report.moved_to = await moveFinished(task.path, 'error', report.error);
+      } else {
+        if (options.verify) await verifyFile(report);
+        if (report.status === 'ok' && moveFiles) report.moved_to = await moveFinished(task.path, 'parsed');
+      }
+    } catch (err) {
+      report.warnings.push(`could not move the file: ${errorMessage(err)}`);
+    }
+    const fields = {
+      event: 'file',
+      path: task.path,
+      status: report.status,
+      rows: report.rows,
+      points: report.points,
+      duplicate_rows: report.duplicate_rows,
+      moved_to: report.moved_to,
+      duration_ms: report.duration_ms,
+      ...(report.error ? { code: report.error.code, error: report.error.message } : {}),
+    };
+    if (report.status === 'ok') log?.info(fields, 'file ingested');
+    else log?.error(fields, 'file failed');
+  };
+
+  const verifyFile = async (report: FileReport): Promise<void> => {
+    if (!report.time_range || !report.master_sn) return;
+    await verifySlots.acquire();
+    try {
+      const from = Date.parse(report.time_range.first) / 1000;
+      const to = Date.parse(report.time_range.last) / 1000;
+      const found = await http.countPoints(
+        report.company,
+        MEASUREMENT,
+        { campaign: report.campaign, device_master_sn: report.master_sn },
+        from,
+        to,
+      );
+      if (typeof found !== 'number') throw new Error(`HTTP ${found.status}: ${found.body.slice(0, 500)}`);
+      report.verify = { expected: report.points, found };
+      if (found < report.points) {
+        report.status = 'error';
+        report.error = {
+          code: ErrorCodes.VERIFY_MISMATCH,
+          message: `--verify: InfluxDB holds ${found} points of this file's series over its time range, the file wrote ${report.points}`,
+        };
+      }
+    } catch (err) {
+      report.verify = null;
+      report.warnings.push(`--verify could not count points: ${errorMessage(err)}`);
+    } finally {
+      verifySlots.release();
+    }
+  };
+
+  const pipeline = new Pipeline({
+    ...options.pipeline,
+    sink: batcher,
+    onProgress: options.onProgress,
+    onFile: (report, task) => {
+      reports.push(report);
+      const done = finish(report, task);
+      finishing.push(done);
+    },
+  });
+  let storeFailure: StoreError | null = null;
+  try {
+    await pipeline.run(runnable);
+    await batcher.close();
+  } catch (err) {
+    if (!(err instanceof StoreError)) throw err;
+    storeFailure = err;
+  } finally {
+    await pipeline.close();
+  }
+  storeFailure ??= batcher.fatal;
+  if (storeFailure) batcher.abandon(storeFailure);
+  await Promise.all(finishing);
+
+  // files the run never reached (a store stopped it): reported, left where they are
+  const seen = new Set(reports.map((r) => r.path));
+  for (const task of runnable) {
+    if (seen.has(task.path)) continue;
+    const r = emptyFileReport(task.path, task.identity);
+    r.bytes = task.size ?? 0;
+    r.moved_to = null;
+    fail(r, storeFailure ?? new StoreError(ErrorCodes.STORE_UNAVAILABLE, 'not processed'));
+    reports.push(r);
+  }
+  reports.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+
+  const durationMs = performance.now() - t0;
+  const totals = totalsOf(reports);
+  const report: RunReport = {
+    run_id: runId,
+    dry_run: false,
+    started_at: started.toISOString(),
+    finished_at: new Date().toISOString(),
+    duration_ms: Math.round(durationMs),
+    points_per_second: durationMs > 0 ? Math.round(totals.points / (durationMs / 1000)) : 0,
+    workers: pipeline.workers,
+    peak_rss_bytes: process.resourceUsage().maxRSS * 1024,
+    v002_timezone: options.pipeline.v002TimeZone ?? 'Europe/Paris',
+    influx: {
+      url: options.influx.url,
+      api: options.influx.api,
+      gzip: options.influx.gzip,
+      batch_lines: options.influx.batchLines,
+      batch_bytes: options.influx.batchBytes,
+      concurrency: options.influx.concurrency,
+      requests,
+      retries,
+    },
+    store_failure: storeFailure ? { code: storeFailure.code, message: storeFailure.message } : null,
+    totals,
+    files: reports,
+  };
+  const metaDb = options.metaDb ?? 'powerview_meta';
+  if (metaDb && !storeFailure) await writeMeta(writer, metaDb, report, log);
+  await http.close();
+  let exitCode = totals.files_failed > 0 ? 1 : 0;
+  if (storeFailure) exitCode = storeFailure.code === ErrorCodes.STORE_AUTH ? 2 : 3;
+  return { report, exitCode };
+}
+
+function fail(report: FileReport, err: PowerViewError): void {
+  report.status = 'error';
+  report.error = { code: err.code, message: err.message.split('\n')[0] };
+  if (err instanceof StoreError && err.code === ErrorCodes.STORE_REJECTED) {
+    report.error.http_status = err.status;
+    report.error.server_lines = err.lines;
+  }
+}
+
+/** Run and file summaries to the meta database; a failure there is a warning, never a file's failure. */
+async function writeMeta(writer: InfluxWriter, db: string, run: RunReport, log?: Logger): Promise<void> {
+  const at = new Date();
+  const lines = run.files.map((f) => fileSummaryLine(run.run_id, f, at));
+  lines.push(runSummaryLine(run, at));
+  // distinct nanosecond stamps: two files of one device in one run are two points, not one
+  const body = Buffer.from(lines.map((l, i) => l.replace(/ (\d+)$/, (_, ns: string) => ` ${BigInt(ns) + BigInt(i)}`)).join('\n') + '\n');
+  try {
+    const out = await writer.send(db, body, [{ file: null, start: 0, end: body.length, lines: lines.length }], 'ns');
+    const rejected = out.find((o) => o.rejection)?.rejection;
+    if (rejected) throw rejected;
+  } catch (err) {
+    log?.warn({ event: 'meta', db, error: errorMessage(err) }, 'run summary not written to the meta database');
+    run.meta_warning = `run summary not written to ${db}: ${errorMessage(err)}`;
+  }
+}
