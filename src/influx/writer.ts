@@ -87,6 +87,26 @@ export function rejectedLines(body: string): string[] {
 }
 
 /**
+ * 1.x/2.x name a conflicting field, not its lines (`field type conflict: input
+ * field "X" on measurement "M" …`): the lines of the batch that carry it.
+ */
+export function linesWithField(body: string, batch: Uint8Array, max = 20): string[] {
+  const m = /input field \\?"((?:[^"\\]|\\.)+?)\\?" on measurement \\?"((?:[^"\\]|\\.)+?)\\?"/.exec(serverMessage(body));
+  if (!m) return [];
+  const needle = Buffer.from(` ${m[1].replace(/([ ,=])/g, '\\$1')}=`);
+  const buf = Buffer.from(batch.buffer, batch.byteOffset, batch.byteLength);
+  const out: string[] = [];
+  for (let i = buf.indexOf(needle); i >= 0 && out.length < max; i = buf.indexOf(needle, i + 1)) {
+    const start = buf.lastIndexOf(10, i) + 1;
+    const nl = buf.indexOf(10, i);
+    const end = nl < 0 ? buf.length : nl;
+    if (buf.subarray(start, start + m[2].length).toString() === m[2]) out.push(buf.subarray(start, end).toString());
+    i = end;
+  }
+  return out;
+}
+
+/**
  * Sends batches of line protocol with the retry rules of DESIGN §3: 429/503
  * honour Retry-After, 5xx and network errors back off exponentially with
  * jitter, a missing database is created, 413 splits the batch, any other 4xx
@@ -144,7 +164,10 @@ export class InfluxWriter {
     const rejection = new StoreError(ErrorCodes.STORE_REJECTED, `InfluxDB rejected lines (HTTP ${reply.status}): ${message}`, {
       status: reply.status,
       body: reply.body,
-      lines: rejectedLines(reply.body).slice(0, 20),
+      lines: (() => {
+        const named = rejectedLines(reply.body);
+        return (named.length ? named : linesWithField(reply.body, body)).slice(0, 20);
+      })(),
     });
     return segments.map((segment) => ({ segment, rejection }));
   }
