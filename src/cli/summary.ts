@@ -34,6 +34,18 @@ export function summaryTable(report: RunReport, cwd = process.cwd()): string {
       `${fmt(t.duplicate_rows)} duplicate rows skipped, in ${(report.duration_ms / 1000).toFixed(2)} s ` +
       `(${fmt(Math.round(report.points_per_second))} points/s)${report.dry_run ? ' — dry run: nothing written or moved' : ''}`,
   );
+  if (!report.dry_run) {
+    const moved = (to: string) => report.files.filter((f) => f.moved_to?.split(/[\\/]/).at(-2) === to).length;
+    const stayed = report.files.filter((f) => !f.moved_to).length;
+    const retries = Object.entries(report.influx?.retries ?? {}).map(([k, v]) => `${v} ${k}`);
+    lines.push(
+      `InfluxDB ${report.influx?.url} (${report.influx?.api}): ${fmt(report.influx?.requests ?? 0)} requests` +
+        `${retries.length ? `, retries: ${retries.join(', ')}` : ''}; files: ${moved('parsed')} to parsed/, ${moved('error')} to error/, ${stayed} left in place`,
+    );
+    if (report.store_failure) lines.push(`stopped: ${report.store_failure.message} — the files left in place can be ingested again later`);
+    if (report.meta_warning) lines.push(`warning: ${report.meta_warning}`);
+    if (report.report_path) lines.push(`report: ${report.report_path}`);
+  }
   for (const f of report.files) {
     for (const w of f.warnings) lines.push(`warning: ${relative(cwd, f.path) || f.path}: ${w}`);
   }
