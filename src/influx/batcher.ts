@@ -92,6 +92,7 @@ export class LpBatcher implements LpSink {
   async write(chunk: Uint8Array, task?: FileTask): Promise<void> {
     if (this.failure) throw this.failure;
     if (!task) throw new TypeError('LpBatcher.write needs the file the lines belong to');
+    if (chunk.length > 0 && chunk[chunk.length - 1] !== 10) throw new TypeError('LpBatcher.write takes whole lines: the chunk must end with a newline');
     const file = this.fileState(task);
     const db = this.options.databaseOf(task);
     const src = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);

@@ -181,7 +181,7 @@ export class InfluxHttp {
         return sumFluxCsvCounts(reply.body);
       }
       case 'v3': {
-        const where = Object.entries(tags).map(([k, v]) => `${sqlIdent(k)} = ${quoteString(v)}`);
+        const where = Object.entries(tags).map(([k, v]) => `${sqlIdent(k)} = ${sqlString(v)}`);
         where.push(`time >= to_timestamp_seconds(${from})`, `time <= to_timestamp_seconds(${to})`);
         const sql = `SELECT count(*) AS n FROM ${sqlIdent(measurement)} WHERE ${where.join(' AND ')}`;
         const reply = await this.request('POST', `${this.basePath}/api/v3/query_sql`, JSON.stringify({ db, q: sql, format: 'json' }), {
@@ -212,6 +212,10 @@ export function quoteIdent(name: string): string {
 
 function quoteString(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+function sqlString(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
 }
 
 function sqlIdent(name: string): string {

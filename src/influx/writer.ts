@@ -33,6 +33,14 @@ export interface Segment<F> {
 
 export type SegmentOutcome<F> = { segment: Segment<F>; rejection: StoreError | null };
 
+/**
+ * "Too large" replies: 413 (1.x, 2.x), and InfluxDB 3's 500 "max request
+ * size (N bytes) exceeded": the batch is split, never retried as it is.
+ */
+export function tooLarge(reply: Reply): boolean {
+  return reply.status === 413 || (reply.status === 500 && /max request size \(\d+ bytes\) exceeded/.test(reply.body));
+}
+
 /** Statuses after which the same request may succeed later. */
 function transientCause(status: number): RetryCause | null {
   if (status === 429 || status === 503) return 'throttled';
@@ -56,6 +64,13 @@ export function serverMessage(body: string): string {
     const j = JSON.parse(body) as { error?: unknown; message?: unknown; data?: unknown };
     if (typeof j.message === 'string') return j.message;
     if (typeof j.error === 'string') {
+      if (Array.isArray(j.data)) {
+        const reasons = (j.data as Array<{ line_number?: unknown; error_message?: unknown }>)
+          .filter((d) => typeof d?.error_message === 'string')
+          .slice(0, 5)
+          .map((d) => `line ${String(d.line_number)}: ${String(d.error_message)}`);
+        if (reasons.length) return `${j.error}: ${reasons.join('; ')}`;
+      }
       if (j.data && typeof j.data === 'object' && !Array.isArray(j.data)) {
         const m = (j.data as { error_message?: unknown }).error_message;
         if (typeof m === 'string') return `${j.error}: ${m}`;
@@ -82,7 +97,8 @@ export function rejectedLines(body: string): string[] {
   } catch {
     // fall through to the text patterns
   }
-  for (const m of serverMessage(body).matchAll(/unable to parse '((?:[^'\\]|\\.)*)'/g)) out.push(m[1]);
+  // the line itself may hold quotes: it ends at the last "': " before the reason
+  for (const m of serverMessage(body).matchAll(/unable to parse '(.*?)': (?=[a-z])/g)) out.push(m[1]);
   return out;
 }
 
@@ -154,11 +170,16 @@ export class InfluxWriter {
     }
     if (reply.status >= 200 && reply.status < 300) return segments.map((segment) => ({ segment, rejection: null }));
     if (reply.status === 401 || reply.status === 403) this.failReply(reply, 'InfluxDB refused the credentials');
-    if (reply.status === 413 && lines > 1) return this.split(db, body, segments, precision);
+    if (tooLarge(reply) && lines > 1) return this.split(db, body, segments, precision);
     if (segments.length > 1) {
-      // which file's lines were refused? send each file's part alone (a repeated point is an overwrite)
-      const parts = await Promise.all(segments.map((s) => this.send(db, body.subarray(s.start, s.end), [{ ...s, start: 0, end: s.end - s.start }], precision)));
-      return parts.flat().map((o, i) => ({ segment: segments[i], rejection: o.rejection }));
+      // which file's lines were refused? send each file's part alone (a repeated point is an
+      // overwrite), one after another: this request already holds its in-flight slot
+      const out: SegmentOutcome<F>[] = [];
+      for (const s of segments) {
+        const [o] = await this.send(db, body.subarray(s.start, s.end), [{ ...s, start: 0, end: s.end - s.start }], precision);
+        out.push({ segment: s, rejection: o.rejection });
+      }
+      return out;
     }
     const message = serverMessage(reply.body);
     const rejection = new StoreError(ErrorCodes.STORE_REJECTED, `InfluxDB rejected lines (HTTP ${reply.status}): ${message}`, {
@@ -212,7 +233,7 @@ export class InfluxWriter {
       let hinted: number | null = null;
       try {
         const reply = await call();
-        const transient = transientCause(reply.status);
+        const transient = tooLarge(reply) ? null : transientCause(reply.status);
         if (!transient) return reply;
         cause = transient;
         detail = `HTTP ${reply.status}: ${serverMessage(reply.body)}`;

@@ -4,7 +4,8 @@
  */
 export class Slots {
   private free: number;
-  private waiter: (() => void) | null = null;
+  /** FIFO of waiting acquirers: several callers may wait at once (writes, linger timers, verify) */
+  private readonly waiters: Array<() => void> = [];
   private aborted = false;
 
   constructor(count: number) {
@@ -13,30 +14,24 @@ export class Slots {
 
   /** Waits for a free slot; rejects once aborted. */
   async acquire(): Promise<void> {
-    while (this.free <= 0 && !this.aborted) await new Promise<void>((r) => (this.waiter = r));
+    while (this.free <= 0 && !this.aborted) await new Promise<void>((r) => this.waiters.push(r));
     if (this.aborted) throw new Error('pipeline aborted');
     this.free--;
   }
 
   release(): void {
     this.free++;
-    this.wake();
+    this.waiters.shift()?.();
   }
 
   /** Every waiting and later acquire() rejects. */
   abort(): void {
     this.aborted = true;
-    this.wake();
+    for (const w of this.waiters.splice(0)) w();
   }
 
   get isAborted(): boolean {
     return this.aborted;
-  }
-
-  private wake(): void {
-    const w = this.waiter;
-    this.waiter = null;
-    w?.();
   }
 }
 

@@ -8,7 +8,10 @@ import type { FileTask } from './pipeline.js';
  * no longer needs `chunk`: the pipeline reuses that memory for later blocks.
  */
 export interface LpSink {
-  /** `file`: the file these lines come from (lines of one file arrive in order, files one after another) */
+  /**
+   * `chunk` holds whole lines, each ending with `\n`; `file` is the file they
+   * come from (lines of one file arrive in order, files one after another).
+   */
   write(chunk: Uint8Array, file?: FileTask): void | Promise<void>;
   /** every line of `file` was written */
   endFile?(file: FileTask): void;
