@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { dirname, join, resolve } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import { pino, type Logger } from 'pino';
@@ -162,6 +163,7 @@ async function runWrite(paths: string[], flags: IngestFlags, config: ReturnType<
       influx,
       metaDb: flags.metaDb ?? (process.env.POWERVIEW_META_DB || 'powerview_meta'),
       verify: flags.verify,
+      reportDir,
       logger,
       onProgress: bar
         ? (p) => {
@@ -174,22 +176,18 @@ async function runWrite(paths: string[], flags: IngestFlags, config: ReturnType<
     bar?.stop();
   }
   const { report, exitCode } = result;
-  try {
-    mkdirSync(reportDir, { recursive: true });
-    const path = join(reportDir, `ingest-${report.started_at.replace(/[:.]/g, '-')}-${report.run_id.slice(0, 8)}.json`);
-    report.report_path = path;
-    writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
-  } catch (err) {
-    report.report_path = null;
-    process.stderr.write(`powerview: warning: cannot write the report to ${reportDir}: ${(err as Error).message}\n`);
-  }
+  if (!report.report_path) process.stderr.write(`powerview: warning: the report could not be written to ${reportDir} (see the log)\n`);
   const t = report.totals;
   logger.info(
     { event: 'run_end', run_id: report.run_id, files: t.files, files_ok: t.files_ok, files_failed: t.files_failed, points: t.points, points_per_second: report.points_per_second, exit_code: exitCode, report: report.report_path },
     'ingest finished',
   );
   logger.flush();
-  process.stdout.write(human ? `${summaryTable(report)}\n` : `${JSON.stringify(report, null, 2)}\n`);
+  if (human) process.stdout.write(`${summaryTable(report)}\n`);
+  else if (report.report_path) {
+    // the report file holds every file's report; memory holds only some of a long run's
+    await pipeline(createReadStream(report.report_path), process.stdout, { end: false });
+  } else process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   if (report.store_failure) process.stderr.write(`powerview: ${report.store_failure.code}: ${report.store_failure.message}\n`);
   return exitCode;
 }

@@ -5,10 +5,15 @@ function fmt(n: number): string {
   return n.toLocaleString('en-US');
 }
 
+const MAX_ROWS = 100;
+
 /** The human summary table printed on a TTY. */
 export function summaryTable(report: RunReport, cwd = process.cwd()): string {
   const rows: string[][] = [['file', 'status', 'rows', 'points', 'bad ts', 'bad values', 'truncated', 'duplicates', 'range / error']];
-  for (const f of report.files) {
+  // a long run lists its failures only; every file is in the JSON report
+  const many = report.files.length > MAX_ROWS || (report.files_omitted ?? 0) > 0;
+  const shown = many ? report.files.filter((f) => f.status !== 'ok').slice(0, MAX_ROWS) : report.files;
+  for (const f of shown) {
     rows.push([
       relative(cwd, f.path) || f.path,
       f.status,
@@ -28,6 +33,7 @@ export function summaryTable(report: RunReport, cwd = process.cwd()): string {
   );
   lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
   const t = report.totals;
+  if (many) lines.push(`(${shown.length} failed files listed of ${t.files}; every file is in the JSON report)`);
   lines.push('');
   lines.push(
     `${t.files} files (${t.files_ok} ok, ${t.files_failed} failed), ${fmt(t.rows)} rows, ${fmt(t.points)} points, ` +
@@ -46,8 +52,9 @@ export function summaryTable(report: RunReport, cwd = process.cwd()): string {
     if (report.meta_warning) lines.push(`warning: ${report.meta_warning}`);
     if (report.report_path) lines.push(`report: ${report.report_path}`);
   }
+  let warnings = 0;
   for (const f of report.files) {
-    for (const w of f.warnings) lines.push(`warning: ${relative(cwd, f.path) || f.path}: ${w}`);
+    for (const w of f.warnings) if (warnings++ < MAX_ROWS) lines.push(`warning: ${relative(cwd, f.path) || f.path}: ${w}`);
   }
   return lines.join('\n');
 }

@@ -136,12 +136,18 @@ export class InfluxWriter {
   private readonly hooks: WriterHooks;
   private readonly gzip: boolean;
   private readonly known = new Set<string>();
+  private stopped: StoreError | null = null;
 
   constructor(http: InfluxHttp, policy: RetryPolicy, hooks: WriterHooks = {}) {
     this.http = http;
     this.gzip = http.config.gzip;
     this.policy = { baseDelayMs: 250, maxDelayMs: 5000, ...policy };
     this.hooks = hooks;
+  }
+
+  /** The run is over (a store failure stopped it): requests still retrying give up now. */
+  stop(reason: StoreError): void {
+    this.stopped ??= reason;
   }
 
   /** Creates the database unless this writer already did; retried like a write. */
@@ -228,6 +234,7 @@ export class InfluxWriter {
   private async retrying(db: string, call: () => Promise<Reply>): Promise<Reply> {
     const deadline = Date.now() + this.policy.storeWaitMs;
     for (let attempt = 0; ; attempt++) {
+      if (this.stopped) throw this.stopped;
       let cause: RetryCause;
       let detail: string;
       let hinted: number | null = null;

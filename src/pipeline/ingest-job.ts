@@ -8,7 +8,8 @@ import { tenantNameProblem, type InfluxConfig } from '../influx/config.js';
 import { fileSummaryLine, runSummaryLine } from '../influx/meta.js';
 import { MEASUREMENT } from '../tsv/series.js';
 import { Pipeline, type FileTask, type PipelineOptions } from './pipeline.js';
-import { emptyFileReport, totalsOf, type FileReport, type RunReport } from './report.js';
+import { emptyFileReport, type FileReport, type RunReport } from './report.js';
+import { RunReportWriter } from './run-report.js';
 import { moveFinished } from './lifecycle.js';
 import { Slots } from './flow.js';
 
@@ -23,6 +24,8 @@ export interface IngestJobOptions {
   moveFiles?: boolean;
   logger?: Logger;
   onProgress?: (p: { bytes: number; points: number; files: number }) => void;
+  /** the JSON report is written here (null or absent: kept in memory only) */
+  reportDir?: string | null;
 }
 
 export interface IngestJobResult {
@@ -60,8 +63,15 @@ export async function runIngestJob(tasks: FileTask[], options: IngestJobOptions)
   );
   const batcher = new LpBatcher(writer, options.influx);
   const verifySlots = new Slots(4);
-  const reports: FileReport[] = [];
-  const finishing: Promise<void>[] = [];
+  const collector = new RunReportWriter(options.reportDir ?? null, `ingest-${started.toISOString().replace(/[:.]/g, '-')}-${runId.slice(0, 8)}.json`);
+  const metaDb = options.metaDb ?? 'powerview_meta';
+  const meta = metaDb ? new MetaSummaries(writer, metaDb, runId, log) : null;
+  /** files whose outcome is still being settled (moves, verify): bounded by the writer's batches */
+  const finishing = new Set<Promise<void>>();
+  const record = (report: FileReport) => {
+    collector.add(report);
+    meta?.file(report);
+  };
 
   const runnable: FileTask[] = [];
   for (const task of tasks) {
@@ -75,7 +85,7 @@ export async function runIngestJob(tasks: FileTask[], options: IngestJobOptions)
     r.status = 'error';
     r.error = { code: ErrorCodes.TENANT_NAME, message: problem };
     r.moved_to = null;
-    reports.push(r);
+    record(r);
     log?.error({ event: 'file', path: task.path, status: 'error', code: r.error.code, error: problem }, 'file refused');
   }
 
@@ -112,6 +122,7 @@ export async function runIngestJob(tasks: FileTask[], options: IngestJobOptions)
     };
     if (report.status === 'ok') log?.info(fields, 'file ingested');
     else log?.error(fields, 'file failed');
+    record(report);
   };
 
   const verifyFile = async (report: FileReport): Promise<void> => {
@@ -144,14 +155,16 @@ export async function runIngestJob(tasks: FileTask[], options: IngestJobOptions)
     }
   };
 
+  let reached = 0;
   const pipeline = new Pipeline({
     ...options.pipeline,
     sink: batcher,
+    collectReports: false,
     onProgress: options.onProgress,
     onFile: (report, task) => {
-      reports.push(report);
-      const done = finish(report, task);
-      finishing.push(done);
+      reached++;
+      const done: Promise<void> = finish(report, task).finally(() => finishing.delete(done));
+      finishing.add(done);
     },
   });
   let storeFailure: StoreError | null = null;
@@ -165,24 +178,25 @@ export async function runIngestJob(tasks: FileTask[], options: IngestJobOptions)
     await pipeline.close();
   }
   storeFailure ??= batcher.fatal;
-  if (storeFailure) batcher.abandon(storeFailure);
-  await Promise.all(finishing);
+  if (storeFailure) {
+    // other batches may still be retrying: they give up now, their files stay where they are
+    writer.stop(storeFailure);
+    batcher.abandon(storeFailure);
+  }
+  while (finishing.size > 0) await Promise.all([...finishing]);
 
-  // files the run never reached (a store stopped it): reported, left where they are
-  const seen = new Set(reports.map((r) => r.path));
-  for (const task of runnable) {
-    if (seen.has(task.path)) continue;
+  // files the run never reached (a store stopped it; files are reported in order): left where they are
+  for (const task of runnable.slice(reached)) {
     const r = emptyFileReport(task.path, task.identity);
     r.bytes = task.size ?? 0;
     r.moved_to = null;
     fail(r, storeFailure ?? new StoreError(ErrorCodes.STORE_UNAVAILABLE, 'not processed'));
-    reports.push(r);
+    record(r);
   }
-  reports.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 
   const durationMs = performance.now() - t0;
-  const totals = totalsOf(reports);
-  const report: RunReport = {
+  const totals = collector.totals;
+  const head: Omit<RunReport, 'files' | 'totals'> = {
     run_id: runId,
     dry_run: false,
     started_at: started.toISOString(),
@@ -203,12 +217,26 @@ export async function runIngestJob(tasks: FileTask[], options: IngestJobOptions)
       retries,
     },
     store_failure: storeFailure ? { code: storeFailure.code, message: storeFailure.message } : null,
-    totals,
-    files: reports,
   };
-  const metaDb = options.metaDb ?? 'powerview_meta';
-  if (metaDb && !storeFailure) await writeMeta(writer, metaDb, report, log);
+  if (meta) {
+    const warning = storeFailure ? 'InfluxDB unavailable' : await meta.finish({ ...head, totals, files: [] });
+    if (warning) head.meta_warning = `run summary not written to ${metaDb}: ${warning}`;
+  }
   await http.close();
+  let reportPath: string | null = null;
+  try {
+    reportPath = await collector.finish(head);
+  } catch (err) {
+    collector.discard();
+    log?.error({ event: 'report', error: errorMessage(err) }, 'report file not written');
+  }
+  const report: RunReport = {
+    ...head,
+    report_path: reportPath,
+    files_omitted: collector.omitted,
+    totals,
+    files: collector.files(),
+  };
   let exitCode = totals.files_failed > 0 ? 1 : 0;
   if (storeFailure) exitCode = storeFailure.code === ErrorCodes.STORE_AUTH ? 2 : 3;
   return { report, exitCode };
@@ -223,19 +251,58 @@ function fail(report: FileReport, err: PowerViewError): void {
   }
 }
 
-/** Run and file summaries to the meta database; a failure there is a warning, never a file's failure. */
-async function writeMeta(writer: InfluxWriter, db: string, run: RunReport, log?: Logger): Promise<void> {
-  const at = new Date();
-  const lines = run.files.map((f) => fileSummaryLine(run.run_id, f, at));
-  lines.push(runSummaryLine(run, at));
-  // distinct nanosecond stamps: two files of one device in one run are two points, not one
-  const body = Buffer.from(lines.map((l, i) => l.replace(/ (\d+)$/, (_, ns: string) => ` ${BigInt(ns) + BigInt(i)}`)).join('\n') + '\n');
-  try {
-    const out = await writer.send(db, body, [{ file: null, start: 0, end: body.length, lines: lines.length }], 'ns');
-    const rejected = out.find((o) => o.rejection)?.rejection;
-    if (rejected) throw rejected;
-  } catch (err) {
-    log?.warn({ event: 'meta', db, error: errorMessage(err) }, 'run summary not written to the meta database');
-    run.meta_warning = `run summary not written to ${db}: ${errorMessage(err)}`;
+/**
+ * Run and file summaries to the meta database, sent in batches as files
+ * finish (a long run holds at most one batch of them); a failure there is a
+ * warning, never a file's failure.
+ */
+class MetaSummaries {
+  private lines: string[] = [];
+  private sending: Promise<void> = Promise.resolve();
+  private failure: string | null = null;
+  private seq = 0;
+
+  constructor(
+    private readonly writer: InfluxWriter,
+    private readonly db: string,
+    private readonly runId: string,
+    private readonly log?: Logger,
+  ) {}
+
+  file(report: FileReport): void {
+    this.lines.push(this.stamp(fileSummaryLine(this.runId, report, new Date())));
+    if (this.lines.length >= 1000) this.flush();
+  }
+
+  /** Sends what is left and the run's line; resolves with the failure, if any. */
+  async finish(run: RunReport): Promise<string | null> {
+    this.lines.push(this.stamp(runSummaryLine(run, new Date())));
+    this.flush();
+    await this.sending;
+    return this.failure;
+  }
+
+  /** distinct nanosecond stamps: two files of one device finished in the same millisecond stay two points */
+  private stamp(line: string): string {
+    const n = this.seq++ % 1_000_000;
+    return line.replace(/ (\d+)$/, (_, ns: string) => ` ${BigInt(ns) + BigInt(n)}`);
+  }
+
+  private flush(): void {
+    const lines = this.lines;
+    this.lines = [];
+    if (lines.length === 0) return;
+    this.sending = this.sending.then(async () => {
+      if (this.failure) return;
+      const body = Buffer.from(`${lines.join('\n')}\n`);
+      try {
+        const out = await this.writer.send(this.db, body, [{ file: null, start: 0, end: body.length, lines: lines.length }], 'ns');
+        const rejected = out.find((o) => o.rejection)?.rejection;
+        if (rejected) throw rejected;
+      } catch (err) {
+        this.failure = errorMessage(err);
+        this.log?.warn({ event: 'meta', db: this.db, error: this.failure }, 'summaries not written to the meta database');
+      }
+    });
   }
 }

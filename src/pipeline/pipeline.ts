@@ -31,6 +31,8 @@ export interface PipelineOptions {
   /** receives the line protocol in file order; none: built and dropped */
   sink?: LpSink;
   onFile?: (report: FileReport, task: FileTask) => void;
+  /** keep every file's report and return them from run(); default true. A long backfill passes false and takes them through onFile. */
+  collectReports?: boolean;
   onProgress?: (progress: { bytes: number; points: number; files: number }) => void;
 }
 
@@ -137,6 +139,8 @@ export class Pipeline {
   /** Takes blocks in file order: statistics, the sink (with its backpressure), buffer recycling. */
   private async consume(queue: HandOff<Entry>, slots: Slots): Promise<FileReport[]> {
     const reports: FileReport[] = [];
+    const collect = this.options.collectReports ?? true;
+    let files = 0;
     const sink = this.options.sink;
     let bytesDone = 0;
     let fileBytes = 0;
@@ -145,11 +149,12 @@ export class Pipeline {
       if (entry.kind === 'end') {
         const report = this.finishFile(entry.file);
         sink?.endFile?.(entry.file.task);
-        reports.push(report);
+        if (collect) reports.push(report);
+        files++;
         bytesDone += report.bytes;
         fileBytes = 0;
         this.options.onFile?.(report, entry.file.task);
-        this.options.onProgress?.({ bytes: bytesDone, points, files: reports.length });
+        this.options.onProgress?.({ bytes: bytesDone, points, files });
         continue;
       }
       let result: BlockResult;
@@ -168,7 +173,7 @@ export class Pipeline {
       this.recycle(result);
       slots.release();
       fileBytes += entry.bytes;
-      this.options.onProgress?.({ bytes: bytesDone + fileBytes, points, files: reports.length });
+      this.options.onProgress?.({ bytes: bytesDone + fileBytes, points, files });
     }
     return reports;
   }

@@ -100,6 +100,8 @@ export interface RunReport {
   store_failure?: { code: string; message: string } | null;
   /** the meta database could not take the summaries */
   meta_warning?: string;
+  /** files whose report is in the report file but not in `files` here (long runs keep at most a few thousand in memory) */
+  files_omitted?: number;
   /** where this report was written */
   report_path?: string | null;
   totals: RunTotals;
@@ -182,9 +184,9 @@ export function applyStats(report: FileReport, header: FileHeader, fileStats: Fi
   });
 }
 
-export function totalsOf(files: FileReport[]): RunTotals {
-  const t: RunTotals = {
-    files: files.length,
+export function emptyTotals(): RunTotals {
+  return {
+    files: 0,
     files_ok: 0,
     files_failed: 0,
     bytes: 0,
@@ -195,16 +197,23 @@ export function totalsOf(files: FileReport[]): RunTotals {
     truncated_rows: 0,
     duplicate_rows: 0,
   };
-  for (const f of files) {
-    if (f.status === 'ok') t.files_ok++;
-    else t.files_failed++;
-    t.bytes += f.bytes;
-    t.rows += f.rows;
-    t.points += f.points;
-    t.invalid_timestamps += f.invalid_timestamps.count;
-    t.invalid_values += f.invalid_values.count;
-    t.truncated_rows += f.truncated_rows.count;
-    t.duplicate_rows += f.duplicate_rows;
-  }
+}
+
+export function addToTotals(t: RunTotals, f: FileReport): void {
+  t.files++;
+  if (f.status === 'ok') t.files_ok++;
+  else t.files_failed++;
+  t.bytes += f.bytes;
+  t.rows += f.rows;
+  t.points += f.points;
+  t.invalid_timestamps += f.invalid_timestamps.count;
+  t.invalid_values += f.invalid_values.count;
+  t.truncated_rows += f.truncated_rows.count;
+  t.duplicate_rows += f.duplicate_rows;
+}
+
+export function totalsOf(files: FileReport[]): RunTotals {
+  const t = emptyTotals();
+  for (const f of files) addToTotals(t, f);
   return t;
 }

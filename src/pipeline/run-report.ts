@@ -1,0 +1,84 @@
+import { closeSync, createReadStream, createWriteStream, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+import { addToTotals, emptyTotals, type FileReport, type RunReport, type RunTotals } from './report.js';
+
+/**
+ * Collects a run's file reports without holding them all: each goes to a
+ * spool file as it is final, and the report file is assembled from it at the
+ * end. In memory: the totals and at most `keep` reports (failures first), for
+ * the summary table and callers. A ten-year backfill of a million files costs
+ * disk, not memory.
+ */
+export class RunReportWriter {
+  readonly totals: RunTotals = emptyTotals();
+  private readonly keep: number;
+  private readonly kept: FileReport[] = [];
+  private okKept = 0;
+  private spoolFd: number | null = null;
+  private readonly spoolPath: string | null;
+  readonly path: string | null;
+  /** reports not kept in memory (they are in the file) */
+  omitted = 0;
+
+  /** `dir`: where the report goes (null: memory only, every report kept). */
+  constructor(dir: string | null, name: string, keep = 2000) {
+    this.keep = dir ? keep : Number.POSITIVE_INFINITY;
+    if (dir) {
+      mkdirSync(dir, { recursive: true });
+      this.path = join(dir, name);
+      this.spoolPath = `${this.path}.files.jsonl`;
+      this.spoolFd = openSync(this.spoolPath, 'w');
+    } else {
+      this.path = null;
+      this.spoolPath = null;
+    }
+  }
+
+  add(report: FileReport): void {
+    addToTotals(this.totals, report);
+    if (this.spoolFd !== null) writeSync(this.spoolFd, `${JSON.stringify(report)}\n`);
+    if (this.kept.length < this.keep && (report.status !== 'ok' || this.okKept < this.keep / 2)) {
+      this.kept.push(report);
+      if (report.status === 'ok') this.okKept++;
+    } else this.omitted++;
+  }
+
+  /** The reports kept in memory, in path order. */
+  files(): FileReport[] {
+    return [...this.kept].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  /** Writes the report file: `head`'s fields, every file's report from the spool, the totals. */
+  async finish(head: Omit<RunReport, 'files' | 'totals'>): Promise<string | null> {
+    if (this.spoolFd === null || !this.path || !this.spoolPath) return null;
+    closeSync(this.spoolFd);
+    this.spoolFd = null;
+    const out = createWriteStream(this.path);
+    const write = async (text: string) => {
+      if (!out.write(text)) await once(out, 'drain');
+    };
+    const headText = JSON.stringify({ ...head, report_path: this.path, files_omitted: this.omitted }, null, 2);
+    await write(`${headText.slice(0, -2)},\n  "totals": ${JSON.stringify(this.totals)},\n  "files": [`);
+    let first = true;
+    const lines = createInterface({ input: createReadStream(this.spoolPath), crlfDelay: Infinity });
+    for await (const line of lines) {
+      if (!line) continue;
+      await write(`${first ? '\n    ' : ',\n    '}${line}`);
+      first = false;
+    }
+    await write(`${first ? '' : '\n  '}]\n}\n`);
+    out.end();
+    await once(out, 'finish');
+    rmSync(this.spoolPath, { force: true });
+    return this.path;
+  }
+
+  /** Removes the spool when the run could not finish its report. */
+  discard(): void {
+    if (this.spoolFd !== null) closeSync(this.spoolFd);
+    this.spoolFd = null;
+    if (this.spoolPath) rmSync(this.spoolPath, { force: true });
+  }
+}
