@@ -252,4 +252,8 @@ for (const r of rounds) {
     `| ${r.round} | ${r.ceiling_pps.toLocaleString('en-US')} | ${r.product_pps.toLocaleString('en-US')} | ${(r.ratio * 100).toFixed(1)} % | ${r.product_peak_rss_mb} MB | ${r.ceiling_found.toLocaleString('en-US')} / ${r.product_found.toLocaleString('en-US')} |`,
   );
 }
+const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+console.log(
+  `| **median** | ${med(rounds.map((r) => r.ceiling_pps)).toLocaleString('en-US')} | ${med(rounds.map((r) => r.product_pps)).toLocaleString('en-US')} | **${(med(rounds.map((r) => r.ratio)) * 100).toFixed(1)} %** | max ${Math.max(...rounds.map((r) => r.product_peak_rss_mb))} MB | |`,
+);
 console.log(`\narchive: ${files} files, ${(files * rows * channels).toLocaleString('en-US')} points, ${(archiveBytes / 1e6).toFixed(0)} MB; gzip ${gzip ? 'on' : 'off'}, ${concurrency} requests in flight, ${batchLines} lines per batch`);
