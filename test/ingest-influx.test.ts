@@ -3,7 +3,7 @@
  * (authentication on): points, tags and values read back, re-ingestion,
  * rejections, gzip, tenant names, file lifecycle, reports and meta summaries.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -17,7 +17,7 @@ let seq = 0;
 /** a database name of this test process alone */
 const company = (tag: string) => `it_${tag}_${process.pid}_${seq++}`;
 
-function archive(t: Tap.Test, spec: Partial<ArchiveSpec> & { company: string }) {
+function archive(t: Test, spec: Partial<ArchiveSpec> & { company: string }) {
   const out = mkdtempSync(join(tmpdir(), 'pv-ingest-'));
   t.teardown(() => {});
   return generateArchive({
@@ -50,12 +50,6 @@ function tree(dir: string): string[] {
   return out.sort();
 }
 
-declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
-  namespace Tap {
-    type Test = import('tap').Test;
-  }
-}
 
 t.test('ingest into the real InfluxDB', { skip: servicesSkip }, async (t) => {
   const env = await servicesUp();

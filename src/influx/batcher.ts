@@ -216,7 +216,11 @@ export class LpBatcher implements LpSink {
             err instanceof StoreError
               ? err
               : new StoreError(ErrorCodes.STORE_UNAVAILABLE, `InfluxDB write failed: ${(err as Error)?.message ?? err}`, { cause: err });
-          this.failure ??= e;
+          if (!this.failure) {
+            this.failure = e;
+            // the run stops: batches still retrying give up now instead of at their own deadline
+            this.writer.stop(e);
+          }
           this.finish(batch, e);
         },
       )

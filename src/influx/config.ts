@@ -51,14 +51,15 @@ function positiveInt(text: string | undefined, fallback: number, what: string, m
 /** Flags, then environment (and .env), then defaults; validated once, frozen. */
 export function resolveInfluxConfig(flags: InfluxFlags, env: NodeJS.ProcessEnv = process.env): Readonly<InfluxConfig> {
   const url = flags.influxUrl ?? (env.INFLUX_URL || 'http://127.0.0.1:8086');
+  const shown = url.replace(/\/\/[^/@]*@/, '//***@');
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new UsageError(`--influx-url / INFLUX_URL is not a URL: "${url}"`, ErrorCodes.CONFIG);
+    throw new UsageError(`--influx-url / INFLUX_URL is not a URL: "${shown}"`, ErrorCodes.CONFIG);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new UsageError(`--influx-url / INFLUX_URL must be http(s)://, got "${url}"`, ErrorCodes.CONFIG);
+    throw new UsageError(`--influx-url / INFLUX_URL must be http(s)://, got "${shown}"`, ErrorCodes.CONFIG);
   }
   if (parsed.username || parsed.password) {
     throw new UsageError('INFLUX_URL must not carry credentials: use INFLUX_USERNAME/INFLUX_PASSWORD or INFLUX_TOKEN', ErrorCodes.CONFIG);

@@ -137,6 +137,8 @@ export class InfluxWriter {
   private readonly gzip: boolean;
   private readonly known = new Set<string>();
   private stopped: StoreError | null = null;
+  /** wakes every request waiting for its next attempt when the run stops */
+  private readonly stopping = new AbortController();
 
   constructor(http: InfluxHttp, policy: RetryPolicy, hooks: WriterHooks = {}) {
     this.http = http;
@@ -147,14 +149,18 @@ export class InfluxWriter {
 
   /** The run is over (a store failure stopped it): requests still retrying give up now. */
   stop(reason: StoreError): void {
-    this.stopped ??= reason;
+    if (this.stopped) return;
+    this.stopped = reason;
+    this.stopping.abort();
   }
 
   /** Creates the database unless this writer already did; retried like a write. */
   async ensureDatabase(db: string): Promise<void> {
     if (this.known.has(db)) return;
     const reply = await this.retrying(db, () => this.http.createDatabase(db));
-    if (reply.status >= 300) this.failReply(reply, `cannot create database "${db}"`);
+    // 403: a user allowed to write but not to create databases (1.x non-admin): the database
+    // may well exist; the write says if it does not
+    if (reply.status >= 300 && reply.status !== 403) this.failReply(reply, `cannot create database "${db}"`);
     this.known.add(db);
   }
 
@@ -175,6 +181,10 @@ export class InfluxWriter {
       reply = await this.retrying(db, () => this.timed(lines, payload.length, () => this.http.write(db, payload, this.gzip, precision)));
     }
     if (reply.status >= 200 && reply.status < 300) return segments.map((segment) => ({ segment, rejection: null }));
+    if (reply.status < 400) {
+      // a redirect or an informational status is no answer about the lines: a misconfigured URL
+      this.failReply(reply, `unexpected reply to a write${reply.status >= 300 ? ': does INFLUX_URL point at a redirect?' : ''}`);
+    }
     if (reply.status === 401 || reply.status === 403) this.failReply(reply, 'InfluxDB refused the credentials');
     if (tooLarge(reply) && lines > 1) return this.split(db, body, segments, precision);
     if (segments.length > 1) {
@@ -231,7 +241,7 @@ export class InfluxWriter {
   }
 
   /** Retries network errors and transient statuses until the store wait runs out. */
-  private async retrying(db: string, call: () => Promise<Reply>): Promise<Reply> {
+  async retrying(db: string, call: () => Promise<Reply>): Promise<Reply> {
     const deadline = Date.now() + this.policy.storeWaitMs;
     for (let attempt = 0; ; attempt++) {
       if (this.stopped) throw this.stopped;
@@ -260,9 +270,10 @@ export class InfluxWriter {
       }
       const backoff = Math.min(this.policy.maxDelayMs, this.policy.baseDelayMs * 2 ** Math.min(attempt, 20));
       const jittered = backoff / 2 + Math.random() * (backoff / 2);
-      const delay = Math.min(left, hinted ?? jittered);
+      // Retry-After: 0 (or a past date) still waits the first backoff step: no request storm
+      const delay = Math.min(left, hinted !== null ? Math.max(hinted, this.policy.baseDelayMs) : jittered);
       this.hooks.onRetry?.(cause, db, delay, detail);
-      await sleep(delay);
+      await sleep(delay, undefined, { signal: this.stopping.signal }).catch(() => {});
     }
   }
 

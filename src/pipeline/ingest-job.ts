@@ -63,7 +63,15 @@ export async function runIngestJob(tasks: FileTask[], options: IngestJobOptions)
   );
   const batcher = new LpBatcher(writer, options.influx);
   const verifySlots = new Slots(4);
-  const collector = new RunReportWriter(options.reportDir ?? null, `ingest-${started.toISOString().replace(/[:.]/g, '-')}-${runId.slice(0, 8)}.json`);
+  const reportName = `ingest-${started.toISOString().replace(/[:.]/g, '-')}-${runId.slice(0, 8)}.json`;
+  let collector: RunReportWriter;
+  try {
+    collector = new RunReportWriter(options.reportDir ?? null, reportName);
+  } catch (err) {
+    // no report file is no reason not to ingest: the report stays in memory, the CLI warns
+    log?.error({ event: 'report', dir: options.reportDir, error: errorMessage(err) }, 'report folder not writable');
+    collector = new RunReportWriter(null, reportName);
+  }
   const metaDb = options.metaDb ?? 'powerview_meta';
   const meta = metaDb ? new MetaSummaries(writer, metaDb, runId, log) : null;
   /** files whose outcome is still being settled (moves, verify): bounded by the writer's batches */
@@ -91,7 +99,7 @@ export async function runIngestJob(tasks: FileTask[], options: IngestJobOptions)
 
   const finish = async (report: FileReport, task: FileTask): Promise<void> => {
     const outcome: FileWriteOutcome = await batcher.outcome(task);
-    report.written = { lines: outcome.status === 'ok' ? outcome.lines : 0, batches: outcome.batches };
+    report.written = { lines: outcome.status === 'unavailable' ? 0 : outcome.lines, batches: outcome.batches };
     report.moved_to = null;
     try {
       if (report.status === 'error') {
@@ -131,14 +139,17 @@ export async function runIngestJob(tasks: FileTask[], options: IngestJobOptions)
     try {
       const from = Date.parse(report.time_range.first) / 1000;
       const to = Date.parse(report.time_range.last) / 1000;
-      const found = await http.countPoints(
-        report.company,
-        MEASUREMENT,
-        { campaign: report.campaign, device_master_sn: report.master_sn },
-        from,
-        to,
-      );
-      if (typeof found !== 'number') throw new Error(`HTTP ${found.status}: ${found.body.slice(0, 500)}`);
+      let found: number | null = null;
+      // the count is retried like a write (the store may be restarting); its reply is kept
+      const reply = await writer.retrying(report.company, async () => {
+        const r = await http.countPoints(report.company, MEASUREMENT, { campaign: report.campaign, device_master_sn: report.master_sn! }, from, to);
+        if (typeof r === 'number') {
+          found = r;
+          return { status: 200, retryAfter: null, body: '' };
+        }
+        return r;
+      });
+      if (found === null) throw new Error(`HTTP ${reply.status}: ${reply.body.slice(0, 500)}`);
       report.verify = { expected: report.points, found };
       if (found < report.points) {
         report.status = 'error';
@@ -148,14 +159,17 @@ export async function runIngestJob(tasks: FileTask[], options: IngestJobOptions)
         };
       }
     } catch (err) {
+      // unverified is not verified: the file stays where it is, to be verified by a later run
       report.verify = null;
-      report.warnings.push(`--verify could not count points: ${errorMessage(err)}`);
+      report.status = 'error';
+      report.error = { code: ErrorCodes.VERIFY_MISMATCH, message: `--verify could not count the points back: ${errorMessage(err)}` };
     } finally {
       verifySlots.release();
     }
   };
 
   let reached = 0;
+  let finishFailure: Error | null = null;
   const pipeline = new Pipeline({
     ...options.pipeline,
     sink: batcher,
@@ -163,7 +177,22 @@ export async function runIngestJob(tasks: FileTask[], options: IngestJobOptions)
     onProgress: options.onProgress,
     onFile: (report, task) => {
       reached++;
-      const done: Promise<void> = finish(report, task).finally(() => finishing.delete(done));
+      const done: Promise<void> = finish(report, task)
+        .catch((err: unknown) => {
+          // a file's ending failed (disk full for the report, say): it is reported, never lost from the totals
+          finishFailure ??= err instanceof Error ? err : new Error(String(err));
+          log?.error({ event: 'file', path: task.path, error: errorMessage(err) }, 'file could not be finished');
+          if (report.status === 'ok') {
+            report.status = 'error';
+            report.error = { code: ErrorCodes.READ, message: `could not finish the file: ${errorMessage(err)}` };
+          }
+          try {
+            record(report);
+          } catch {
+            // the report spool itself is failing: the totals still counted it if add() got that far
+          }
+        })
+        .finally(() => finishing.delete(done));
       finishing.add(done);
     },
   });
@@ -237,8 +266,9 @@ export async function runIngestJob(tasks: FileTask[], options: IngestJobOptions)
     totals,
     files: collector.files(),
   };
-  let exitCode = totals.files_failed > 0 ? 1 : 0;
-  if (storeFailure) exitCode = storeFailure.code === ErrorCodes.STORE_AUTH ? 2 : 3;
+  let exitCode = totals.files_failed > 0 || finishFailure ? 1 : 0;
+  // 3 only when running again later can help; credentials, a refused database or a redirect need a fix first
+  if (storeFailure) exitCode = storeFailure.code === ErrorCodes.STORE_UNAVAILABLE ? 3 : 2;
   return { report, exitCode };
 }
 

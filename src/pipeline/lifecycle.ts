@@ -54,8 +54,16 @@ export async function moveFinished(file: string, to: Destination, sidecar?: unkn
       target = attempt;
       break;
     }
+    // the cause first: a failure here leaves the file where it was, not in error/ without its cause
+    if (sidecar !== undefined) {
+      try {
+        await writeFile(`${target}.error.json`, `${JSON.stringify(sidecar, null, 2)}\n`);
+      } catch (err) {
+        await unlink(target).catch(() => {});
+        throw err;
+      }
+    }
     await unlink(file);
-  }
-  if (sidecar !== undefined) await writeFile(`${target}.error.json`, `${JSON.stringify(sidecar, null, 2)}\n`);
+  } else if (sidecar !== undefined) await writeFile(`${target}.error.json`, `${JSON.stringify(sidecar, null, 2)}\n`);
   return target;
 }

@@ -118,7 +118,7 @@ export class Pipeline {
       try {
         for (const task of tasks) {
           if (slots.isAborted) break;
-          await this.produceFile(task, push, () => slots.acquire());
+          await this.produceFile(task, push, () => slots.acquire(), () => slots.release());
         }
       } finally {
         queue.close();
@@ -182,6 +182,7 @@ export class Pipeline {
     task: FileTask,
     push: (e: Entry) => void,
     acquire: () => Promise<void>,
+    release: () => void,
   ): Promise<void> {
     const state: FileState = {
       task,
@@ -225,8 +226,14 @@ export class Pipeline {
       for (const block of scan.blocks) {
         await acquire();
         const buf = this.inputBuffer(block.length);
-        if (whole) buf.set(whole.subarray(block.offset, block.offset + block.length));
-        else await readFully(handle, buf, block.offset);
+        try {
+          if (whole) buf.set(whole.subarray(block.offset, block.offset + block.length));
+          else await readFully(handle, buf, block.offset);
+        } catch (err) {
+          // no block entry will give this slot back
+          release();
+          throw err;
+        }
         push({ kind: 'block', file: state, result: this.parse(buf, block, table), bytes: block.length });
       }
     } catch (err) {

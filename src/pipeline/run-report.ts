@@ -19,6 +19,7 @@ export class RunReportWriter {
   private spoolFd: number | null = null;
   private readonly spoolPath: string | null;
   readonly path: string | null;
+  private spoolError: Error | null = null;
   /** reports not kept in memory (they are in the file) */
   omitted = 0;
 
@@ -38,7 +39,14 @@ export class RunReportWriter {
 
   add(report: FileReport): void {
     addToTotals(this.totals, report);
-    if (this.spoolFd !== null) writeSync(this.spoolFd, `${JSON.stringify(report)}\n`);
+    if (this.spoolFd !== null && !this.spoolError) {
+      try {
+        writeSync(this.spoolFd, `${JSON.stringify(report)}\n`);
+      } catch (err) {
+        // disk full, say: the run goes on, the report file will be missing (finish() says why)
+        this.spoolError = err as Error;
+      }
+    }
     if (this.kept.length < this.keep && (report.status !== 'ok' || this.okKept < this.keep / 2)) {
       this.kept.push(report);
       if (report.status === 'ok') this.okKept++;
@@ -55,9 +63,22 @@ export class RunReportWriter {
     if (this.spoolFd === null || !this.path || !this.spoolPath) return null;
     closeSync(this.spoolFd);
     this.spoolFd = null;
+    if (this.spoolError) {
+      rmSync(this.spoolPath, { force: true });
+      throw this.spoolError;
+    }
     const out = createWriteStream(this.path);
+    let failure: Error | null = null;
+    const failed = new Promise<never>((_, reject) =>
+      out.once('error', (err) => {
+        failure = err;
+        reject(err);
+      }),
+    );
+    failed.catch(() => {});
     const write = async (text: string) => {
-      if (!out.write(text)) await once(out, 'drain');
+      if (failure) throw failure;
+      if (!out.write(text)) await Promise.race([once(out, 'drain'), failed]);
     };
     const headText = JSON.stringify({ ...head, report_path: this.path, files_omitted: this.omitted }, null, 2);
     await write(`${headText.slice(0, -2)},\n  "totals": ${JSON.stringify(this.totals)},\n  "files": [`);
@@ -70,7 +91,7 @@ export class RunReportWriter {
     }
     await write(`${first ? '' : '\n  '}]\n}\n`);
     out.end();
-    await once(out, 'finish');
+    await Promise.race([once(out, 'finish'), failed]);
     rmSync(this.spoolPath, { force: true });
     return this.path;
   }
