@@ -10,7 +10,7 @@ import { resolveInfluxConfig, tenantNameProblem } from '../influx/config.js';
 import { runIngestJob } from '../pipeline/ingest-job.js';
 import { discover } from '../pipeline/discover.js';
 import { Pipeline } from '../pipeline/pipeline.js';
-import { totalsOf, type RunReport } from '../pipeline/report.js';
+import { runHead, totalsOf, type RunReport } from '../pipeline/report.js';
 import { CountingSink, StreamSink, type LpSink } from '../pipeline/sink.js';
 import { summaryTable } from './summary.js';
 
@@ -67,51 +67,52 @@ export async function runIngest(paths: string[], flags: IngestFlags): Promise<nu
   const totalBytes = tasks.reduce((s, t) => s + (t.size ?? 0), 0);
   const started = new Date();
   const t0 = performance.now();
-  let bar: SingleBar | null = null;
-  if (human && flags.progress !== false && process.stderr.isTTY) {
-    bar = new SingleBar(
-      { format: ' {bar} {percentage}% | {files}/{totalFiles} files | {mpts} Mpoints/s | ETA {eta_formatted}', hideCursor: true },
-      Presets.shades_classic,
-    );
-    bar.start(Math.max(totalBytes, 1), 0, { files: 0, totalFiles: tasks.length, mpts: '0.0' });
-  }
+  const progress = human && flags.progress !== false && process.stderr.isTTY ? new Progress(totalBytes, tasks.length) : null;
   const pipeline = new Pipeline({
     workers: config.workers,
     blockBytes: config.blockBytes,
     v002TimeZone: config.v002TimeZone,
     sink,
-    onProgress: bar
-      ? (p) => {
-          const secs = (performance.now() - t0) / 1000;
-          bar!.update(p.bytes, { files: p.files, mpts: (p.points / secs / 1e6).toFixed(1) });
-        }
-      : undefined,
+    onProgress: progress?.update,
   });
   let files;
   try {
     files = await pipeline.run(tasks);
     await sink.close();
   } finally {
-    bar?.stop();
+    progress?.stop();
     await pipeline.close();
   }
-  const durationMs = performance.now() - t0;
   const totals = totalsOf(files);
   const report: RunReport = {
-    run_id: randomUUID(),
-    dry_run: true,
-    started_at: started.toISOString(),
-    finished_at: new Date().toISOString(),
-    duration_ms: Math.round(durationMs),
-    points_per_second: durationMs > 0 ? Math.round(totals.points / (durationMs / 1000)) : 0,
-    workers: pipeline.workers,
-    peak_rss_bytes: process.resourceUsage().maxRSS * 1024,
-    v002_timezone: config.v002TimeZone,
+    ...runHead({ runId: randomUUID(), dryRun: true, started, t0, points: totals.points, workers: pipeline.workers, v002TimeZone: config.v002TimeZone }),
     totals,
     files,
   };
   reportOut.write(human ? `${summaryTable(report)}\n` : `${JSON.stringify(report, null, 2)}\n`);
   return totals.files_failed > 0 ? 1 : 0;
+}
+
+/** The progress bar on a terminal: bytes done, files, points/s, ETA. */
+class Progress {
+  private readonly bar = new SingleBar(
+    { format: ' {bar} {percentage}% | {files}/{totalFiles} files | {mpts} Mpoints/s | ETA {eta_formatted}', hideCursor: true },
+    Presets.shades_classic,
+  );
+  private readonly t0 = performance.now();
+
+  constructor(totalBytes: number, files: number) {
+    this.bar.start(Math.max(totalBytes, 1), 0, { files: 0, totalFiles: files, mpts: '0.0' });
+  }
+
+  readonly update = (p: { bytes: number; points: number; files: number }): void => {
+    const secs = (performance.now() - this.t0) / 1000;
+    this.bar.update(p.bytes, { files: p.files, mpts: (p.points / secs / 1e6).toFixed(2) });
+  };
+
+  stop(): void {
+    this.bar.stop();
+  }
 }
 
 /** Where reports and logs go: --report-dir, POWERVIEW_REPORT_DIR, else <root>/../logs/reports. */
@@ -146,15 +147,7 @@ async function runWrite(paths: string[], flags: IngestFlags, config: ReturnType<
   const logFile = flags.logFile ? resolve(flags.logFile) : showBar ? join(dirname(reportDir), 'powerview-ingest.log') : null;
   const logger = makeLogger(flags, logFile);
   const totalBytes = tasks.reduce((s, t) => s + (t.size ?? 0), 0);
-  const t0 = performance.now();
-  let bar: SingleBar | null = null;
-  if (showBar) {
-    bar = new SingleBar(
-      { format: ' {bar} {percentage}% | {files}/{totalFiles} files | {mpts} Mpoints/s | ETA {eta_formatted}', hideCursor: true },
-      Presets.shades_classic,
-    );
-    bar.start(Math.max(totalBytes, 1), 0, { files: 0, totalFiles: tasks.length, mpts: '0.0' });
-  }
+  const progress = showBar ? new Progress(totalBytes, tasks.length) : null;
   logger.info({ event: 'run_start', files: tasks.length, bytes: totalBytes, influx: influx.url, api: influx.api }, 'ingest started');
   let result;
   try {
@@ -165,15 +158,10 @@ async function runWrite(paths: string[], flags: IngestFlags, config: ReturnType<
       verify: flags.verify,
       reportDir,
       logger,
-      onProgress: bar
-        ? (p) => {
-            const secs = (performance.now() - t0) / 1000;
-            bar!.update(p.bytes, { files: p.files, mpts: (p.points / secs / 1e6).toFixed(2) });
-          }
-        : undefined,
+      onProgress: progress?.update,
     });
   } finally {
-    bar?.stop();
+    progress?.stop();
   }
   const { report, exitCode } = result;
   if (!report.report_path) process.stderr.write(`powerview: warning: the report could not be written to ${reportDir} (see the log)\n`);

@@ -8,7 +8,7 @@ import { tenantNameProblem, type InfluxConfig } from '../influx/config.js';
 import { fileSummaryLine, runSummaryLine } from '../influx/meta.js';
 import { MEASUREMENT } from '../tsv/series.js';
 import { Pipeline, type FileTask, type PipelineOptions } from './pipeline.js';
-import { emptyFileReport, type FileReport, type RunReport } from './report.js';
+import { emptyFileReport, runHead, type FileReport, type RunReport } from './report.js';
 import { RunReportWriter } from './run-report.js';
 import { moveFinished } from './lifecycle.js';
 import { Slots } from './flow.js';
@@ -223,18 +223,17 @@ export async function runIngestJob(tasks: FileTask[], options: IngestJobOptions)
     record(r);
   }
 
-  const durationMs = performance.now() - t0;
   const totals = collector.totals;
   const head: Omit<RunReport, 'files' | 'totals'> = {
-    run_id: runId,
-    dry_run: false,
-    started_at: started.toISOString(),
-    finished_at: new Date().toISOString(),
-    duration_ms: Math.round(durationMs),
-    points_per_second: durationMs > 0 ? Math.round(totals.points / (durationMs / 1000)) : 0,
-    workers: pipeline.workers,
-    peak_rss_bytes: process.resourceUsage().maxRSS * 1024,
-    v002_timezone: options.pipeline.v002TimeZone ?? 'Europe/Paris',
+    ...runHead({
+      runId,
+      dryRun: false,
+      started,
+      t0,
+      points: totals.points,
+      workers: pipeline.workers,
+      v002TimeZone: options.pipeline.v002TimeZone ?? 'Europe/Paris',
+    }),
     influx: {
       url: options.influx.url,
       api: options.influx.api,

@@ -217,3 +217,28 @@ export function totalsOf(files: FileReport[]): RunTotals {
   for (const f of files) addToTotals(t, f);
   return t;
 }
+
+/** The fields every run report starts with, measured at the end of the run. */
+export function runHead(fields: {
+  runId: string;
+  dryRun: boolean;
+  started: Date;
+  /** performance.now() at the start */
+  t0: number;
+  points: number;
+  workers: number;
+  v002TimeZone: string;
+}): Omit<RunReport, 'files' | 'totals'> {
+  const durationMs = performance.now() - fields.t0;
+  return {
+    run_id: fields.runId,
+    dry_run: fields.dryRun,
+    started_at: fields.started.toISOString(),
+    finished_at: new Date().toISOString(),
+    duration_ms: Math.round(durationMs),
+    points_per_second: durationMs > 0 ? Math.round(fields.points / (durationMs / 1000)) : 0,
+    workers: fields.workers,
+    peak_rss_bytes: process.resourceUsage().maxRSS * 1024,
+    v002_timezone: fields.v002TimeZone,
+  };
+}
