@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
 import { dirname, join, resolve } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import { pino, type Logger } from 'pino';
@@ -38,6 +39,9 @@ export interface IngestFlags {
   metaDb?: string;
   logFile?: string;
   logLevel?: string;
+  databaseUrl?: string;
+  postgres?: boolean;
+  force?: boolean;
 }
 
 /** `powerview ingest`: returns the exit code (0 all good, 1 some file failed). */
@@ -149,9 +153,14 @@ async function runWrite(paths: string[], flags: IngestFlags, config: ReturnType<
   const totalBytes = tasks.reduce((s, t) => s + (t.size ?? 0), 0);
   const progress = showBar ? new Progress(totalBytes, tasks.length) : null;
   logger.info({ event: 'run_start', files: tasks.length, bytes: totalBytes, influx: influx.url, api: influx.api }, 'ingest started');
+  // PostgreSQL (aggregates, exactly-once) when a database is configured, unless --no-postgres
+  const databaseUrl = flags.databaseUrl ?? (process.env.DATABASE_URL || undefined);
+  const pgPool = flags.postgres !== false && (databaseUrl || process.env.PGDATABASE) ? new pg.Pool({ ...(databaseUrl ? { connectionString: databaseUrl } : {}), max: 4 }) : null;
+  if (flags.force && !pgPool) throw new UsageError('--force replaces a file\'s aggregates and coverage in PostgreSQL: it needs DATABASE_URL');
   let result;
   try {
     result = await runIngestJob(tasks, {
+      ...(pgPool ? { postgres: { pool: pgPool, force: flags.force } } : {}),
       pipeline: { workers: config.workers, blockBytes: config.blockBytes, v002TimeZone: config.v002TimeZone },
       influx,
       metaDb: flags.metaDb ?? (process.env.POWERVIEW_META_DB || 'powerview_meta'),
@@ -162,6 +171,7 @@ async function runWrite(paths: string[], flags: IngestFlags, config: ReturnType<
     });
   } finally {
     progress?.stop();
+    await pgPool?.end();
   }
   const { report, exitCode } = result;
   if (!report.report_path) process.stderr.write(`powerview: warning: the report could not be written to ${reportDir} (see the log)\n`);

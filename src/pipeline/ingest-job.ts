@@ -12,6 +12,10 @@ import { emptyFileReport, runHead, type FileReport, type RunReport } from './rep
 import { RunReportWriter } from './run-report.js';
 import { moveFinished } from './lifecycle.js';
 import { Slots } from './flow.js';
+import type { Pool } from 'pg';
+import { IngestStore } from '../postgres/ingest-store.js';
+import { ExactlyOnce } from './exactly-once.js';
+import type { FileAggregates } from './pipeline.js';
 
 export interface IngestJobOptions {
   pipeline: Pick<PipelineOptions, 'workers' | 'blockBytes' | 'v002TimeZone' | 'maxBlocksInFlight' | 'keepWholeBytes'>;
@@ -26,6 +30,8 @@ export interface IngestJobOptions {
   onProgress?: (p: { bytes: number; points: number; files: number }) => void;
   /** the JSON report is written here (null or absent: kept in memory only) */
   reportDir?: string | null;
+  /** PostgreSQL: hourly aggregates, coverage, ledger (exactly-once). Absent: InfluxDB only. */
+  postgres?: { pool: Pool; force?: boolean };
 }
 
 export interface IngestJobResult {
@@ -97,7 +103,27 @@ export async function runIngestJob(tasks: FileTask[], options: IngestJobOptions)
     log?.error({ event: 'file', path: task.path, status: 'error', code: r.error.code, error: problem }, 'file refused');
   }
 
-  const finish = async (report: FileReport, task: FileTask): Promise<void> => {
+  const store = options.postgres ? new IngestStore(options.postgres.pool) : null;
+  const once = store ? new ExactlyOnce(store, { force: options.postgres?.force }) : null;
+
+  /** The file's commit in PostgreSQL, retried while PostgreSQL is unreachable. */
+  const commit = async (report: FileReport, task: FileTask, agg: FileAggregates): Promise<void> => {
+    const planned = once!.plannedFile(task);
+    report.layout_drift = planned?.layoutDrift ?? false;
+    if (planned?.layoutDrift) report.warnings.push(`header layout differs from the device's known layout (${planned.knownLayout} → ${agg.header.layout})`);
+    report.held_points = agg.skippedPoints;
+    if (agg.noop) {
+      report.ledger = { file_id: null, noop: agg.noop };
+      report.warnings.push(`${agg.noop}: nothing written`);
+      return;
+    }
+    const fileId = await retryPg(options.influx.storeWaitMs, log, () =>
+      store!.commitFile({ report, agg, runId, layoutDrift: planned?.layoutDrift ?? false, replace: planned?.replace ?? null }),
+    );
+    report.ledger = { file_id: fileId, noop: null };
+  };
+
+  const finish = async (report: FileReport, task: FileTask, agg: FileAggregates | null): Promise<void> => {
     const outcome: FileWriteOutcome = await batcher.outcome(task);
     report.written = { lines: outcome.status === 'unavailable' ? 0 : outcome.lines, batches: outcome.batches };
     report.moved_to = null;
@@ -112,10 +138,19 @@ export async function runIngestJob(tasks: FileTask[], options: IngestJobOptions)
         if (moveFiles) report.moved_to = await moveFinished(task.path, 'error', report.error);
       } else {
         if (options.verify) await verifyFile(report);
+        if (report.status === 'ok' && once && agg) {
+          try {
+            await commit(report, task, agg);
+          } catch (err) {
+            fail(report, err instanceof PowerViewError ? err : new StoreError(ErrorCodes.STORE_REJECTED, `PostgreSQL: ${errorMessage(err)}`));
+          }
+        }
         if (report.status === 'ok' && moveFiles) report.moved_to = await moveFinished(task.path, 'parsed');
       }
     } catch (err) {
       report.warnings.push(`could not move the file: ${errorMessage(err)}`);
+    } finally {
+      once?.release(task);
     }
     const fields = {
       event: 'file',
@@ -175,9 +210,10 @@ export async function runIngestJob(tasks: FileTask[], options: IngestJobOptions)
     sink: batcher,
     collectReports: false,
     onProgress: options.onProgress,
-    onFile: (report, task) => {
+    ...(once ? { planFile: once.planFile, onConsumed: once.onConsumed } : {}),
+    onFile: (report, task, agg) => {
       reached++;
-      const done: Promise<void> = finish(report, task)
+      const done: Promise<void> = finish(report, task, agg)
         .catch((err: unknown) => {
           // a file's ending failed (disk full for the report, say): it is reported, never lost from the totals
           finishFailure ??= err instanceof Error ? err : new Error(String(err));
@@ -333,5 +369,28 @@ class MetaSummaries {
         this.log?.warn({ event: 'meta', db: this.db, error: this.failure }, 'summaries not written to the meta database');
       }
     });
+  }
+}
+
+/** PostgreSQL connection failures (refused, reset, shut down, 08xxx/57Pxx): waited for, like InfluxDB. */
+function pgTransient(err: unknown): boolean {
+  const code = (err as { code?: string }).code ?? '';
+  return /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN)$/.test(code) || /^(08|57P|53)/.test(code) || /Connection terminated/i.test(errorMessage(err));
+}
+
+async function retryPg<T>(waitMs: number, log: Logger | undefined, call: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + waitMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!pgTransient(err)) throw err;
+      if (Date.now() >= deadline) {
+        throw new StoreError(ErrorCodes.STORE_UNAVAILABLE, `PostgreSQL unavailable for ${Math.round(waitMs / 1000)} s: ${errorMessage(err)}`);
+      }
+      const delay = Math.min(5000, 250 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random() / 2);
+      log?.warn({ event: 'retry', store: 'postgres', delay_ms: Math.round(delay), detail: errorMessage(err) }, 'PostgreSQL commit retried');
+      await new Promise((r) => setTimeout(r, delay));
+    }
   }
 }

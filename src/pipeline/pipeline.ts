@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
@@ -14,6 +15,33 @@ import type { LpSink } from './sink.js';
 import { FileStats } from './stats.js';
 import { HandOff, Slots } from './flow.js';
 import type { BlockTask } from './worker.js';
+import { FileCoverage, HOURLY_KEY, type HeldPoints, type Run } from './coverage.js';
+import { H, HOURLY_FIELDS, type BlockPlan } from '../tsv/block-parser.js';
+import type { ScanResult } from '../tsv/scanner.js';
+
+/** How a file is to be written, decided after pass 1 (exactly-once, DESIGN §4). */
+export interface FilePlan {
+  /** the same bytes were ingested before: nothing is parsed or written; the reason */
+  noop?: string;
+  /** points an earlier file already brought: skipped in both stores */
+  held: HeldPoints | null;
+  /** per channel: 1 for power (W) channels */
+  power: Uint8Array;
+  /** the file's sampling period, seconds (energy) */
+  stepSeconds: number;
+}
+
+/** What a planned file wrote: hourly partials per channel and its coverage. */
+export interface FileAggregates {
+  sha256: string;
+  header: FileHeader;
+  /** HOURLY_FIELDS numbers per (channel, hour) */
+  hourly: Map<number, Float64Array>;
+  /** runs of timestamps written, per channel (index as in header.channels) */
+  coverage: Run[][];
+  skippedPoints: number;
+  noop: string | null;
+}
 
 export interface PipelineOptions {
   /** parser threads; 0 parses on the main thread. Default: the machine's cores. */
@@ -30,7 +58,11 @@ export interface PipelineOptions {
   v002TimeZone?: string;
   /** receives the line protocol in file order; none: built and dropped */
   sink?: LpSink;
-  onFile?: (report: FileReport, task: FileTask) => void;
+  onFile?: (report: FileReport, task: FileTask, aggregates: FileAggregates | null) => void;
+  /** after pass 1 of each file: decides what it writes (held points, energy); absent: everything, no aggregates */
+  planFile?: (task: FileTask, scan: ScanResult, sha256: string) => Promise<FilePlan>;
+  /** a file was consumed (all its blocks parsed), whatever its outcome */
+  onConsumed?: (task: FileTask, aggregates: FileAggregates | null) => void;
   /** keep every file's report and return them from run(); default true. A long backfill passes false and takes them through onFile. */
   collectReports?: boolean;
   onProgress?: (progress: { bytes: number; points: number; files: number }) => void;
@@ -52,10 +84,12 @@ interface FileState {
   stats: FileStats | null;
   started: number;
   failure: PowerViewError | Error | null;
+  plan: FilePlan | null;
+  agg: { hourly: Map<number, Float64Array>; coverage: FileCoverage; skippedPoints: number; sha256: string } | null;
 }
 
 type Entry =
-  | { kind: 'block'; file: FileState; result: Promise<BlockResult>; bytes: number }
+  | { kind: 'block'; file: FileState; result: Promise<BlockResult>; bytes: number; epochs?: Uint32Array }
   | { kind: 'end'; file: FileState };
 
 const READ_CHUNK = 1 << 20;
@@ -148,12 +182,14 @@ export class Pipeline {
     for (let entry = await queue.next(); entry; entry = await queue.next()) {
       if (entry.kind === 'end') {
         const report = this.finishFile(entry.file);
+        const aggregates = this.aggregatesOf(entry.file);
+        this.options.onConsumed?.(entry.file.task, aggregates);
         sink?.endFile?.(entry.file.task);
         if (collect) reports.push(report);
         files++;
         bytesDone += report.bytes;
         fileBytes = 0;
-        this.options.onFile?.(report, entry.file.task);
+        this.options.onFile?.(report, entry.file.task, aggregates);
         this.options.onProgress?.({ bytes: bytesDone, points, files });
         continue;
       }
@@ -167,6 +203,12 @@ export class Pipeline {
       }
       if (!entry.file.failure) {
         entry.file.stats!.add(result.stats);
+        const agg = entry.file.agg;
+        if (agg && result.agg) {
+          mergeHourly(agg.hourly, result.agg.hourly);
+          agg.coverage.addBlock((result as BlockResult & { epochs?: Uint32Array }).epochs ?? entry.epochs!, result.agg.brought);
+          agg.skippedPoints += result.agg.skippedPoints;
+        }
         points += result.stats.points;
         if (sink && result.lpLength > 0) await sink.write(result.lp.subarray(0, result.lpLength), entry.file.task);
       }
@@ -191,6 +233,8 @@ export class Pipeline {
       stats: null,
       started: performance.now(),
       failure: null,
+      plan: null,
+      agg: null,
     };
     let handle: FileHandle | null = null;
     try {
@@ -202,13 +246,17 @@ export class Pipeline {
       });
       // a logger file usually fits in one read: keep it for pass 2 instead of reading it again
       const whole = (await handle.stat()).size <= (this.options.keepWholeBytes ?? KEEP_WHOLE) ? await handle.readFile() : null;
-      if (whole) scanner.push(whole);
-      else {
+      const hash = this.options.planFile ? createHash('sha256') : null;
+      if (whole) {
+        scanner.push(whole);
+        hash?.update(whole);
+      } else {
         const chunk = Buffer.allocUnsafe(READ_CHUNK);
         for (;;) {
           const { bytesRead } = await handle.read(chunk, 0, READ_CHUNK, null);
           if (bytesRead === 0) break;
           scanner.push(chunk.subarray(0, bytesRead));
+          hash?.update(chunk.subarray(0, bytesRead));
         }
       }
       const scan = scanner.end();
@@ -222,7 +270,14 @@ export class Pipeline {
       applyHeader(state.report, scan.header, scan.basis);
       state.stats = new FileStats(scan.header.channels.length);
       if (scan.rows === 0) throw new FileFormatError(ErrorCodes.NO_VALID_ROW, 'no data rows (header only)');
+      if (this.options.planFile) {
+        const sha256 = hash!.digest('hex');
+        state.plan = await this.options.planFile(task, scan, sha256);
+        state.agg = { hourly: new Map(), coverage: new FileCoverage(scan.header.channels.length), skippedPoints: 0, sha256 };
+        if (state.plan.noop) return;
+      }
       const table = buildSeriesTable(scan.header, task.identity);
+      const n = scan.header.channels.length;
       for (const block of scan.blocks) {
         await acquire();
         const buf = this.inputBuffer(block.length);
@@ -234,7 +289,12 @@ export class Pipeline {
           release();
           throw err;
         }
-        push({ kind: 'block', file: state, result: this.parse(buf, block, table), bytes: block.length });
+        let plan: BlockPlan | undefined;
+        if (state.plan) {
+          plan = { skip: state.plan.held?.skipMask(block.epochs, n) ?? null, power: state.plan.power, stepSeconds: state.plan.stepSeconds };
+        }
+        // the main-thread parser keeps the epochs; a worker hands them back
+        push({ kind: 'block', file: state, result: this.parse(buf, block, table, plan), bytes: block.length, epochs: this.pool ? undefined : block.epochs });
       }
     } catch (err) {
       state.failure = err instanceof Error ? err : new Error(String(err));
@@ -256,11 +316,11 @@ export class Pipeline {
     if (result.input && this.freeIn.length < this.maxInFlight) this.freeIn.push(result.input.buffer as ArrayBuffer);
   }
 
-  private parse(buf: Uint8Array, block: Block, table: SeriesTable): Promise<BlockResult> {
+  private parse(buf: Uint8Array, block: Block, table: SeriesTable, plan?: BlockPlan): Promise<BlockResult> {
     const out = this.freeOut.pop();
     if (!this.pool) {
       try {
-        return Promise.resolve({ ...parseBlock(buf, block.epochs, block.firstLine, table, out), input: buf });
+        return Promise.resolve({ ...parseBlock(buf, block.epochs, block.firstLine, table, out, plan), input: buf });
       } catch (err) {
         return Promise.reject(err);
       }
@@ -272,17 +332,31 @@ export class Pipeline {
       prefixes: table.prefixes,
       offsets: table.offsets,
       ...(out ? { out } : {}),
+      ...(plan ? { plan } : {}),
     };
     const transfer: ArrayBuffer[] = [buf.buffer as ArrayBuffer, block.epochs.buffer as ArrayBuffer];
     if (out) transfer.push(out);
+    if (plan?.skip) transfer.push(plan.skip.buffer as ArrayBuffer);
     return this.pool.run(task, { transferList: transfer as never });
+  }
+
+  private aggregatesOf(state: FileState): FileAggregates | null {
+    if (!state.agg || !state.header) return null;
+    return {
+      sha256: state.agg.sha256,
+      header: state.header,
+      hourly: state.agg.hourly,
+      coverage: state.failure ? state.header.channels.map(() => []) : state.agg.coverage.runs(),
+      skippedPoints: state.agg.skippedPoints,
+      noop: state.plan?.noop ?? null,
+    };
   }
 
   private finishFile(state: FileState): FileReport {
     const report = state.report;
     if (state.header && state.stats) applyStats(report, state.header, state.stats);
     let failure = state.failure;
-    if (!failure && report.points === 0) {
+    if (!failure && report.points === 0 && !state.plan?.noop && !(state.agg && state.agg.skippedPoints > 0)) {
       const reasons = [
         report.invalid_timestamps.count && `${report.invalid_timestamps.count} invalid timestamps`,
         report.invalid_values.count && `${report.invalid_values.count} invalid values`,
@@ -309,5 +383,30 @@ async function readFully(handle: FileHandle, buf: Uint8Array, position: number):
     const { bytesRead } = await handle.read(buf, done, buf.length - done, position + done);
     if (bytesRead === 0) throw new FileFormatError(ErrorCodes.READ, 'file shrank while being read');
     done += bytesRead;
+  }
+}
+
+/** Adds a block's packed hourly partials into the file's map (key: hour × 1024 + channel). */
+function mergeHourly(into: Map<number, Float64Array>, packed: Float64Array): void {
+  for (let i = 0; i < packed.length; i += HOURLY_FIELDS) {
+    const key = packed[i + H.hour] * HOURLY_KEY + packed[i + H.channel];
+    const cur = into.get(key);
+    if (!cur) {
+      into.set(key, packed.slice(i, i + HOURLY_FIELDS));
+      continue;
+    }
+    cur[H.samples] += packed[i + H.samples];
+    cur[H.sum] += packed[i + H.sum];
+    cur[H.min] = Math.min(cur[H.min], packed[i + H.min]);
+    cur[H.max] = Math.max(cur[H.max], packed[i + H.max]);
+    if (packed[i + H.firstTime] < cur[H.firstTime]) {
+      cur[H.firstTime] = packed[i + H.firstTime];
+      cur[H.firstValue] = packed[i + H.firstValue];
+    }
+    if (packed[i + H.lastTime] > cur[H.lastTime]) {
+      cur[H.lastTime] = packed[i + H.lastTime];
+      cur[H.lastValue] = packed[i + H.lastValue];
+    }
+    cur[H.energy] += packed[i + H.energy];
   }
 }

@@ -57,6 +57,12 @@ export interface FileReport {
   moved_to?: string | null;
   /** lines acknowledged by InfluxDB and batches that carried them */
   written?: { lines: number; batches: number } | null;
+  /** points an earlier file already brought: skipped in both stores (DESIGN §4) */
+  held_points?: number;
+  /** the header layout differs from the device's known layout */
+  layout_drift?: boolean;
+  /** the PostgreSQL ledger row committed with the aggregates; `noop`: why nothing was written */
+  ledger?: { file_id: number | null; noop: string | null } | null;
   /** --verify: points the file wrote, and points InfluxDB holds for its series over its time range */
   verify?: { expected: number; found: number } | null;
 }

@@ -1,5 +1,5 @@
 import { move, transferableSymbol, valueSymbol } from 'piscina';
-import { parseBlock, type BlockResult } from '../tsv/block-parser.js';
+import { parseBlock, type BlockPlan, type BlockResult } from '../tsv/block-parser.js';
 
 export interface BlockTask {
   buf: Uint8Array;
@@ -9,20 +9,26 @@ export interface BlockTask {
   offsets: Int32Array;
   /** an output buffer handed back for reuse (memory stays flat) */
   out?: ArrayBuffer;
+  /** exactly-once and aggregation inputs, when PostgreSQL is on */
+  plan?: BlockPlan;
 }
 
 export interface BlockTaskResult extends BlockResult {
   /** the input buffer, handed back for reuse */
   input: Uint8Array;
+  /** the row epochs, handed back (coverage needs them) */
+  epochs: Uint32Array;
 }
 
 /** Piscina worker: one block of whole lines in, line protocol out as transferred memory. */
 export default function parseBlockTask(task: BlockTask): unknown {
-  const parsed = parseBlock(task.buf, task.epochs, task.firstLine, { prefixes: task.prefixes, offsets: task.offsets }, task.out);
-  const result: BlockTaskResult = { ...parsed, input: task.buf };
+  const parsed = parseBlock(task.buf, task.epochs, task.firstLine, { prefixes: task.prefixes, offsets: task.offsets }, task.out, task.plan);
+  const result: BlockTaskResult = { ...parsed, input: task.buf, epochs: task.epochs };
   return move({
     get [transferableSymbol]() {
-      return [result.lp.buffer, task.buf.buffer];
+      const list: ArrayBufferLike[] = [result.lp.buffer, task.buf.buffer, task.epochs.buffer];
+      if (result.agg) list.push(result.agg.hourly.buffer, result.agg.brought.buffer);
+      return list;
     },
     get [valueSymbol]() {
       return result;

@@ -41,6 +41,38 @@ export interface BlockResult {
   lp: Uint8Array;
   lpLength: number;
   stats: BlockStats;
+  /** with an aggregation plan: hourly partials and the cells this block brought */
+  agg?: BlockAggregates;
+}
+
+/**
+ * Exactly-once and aggregation inputs of a block (DESIGN §4): which cells an
+ * earlier file already brought (skipped in both stores), which channels are
+ * power (`W`: energy), and the file's sampling period.
+ */
+export interface BlockPlan {
+  /** row-major rows × channels; 1 = the point is already held (an earlier file brought it) */
+  skip: Uint8Array | null;
+  /** per channel: 1 when its unit is W */
+  power: Uint8Array;
+  /** seconds each sample stands for (energy = value × step / 3600) */
+  stepSeconds: number;
+}
+
+/** Fields of one hourly partial, packed in `BlockAggregates.hourly`. */
+export const HOURLY_FIELDS = 11;
+/** [channel, hour epoch, samples, sum, min, max, first time, first value, last time, last value, energy Wh] */
+export const H = { channel: 0, hour: 1, samples: 2, sum: 3, min: 4, max: 5, firstTime: 6, firstValue: 7, lastTime: 8, lastValue: 9, energy: 10 } as const;
+
+export interface BlockAggregates {
+  /** HOURLY_FIELDS numbers per (channel, hour) touched by the block */
+  hourly: Float64Array;
+  /** row-major rows × channels: 1 = this file wrote the point (valid and not already held): its coverage */
+  brought: Uint8Array;
+  /** cells skipped because an earlier file brought them */
+  skippedPoints: number;
+  /** rows whose every valid value was already held */
+  skippedRows: number;
 }
 
 export const MAX_SAMPLE_LINES = 10;
@@ -105,6 +137,7 @@ export function parseBlock(
   table: SeriesTable,
   /** a recycled output buffer, used when large enough */
   reuse?: ArrayBuffer,
+  plan?: BlockPlan,
 ): BlockResult {
   const n = table.offsets.length - 1;
   const prefixViews: Uint8Array[] = [];
@@ -132,6 +165,13 @@ export function parseBlock(
   let row = 0;
   let minTime = Infinity;
   let maxTime = 0;
+  const skip = plan?.skip ?? null;
+  const brought = plan ? new Uint8Array(epochs.length * n) : null;
+  const hourIndex = new Map<number, number>();
+  const hourly: number[] = [];
+  const energyPerUnit = plan ? plan.stepSeconds / 3600 : 0;
+  let skippedPoints = 0;
+  let skippedRows = 0;
 
   while (pos < len) {
     line++;
@@ -233,11 +273,41 @@ export function parseBlock(
     ts[--tsStart] = 32;
     let emitted = 0;
     let zeros = 0;
+    let held = 0;
+    const cell0 = (row - 1) * n;
+    const hour = epoch - (epoch % 3600);
     for (let c = 0; c < n; c++) {
       const v = values[c];
       if (v !== v) {
         note(stats.invalidValues, line);
         continue;
+      }
+      if (brought) {
+        if (skip !== null && skip[cell0 + c] === 1) {
+          held++;
+          continue;
+        }
+        brought[cell0 + c] = 1;
+        const key = hour * 1024 + c;
+        let at = hourIndex.get(key);
+        if (at === undefined) {
+          at = hourly.length;
+          hourIndex.set(key, at);
+          hourly.push(c, hour, 0, 0, Infinity, -Infinity, epoch, v, epoch, v, 0);
+        }
+        hourly[at + H.samples]++;
+        hourly[at + H.sum] += v;
+        if (v < hourly[at + H.min]) hourly[at + H.min] = v;
+        if (v > hourly[at + H.max]) hourly[at + H.max] = v;
+        if (epoch < hourly[at + H.firstTime]) {
+          hourly[at + H.firstTime] = epoch;
+          hourly[at + H.firstValue] = v;
+        }
+        if (epoch > hourly[at + H.lastTime]) {
+          hourly[at + H.lastTime] = epoch;
+          hourly[at + H.lastValue] = v;
+        }
+        if (plan!.power[c] === 1) hourly[at + H.energy] += v * energyPerUnit;
       }
       const pv = prefixViews[c];
       out.set(pv, o);
@@ -257,6 +327,10 @@ export function parseBlock(
       if (v === 0) zeros++;
       emitted++;
     }
+    if (held > 0) {
+      skippedPoints += held;
+      if (emitted === 0) skippedRows++;
+    }
     if (emitted > 0) {
       stats.points += emitted;
       if (zeros === n) stats.zeroRows++;
@@ -267,5 +341,8 @@ export function parseBlock(
   if (row !== epochs.length) throw new Error(`internal: block rows ${row} != pass-1 rows ${epochs.length}`);
   stats.minTime = minTime === Infinity ? 0 : minTime;
   stats.maxTime = maxTime;
-  return { lp: out, lpLength: o, stats };
+  if (!brought) return { lp: out, lpLength: o, stats };
+  // a cross-file duplicate row is a duplicate row (DESIGN §4: counted as duplicate_rows)
+  stats.duplicateRows += skippedRows;
+  return { lp: out, lpLength: o, stats, agg: { hourly: Float64Array.from(hourly), brought, skippedPoints, skippedRows } };
 }

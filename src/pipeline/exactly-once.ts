@@ -1,0 +1,135 @@
+import { EPOCH_MIN_VALID } from '../tsv/timestamp.js';
+import type { ScanResult } from '../tsv/scanner.js';
+import type { IngestStore } from '../postgres/ingest-store.js';
+import { HeldPoints, samplingStep, type Run } from './coverage.js';
+import type { FileAggregates, FilePlan, FileTask } from './pipeline.js';
+
+/** What the plan of one file decided, for its commit. */
+export interface PlannedFile {
+  sha256: string;
+  /** the ledger row of the same bytes this file replaces (--force) */
+  replace: number | null;
+  /** header layout differs from the device's known one */
+  layoutDrift: boolean;
+  knownLayout: string | null;
+}
+
+interface Pending {
+  from: number;
+  to: number;
+  done: Promise<void>;
+  resolve: () => void;
+}
+
+/**
+ * Exactly-once across files (DESIGN §4): a point (tenant, device, channel,
+ * time) is written by the first file that brings it. Before a file's blocks
+ * go to the workers, the points already held are looked up: committed
+ * coverage in PostgreSQL, plus the coverage of this run's files that are
+ * parsed but not yet committed. A file waits for an earlier file of the same
+ * device whose time range overlaps its own to be parsed first; files that do
+ * not overlap go through the pool side by side.
+ */
+export class ExactlyOnce {
+  private readonly pending = new Map<string, Pending[]>();
+  /** parsed, not yet committed: device → file → channel id → runs */
+  private readonly uncommitted = new Map<string, Map<FileTask, Map<string, Run[]>>>();
+  private readonly planned = new Map<FileTask, PlannedFile & { device: string; pending: Pending }>();
+
+  constructor(
+    private readonly store: IngestStore,
+    private readonly options: { force?: boolean } = {},
+  ) {}
+
+  readonly planFile = async (task: FileTask, scan: ScanResult, sha256: string): Promise<FilePlan> => {
+    const tenant = task.identity.company;
+    const device = `${tenant}\u0000${scan.header.masterSn}`;
+    if (scan.header.channels.length >= 1024) throw new Error(`${scan.header.channels.length} channels: at most 1023 per file`);
+    let from = Infinity;
+    let to = -Infinity;
+    for (const b of scan.blocks) {
+      for (const t of b.epochs) {
+        if (t < EPOCH_MIN_VALID) continue;
+        if (t < from) from = t;
+        if (t > to) to = t;
+      }
+    }
+    // earlier overlapping files of this device first: their coverage decides what this one holds
+    const list = this.pending.get(device) ?? [];
+    const waits = list.filter((p) => p.from <= to && p.to >= from).map((p) => p.done);
+    let resolve!: () => void;
+    const mine: Pending = { from, to, done: new Promise<void>((r) => (resolve = r)), resolve: () => resolve() };
+    list.push(mine);
+    this.pending.set(device, list);
+    const power = Uint8Array.from(scan.header.channels, (c) => (c.unit === 'W' ? 1 : 0));
+    const stepSeconds = samplingStep(scan.blocks.map((b) => b.epochs));
+    try {
+      await Promise.all(waits);
+      await this.store.ensureTenant(tenant, task.identity.campaign);
+      const known = await this.store.knownFile(tenant, sha256);
+      const knownLayout = await this.store.deviceLayout(tenant, scan.header.masterSn);
+      const planned = {
+        sha256,
+        replace: this.options.force && known ? known.fileId : null,
+        layoutDrift: knownLayout !== null && knownLayout !== scan.header.layout,
+        knownLayout,
+        device,
+        pending: mine,
+      };
+      this.planned.set(task, planned);
+      if (known && known.status === 'ok' && !this.options.force) {
+        return { noop: `the same bytes were ingested before (file ${known.fileId})`, held: null, power, stepSeconds };
+      }
+      if (from > to) return { held: null, power, stepSeconds };
+      // this run's parsed files first, then the committed ones: a commit in between is seen by one or the other
+      const mem = new Map<string, Run[]>();
+      for (const byChannel of this.uncommitted.get(device)?.values() ?? []) {
+        for (const [id, runs] of byChannel) mem.set(id, [...(mem.get(id) ?? []), ...runs]);
+      }
+      const committed = await this.store.coverage(tenant, scan.header.masterSn, from, to, planned.replace);
+      const runs = scan.header.channels.map((c) => [...(committed.get(c.channelId) ?? []), ...(mem.get(c.channelId) ?? [])]);
+      const held = new HeldPoints(runs, from, to);
+      return { held: held.empty ? null : held, power, stepSeconds };
+    } catch (err) {
+      this.release(task);
+      mine.resolve();
+      throw err;
+    }
+  };
+
+  /** The file's blocks are all parsed: later overlapping files may plan against its coverage. */
+  readonly onConsumed = (task: FileTask, agg: FileAggregates | null): void => {
+    const p = this.planned.get(task);
+    if (!p) return;
+    if (agg && !agg.noop) {
+      const byChannel = new Map<string, Run[]>();
+      agg.coverage.forEach((runs, c) => {
+        if (runs.length) byChannel.set(agg.header.channels[c].channelId, runs);
+      });
+      const files = this.uncommitted.get(p.device) ?? new Map<FileTask, Map<string, Run[]>>();
+      files.set(task, byChannel);
+      this.uncommitted.set(p.device, files);
+    }
+    p.pending.resolve();
+    const list = this.pending.get(p.device);
+    if (list) {
+      const i = list.indexOf(p.pending);
+      if (i >= 0) list.splice(i, 1);
+      if (list.length === 0) this.pending.delete(p.device);
+    }
+  };
+
+  plannedFile(task: FileTask): PlannedFile | null {
+    return this.planned.get(task) ?? null;
+  }
+
+  /** The file was committed (or given up): its coverage is PostgreSQL's business now. */
+  release(task: FileTask): void {
+    const p = this.planned.get(task);
+    if (!p) return;
+    this.planned.delete(task);
+    const files = this.uncommitted.get(p.device);
+    files?.delete(task);
+    if (files && files.size === 0) this.uncommitted.delete(p.device);
+  }
+}

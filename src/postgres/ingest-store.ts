@@ -1,0 +1,264 @@
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import type { Pool, PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { FileHeader } from '../tsv/header.js';
+import type { FileReport } from '../pipeline/report.js';
+import type { FileAggregates } from '../pipeline/pipeline.js';
+import { H } from '../tsv/block-parser.js';
+import type { Run } from '../pipeline/coverage.js';
+
+const iso = (epoch: number): string => new Date(epoch * 1000).toISOString();
+
+/** One text-format COPY field: NULL for non-finite numbers, escapes for text. */
+function field(v: string | number | null): string {
+  if (v === null) return '\\N';
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : '\\N';
+  return v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+}
+
+export interface KnownFile {
+  fileId: number;
+  status: string;
+}
+
+/**
+ * The PostgreSQL side of one file (DESIGN §4): what is already held (ledger,
+ * coverage, known layout), and the commit that makes a file's aggregates,
+ * coverage and ledger row visible together.
+ */
+export class IngestStore {
+  private readonly tenants = new Set<string>();
+
+  constructor(private readonly pool: Pool) {}
+
+  /** The tenant (with its role) and campaign rows, once per run. */
+  async ensureTenant(tenant: string, campaign: string): Promise<void> {
+    const key = `${tenant}\u0000${campaign}`;
+    if (this.tenants.has(key)) return;
+    await this.pool.query('SELECT core.ensure_tenant($1)', [tenant]);
+    await this.pool.query('INSERT INTO core.campaigns (tenant, campaign) VALUES ($1, $2) ON CONFLICT DO NOTHING', [tenant, campaign]);
+    this.tenants.add(key);
+  }
+
+  async knownFile(tenant: string, sha256: string): Promise<KnownFile | null> {
+    const r = await this.pool.query<{ file_id: string; status: string }>(
+      'SELECT file_id, status FROM core.files WHERE tenant = $1 AND sha256 = $2',
+      [tenant, sha256],
+    );
+    return r.rows[0] ? { fileId: Number(r.rows[0].file_id), status: r.rows[0].status } : null;
+  }
+
+  async deviceLayout(tenant: string, device: string): Promise<string | null> {
+    const r = await this.pool.query<{ layout: string | null }>(
+      'SELECT layout FROM core.devices WHERE tenant = $1 AND device_master_sn = $2',
+      [tenant, device],
+    );
+    return r.rows[0]?.layout ?? null;
+  }
+
+  /** Committed runs of the device's channels that reach into [from, to], per channel id. */
+  async coverage(tenant: string, device: string, from: number, to: number, excludeFile: number | null): Promise<Map<string, Run[]>> {
+    const r = await this.pool.query<{ channel_id: string; t_start: string; step: number; n: number }>(
+      `SELECT channel_id, t_start, step, n FROM core.coverage
+        WHERE tenant = $1 AND device_master_sn = $2 AND t_end >= $3 AND t_start <= $4
+          AND ($5::bigint IS NULL OR file_id <> $5)`,
+      [tenant, device, from, to, excludeFile],
+    );
+    const out = new Map<string, Run[]>();
+    for (const row of r.rows) {
+      const list = out.get(row.channel_id) ?? [];
+      list.push({ start: Number(row.t_start), step: row.step, n: row.n });
+      out.set(row.channel_id, list);
+    }
+    return out;
+  }
+
+  /**
+   * One transaction: the ledger row, the hourly partials (COPY to staging,
+   * then merged), the coverage runs, the device and its channels. With
+   * `replace`, the earlier ingest of the same bytes is removed first and the
+   * hours it touched are rebuilt from what remains.
+   */
+  async commitFile(input: {
+    report: FileReport;
+    agg: FileAggregates;
+    runId: string;
+    layoutDrift: boolean;
+    replace: number | null;
+  }): Promise<number> {
+    const { report, agg } = input;
+    const header = agg.header;
+    const tenant = report.company;
+    const device = header.masterSn;
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      if (input.replace !== null) await this.removeFile(client, input.replace);
+      const ins = await client.query<{ file_id: string }>(
+        `INSERT INTO core.files (tenant, campaign, device_master_sn, path, sha256, size, export_time, status, rows, points,
+           duplicate_rows, invalid_timestamps, invalid_values, truncated_rows, first_time, last_time, layout, layout_drift, run_id)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,'ok',$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)
+         RETURNING file_id`,
+        [
+          tenant,
+          report.campaign,
+          device,
+          report.path,
+          agg.sha256,
+          report.bytes,
+          exportTimeOf(report.path),
+          report.rows,
+          report.points,
+          report.duplicate_rows,
+          report.invalid_timestamps.count,
+          report.invalid_values.count,
+          report.truncated_rows.count,
+          report.time_range?.first ?? null,
+          report.time_range?.last ?? null,
+          header.layout,
+          input.layoutDrift,
+          input.runId,
+        ],
+      );
+      const fileId = Number(ins.rows[0].file_id);
+      await copyRows(client, 'staging.hourly_partials', HOURLY_COLUMNS, hourlyRows(fileId, tenant, report.campaign, header, agg.hourly));
+      await client.query('SELECT core.merge_hourly($1)', [fileId]);
+      await copyRows(client, 'core.coverage', COVERAGE_COLUMNS, coverageRows(fileId, tenant, header, agg.coverage));
+      await client.query(
+        `INSERT INTO core.devices (tenant, device_master_sn, master_type, layout, layout_channels, first_seen, last_seen)
+         VALUES ($1, $2, $3, $4, $5, now(), now())
+         ON CONFLICT (tenant, device_master_sn) DO UPDATE
+           SET master_type = EXCLUDED.master_type, layout = EXCLUDED.layout,
+               layout_channels = EXCLUDED.layout_channels, last_seen = now()`,
+        [tenant, device, header.masterType, header.layout, JSON.stringify(header.channels.map((c) => c.channelId))],
+      );
+      await client.query(
+        `INSERT INTO core.channels (tenant, device_master_sn, channel_id, channel_label, channel_name, channel_unit, device_sn, device_type)
+         SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+         ON CONFLICT (tenant, channel_id) DO UPDATE
+           SET channel_label = EXCLUDED.channel_label, channel_name = EXCLUDED.channel_name,
+               channel_unit = EXCLUDED.channel_unit, device_sn = EXCLUDED.device_sn, device_type = EXCLUDED.device_type`,
+        [
+          tenant,
+          device,
+          header.channels.map((c) => c.channelId),
+          header.channels.map((c) => c.label),
+          header.channels.map((c) => c.name),
+          header.channels.map((c) => c.unit),
+          header.channels.map((c) => c.deviceSn),
+          header.channels.map((c) => c.deviceType),
+        ],
+      );
+      await client.query('COMMIT');
+      return fileId;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** A file that could not be ingested, in the ledger with its cause (identical bytes later replace the row). */
+  async recordFailure(report: FileReport, sha256: string | null, runId: string): Promise<void> {
+    if (!sha256) return;
+    await this.pool.query(
+      `INSERT INTO core.files (tenant, campaign, device_master_sn, path, sha256, size, status, rows, points, error, run_id)
+       VALUES ($1,$2,$3,$4,$5,$6,'error',$7,$8,$9,$10)
+       ON CONFLICT (tenant, sha256) DO UPDATE SET path = EXCLUDED.path, error = EXCLUDED.error, run_id = EXCLUDED.run_id,
+         ingested_at = now() WHERE core.files.status = 'error'`,
+      [report.company, report.campaign, report.master_sn, report.path, sha256, report.bytes, report.rows, report.points, report.error?.message ?? null, runId],
+    );
+  }
+
+  /** Removes a file's contribution and rebuilds the hours it touched from the other files. */
+  private async removeFile(client: PoolClient, fileId: number): Promise<void> {
+    const touched = await client.query<{ tenant: string; device_master_sn: string; channel_ids: string[]; hours: Date[] }>(
+      `SELECT tenant, device_master_sn, array_agg(channel_id) AS channel_ids, array_agg(hour) AS hours
+         FROM core.file_hourly WHERE file_id = $1 GROUP BY tenant, device_master_sn`,
+      [fileId],
+    );
+    await client.query('DELETE FROM core.files WHERE file_id = $1', [fileId]);
+    for (const t of touched.rows) {
+      await client.query('SELECT core.recompute_hourly($1, $2, $3, $4)', [t.tenant, t.device_master_sn, t.channel_ids, t.hours]);
+    }
+  }
+}
+
+const HOURLY_COLUMNS = [
+  'batch_id',
+  'file_id',
+  'tenant',
+  'campaign',
+  'device_master_sn',
+  'channel_id',
+  'channel_unit',
+  'hour',
+  'samples',
+  'sum_value',
+  'min_value',
+  'max_value',
+  'first_time',
+  'first_value',
+  'last_time',
+  'last_value',
+  'energy_wh',
+];
+
+function* hourlyRows(fileId: number, tenant: string, campaign: string, header: FileHeader, hourly: Map<number, Float64Array>): Generator<string> {
+  for (const p of hourly.values()) {
+    const ch = header.channels[p[H.channel]];
+    yield [
+      fileId,
+      fileId,
+      tenant,
+      campaign,
+      header.masterSn,
+      ch.channelId,
+      ch.unit,
+      iso(p[H.hour]),
+      p[H.samples],
+      p[H.sum],
+      p[H.min],
+      p[H.max],
+      iso(p[H.firstTime]),
+      p[H.firstValue],
+      iso(p[H.lastTime]),
+      p[H.lastValue],
+      ch.unit === 'W' ? p[H.energy] : null,
+    ]
+      .map(field)
+      .join('\t');
+  }
+}
+
+const COVERAGE_COLUMNS = ['tenant', 'device_master_sn', 'channel_id', 'file_id', 't_start', 'step', 'n'];
+
+function* coverageRows(fileId: number, tenant: string, header: FileHeader, coverage: Run[][]): Generator<string> {
+  for (let c = 0; c < coverage.length; c++) {
+    for (const r of coverage[c]) {
+      yield [tenant, header.masterSn, header.channels[c].channelId, fileId, r.start, r.step, r.n].map(field).join('\t');
+    }
+  }
+}
+
+/** COPY … FROM STDIN in text format, streamed with backpressure (pg-copy-streams). */
+async function copyRows(client: PoolClient, table: string, columns: string[], rows: Iterable<string>): Promise<void> {
+  const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
+  const source = Readable.from(
+    (function* () {
+      for (const row of rows) yield `${row}\n`;
+    })(),
+  );
+  await pipeline(source, stream);
+}
+
+/** Export time from the file name (`MV2_<sn>_<YYYYMMDD>_<HHMMSS>.tsv` or `…_<YYYYMMDDTHHMMSS>.tsv`), as UTC; null when absent. */
+export function exportTimeOf(path: string): string | null {
+  const m = /_(\d{4})(\d{2})(\d{2})[_T]?(\d{2})(\d{2})(\d{2})(?:\.\d+)?\.tsv$/i.exec(path);
+  if (!m) return null;
+  const [, y, mo, d, h, mi, s] = m;
+  const t = Date.UTC(+y, +mo - 1, +d, +h, +mi, +s);
+  return Number.isNaN(t) ? null : new Date(t).toISOString();
+}
