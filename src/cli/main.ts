@@ -37,6 +37,9 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--meta-db <name>', "database for run and file summaries, '' for none (default: POWERVIEW_META_DB, else powerview_meta)")
     .option('--log-file <file>', 'structured logs to FILE (default: stderr, or <report-dir>/../powerview-ingest.log under a progress bar)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default: POWERVIEW_LOG_LEVEL, else info)')
+    .option('--database-url <url>', 'PostgreSQL for hourly aggregates and exactly-once (default: DATABASE_URL, or the PG* variables)')
+    .option('--no-postgres', 'write InfluxDB only: no aggregates, no exactly-once across files')
+    .option('--force', "re-ingest files whose bytes were ingested before: their coverage and aggregates are replaced, not added")
     .action(async (paths: string[], flags: IngestFlags) => {
       setExit(await runIngest(paths, flags));
     });
