@@ -226,7 +226,7 @@ function* hourlyRows(fileId: number, tenant: string, campaign: string, header: F
       p[H.firstValue],
       iso(p[H.lastTime]),
       p[H.lastValue],
-      ch.unit === 'W' ? p[H.energy] : null,
+      ch.unit === 'W' ? p[H.energy] / 3600 : null,
     ]
       .map(field)
       .join('\t');

@@ -61,7 +61,7 @@ export interface BlockPlan {
 
 /** Fields of one hourly partial, packed in `BlockAggregates.hourly`. */
 export const HOURLY_FIELDS = 11;
-/** [channel, hour epoch, samples, sum, min, max, first time, first value, last time, last value, energy Wh] */
+/** [channel, hour epoch, samples, sum, min, max, first time, first value, last time, last value, energy W·s] */
 export const H = { channel: 0, hour: 1, samples: 2, sum: 3, min: 4, max: 5, firstTime: 6, firstValue: 7, lastTime: 8, lastValue: 9, energy: 10 } as const;
 
 export interface BlockAggregates {
@@ -169,7 +169,8 @@ export function parseBlock(
   const brought = plan ? new Uint8Array(epochs.length * n) : null;
   const hourIndex = new Map<number, number>();
   const hourly: number[] = [];
-  const energyPerUnit = plan ? plan.stepSeconds / 3600 : 0;
+  // energy accumulates in W·s (exact for integral steps); Wh = W·s / 3600 when stored
+  const energyPerUnit = plan ? plan.stepSeconds : 0;
   let skippedPoints = 0;
   let skippedRows = 0;
 
