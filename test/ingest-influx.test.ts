@@ -1,6 +1,7 @@
 /**
  * `powerview ingest` against the real InfluxDB 1.x started by ops/services.sh
- * (authentication on): points, tags and values read back, re-ingestion,
+ * (authentication on), InfluxDB side alone (--no-postgres; PostgreSQL has its
+ * own tests): points, tags and values read back, re-ingestion,
  * rejections, gzip, tenant names, file lifecycle, reports and meta summaries.
  */
 import t, { type Test } from 'tap';
@@ -67,7 +68,7 @@ t.test('ingest into the real InfluxDB', { skip: servicesSkip }, async (t) => {
       const dry = await runCli(['ingest', '--dry-run', '--lp-out', lpFile, '--json', '--root', a.root, a.root], env);
       t.equal(dry.code, 0, dry.stderr.slice(-800));
       const expected = pointsOfLp(readFileSync(lpFile, 'utf8'));
-      const run = await runCli(['ingest', '--json', '--root', a.root, '--report-dir', join(a.root, 'reports'), a.root], env);
+      const run = await runCli(['ingest', '--no-postgres', '--json', '--root', a.root, '--report-dir', join(a.root, 'reports'), a.root], env);
       t.equal(run.code, 0, run.stderr.slice(-800));
       const report = JSON.parse(run.stdout);
       t.equal(report.totals.files_ok, 4);
@@ -108,7 +109,7 @@ t.test('ingest into the real InfluxDB', { skip: servicesSkip }, async (t) => {
     mkdirSync(dir, { recursive: true });
     const names = ['v002_master_4slaves', 'v002_tri_1slave', 'v003_mono', 'v003_tri_1slave'];
     for (const n of names) cpSync(join(sharedDir, 'samples', `${n}.tsv`), join(dir, `${n}.tsv`));
-    const run = await runCli(['ingest', '--json', '--v002-timezone', 'UTC', '--root', root, '--report-dir', join(root, 'r'), dir], env);
+    const run = await runCli(['ingest', '--no-postgres', '--json', '--v002-timezone', 'UTC', '--root', root, '--report-dir', join(root, 'r'), dir], env);
     t.equal(run.code, 0, run.stderr.slice(-800));
     const got = await pointsOf(env, db);
     let expectedPoints = 0;
@@ -127,11 +128,11 @@ t.test('ingest into the real InfluxDB', { skip: servicesSkip }, async (t) => {
     const db = company('twice');
     dbs.push(db);
     const a = await archive(t, { company: db, files: 2 });
-    const first = await runCli(['ingest', '--json', '--root', a.root, '--report-dir', join(a.root, 'r'), a.root], env);
+    const first = await runCli(['ingest', '--no-postgres', '--json', '--root', a.root, '--report-dir', join(a.root, 'r'), a.root], env);
     t.equal(first.code, 0, first.stderr.slice(-800));
     const before = await pointsOf(env, db);
     // the archive again, from parsed/, as an operator re-running a backfill would
-    const again = await runCli(['ingest', '--json', '--include-processed', '--root', a.root, '--report-dir', join(a.root, 'r'), a.root], env);
+    const again = await runCli(['ingest', '--no-postgres', '--json', '--include-processed', '--root', a.root, '--report-dir', join(a.root, 'r'), a.root], env);
     t.equal(again.code, 0, again.stderr.slice(-800));
     const after = await pointsOf(env, db);
     t.equal(after.size, before.size);
@@ -146,7 +147,7 @@ t.test('ingest into the real InfluxDB', { skip: servicesSkip }, async (t) => {
       const db = company(gzip ? 'gz' : 'plain');
       dbs.push(db);
       const a = await archive(t, { company: db, files: 3 });
-      const run = await runCli(['ingest', '--json', ...(gzip ? ['--gzip'] : []), '--root', a.root, '--report-dir', join(a.root, 'r'), a.root], env);
+      const run = await runCli(['ingest', '--no-postgres', '--json', ...(gzip ? ['--gzip'] : []), '--root', a.root, '--report-dir', join(a.root, 'r'), a.root], env);
       t.equal(run.code, 0, run.stderr.slice(-800));
       t.equal(JSON.parse(run.stdout).influx.gzip, gzip);
       counts.push((await pointsOf(env, db)).size);
@@ -176,7 +177,7 @@ t.test('ingest into the real InfluxDB', { skip: servicesSkip }, async (t) => {
     const errDir = join(dirname(a.files[0]), 'error');
     mkdirSync(errDir, { recursive: true });
     writeFileSync(join(errDir, basename(a.files[0])), 'earlier\n');
-    const run = await runCli(['ingest', '--json', '--root', a.root, '--report-dir', join(a.root, 'r'), a.root], env);
+    const run = await runCli(['ingest', '--no-postgres', '--json', '--root', a.root, '--report-dir', join(a.root, 'r'), a.root], env);
     t.equal(run.code, 1, 'exit 1: a file failed');
     const report = JSON.parse(run.stdout);
     const bad = report.files.find((f: { path: string }) => f.path === a.files[0]);
@@ -201,7 +202,7 @@ t.test('ingest into the real InfluxDB', { skip: servicesSkip }, async (t) => {
     const dev = dirname(a.files[0]);
     writeFileSync(join(dev, 'zz_empty.tsv'), '');
     writeFileSync(join(dev, 'zz_unknown.tsv'), '00000001\t00000001\nMV_T202_V002\tPh 1 V\n01/01/25 00:00:00\t1\n');
-    const run = await runCli(['ingest', '--json', '--root', a.root, '--report-dir', join(a.root, 'r'), a.root], env);
+    const run = await runCli(['ingest', '--no-postgres', '--json', '--root', a.root, '--report-dir', join(a.root, 'r'), a.root], env);
     t.equal(run.code, 1);
     const report = JSON.parse(run.stdout);
     t.equal(report.totals.files_ok, 2);
@@ -215,7 +216,7 @@ t.test('ingest into the real InfluxDB', { skip: servicesSkip }, async (t) => {
     const db = company('verify');
     dbs.push(db);
     const a = await archive(t, { company: db, files: 2, devices: 2 });
-    const run = await runCli(['ingest', '--json', '--verify', '--root', a.root, '--report-dir', join(a.root, 'r'), a.root], env);
+    const run = await runCli(['ingest', '--no-postgres', '--json', '--verify', '--root', a.root, '--report-dir', join(a.root, 'r'), a.root], env);
     t.equal(run.code, 0, run.stderr.slice(-800));
     for (const f of JSON.parse(run.stdout).files) {
       t.same(f.verify, { expected: f.points, found: f.points });
@@ -228,13 +229,13 @@ t.test('ingest into the real InfluxDB', { skip: servicesSkip }, async (t) => {
       out: root, company: 'bad name', campaign: 'c1', devices: 1, files: 1, rows: 5, channels: 4, slaves: 0,
       format: 'v003', step: 60, start: Date.UTC(2025, 0, 1) / 1000, defects: [], seed: 1,
     });
-    const run = await runCli(['ingest', '--json', '--root', root, '--report-dir', join(root, 'r'), root], env);
+    const run = await runCli(['ingest', '--no-postgres', '--json', '--root', root, '--report-dir', join(root, 'r'), root], env);
     t.equal(run.code, 1);
     const f = JSON.parse(run.stdout).files[0];
     t.equal(f.error.code, 'PV_ERR_TENANT_NAME');
     t.match(f.error.message, /company name "bad name" is not a safe identifier/);
     t.ok(existsSync(a.files[0]), 'the file stays where it is');
-    const flag = await runCli(['ingest', '--company', 'x";DROP', '--campaign', 'c', a.files[0]], env);
+    const flag = await runCli(['ingest', '--no-postgres', '--company', 'x";DROP', '--campaign', 'c', a.files[0]], env);
     t.equal(flag.code, 2);
     t.match(flag.stderr, /--company: company name .* is not a safe identifier/);
   });
@@ -242,7 +243,7 @@ t.test('ingest into the real InfluxDB', { skip: servicesSkip }, async (t) => {
   t.test('wrong credentials stop the run (exit 2) and leave every file in place', async (t) => {
     const db = company('auth');
     const a = await archive(t, { company: db, files: 2 });
-    const run = await runCli(['ingest', '--json', '--root', a.root, '--report-dir', join(a.root, 'r'), a.root], env, { INFLUX_PASSWORD: 'wrong' });
+    const run = await runCli(['ingest', '--no-postgres', '--json', '--root', a.root, '--report-dir', join(a.root, 'r'), a.root], env, { INFLUX_PASSWORD: 'wrong' });
     t.equal(run.code, 2);
     t.match(run.stderr, /PV_ERR_STORE_AUTH/);
     for (const f of a.files) t.ok(existsSync(f), 'still there');
@@ -252,7 +253,7 @@ t.test('ingest into the real InfluxDB', { skip: servicesSkip }, async (t) => {
   t.test('InfluxDB unreachable past --store-wait: exit 3, files stay, nothing in error/', async (t) => {
     const db = company('down');
     const a = await archive(t, { company: db, files: 2 });
-    const run = await runCli(['ingest', '--json', '--store-wait', '2', '--root', a.root, '--report-dir', join(a.root, 'r'), a.root], env, {
+    const run = await runCli(['ingest', '--no-postgres', '--json', '--store-wait', '2', '--root', a.root, '--report-dir', join(a.root, 'r'), a.root], env, {
       INFLUX_URL: 'http://127.0.0.1:9', // discard port: connection refused
     });
     t.equal(run.code, 3, run.stderr.slice(-800));

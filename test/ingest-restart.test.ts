@@ -49,7 +49,7 @@ t.test('InfluxDB restarted during a run: the run waits and completes, zero point
     seed: 3,
   });
   const run = runCli(
-    ['ingest', '--json', '--workers', '1', '--concurrency', '2', '--root', root, '--report-dir', join(root, 'reports'), root],
+    ['ingest', '--no-postgres', '--json', '--workers', '1', '--concurrency', '2', '--root', root, '--report-dir', join(root, 'reports'), root],
     env,
   );
   // wait until the run has written something, then take InfluxDB away for a few seconds
