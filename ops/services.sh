@@ -16,6 +16,7 @@ SVC_DIR="$PV_DIR/services"
 
 PG_PORT=${POWERVIEW_PG_PORT:-15432}
 PG_PASSWORD=${POWERVIEW_PG_PASSWORD:-powerview}
+PG_DATABASE=${POWERVIEW_PG_DATABASE:-powerview}
 INFLUX_PORT=${POWERVIEW_INFLUX_PORT:-18086}
 INFLUX_RPC_PORT=${POWERVIEW_INFLUX_RPC_PORT:-18088}
 INFLUX_ADMIN=${POWERVIEW_INFLUX_ADMIN:-admin}
@@ -79,6 +80,8 @@ check_number POWERVIEW_INFLUX_RPC_PORT "$INFLUX_RPC_PORT"
 check_number POWERVIEW_PROM_PORT "$PROM_PORT"
 check_number POWERVIEW_SERVICE_TIMEOUT "$START_TIMEOUT"
 check_number POWERVIEW_STOP_TIMEOUT "$STOP_TIMEOUT"
+[[ $PG_DATABASE =~ ^[a-z_][a-z0-9_]{0,62}$ ]] ||
+  die "POWERVIEW_PG_DATABASE must be a lower-case identifier, got '$PG_DATABASE'"
 [[ $SCRAPE_TARGET =~ ^[A-Za-z0-9._-]+:[0-9]+$ ]] ||
   die "POWERVIEW_SCRAPE_TARGET must be host:port, got '$SCRAPE_TARGET'"
 
@@ -429,7 +432,23 @@ start_postgres() {
       as_pg "$(pg_bin psql)" -X -q -v ON_ERROR_STOP=1 -h "$(pg_sockdir)" -p "$PG_PORT" -U postgres -d postgres >/dev/null; then
     die "postgres: could not set the postgres password over the local socket"
   fi
+  pg_ensure_database
   log "postgres: ready on $HOST:$PG_PORT (pid $(pg_pid || echo ?))"
+}
+
+# the product's database ($PG_DATABASE, owner postgres), created when missing;
+# `powerview migrate` fills it
+pg_ensure_database() {
+  local psql exists
+  psql=$(pg_bin psql)
+  exists=$(as_pg "$psql" -X -q -At -v ON_ERROR_STOP=1 -h "$(pg_sockdir)" -p "$PG_PORT" -U postgres -d postgres \
+    -c "SELECT 1 FROM pg_database WHERE datname = '$PG_DATABASE'") ||
+    die "postgres: could not list databases over the local socket"
+  [[ $exists == 1 ]] && return 0
+  as_pg "$psql" -X -q -v ON_ERROR_STOP=1 -h "$(pg_sockdir)" -p "$PG_PORT" -U postgres -d postgres \
+    -c "CREATE DATABASE \"$PG_DATABASE\" OWNER postgres" >/dev/null ||
+    die "postgres: could not create database $PG_DATABASE"
+  log "postgres: created database $PG_DATABASE"
 }
 
 stop_postgres() {
@@ -668,7 +687,7 @@ cmd_env() {
     INFLUX_API v1 \
     INFLUX_USERNAME "$INFLUX_ADMIN" \
     INFLUX_PASSWORD "$INFLUX_PASSWORD" \
-    DATABASE_URL "postgres://postgres:$(urlencode "$PG_PASSWORD")@$HOST:$PG_PORT/postgres" \
+    DATABASE_URL "postgres://postgres:$(urlencode "$PG_PASSWORD")@$HOST:$PG_PORT/$PG_DATABASE" \
     PROMETHEUS_URL "$PROM_URL"
 }
 
@@ -701,6 +720,7 @@ State: $SVC_DIR
   reset                down, then delete $SVC_DIR
 
 SERVICE: postgres | influxdb | prometheus
+Database: $PG_DATABASE (created by up/start postgres when missing)
 Ports: postgres $PG_PORT, influxdb $INFLUX_PORT (rpc $INFLUX_RPC_PORT), prometheus $PROM_PORT
 EOF
 }
