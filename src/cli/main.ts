@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { PowerViewError, UsageError } from '../errors.js';
 import { loadDotEnv } from '../config/config.js';
 import { runIngest, type IngestFlags } from './ingest.js';
+import { runMigrate, type MigrateFlags } from './migrate.js';
 
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command();
@@ -42,6 +43,15 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--force', "re-ingest files whose bytes were ingested before: their coverage and aggregates are replaced, not added")
     .action(async (paths: string[], flags: IngestFlags) => {
       setExit(await runIngest(paths, flags));
+    });
+  program
+    .command('migrate')
+    .description('apply the pending PostgreSQL migrations (schemas, tables, roles, row-level security, BI views), each in a transaction')
+    .option('--database-url <url>', 'PostgreSQL to migrate (default: DATABASE_URL, else the PG* variables)')
+    .option('--dry-run', 'list the pending migrations, apply nothing')
+    .option('--json', 'print the JSON result (the default when stdout is not a terminal)')
+    .action(async (flags: MigrateFlags) => {
+      setExit(await runMigrate(flags));
     });
   return program;
 }

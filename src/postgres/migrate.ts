@@ -1,0 +1,221 @@
+import type { Pool, PoolClient } from 'pg';
+import { ErrorCodes } from '../errors.js';
+import { DatabaseError, MigrationError, toDatabaseError } from './errors.js';
+import { lineOf, loadMigrations, type Migration } from './migrations.js';
+
+/** Key of the session advisory lock that serialises migrators of one database. */
+export const MIGRATION_LOCK_KEY = 0x5057_4d49_4752n; // "PWMIGR"
+
+/** The role that owns PowerView's objects. */
+export const OWNER_ROLE = 'admin_donnees';
+
+export interface MigrateOptions {
+  /** Folder of NNN_name.sql files. Default: src/postgres/migrations of this project. */
+  dir?: string;
+  /** List what would be applied; change nothing, take no lock. Default: false. */
+  dryRun?: boolean;
+  /** Called after each migration commits. */
+  onApplied?: (applied: AppliedMigration) => void;
+}
+
+export interface MigrationInfo {
+  version: number;
+  name: string;
+  file: string;
+  checksum: string;
+}
+
+export interface AppliedMigration extends MigrationInfo {
+  /** The role the migration's statements ran as. */
+  ran_as: string;
+  duration_ms: number;
+}
+
+export interface MigrateResult {
+  /** Applied by this call, in order (empty for a dry run). */
+  applied: AppliedMigration[];
+  /** Still to apply: for a dry run, what a real run would apply; else empty. */
+  pending: MigrationInfo[];
+  /** Versions that were already applied before this call. */
+  already_applied: number;
+  /** Highest applied version after this call (before it, for a dry run); null for an empty database. */
+  version: number | null;
+}
+
+interface AppliedRow {
+  version: number;
+  name: string;
+  checksum: string;
+}
+
+const info = (m: Migration): MigrationInfo => ({ version: m.version, name: m.name, file: m.file, checksum: m.checksum });
+
+/**
+ * Applies the pending migrations, each in its own transaction, recorded in
+ * core.schema_migrations. Safe to run concurrently (a session advisory lock
+ * serialises migrators of a database; the second finds nothing to do) and
+ * to repeat (applied versions are skipped). Before anything is applied, every
+ * applied version must still exist with the same checksum.
+ */
+export async function migrate(pool: Pool, options: MigrateOptions = {}): Promise<MigrateResult> {
+  const migrations = await loadMigrations(options.dir);
+  let client: PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (err) {
+    throw toDatabaseError(err, 'connect');
+  }
+  let broken: Error | undefined;
+  let locked = false;
+  try {
+    if (options.dryRun) {
+      const applied = await appliedRows(client);
+      checkApplied(migrations, applied);
+      const done = new Set(applied.map((r) => r.version));
+      return {
+        applied: [],
+        pending: migrations.filter((m) => !done.has(m.version)).map(info),
+        already_applied: applied.length,
+        version: maxVersion(applied),
+      };
+    }
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY.toString()]);
+    locked = true;
+    await bootstrap(client);
+    const applied = await appliedRows(client);
+    checkApplied(migrations, applied);
+    const done = new Set(applied.map((r) => r.version));
+    const result: MigrateResult = { applied: [], pending: [], already_applied: applied.length, version: maxVersion(applied) };
+    for (const m of migrations) {
+      if (done.has(m.version)) continue;
+      const a = await applyOne(client, m);
+      result.applied.push(a);
+      result.version = m.version;
+      options.onApplied?.(a);
+    }
+    return result;
+  } catch (err) {
+    if (!(err instanceof MigrationError) && isConnectionError(err)) broken = err as Error;
+    throw err instanceof MigrationError ? err : toDatabaseError(err, 'migrate');
+  } finally {
+    if (locked && !broken) await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY.toString()]).catch((e: Error) => (broken = e));
+    client.release(broken);
+  }
+}
+
+/** Schema core and the ledger, created by the connecting role when missing (001_roles.sql hands them to admin_donnees). */
+async function bootstrap(client: PoolClient): Promise<void> {
+  const r = await client.query<{ exists: boolean }>("SELECT to_regclass('core.schema_migrations') IS NOT NULL AS exists");
+  if (r.rows[0].exists) return;
+  await client.query('BEGIN');
+  try {
+    await client.query('CREATE SCHEMA IF NOT EXISTS core');
+    await client.query(`CREATE TABLE core.schema_migrations (
+      version int PRIMARY KEY,
+      name text NOT NULL,
+      checksum text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`);
+    await client.query("COMMENT ON TABLE core.schema_migrations IS 'migrations applied by powerview migrate (src/postgres/migrations/NNN_name.sql)'");
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  }
+}
+
+async function appliedRows(client: PoolClient): Promise<AppliedRow[]> {
+  const exists = await client.query<{ exists: boolean }>("SELECT to_regclass('core.schema_migrations') IS NOT NULL AS exists");
+  if (!exists.rows[0].exists) return [];
+  const r = await client.query<AppliedRow>('SELECT version, name, checksum FROM core.schema_migrations ORDER BY version');
+  return r.rows;
+}
+
+function checkApplied(migrations: Migration[], applied: AppliedRow[]): void {
+  const byVersion = new Map(migrations.map((m) => [m.version, m]));
+  for (const row of applied) {
+    const m = byVersion.get(row.version);
+    if (!m) {
+      throw new MigrationError(
+        ErrorCodes.MIGRATION_UNKNOWN,
+        `the database has migration ${row.version} (${row.name}) applied, which this build does not have: it was migrated by a newer PowerView`,
+      );
+    }
+    if (m.checksum !== row.checksum) {
+      throw new MigrationError(
+        ErrorCodes.MIGRATION_CHECKSUM,
+        `migration ${m.file} was modified after it was applied (checksum ${m.checksum.slice(0, 12)}…, applied ${row.checksum.slice(0, 12)}…): restore it and put the change in a new migration`,
+        { file: m.file },
+      );
+    }
+  }
+}
+
+const maxVersion = (rows: AppliedRow[]): number | null => (rows.length ? Math.max(...rows.map((r) => r.version)) : null);
+
+async function applyOne(client: PoolClient, m: Migration): Promise<AppliedMigration> {
+  const t0 = performance.now();
+  await client.query('BEGIN');
+  try {
+    // names in migrations are schema-qualified; pg_catalog only, so an unqualified one fails instead of landing in public
+    await client.query("SET LOCAL search_path = pg_catalog; SET LOCAL client_min_messages = 'warning'");
+    let ranAs: string;
+    if (m.runAs === 'owner' && (await canBecomeOwner(client))) {
+      await client.query(`SET LOCAL ROLE ${OWNER_ROLE}`);
+      ranAs = OWNER_ROLE;
+    } else {
+      ranAs = (await client.query<{ u: string }>('SELECT current_user AS u')).rows[0].u;
+    }
+    try {
+      await client.query(m.sql);
+    } catch (err) {
+      throw migrationFailure(m, err);
+    }
+    await client.query('INSERT INTO core.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [m.version, m.name, m.checksum]);
+    await client.query('COMMIT');
+    return { ...info(m), ran_as: ranAs, duration_ms: Math.round(performance.now() - t0) };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    if (err instanceof MigrationError) throw err;
+    const db = toDatabaseError(err, `migration ${m.file}`);
+    throw new MigrationError(ErrorCodes.MIGRATION_FAILED, db.message, { file: m.file, sqlState: db.sqlState, cause: err });
+  }
+}
+
+async function canBecomeOwner(client: PoolClient): Promise<boolean> {
+  const r = await client.query<{ ok: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1 AND pg_catalog.pg_has_role(current_user, oid, 'MEMBER')) AS ok`,
+    [OWNER_ROLE],
+  );
+  return r.rows[0].ok;
+}
+
+function migrationFailure(m: Migration, err: unknown): MigrationError {
+  const e = err as { message?: string; code?: string; position?: string; where?: string; detail?: string; hint?: string };
+  const line = e.position ? lineOf(m.sql, Number(e.position)) : undefined;
+  const parts = [`migration ${m.file}${line ? ` line ${line}` : ''}: ${e.message ?? String(err)}`];
+  if (e.detail) parts.push(`detail: ${e.detail}`);
+  if (e.hint) parts.push(`hint: ${e.hint}`);
+  if (e.where) parts.push(`context: ${e.where.split('\n')[0]}`);
+  if (e.code) parts.push(`SQLSTATE ${e.code}`);
+  return new MigrationError(ErrorCodes.MIGRATION_FAILED, parts.join('; '), { file: m.file, line, sqlState: e.code, cause: err });
+}
+
+function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: string })?.code;
+  return !code || !/^[0-9A-Z]{5}$/.test(code) || code.startsWith('08') || code.startsWith('57P');
+}
+
+/**
+ * Throws PV_ERR_NOT_MIGRATED unless every migration of this build is applied
+ * (and none was modified): for commands that need the schema (ingest, datasets).
+ */
+export async function assertMigrated(pool: Pool, dir?: string): Promise<void> {
+  const result = await migrate(pool, { dir, dryRun: true });
+  if (result.pending.length) {
+    throw new DatabaseError(
+      ErrorCodes.NOT_MIGRATED,
+      `the database lacks ${result.pending.length} migration(s) (${result.pending.map((p) => p.file).join(', ')}): run powerview migrate`,
+    );
+  }
+}
