@@ -3,6 +3,7 @@ import { PowerViewError, UsageError } from '../errors.js';
 import { loadDotEnv } from '../config/config.js';
 import { runIngest, type IngestFlags } from './ingest.js';
 import { runMigrate, type MigrateFlags } from './migrate.js';
+import { runDatasetsDocs, type DatasetsDocsFlags } from './datasets.js';
 
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command();
@@ -52,6 +53,16 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--json', 'print the JSON result (the default when stdout is not a terminal)')
     .action(async (flags: MigrateFlags) => {
       setExit(await runMigrate(flags));
+    });
+  const datasets = program.command('datasets').description('the datasets exposed to BI tools (core.datasets_catalog)');
+  datasets
+    .command('docs')
+    .description('write one markdown page per dataset and an index (README.md) from core.datasets_catalog')
+    .option('--out <dir>', 'folder to write to', 'docs/datasets')
+    .option('--database-url <url>', 'PostgreSQL holding the catalog (default: DATABASE_URL, else the PG* variables)')
+    .option('--json', 'print the JSON result (the default when stdout is not a terminal)')
+    .action(async (flags: DatasetsDocsFlags) => {
+      setExit(await runDatasetsDocs(flags));
     });
   return program;
 }
