@@ -86,7 +86,11 @@ t.test('overlapping files in every arrival order: aggregates of the distinct poi
 
     const want = new Map<string, Agg>();
     for (const [k, v] of expected) {
-      const [series, field, time] = k.split(' ');
+      // tag values may hold spaces (channel_name=Ph 1): the field and the time are the last two tokens
+      const parts = k.split(' ');
+      const time = parts[parts.length - 1];
+      const field = parts[parts.length - 2];
+      const series = parts.slice(0, -2).join(' ');
       const channel = /channel_id=([^,]+)/.exec(series)![1];
       const unit = field.slice(field.lastIndexOf('_') + 1);
       const hour = Math.floor(Number(time) / 3600) * 3600;
@@ -105,6 +109,7 @@ t.test('overlapping files in every arrival order: aggregates of the distinct poi
       [company],
     );
     t.equal(rows.rows.length, want.size, `${order}: one hourly row per channel and hour`);
+    t.equal(rows.rows.reduce((n, r) => n + Number(r.samples), 0), expected.size, `${order}: samples add up to the distinct points`);
     let bad = 0;
     for (const r of rows.rows) {
       const w = want.get(`${r.channel_id} ${r.hour}`);
