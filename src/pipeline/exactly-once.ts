@@ -35,6 +35,8 @@ export class ExactlyOnce {
   /** parsed, not yet committed: device → file → channel id → runs */
   private readonly uncommitted = new Map<string, Map<FileTask, Map<string, Run[]>>>();
   private readonly planned = new Map<FileTask, PlannedFile & { device: string; pending: Pending }>();
+  /** the layout of the device's latest file planned in this run (it becomes the known one at commit) */
+  private readonly layouts = new Map<string, string>();
 
   constructor(
     private readonly store: IngestStore,
@@ -67,7 +69,8 @@ export class ExactlyOnce {
       await Promise.all(waits);
       await this.store.ensureTenant(tenant, task.identity.campaign);
       const known = await this.store.knownFile(tenant, sha256);
-      const knownLayout = await this.store.deviceLayout(tenant, scan.header.masterSn);
+      const knownLayout = this.layouts.get(device) ?? (await this.store.deviceLayout(tenant, scan.header.masterSn));
+      this.layouts.set(device, scan.header.layout);
       const planned = {
         sha256,
         replace: this.options.force && known ? known.fileId : null,
