@@ -31,8 +31,10 @@ const { values } = parseArgs({
     workers: { type: 'string' },
     concurrency: { type: 'string', default: '4' },
     'batch-lines': { type: 'string', default: '5000' },
+    'no-postgres': { type: 'boolean', default: false },
   },
 });
+const withPg = !values['no-postgres'];
 const dir = join(process.env.POWERVIEW_BENCH_DIR ?? join(tmpdir(), 'powerview-bench'), 'e2e');
 const files = Number(values.files);
 const rows = Number(values.rows);
@@ -48,6 +50,18 @@ function sh(args: string[]): string {
 sh(['up']);
 const env: Record<string, string> = {};
 for (const m of sh(['env']).matchAll(/^export ([A-Z0-9_]+)=(.*)$/gm)) env[m[1]] = m[2];
+if (withPg) execFileSync(process.execPath, [join(projectRoot, 'bin', 'powerview.js'), 'migrate'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+const pgPool = withPg ? new (await import('pg')).default.Pool({ connectionString: env.DATABASE_URL, max: 1 }) : null;
+
+/** PostgreSQL state of the product's tenant, wiped between rounds (the ledger would make a second round a no-op). */
+async function wipePg(tenant: string): Promise<void> {
+  if (!pgPool) return;
+  await pgPool.query('DELETE FROM core.files WHERE tenant = $1', [tenant]);
+  await pgPool.query('DELETE FROM core.hourly WHERE tenant = $1', [tenant]);
+  await pgPool.query('DELETE FROM core.channels WHERE tenant = $1', [tenant]);
+  await pgPool.query('DELETE FROM core.devices WHERE tenant = $1', [tenant]);
+  await pgPool.query('VACUUM ANALYZE core.hourly');
+}
 const auth = `Basic ${Buffer.from(`${env.INFLUX_USERNAME}:${env.INFLUX_PASSWORD}`).toString('base64')}`;
 
 async function influxql(q: string, db = ''): Promise<unknown> {
@@ -157,7 +171,7 @@ async function ceiling(db: string): Promise<{ points: number; seconds: number }>
 }
 
 /** The product: `powerview ingest` over a fresh copy of the archive, as an operator runs it. */
-async function product(db: string): Promise<{ points: number; seconds: number; peakRss: number; report: Record<string, unknown> }> {
+async function product(db: string): Promise<{ points: number; seconds: number; peakRss: number; report: { postgres?: { hourly_rows: number; commit_seconds: number; hourly_rows_per_second: number } } }> {
   const root = join(dir, 'run');
   rmSync(root, { recursive: true, force: true });
   mkdirSync(root, { recursive: true });
@@ -179,6 +193,7 @@ async function product(db: string): Promise<{ points: number; seconds: number; p
     '--log-level',
     'warn',
     ...(gzip ? ['--gzip'] : []),
+    ...(withPg ? [] : ['--no-postgres']),
     ...(values.workers ? ['--workers', values.workers] : []),
     root,
   ];
@@ -189,7 +204,7 @@ async function product(db: string): Promise<{ points: number; seconds: number; p
   const code = await new Promise<number | null>((r) => child.on('close', r));
   const seconds = (performance.now() - t0) / 1000;
   if (code !== 0) throw new Error(`powerview ingest exited ${code}`);
-  const report = JSON.parse(out) as { totals: { points: number }; peak_rss_bytes: number };
+  const report = JSON.parse(out) as { totals: { points: number }; peak_rss_bytes: number; postgres?: { hourly_rows: number; commit_seconds: number; hourly_rows_per_second: number } };
   return { points: report.totals.points, seconds, peakRss: report.peak_rss_bytes, report };
 }
 
@@ -213,9 +228,10 @@ async function quiesce(): Promise<void> {
 const rounds: Array<Record<string, number>> = [];
 for (let r = 0; r < Number(values.rounds); r++) {
   for (const db of ['bench_ceiling', company]) await influxql(`DROP DATABASE "${db}"`);
+  await wipePg(company);
   // alternate which goes first: neither profits from the other's leftovers
   let c = { points: 0, seconds: 1 };
-  let p = { points: 0, seconds: 1, peakRss: 0 };
+  let p: Awaited<ReturnType<typeof product>> = { points: 0, seconds: 1, peakRss: 0, report: {} };
   for (const phase of r % 2 === 0 ? ['ceiling', 'product'] : ['product', 'ceiling']) {
     await quiesce();
     if (phase === 'ceiling') c = await ceiling('bench_ceiling');
@@ -233,6 +249,9 @@ for (let r = 0; r < Number(values.rounds); r++) {
     product_pps: Math.round(p.points / p.seconds),
     ratio: p.points / p.seconds / (c.points / c.seconds),
     product_peak_rss_mb: Math.round(p.peakRss / 1e6),
+    pg_hourly_rows: p.report.postgres?.hourly_rows ?? 0,
+    pg_rows_per_second: p.report.postgres?.hourly_rows_per_second ?? 0,
+    pg_share: p.report.postgres ? p.report.postgres.commit_seconds / p.seconds : 0,
   };
   rounds.push(row);
   console.error(JSON.stringify(row));
@@ -241,19 +260,20 @@ for (let r = 0; r < Number(values.rounds); r++) {
 const summary = {
   date: new Date().toISOString(),
   archive: { files, rows, channels, bytes: archiveBytes, points: files * rows * channels },
-  settings: { gzip, concurrency, batchLines, workers: values.workers ?? 'default (cores)' },
+  settings: { gzip, concurrency, batchLines, workers: values.workers ?? 'default (cores)', postgres: withPg },
   rounds,
 };
 writeFileSync(join(dir, '..', 'e2e.json'), JSON.stringify(summary, null, 2));
-console.log(`| round | ceiling points/s | powerview points/s | ratio | powerview peak RSS | points in InfluxDB (ceiling / powerview) |`);
-console.log(`|---|---|---|---|---|---|`);
+console.log(`| round | ceiling points/s | powerview points/s | ratio | powerview peak RSS | points in InfluxDB (ceiling / powerview) | PostgreSQL hourly rows, COPY+merge rows/s, share of wall time |`);
+console.log(`|---|---|---|---|---|---|---|`);
 for (const r of rounds) {
   console.log(
-    `| ${r.round} | ${r.ceiling_pps.toLocaleString('en-US')} | ${r.product_pps.toLocaleString('en-US')} | ${(r.ratio * 100).toFixed(1)} % | ${r.product_peak_rss_mb} MB | ${r.ceiling_found.toLocaleString('en-US')} / ${r.product_found.toLocaleString('en-US')} |`,
+    `| ${r.round} | ${r.ceiling_pps.toLocaleString('en-US')} | ${r.product_pps.toLocaleString('en-US')} | ${(r.ratio * 100).toFixed(1)} % | ${r.product_peak_rss_mb} MB | ${r.ceiling_found.toLocaleString('en-US')} / ${r.product_found.toLocaleString('en-US')} | ${withPg ? `${r.pg_hourly_rows.toLocaleString('en-US')}, ${r.pg_rows_per_second.toLocaleString('en-US')}/s, ${(r.pg_share * 100).toFixed(1)} %` : 'off'} |`,
   );
 }
 const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log(
   `| **median** | ${med(rounds.map((r) => r.ceiling_pps)).toLocaleString('en-US')} | ${med(rounds.map((r) => r.product_pps)).toLocaleString('en-US')} | **${(med(rounds.map((r) => r.ratio)) * 100).toFixed(1)} %** | max ${Math.max(...rounds.map((r) => r.product_peak_rss_mb))} MB | |`,
 );
-console.log(`\narchive: ${files} files, ${(files * rows * channels).toLocaleString('en-US')} points, ${(archiveBytes / 1e6).toFixed(0)} MB; gzip ${gzip ? 'on' : 'off'}, ${concurrency} requests in flight, ${batchLines} lines per batch`);
+await pgPool?.end();
+console.log(`\nPostgreSQL ${withPg ? 'on' : 'off'}; archive: ${files} files, ${(files * rows * channels).toLocaleString('en-US')} points, ${(archiveBytes / 1e6).toFixed(0)} MB; gzip ${gzip ? 'on' : 'off'}, ${concurrency} requests in flight, ${batchLines} lines per batch`);

@@ -281,6 +281,17 @@ export async function runIngestJob(tasks: FileTask[], options: IngestJobOptions)
       retries,
     },
     store_failure: storeFailure ? { code: storeFailure.code, message: storeFailure.message } : null,
+    ...(store
+      ? {
+          postgres: {
+            commits: store.stats.commits,
+            hourly_rows: store.stats.hourlyRows,
+            coverage_rows: store.stats.coverageRows,
+            commit_seconds: Math.round(store.stats.commitSeconds * 1000) / 1000,
+            hourly_rows_per_second: store.stats.commitSeconds > 0 ? Math.round(store.stats.hourlyRows / store.stats.commitSeconds) : 0,
+          },
+        }
+      : {}),
   };
   if (meta) {
     const warning = storeFailure ? 'InfluxDB unavailable' : await meta.finish({ ...head, totals, files: [] });

@@ -29,6 +29,8 @@ export interface KnownFile {
  */
 export class IngestStore {
   private readonly tenants = new Set<string>();
+  /** committed files, hourly rows copied, coverage runs copied, and time spent in commits */
+  readonly stats = { commits: 0, hourlyRows: 0, coverageRows: 0, commitSeconds: 0 };
 
   constructor(private readonly pool: Pool) {}
 
@@ -92,6 +94,7 @@ export class IngestStore {
     const tenant = report.company;
     const device = header.masterSn;
     const client = await this.pool.connect();
+    const t0 = performance.now();
     try {
       await client.query('BEGIN');
       if (input.replace !== null) await this.removeFile(client, input.replace);
@@ -151,6 +154,10 @@ export class IngestStore {
         ],
       );
       await client.query('COMMIT');
+      this.stats.commits++;
+      this.stats.hourlyRows += agg.hourly.size;
+      this.stats.coverageRows += agg.coverage.reduce((n, runs) => n + runs.length, 0);
+      this.stats.commitSeconds += (performance.now() - t0) / 1000;
       return fileId;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
