@@ -167,18 +167,6 @@ export class IngestStore {
     }
   }
 
-  /** A file that could not be ingested, in the ledger with its cause (identical bytes later replace the row). */
-  async recordFailure(report: FileReport, sha256: string | null, runId: string): Promise<void> {
-    if (!sha256) return;
-    await this.pool.query(
-      `INSERT INTO core.files (tenant, campaign, device_master_sn, path, sha256, size, status, rows, points, error, run_id)
-       VALUES ($1,$2,$3,$4,$5,$6,'error',$7,$8,$9,$10)
-       ON CONFLICT (tenant, sha256) DO UPDATE SET path = EXCLUDED.path, error = EXCLUDED.error, run_id = EXCLUDED.run_id,
-         ingested_at = now() WHERE core.files.status = 'error'`,
-      [report.company, report.campaign, report.master_sn, report.path, sha256, report.bytes, report.rows, report.points, report.error?.message ?? null, runId],
-    );
-  }
-
   /** Removes a file's contribution and rebuilds the hours it touched from the other files. */
   private async removeFile(client: PoolClient, fileId: number): Promise<void> {
     const touched = await client.query<{ tenant: string; device_master_sn: string; channel_ids: string[]; hours: Date[] }>(
