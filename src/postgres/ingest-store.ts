@@ -17,6 +17,15 @@ function field(v: string | number | null): string {
   return v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
 }
 
+export interface CommitInput {
+  report: FileReport;
+  agg: FileAggregates;
+  runId: string;
+  layoutDrift: boolean;
+  /** ledger row of the same bytes to replace (--force) */
+  replace: number | null;
+}
+
 export interface KnownFile {
   fileId: number;
   status: string;
@@ -77,94 +86,169 @@ export class IngestStore {
   }
 
   /**
-   * One transaction: the ledger row, the hourly partials (COPY to staging,
-   * then merged), the coverage runs, the device and its channels. With
-   * `replace`, the earlier ingest of the same bytes is removed first and the
-   * hours it touched are rebuilt from what remains.
+   * Commits a file: its ledger row, hourly partials (COPY to staging, then
+   * merged), coverage runs, device and channels, all or nothing. Files that
+   * become ready while a commit runs are committed together in the next
+   * transaction (group commit: one fsync for many small files); if a group
+   * fails, its files are committed one by one so only the faulty one fails.
+   * With `replace`, the earlier ingest of the same bytes is removed first and
+   * the hours it touched rebuilt from what remains.
    */
-  async commitFile(input: {
-    report: FileReport;
-    agg: FileAggregates;
-    runId: string;
-    layoutDrift: boolean;
-    replace: number | null;
-  }): Promise<number> {
-    const { report, agg } = input;
-    const header = agg.header;
-    const tenant = report.company;
-    const device = header.masterSn;
+  commitFile(input: CommitInput): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      this.queue.push({ input, resolve, reject });
+      if (!this.draining) void this.drain();
+    });
+  }
+
+  private readonly queue: Array<{ input: CommitInput; resolve: (id: number) => void; reject: (err: unknown) => void }> = [];
+  private draining = false;
+  /** devices whose row and channels this run already wrote, with the layout written */
+  private readonly devicesDone = new Map<string, string>();
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) {
+        const group = this.queue.splice(0, 64);
+        try {
+          const ids = await this.commitGroup(group.map((g) => g.input));
+          group.forEach((g, k) => g.resolve(ids[k]));
+        } catch (err) {
+          if (group.length === 1) {
+            group[0].reject(err);
+            continue;
+          }
+          // one file spoiled the group: each on its own, so only that one fails
+          for (const g of group) {
+            try {
+              g.resolve((await this.commitGroup([g.input]))[0]);
+            } catch (e) {
+              g.reject(e);
+            }
+          }
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async commitGroup(inputs: CommitInput[]): Promise<number[]> {
     const client = await this.pool.connect();
     const t0 = performance.now();
+    const written: string[] = [];
     try {
       await client.query('BEGIN');
-      if (input.replace !== null) await this.removeFile(client, input.replace);
-      const ins = await client.query<{ file_id: string }>(
-        `INSERT INTO core.files (tenant, campaign, device_master_sn, path, sha256, size, export_time, status, rows, points,
-           duplicate_rows, invalid_timestamps, invalid_values, truncated_rows, first_time, last_time, layout, layout_drift, run_id)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,'ok',$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)
-         RETURNING file_id`,
-        [
-          tenant,
-          report.campaign,
-          device,
-          report.path,
-          agg.sha256,
-          report.bytes,
-          exportTimeOf(report.path),
-          report.rows,
-          report.points,
-          report.duplicate_rows,
-          report.invalid_timestamps.count,
-          report.invalid_values.count,
-          report.truncated_rows.count,
-          report.time_range?.first ?? null,
-          report.time_range?.last ?? null,
-          header.layout,
-          input.layoutDrift,
-          input.runId,
-        ],
+      const ids: number[] = [];
+      for (const input of inputs) {
+        if (input.replace !== null) await this.removeFile(client, input.replace);
+        ids.push(await this.insertLedgerRow(client, input));
+      }
+      const batch = ids[0];
+      await copyRows(
+        client,
+        'staging.hourly_partials',
+        HOURLY_COLUMNS,
+        (function* () {
+          for (let k = 0; k < inputs.length; k++) {
+            const { report, agg } = inputs[k];
+            yield* hourlyRows(batch, ids[k], report.company, report.campaign, agg.header, agg.hourly);
+          }
+        })(),
       );
-      const fileId = Number(ins.rows[0].file_id);
-      await copyRows(client, 'staging.hourly_partials', HOURLY_COLUMNS, hourlyRows(fileId, tenant, report.campaign, header, agg.hourly));
-      await client.query('SELECT core.merge_hourly($1)', [fileId]);
-      await copyRows(client, 'core.coverage', COVERAGE_COLUMNS, coverageRows(fileId, tenant, header, agg.coverage));
-      await client.query(
-        `INSERT INTO core.devices (tenant, device_master_sn, master_type, layout, layout_channels, first_seen, last_seen)
-         VALUES ($1, $2, $3, $4, $5, now(), now())
-         ON CONFLICT (tenant, device_master_sn) DO UPDATE
-           SET master_type = EXCLUDED.master_type, layout = EXCLUDED.layout,
-               layout_channels = EXCLUDED.layout_channels, last_seen = now()`,
-        [tenant, device, header.masterType, header.layout, JSON.stringify(header.channels.map((c) => c.channelId))],
+      await client.query('SELECT core.merge_hourly($1)', [batch]);
+      await copyRows(
+        client,
+        'core.coverage',
+        COVERAGE_COLUMNS,
+        (function* () {
+          for (let k = 0; k < inputs.length; k++) yield* coverageRows(ids[k], inputs[k].report.company, inputs[k].agg.header, inputs[k].agg.coverage);
+        })(),
       );
-      await client.query(
-        `INSERT INTO core.channels (tenant, device_master_sn, channel_id, channel_label, channel_name, channel_unit, device_sn, device_type)
-         SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
-         ON CONFLICT (tenant, channel_id) DO UPDATE
-           SET channel_label = EXCLUDED.channel_label, channel_name = EXCLUDED.channel_name,
-               channel_unit = EXCLUDED.channel_unit, device_sn = EXCLUDED.device_sn, device_type = EXCLUDED.device_type`,
-        [
-          tenant,
-          device,
-          header.channels.map((c) => c.channelId),
-          header.channels.map((c) => c.label),
-          header.channels.map((c) => c.name),
-          header.channels.map((c) => c.unit),
-          header.channels.map((c) => c.deviceSn),
-          header.channels.map((c) => c.deviceType),
-        ],
-      );
+      for (const input of inputs) {
+        const key = `${input.report.company}\u0000${input.agg.header.masterSn}`;
+        if (this.devicesDone.get(key) === input.agg.header.layout) continue;
+        await this.upsertDevice(client, input.report.company, input.agg.header);
+        this.devicesDone.set(key, input.agg.header.layout);
+        written.push(key);
+      }
       await client.query('COMMIT');
       this.stats.commits++;
-      this.stats.hourlyRows += agg.hourly.size;
-      this.stats.coverageRows += agg.coverage.reduce((n, runs) => n + runs.length, 0);
+      for (const { agg } of inputs) {
+        this.stats.hourlyRows += agg.hourly.size;
+        this.stats.coverageRows += agg.coverage.reduce((n, runs) => n + runs.length, 0);
+      }
       this.stats.commitSeconds += (performance.now() - t0) / 1000;
-      return fileId;
+      return ids;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
+      for (const key of written) this.devicesDone.delete(key);
       throw err;
     } finally {
       client.release();
     }
+  }
+
+  private async insertLedgerRow(client: PoolClient, input: CommitInput): Promise<number> {
+    const { report, agg } = input;
+    const ins = await client.query<{ file_id: string }>(
+      `INSERT INTO core.files (tenant, campaign, device_master_sn, path, sha256, size, export_time, status, rows, points,
+         duplicate_rows, invalid_timestamps, invalid_values, truncated_rows, first_time, last_time, layout, layout_drift, run_id)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,'ok',$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)
+       RETURNING file_id`,
+      [
+        report.company,
+        report.campaign,
+        agg.header.masterSn,
+        report.path,
+        agg.sha256,
+        report.bytes,
+        exportTimeOf(report.path),
+        report.rows,
+        report.points,
+        report.duplicate_rows,
+        report.invalid_timestamps.count,
+        report.invalid_values.count,
+        report.truncated_rows.count,
+        report.time_range?.first ?? null,
+        report.time_range?.last ?? null,
+        agg.header.layout,
+        input.layoutDrift,
+        input.runId,
+      ],
+    );
+    return Number(ins.rows[0].file_id);
+  }
+
+  /** The device row and its channels: once per run and layout, not once per file. */
+  private async upsertDevice(client: PoolClient, tenant: string, header: FileHeader): Promise<void> {
+    const device = header.masterSn;
+    await client.query(
+      `INSERT INTO core.devices (tenant, device_master_sn, master_type, layout, layout_channels, first_seen, last_seen)
+       VALUES ($1, $2, $3, $4, $5, now(), now())
+       ON CONFLICT (tenant, device_master_sn) DO UPDATE
+         SET master_type = EXCLUDED.master_type, layout = EXCLUDED.layout,
+             layout_channels = EXCLUDED.layout_channels, last_seen = now()`,
+      [tenant, device, header.masterType, header.layout, JSON.stringify(header.channels.map((c) => c.channelId))],
+    );
+    await client.query(
+      `INSERT INTO core.channels (tenant, device_master_sn, channel_id, channel_label, channel_name, channel_unit, device_sn, device_type)
+       SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+       ON CONFLICT (tenant, channel_id) DO UPDATE
+         SET channel_label = EXCLUDED.channel_label, channel_name = EXCLUDED.channel_name,
+             channel_unit = EXCLUDED.channel_unit, device_sn = EXCLUDED.device_sn, device_type = EXCLUDED.device_type`,
+      [
+        tenant,
+        device,
+        header.channels.map((c) => c.channelId),
+        header.channels.map((c) => c.label),
+        header.channels.map((c) => c.name),
+        header.channels.map((c) => c.unit),
+        header.channels.map((c) => c.deviceSn),
+        header.channels.map((c) => c.deviceType),
+      ],
+    );
   }
 
   /** Removes a file's contribution and rebuilds the hours it touched from the other files. */
@@ -201,11 +285,11 @@ const HOURLY_COLUMNS = [
   'energy_wh',
 ];
 
-function* hourlyRows(fileId: number, tenant: string, campaign: string, header: FileHeader, hourly: Map<number, Float64Array>): Generator<string> {
+function* hourlyRows(batch: number, fileId: number, tenant: string, campaign: string, header: FileHeader, hourly: Map<number, Float64Array>): Generator<string> {
   for (const p of hourly.values()) {
     const ch = header.channels[p[H.channel]];
     yield [
-      fileId,
+      batch,
       fileId,
       tenant,
       campaign,
