@@ -43,7 +43,19 @@ export class ExactlyOnce {
     private readonly options: { force?: boolean } = {},
   ) {}
 
+  /** time the reader spent waiting for plans (PostgreSQL look-ups, overlapping files) */
+  planSeconds = 0;
+
   readonly planFile = async (task: FileTask, scan: ScanResult, sha256: string): Promise<FilePlan> => {
+    const t0 = performance.now();
+    try {
+      return await this.plan(task, scan, sha256);
+    } finally {
+      this.planSeconds += (performance.now() - t0) / 1000;
+    }
+  };
+
+  private async plan(task: FileTask, scan: ScanResult, sha256: string): Promise<FilePlan> {
     const tenant = task.identity.company;
     const device = `${tenant}\u0000${scan.header.masterSn}`;
     if (scan.header.channels.length >= 1024) throw new Error(`${scan.header.channels.length} channels: at most 1023 per file`);
@@ -68,8 +80,18 @@ export class ExactlyOnce {
     try {
       await Promise.all(waits);
       await this.store.ensureTenant(tenant, task.identity.campaign);
-      const known = await this.store.knownFile(tenant, sha256);
-      const knownLayout = this.layouts.get(device) ?? (await this.store.deviceLayout(tenant, scan.header.masterSn));
+      // this run's parsed files first, then the committed ones: a commit in between is seen by one or the other
+      const mem = new Map<string, Run[]>();
+      for (const byChannel of this.uncommitted.get(device)?.values() ?? []) {
+        for (const [id, runs] of byChannel) mem.set(id, [...(mem.get(id) ?? []), ...runs]);
+      }
+      // one round trip for the three look-ups
+      const [known, storedLayout, committedAll] = await Promise.all([
+        this.store.knownFile(tenant, sha256),
+        this.layouts.has(device) ? Promise.resolve(null) : this.store.deviceLayout(tenant, scan.header.masterSn),
+        from > to ? Promise.resolve(new Map<string, Run[]>()) : this.store.coverage(tenant, scan.header.masterSn, from, to, null),
+      ]);
+      const knownLayout = this.layouts.get(device) ?? storedLayout;
       this.layouts.set(device, scan.header.layout);
       const planned = {
         sha256,
@@ -84,12 +106,8 @@ export class ExactlyOnce {
         return { noop: `the same bytes were ingested before (file ${known.fileId})`, held: null, power, stepSeconds };
       }
       if (from > to) return { held: null, power, stepSeconds };
-      // this run's parsed files first, then the committed ones: a commit in between is seen by one or the other
-      const mem = new Map<string, Run[]>();
-      for (const byChannel of this.uncommitted.get(device)?.values() ?? []) {
-        for (const [id, runs] of byChannel) mem.set(id, [...(mem.get(id) ?? []), ...runs]);
-      }
-      const committed = await this.store.coverage(tenant, scan.header.masterSn, from, to, planned.replace);
+      // --force: the coverage of the file being replaced does not count
+      const committed = planned.replace === null ? committedAll : await this.store.coverage(tenant, scan.header.masterSn, from, to, planned.replace);
       const runs = scan.header.channels.map((c) => [...(committed.get(c.channelId) ?? []), ...(mem.get(c.channelId) ?? [])]);
       const held = new HeldPoints(runs, from, to);
       return { held: held.empty ? null : held, power, stepSeconds };
@@ -98,7 +116,7 @@ export class ExactlyOnce {
       mine.resolve();
       throw err;
     }
-  };
+  }
 
   /** The file's blocks are all parsed: later overlapping files may plan against its coverage. */
   readonly onConsumed = (task: FileTask, agg: FileAggregates | null): void => {

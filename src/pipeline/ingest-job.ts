@@ -288,6 +288,7 @@ export async function runIngestJob(tasks: FileTask[], options: IngestJobOptions)
             hourly_rows: store.stats.hourlyRows,
             coverage_rows: store.stats.coverageRows,
             commit_seconds: Math.round(store.stats.commitSeconds * 1000) / 1000,
+            plan_seconds: Math.round((once?.planSeconds ?? 0) * 1000) / 1000,
             hourly_rows_per_second: store.stats.commitSeconds > 0 ? Math.round(store.stats.hourlyRows / store.stats.commitSeconds) : 0,
           },
         }

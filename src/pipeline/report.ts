@@ -103,7 +103,7 @@ export interface RunReport {
     retries: Record<string, number>;
   };
   /** PostgreSQL commits of the run (absent with --no-postgres) */
-  postgres?: { commits: number; hourly_rows: number; coverage_rows: number; commit_seconds: number; hourly_rows_per_second: number };
+  postgres?: { commits: number; hourly_rows: number; coverage_rows: number; commit_seconds: number; plan_seconds: number; hourly_rows_per_second: number };
   /** a store stopped the run: files not acknowledged stay where they are */
   store_failure?: { code: string; message: string } | null;
   /** the meta database could not take the summaries */

@@ -110,7 +110,10 @@ export class IngestStore {
     this.draining = true;
     try {
       while (this.queue.length > 0) {
-        const group = this.queue.splice(0, 64);
+        // let a group form: every commit is an fsync, shared by the files it holds
+        const until = Date.now() + GROUP_LINGER_MS;
+        while (this.queue.length < GROUP_MAX && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+        const group = this.queue.splice(0, GROUP_MAX);
         try {
           const ids = await this.commitGroup(group.map((g) => g.input));
           group.forEach((g, k) => g.resolve(ids[k]));
@@ -264,6 +267,10 @@ export class IngestStore {
     }
   }
 }
+
+/** files per commit, and how long the first one waits for others to join it */
+const GROUP_MAX = 64;
+const GROUP_LINGER_MS = 200;
 
 const HOURLY_COLUMNS = [
   'batch_id',
