@@ -8,8 +8,6 @@ import type { FileAggregates } from '../pipeline/pipeline.js';
 import { H } from '../tsv/block-parser.js';
 import type { Run } from '../pipeline/coverage.js';
 
-const iso = (epoch: number): string => new Date(epoch * 1000).toISOString();
-
 /** One text-format COPY field: NULL for non-finite numbers, escapes for text. */
 function field(v: string | number | null): string {
   if (v === null) return '\\N';
@@ -293,6 +291,16 @@ const HOURLY_COLUMNS = [
 ];
 
 function* hourlyRows(batch: number, fileId: number, tenant: string, campaign: string, header: FileHeader, hourly: Map<number, Float64Array>): Generator<string> {
+  // the channels of a row share their hour and mostly their first/last times: format each once
+  const stamps = new Map<number, string>();
+  const iso = (epoch: number): string => {
+    let text = stamps.get(epoch);
+    if (text === undefined) {
+      text = new Date(epoch * 1000).toISOString();
+      stamps.set(epoch, text);
+    }
+    return text;
+  };
   for (const p of hourly.values()) {
     const ch = header.channels[p[H.channel]];
     yield [
@@ -329,12 +337,24 @@ function* coverageRows(fileId: number, tenant: string, header: FileHeader, cover
   }
 }
 
-/** COPY … FROM STDIN in text format, streamed with backpressure (pg-copy-streams). */
+/**
+ * COPY … FROM STDIN in text format, streamed with backpressure
+ * (pg-copy-streams). Rows go in chunks of ~64 KiB: one CopyData message and
+ * one socket write per chunk, not per row.
+ */
 async function copyRows(client: PoolClient, table: string, columns: string[], rows: Iterable<string>): Promise<void> {
   const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
   const source = Readable.from(
     (function* () {
-      for (const row of rows) yield `${row}\n`;
+      let chunk = '';
+      for (const row of rows) {
+        chunk += `${row}\n`;
+        if (chunk.length >= 65536) {
+          yield chunk;
+          chunk = '';
+        }
+      }
+      if (chunk) yield chunk;
     })(),
   );
   await pipeline(source, stream);
