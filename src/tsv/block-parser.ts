@@ -173,6 +173,9 @@ export function parseBlock(
   const energyPerUnit = plan ? plan.stepSeconds : 0;
   let skippedPoints = 0;
   let skippedRows = 0;
+  // rows come mostly in time order: each channel's partial of the current hour is remembered
+  const slot = new Int32Array(n).fill(-1);
+  let slotHour = -1;
 
   while (pos < len) {
     line++;
@@ -277,6 +280,10 @@ export function parseBlock(
     let held = 0;
     const cell0 = (row - 1) * n;
     const hour = epoch - (epoch % 3600);
+    if (brought && hour !== slotHour) {
+      slot.fill(-1);
+      slotHour = hour;
+    }
     for (let c = 0; c < n; c++) {
       const v = values[c];
       if (v !== v) {
@@ -289,12 +296,16 @@ export function parseBlock(
           continue;
         }
         brought[cell0 + c] = 1;
-        const key = hour * 1024 + c;
-        let at = hourIndex.get(key);
-        if (at === undefined) {
-          at = hourly.length;
-          hourIndex.set(key, at);
-          hourly.push(c, hour, 0, 0, Infinity, -Infinity, epoch, v, epoch, v, 0);
+        let at = slot[c];
+        if (at < 0) {
+          const key = hour * 1024 + c;
+          const found = hourIndex.get(key);
+          if (found === undefined) {
+            at = hourly.length;
+            hourIndex.set(key, at);
+            hourly.push(c, hour, 0, 0, Infinity, -Infinity, epoch, v, epoch, v, 0);
+          } else at = found;
+          slot[c] = at;
         }
         hourly[at + H.samples]++;
         hourly[at + H.sum] += v;
