@@ -79,6 +79,25 @@ t.test('PostgreSQL lifecycle', { skip: servicesSkip }, async (t) => {
     t.equal(ledger.rows[0].n, 2, 'the forced file replaced its ledger row');
   });
 
+  t.test('failed files are in the ledger with their cause and sha256', async (t) => {
+    const company = `ledger_${process.pid}`;
+    dbs.push(company);
+    const root = mkdtempSync(join(tmpdir(), 'pv-ledger-'));
+    const dir = join(root, company, 'c', '02001171');
+    mkdirSync(dir, { recursive: true });
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(dir, 'unknown.tsv'), '02001171\t02001171\nMV_T202_V002\tPh 1 V\n01/01/25 00:00:00\t1\n');
+    const r = await runCli(['ingest', '--json', '--meta-db', '', '--root', root, '--report-dir', join(root, 'r'), root], env);
+    t.equal(r.code, 1);
+    const f = JSON.parse(r.stdout).files[0];
+    t.match(f.sha256, /^[0-9a-f]{64}$/);
+    const rows = await pool.query('SELECT status, error, sha256 FROM core.files WHERE tenant = $1', [company]);
+    t.equal(rows.rows.length, 1);
+    t.equal(rows.rows[0].status, 'error');
+    t.match(rows.rows[0].error, /PV_ERR_UNKNOWN_FORMAT/);
+    t.equal(rows.rows[0].sha256, f.sha256);
+  });
+
   t.test('a header layout that differs from the device\'s known layout is flagged', async (t) => {
     const company = `drift_${process.pid}`;
     dbs.push(company);

@@ -1,4 +1,5 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import type { Logger } from 'pino';
 import { ErrorCodes, PowerViewError, StoreError, errorMessage } from '../errors.js';
 import { InfluxHttp } from '../influx/http-api.js';
@@ -128,6 +129,10 @@ export async function runIngestJob(tasks: FileTask[], options: IngestJobOptions)
     report.written = { lines: outcome.status === 'unavailable' ? 0 : outcome.lines, batches: outcome.batches };
     report.moved_to = null;
     try {
+      if (report.status === 'error' && store && !report.sha256) {
+        // failed before pass 1 finished hashing it: the ledger still wants its identity
+        report.sha256 = await sha256Of(task.path).catch(() => undefined);
+      }
       if (report.status === 'error') {
         // unreadable: the cause travels with it
         if (moveFiles) report.moved_to = await moveFinished(task.path, 'error', report.error);
@@ -151,6 +156,10 @@ export async function runIngestJob(tasks: FileTask[], options: IngestJobOptions)
       report.warnings.push(`could not move the file: ${errorMessage(err)}`);
     } finally {
       once?.release(task);
+    }
+    // the ledger knows failed files too (with their cause), unless the store itself is what failed
+    if (store && report.status === 'error' && report.error?.code !== ErrorCodes.STORE_UNAVAILABLE && !storeStopped) {
+      await store.recordFailure(report, runId).catch((err: unknown) => report.warnings.push(`ledger: ${errorMessage(err)}`));
     }
     const fields = {
       event: 'file',
@@ -205,6 +214,7 @@ export async function runIngestJob(tasks: FileTask[], options: IngestJobOptions)
 
   let reached = 0;
   let finishFailure: Error | null = null;
+  let storeStopped = false;
   const pipeline = new Pipeline({
     ...options.pipeline,
     sink: batcher,
@@ -244,6 +254,7 @@ export async function runIngestJob(tasks: FileTask[], options: IngestJobOptions)
   }
   storeFailure ??= batcher.fatal;
   if (storeFailure) {
+    storeStopped = true;
     // other batches may still be retrying: they give up now, their files stay where they are
     writer.stop(storeFailure);
     batcher.abandon(storeFailure);
@@ -405,4 +416,10 @@ async function retryPg<T>(waitMs: number, log: Logger | undefined, call: () => P
       await new Promise((r) => setTimeout(r, delay));
     }
   }
+}
+
+async function sha256Of(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }

@@ -259,6 +259,9 @@ export class Pipeline {
           hash?.update(chunk.subarray(0, bytesRead));
         }
       }
+      // the file's identity in the ledger, known even when the file turns out unreadable
+      const sha256 = hash ? hash.digest('hex') : null;
+      if (sha256) state.report.sha256 = sha256;
       const scan = scanner.end();
       state.report.bytes = scan.bytes;
       state.header = scan.header;
@@ -270,8 +273,7 @@ export class Pipeline {
       applyHeader(state.report, scan.header, scan.basis);
       state.stats = new FileStats(scan.header.channels.length);
       if (scan.rows === 0) throw new FileFormatError(ErrorCodes.NO_VALID_ROW, 'no data rows (header only)');
-      if (this.options.planFile) {
-        const sha256 = hash!.digest('hex');
+      if (this.options.planFile && sha256) {
         state.plan = await this.options.planFile(task, scan, sha256);
         state.agg = { hourly: new Map(), coverage: new FileCoverage(scan.header.channels.length), skippedPoints: 0, sha256 };
         if (state.plan.noop) return;

@@ -57,6 +57,8 @@ export interface FileReport {
   moved_to?: string | null;
   /** lines acknowledged by InfluxDB and batches that carried them */
   written?: { lines: number; batches: number } | null;
+  /** sha256 of the file's bytes (with PostgreSQL on: the ledger's key) */
+  sha256?: string;
   /** points an earlier file already brought: skipped in both stores (DESIGN §4) */
   held_points?: number;
   /** the header layout differs from the device's known layout */

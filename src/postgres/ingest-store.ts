@@ -197,6 +197,14 @@ export class IngestStore {
       `INSERT INTO core.files (tenant, campaign, device_master_sn, path, sha256, size, export_time, status, rows, points,
          duplicate_rows, invalid_timestamps, invalid_values, truncated_rows, first_time, last_time, layout, layout_drift, run_id)
        VALUES ($1,$2,$3,$4,$5,$6,$7,'ok',$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)
+       ON CONFLICT (tenant, sha256) DO UPDATE SET
+         campaign = EXCLUDED.campaign, device_master_sn = EXCLUDED.device_master_sn, path = EXCLUDED.path,
+         export_time = EXCLUDED.export_time, status = 'ok', rows = EXCLUDED.rows, points = EXCLUDED.points,
+         duplicate_rows = EXCLUDED.duplicate_rows, invalid_timestamps = EXCLUDED.invalid_timestamps,
+         invalid_values = EXCLUDED.invalid_values, truncated_rows = EXCLUDED.truncated_rows,
+         first_time = EXCLUDED.first_time, last_time = EXCLUDED.last_time, layout = EXCLUDED.layout,
+         layout_drift = EXCLUDED.layout_drift, error = NULL, run_id = EXCLUDED.run_id, ingested_at = now()
+         WHERE core.files.status = 'error'
        RETURNING file_id`,
       [
         report.company,
@@ -248,6 +256,40 @@ export class IngestStore {
         header.channels.map((c) => c.unit),
         header.channels.map((c) => c.deviceSn),
         header.channels.map((c) => c.deviceType),
+      ],
+    );
+  }
+
+  /**
+   * A file that could not be ingested, in the ledger with its cause. A later
+   * upload of the same bytes replaces the row; an ingested file is never
+   * overwritten by a failure.
+   */
+  async recordFailure(report: FileReport, runId: string): Promise<void> {
+    if (!report.sha256) return;
+    await this.ensureTenant(report.company, report.campaign);
+    await this.pool.query(
+      `INSERT INTO core.files (tenant, campaign, device_master_sn, path, sha256, size, export_time, status, rows, points,
+         invalid_timestamps, invalid_values, truncated_rows, error, run_id)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,'error',$8,$9,$10,$11,$12,$13,$14)
+       ON CONFLICT (tenant, sha256) DO UPDATE SET path = EXCLUDED.path, error = EXCLUDED.error, run_id = EXCLUDED.run_id,
+         ingested_at = now()
+         WHERE core.files.status = 'error'`,
+      [
+        report.company,
+        report.campaign,
+        report.master_sn ?? report.device,
+        report.path,
+        report.sha256,
+        report.bytes,
+        exportTimeOf(report.path),
+        report.rows,
+        report.points,
+        report.invalid_timestamps.count,
+        report.invalid_values.count,
+        report.truncated_rows.count,
+        report.error ? `${report.error.code}: ${report.error.message}` : null,
+        runId,
       ],
     );
   }
