@@ -9,3 +9,13 @@ export { Pipeline, type PipelineOptions, type FileTask } from './pipeline/pipeli
 export { discover, type DiscoverOptions } from './pipeline/discover.js';
 export { CountingSink, StreamSink, type LpSink } from './pipeline/sink.js';
 export type { FileReport, RunReport } from './pipeline/report.js';
+export { StoreError, TenantNameError } from './errors.js';
+export { resolveInfluxConfig, isSafeTenantName, type InfluxConfig, type InfluxApi } from './influx/config.js';
+export { InfluxHttp } from './influx/http-api.js';
+export { InfluxWriter, type RetryPolicy, type WriterHooks } from './influx/writer.js';
+export { LpBatcher, type FileWriteOutcome } from './influx/batcher.js';
+export { runIngestJob, type IngestJobOptions, type IngestJobResult } from './pipeline/ingest-job.js';
+export { moveFinished, destinationDir } from './pipeline/lifecycle.js';
+export { ExactlyOnce } from './pipeline/exactly-once.js';
+export { runsOf, HeldPoints, FileCoverage, samplingStep, type Run } from './pipeline/coverage.js';
+export { IngestStore } from './postgres/ingest-store.js';

@@ -109,7 +109,8 @@ t.test('PostgreSQL lifecycle', { skip: servicesSkip }, async (t) => {
     await writeTsv(join(dir, 'MV2_02001171_20250201_000000.tsv'), { ...base, channels: 6, slaves: 1, start: Date.UTC(2025, 0, 1) / 1000 });
     const r = await runCli(['ingest', '--json', '--meta-db', '', '--root', root, '--report-dir', join(root, 'r'), root], env);
     t.equal(r.code, 0, r.stderr.slice(-500));
-    const [first, second] = JSON.parse(r.stdout).files;
+    // the report lists files as they finish: by path here
+    const [first, second] = JSON.parse(r.stdout).files.sort((a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : 1));
     t.equal(first.layout_drift, false);
     t.equal(second.layout_drift, true);
     t.match(second.warnings.join(' '), /layout differs/);

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import pg from 'pg';
+import { createPool } from '../postgres/db.js';
+import { resolvePgConfig } from '../postgres/config.js';
+import { assertMigrated } from '../postgres/migrate.js';
 import { dirname, join, resolve } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import { pino, type Logger } from 'pino';
@@ -151,12 +153,21 @@ async function runWrite(paths: string[], flags: IngestFlags, config: ReturnType<
   const logFile = flags.logFile ? resolve(flags.logFile) : showBar ? join(dirname(reportDir), 'powerview-ingest.log') : null;
   const logger = makeLogger(flags, logFile);
   const totalBytes = tasks.reduce((s, t) => s + (t.size ?? 0), 0);
+  // PostgreSQL (aggregates, exactly-once) when a database is configured, unless --no-postgres
+  const pgConfigured = flags.databaseUrl !== undefined || Boolean(process.env.DATABASE_URL) || ['PGHOST', 'PGDATABASE', 'PGUSER'].some((k) => process.env[k]);
+  const pgPool = flags.postgres !== false && pgConfigured ? createPool(resolvePgConfig({ databaseUrl: flags.databaseUrl }), { max: 4, applicationName: 'powerview ingest' }) : null;
+  if (flags.force && !pgPool) throw new UsageError('--force replaces a file\'s aggregates and coverage in PostgreSQL: it needs DATABASE_URL');
+  if (pgPool) {
+    try {
+      // the schema first: a clear "run powerview migrate", not a failure per file
+      await assertMigrated(pgPool);
+    } catch (err) {
+      await pgPool.end();
+      throw err;
+    }
+  }
   const progress = showBar ? new Progress(totalBytes, tasks.length) : null;
   logger.info({ event: 'run_start', files: tasks.length, bytes: totalBytes, influx: influx.url, api: influx.api }, 'ingest started');
-  // PostgreSQL (aggregates, exactly-once) when a database is configured, unless --no-postgres
-  const databaseUrl = flags.databaseUrl ?? (process.env.DATABASE_URL || undefined);
-  const pgPool = flags.postgres !== false && (databaseUrl || process.env.PGDATABASE) ? new pg.Pool({ ...(databaseUrl ? { connectionString: databaseUrl } : {}), max: 4 }) : null;
-  if (flags.force && !pgPool) throw new UsageError('--force replaces a file\'s aggregates and coverage in PostgreSQL: it needs DATABASE_URL');
   let result;
   try {
     result = await runIngestJob(tasks, {
