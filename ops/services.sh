@@ -370,6 +370,13 @@ listen_addresses = '$HOST'
 port = $PG_PORT
 unix_socket_directories = '$q_sock'
 password_encryption = 'scram-sha-256'
+# bulk loads (COPY of hourly partials, group commits): fewer checkpoints and
+# their full-page writes; durability unchanged (fsync, synchronous_commit on)
+shared_buffers = '256MB'
+wal_buffers = '16MB'
+max_wal_size = '4GB'
+checkpoint_timeout = '15min'
+checkpoint_completion_target = 0.9
 EOF
   # TCP: password (SCRAM) only. Unix socket: peer, for the OS user that runs
   # the server (mapped to the postgres role) — used by this script only.
