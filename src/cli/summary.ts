@@ -48,6 +48,16 @@ export function summaryTable(report: RunReport, cwd = process.cwd()): string {
       `InfluxDB ${report.influx?.url} (${report.influx?.api}): ${fmt(report.influx?.requests ?? 0)} requests` +
         `${retries.length ? `, retries: ${retries.join(', ')}` : ''}; files: ${moved('parsed')} to parsed/, ${moved('error')} to error/, ${stayed} left in place`,
     );
+    if (report.postgres) {
+      const noop = report.files.filter((f) => f.ledger?.noop).length;
+      const drift = report.files.filter((f) => f.layout_drift).length;
+      const held = report.files.reduce((n, f) => n + (f.held_points ?? 0), 0);
+      lines.push(
+        `PostgreSQL: ${fmt(report.postgres.commits)} commits, ${fmt(report.postgres.hourly_rows)} hourly rows; ` +
+          `${fmt(held)} points already held (skipped in both stores), ${noop} files already ingested (no-op), ${drift} layout changes` +
+          `${report.files_omitted ? ' (among the files listed)' : ''}`,
+      );
+    }
     if (report.store_failure) lines.push(`stopped: ${report.store_failure.message} — the files left in place can be ingested again later`);
     if (report.meta_warning) lines.push(`warning: ${report.meta_warning}`);
     if (report.report_path) lines.push(`report: ${report.report_path}`);
