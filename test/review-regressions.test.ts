@@ -161,3 +161,42 @@ t.test('credentials in INFLUX_URL never reach an error message', async (t) => {
     t.notMatch(message, /s3cret/, 'without the password');
   }
 });
+
+t.test('a store failure while a file waits for an overlapping earlier file ends the run (no hang)', async (t) => {
+  // two overlapping files of one device: the second waits for the first to be parsed
+  const root = mkdtempSync(join(tmpdir(), 'pv-reg-'));
+  const { writeFile: writeTsv } = await import('../fixtures/generate.js');
+  const dir = join(root, 'acme', 'c', '02001171');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(dir, { recursive: true });
+  const base = { format: 'v003' as const, masterSn: '02001171', channels: 6, slaves: 0, slaveChannels: 0, rows: 4000, step: 60, defects: [], seed: 1 };
+  await writeTsv(join(dir, 'MV2_02001171_20250101_000000.tsv'), { ...base, start: Date.UTC(2025, 0, 1) / 1000 });
+  await writeTsv(join(dir, 'MV2_02001171_20250102_000000.tsv'), { ...base, start: Date.UTC(2025, 0, 1) / 1000 + 3000 * 60 });
+  const tasks = await discover([root], { root });
+  // PostgreSQL as ExactlyOnce sees it: nothing known, nothing held
+  const store = {
+    ensureTenant: async () => {},
+    knownFile: async () => null,
+    deviceLayout: async () => null,
+    coverage: async () => new Map(),
+  };
+  const { ExactlyOnce } = await import('../src/pipeline/exactly-once.js');
+  const once = new ExactlyOnce(store as never);
+  let writes = 0;
+  const sink = {
+    async write() {
+      if (++writes === 2) throw new Error('store gone');
+    },
+    async close() {},
+  };
+  const p = new Pipeline({ workers: 0, blockBytes: 8192, maxBlocksInFlight: 2, sink, planFile: once.planFile, onConsumed: once.onConsumed, onAbort: once.abort });
+  t.teardown(() => p.close());
+  const outcome = await Promise.race([
+    p.run(tasks).then(
+      () => 'finished',
+      (e: Error) => e.message,
+    ),
+    new Promise<string>((r) => setTimeout(() => r('hung'), 10_000).unref()),
+  ]);
+  t.equal(outcome, 'store gone', 'the run ends with the sink failure');
+});

@@ -79,6 +79,7 @@ export class ExactlyOnce {
     const stepSeconds = samplingStep(scan.blocks.map((b) => b.epochs));
     try {
       await Promise.all(waits);
+      if (this.aborted) throw new Error('the run stopped');
       await this.store.ensureTenant(tenant, task.identity.campaign);
       // this run's parsed files first, then the committed ones: a commit in between is seen by one or the other
       const mem = new Map<string, Run[]>();
@@ -138,6 +139,14 @@ export class ExactlyOnce {
       if (i >= 0) list.splice(i, 1);
       if (list.length === 0) this.pending.delete(p.device);
     }
+  };
+
+  private aborted = false;
+
+  /** The run stops: every file waiting for another goes on (and fails fast); later plans refuse. */
+  readonly abort = (): void => {
+    this.aborted = true;
+    for (const list of this.pending.values()) for (const p of list) p.resolve();
   };
 
   plannedFile(task: FileTask): PlannedFile | null {

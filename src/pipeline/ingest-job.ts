@@ -220,7 +220,7 @@ export async function runIngestJob(tasks: FileTask[], options: IngestJobOptions)
     sink: batcher,
     collectReports: false,
     onProgress: options.onProgress,
-    ...(once ? { planFile: once.planFile, onConsumed: once.onConsumed } : {}),
+    ...(once ? { planFile: once.planFile, onConsumed: once.onConsumed, onAbort: once.abort } : {}),
     onFile: (report, task, agg) => {
       reached++;
       const done: Promise<void> = finish(report, task, agg)

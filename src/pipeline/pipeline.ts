@@ -61,6 +61,8 @@ export interface PipelineOptions {
   onFile?: (report: FileReport, task: FileTask, aggregates: FileAggregates | null) => void;
   /** after pass 1 of each file: decides what it writes (held points, energy); absent: everything, no aggregates */
   planFile?: (task: FileTask, scan: ScanResult, sha256: string) => Promise<FilePlan>;
+  /** run() is giving up (the sink failed): whatever the producer may be waiting for must let go */
+  onAbort?: () => void;
   /** a file was consumed (all its blocks parsed), whatever its outcome */
   onConsumed?: (task: FileTask, aggregates: FileAggregates | null) => void;
   /** keep every file's report and return them from run(); default true. A long backfill passes false and takes them through onFile. */
@@ -165,6 +167,8 @@ export class Pipeline {
     } catch (err) {
       // the sink failed: stop reading, let the producer unwind, report the cause
       slots.abort();
+      // a producer waiting for a file that will never be consumed (exactly-once) must not wait forever
+      this.options.onAbort?.();
       await producer.catch(() => {});
       throw err;
     }
