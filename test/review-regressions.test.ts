@@ -185,11 +185,15 @@ t.test('a store failure while a file waits for an overlapping earlier file ends 
   let writes = 0;
   const sink = {
     async write() {
-      if (++writes === 2) throw new Error('store gone');
+      // the first write of file 1 fails while the reader, done with file 1, waits in file 2's plan
+      if (++writes === 1) {
+        await new Promise((r) => setTimeout(r, 200));
+        throw new Error('store gone');
+      }
     },
     async close() {},
   };
-  const p = new Pipeline({ workers: 0, blockBytes: 8192, maxBlocksInFlight: 2, sink, planFile: once.planFile, onConsumed: once.onConsumed, onAbort: once.abort });
+  const p = new Pipeline({ workers: 0, blockBytes: 1 << 20, maxBlocksInFlight: 4, sink, planFile: once.planFile, onConsumed: once.onConsumed, onAbort: once.abort });
   t.teardown(() => p.close());
   const outcome = await Promise.race([
     p.run(tasks).then(
