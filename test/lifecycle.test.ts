@@ -57,6 +57,13 @@ t.test('InfluxDB configuration: flags over environment, validated with messages 
   t.equal(c.gzip, true);
   t.equal(c.storeWaitMs, 600_000);
   t.ok(Object.isFrozen(c));
+  const creds = resolveInfluxConfig(
+    { influxApi: 'v2', influxOrg: 'flag-org', influxToken: 'flag-token' },
+    { INFLUX_ORG: 'env-org', INFLUX_TOKEN: 'env-token', INFLUX_USERNAME: 'env-user', INFLUX_PASSWORD: 'env-pw' },
+  );
+  t.same([creds.org, creds.token], ['flag-org', 'flag-token'], 'credential flags override their variables');
+  const basic = resolveInfluxConfig({ influxUsername: 'u', influxPassword: 'p' }, { INFLUX_USERNAME: 'x', INFLUX_PASSWORD: 'y' });
+  t.same([basic.username, basic.password], ['u', 'p']);
   const bad: Array<[object, Record<string, string>, RegExp]> = [
     [{}, { INFLUX_API: 'v4' }, /INFLUX_API must be v1, v2 or v3/],
     [{}, { INFLUX_URL: 'ftp://x' }, /must be http/],

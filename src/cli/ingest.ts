@@ -31,6 +31,10 @@ export interface IngestFlags {
   progress?: boolean;
   influxUrl?: string;
   influxApi?: string;
+  influxOrg?: string;
+  influxUsername?: string;
+  influxPassword?: string;
+  influxToken?: string;
   batchLines?: string;
   batchBytes?: string;
   gzip?: boolean;

@@ -32,6 +32,11 @@ export interface InfluxConfig {
 export interface InfluxFlags {
   influxUrl?: string;
   influxApi?: string;
+  influxOrg?: string;
+  influxUsername?: string;
+  /** secrets on a command line show in the process list: the environment (or .env) is the better place */
+  influxToken?: string;
+  influxPassword?: string;
   batchLines?: string;
   batchBytes?: string;
   gzip?: boolean;
@@ -68,10 +73,10 @@ export function resolveInfluxConfig(flags: InfluxFlags, env: NodeJS.ProcessEnv =
   if (!['v1', 'v2', 'v3'].includes(api)) {
     throw new UsageError(`--influx-api / INFLUX_API must be v1, v2 or v3, got "${api}"`, ErrorCodes.CONFIG);
   }
-  const token = env.INFLUX_TOKEN || undefined;
-  const org = env.INFLUX_ORG || undefined;
-  const username = env.INFLUX_USERNAME || undefined;
-  const password = env.INFLUX_PASSWORD || undefined;
+  const token = flags.influxToken ?? (env.INFLUX_TOKEN || undefined);
+  const org = flags.influxOrg ?? (env.INFLUX_ORG || undefined);
+  const username = flags.influxUsername ?? (env.INFLUX_USERNAME || undefined);
+  const password = flags.influxPassword ?? (env.INFLUX_PASSWORD || undefined);
   if (api === 'v2' && !org) throw new UsageError('INFLUX_API=v2 needs INFLUX_ORG (the organisation owning the buckets)', ErrorCodes.CONFIG);
   if ((api === 'v2' || api === 'v3') && !token) throw new UsageError(`INFLUX_API=${api} needs INFLUX_TOKEN`, ErrorCodes.CONFIG);
   if (api === 'v1' && (username === undefined) !== (password === undefined)) {
