@@ -9,15 +9,15 @@ import { SingleBar, Presets } from 'cli-progress';
 import { pino, type Logger } from 'pino';
 import { ErrorCodes, UsageError } from '../errors.js';
 import { resolveIngestConfig } from '../config/config.js';
-import { resolveInfluxConfig, tenantNameProblem } from '../influx/config.js';
+import { resolveInfluxConfig, tenantNameProblem, type InfluxConfig, type InfluxFlags } from '../influx/config.js';
 import { runIngestJob } from '../pipeline/ingest-job.js';
 import { discover } from '../pipeline/discover.js';
-import { Pipeline } from '../pipeline/pipeline.js';
+import { Pipeline, type FileTask } from '../pipeline/pipeline.js';
 import { runHead, totalsOf, type RunReport } from '../pipeline/report.js';
 import { CountingSink, StreamSink, type LpSink } from '../pipeline/sink.js';
 import { summaryTable } from './summary.js';
 
-export interface IngestFlags {
+export interface IngestFlags extends InfluxFlags {
   dryRun?: boolean;
   json?: boolean;
   lpOut?: string;
@@ -29,17 +29,6 @@ export interface IngestFlags {
   company?: string;
   campaign?: string;
   progress?: boolean;
-  influxUrl?: string;
-  influxApi?: string;
-  influxOrg?: string;
-  influxUsername?: string;
-  influxPassword?: string;
-  influxToken?: string;
-  batchLines?: string;
-  batchBytes?: string;
-  gzip?: boolean;
-  concurrency?: string;
-  storeWait?: string;
   verify?: boolean;
   reportDir?: string;
   metaDb?: string;
@@ -60,17 +49,16 @@ export async function runIngest(paths: string[], flags: IngestFlags): Promise<nu
     if (problem) throw new UsageError(`--${kind}: ${problem}`, ErrorCodes.TENANT_NAME);
   }
   if (flags.dryRun && flags.verify) throw new UsageError('--verify reads back what was written: it does not go with --dry-run');
+  if (!flags.dryRun && flags.lpOut) throw new UsageError('--lp-out goes with --dry-run (it shows the line protocol that would be sent)');
   const config = resolveIngestConfig(flags);
-  if (!flags.dryRun) {
-    if (flags.lpOut) throw new UsageError('--lp-out goes with --dry-run (it shows the line protocol that would be sent)');
-    return runWrite(paths, flags, config);
-  }
+  const influx = flags.dryRun ? null : resolveInfluxConfig(flags);
   const tasks = await discover(paths, {
     root: config.dataRoot,
     includeProcessed: flags.includeProcessed,
     company: flags.company,
     campaign: flags.campaign,
   });
+  if (influx) return runWrite(tasks, flags, config, influx);
   const reportOut = flags.lpOut === '-' ? process.stderr : process.stdout;
   const human = !flags.json && reportOut.isTTY === true;
   const sink: LpSink = flags.lpOut ? new StreamSink(flags.lpOut) : new CountingSink();
@@ -142,14 +130,12 @@ function makeLogger(flags: IngestFlags, file: string | null): Logger {
 }
 
 /** `powerview ingest` for real: InfluxDB writes, file moves, report file, meta summaries. */
-async function runWrite(paths: string[], flags: IngestFlags, config: ReturnType<typeof resolveIngestConfig>): Promise<number> {
-  const influx = resolveInfluxConfig(flags);
-  const tasks = await discover(paths, {
-    root: config.dataRoot,
-    includeProcessed: flags.includeProcessed,
-    company: flags.company,
-    campaign: flags.campaign,
-  });
+async function runWrite(
+  tasks: FileTask[],
+  flags: IngestFlags,
+  config: ReturnType<typeof resolveIngestConfig>,
+  influx: Readonly<InfluxConfig>,
+): Promise<number> {
   const reportDir = reportDirOf(flags, tasks[0]?.root ?? config.dataRoot);
   const human = !flags.json && process.stdout.isTTY === true;
   const showBar = human && flags.progress !== false && process.stderr.isTTY === true;

@@ -2,6 +2,7 @@ import { promisify } from 'node:util';
 import { gzip as gzipCb, constants as zlibConstants } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCodes, StoreError, errorMessage } from '../errors.js';
+import { jitteredBackoff } from '../pipeline/flow.js';
 import type { InfluxHttp, Reply } from './http-api.js';
 
 const gzip = promisify(gzipCb);
@@ -268,8 +269,7 @@ export class InfluxWriter {
           `InfluxDB unavailable for ${Math.round(this.policy.storeWaitMs / 1000)} s (${attempt + 1} attempts; last: ${detail})`,
         );
       }
-      const backoff = Math.min(this.policy.maxDelayMs, this.policy.baseDelayMs * 2 ** Math.min(attempt, 20));
-      const jittered = backoff / 2 + Math.random() * (backoff / 2);
+      const jittered = jitteredBackoff(attempt, this.policy.baseDelayMs, this.policy.maxDelayMs);
       // Retry-After: 0 (or a past date) still waits the first backoff step: no request storm
       const delay = Math.min(left, hinted !== null ? Math.max(hinted, this.policy.baseDelayMs) : jittered);
       this.hooks.onRetry?.(cause, db, delay, detail);

@@ -12,7 +12,8 @@ import { Pipeline, type FileTask, type PipelineOptions } from './pipeline.js';
 import { emptyFileReport, runHead, type FileReport, type RunReport } from './report.js';
 import { RunReportWriter } from './run-report.js';
 import { moveFinished } from './lifecycle.js';
-import { Slots } from './flow.js';
+import { jitteredBackoff, Slots } from './flow.js';
+import { toDatabaseError } from '../postgres/errors.js';
 import type { Pool } from 'pg';
 import { IngestStore } from '../postgres/ingest-store.js';
 import { ExactlyOnce } from './exactly-once.js';
@@ -395,23 +396,18 @@ class MetaSummaries {
   }
 }
 
-/** PostgreSQL connection failures (refused, reset, shut down, 08xxx/57Pxx): waited for, like InfluxDB. */
-function pgTransient(err: unknown): boolean {
-  const code = (err as { code?: string }).code ?? '';
-  return /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN)$/.test(code) || /^(08|57P|53)/.test(code) || /Connection terminated/i.test(errorMessage(err));
-}
-
 async function retryPg<T>(waitMs: number, log: Logger | undefined, call: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + waitMs;
   for (let attempt = 0; ; attempt++) {
     try {
       return await call();
     } catch (err) {
-      if (!pgTransient(err)) throw err;
+      // the project's one notion of "PostgreSQL is not there (yet)": waited for, like InfluxDB
+      if (toDatabaseError(err, 'PostgreSQL commit').code !== ErrorCodes.DATABASE_UNAVAILABLE) throw err;
       if (Date.now() >= deadline) {
         throw new StoreError(ErrorCodes.STORE_UNAVAILABLE, `PostgreSQL unavailable for ${Math.round(waitMs / 1000)} s: ${errorMessage(err)}`);
       }
-      const delay = Math.min(5000, 250 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random() / 2);
+      const delay = jitteredBackoff(attempt, 250, 5000);
       log?.warn({ event: 'retry', store: 'postgres', delay_ms: Math.round(delay), detail: errorMessage(err) }, 'PostgreSQL commit retried');
       await new Promise((r) => setTimeout(r, delay));
     }
