@@ -14,6 +14,7 @@ import { InfluxWriter, type RetryCause, type RetryPolicy, type Segment } from '.
 import { LpBatcher, type FileWriteOutcome } from '../src/influx/batcher.js';
 import type { FileTask } from '../src/pipeline/pipeline.js';
 import { startInfluxMock, parseLine, type InfluxMock, type InfluxMockOptions, type RecordedRequest } from './influx-mock.js';
+import { rng } from '../fixtures/generate.js';
 
 const TOKEN = 'test-token-123';
 const ORG = 'acme';
@@ -665,16 +666,6 @@ t.test('401 is STORE_AUTH at once (no retry loop)', async (t) => {
 // LpBatcher: bounds, concurrency, outcome timing
 // ---------------------------------------------------------------------------
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Writes each file's lines in chunks of 1..maxChunk whole lines; returns the outcomes. */
 async function feed(
@@ -684,7 +675,7 @@ async function feed(
   seed = 7,
   settledAt?: Map<FileTask, number>,
 ): Promise<Map<FileTask, Promise<FileWriteOutcome>>> {
-  const rnd = prng(seed);
+  const rnd = rng(seed);
   const outcomes = new Map<FileTask, Promise<FileWriteOutcome>>();
   for (const [file, lines] of files) {
     const outcome = batcher.outcome(file);

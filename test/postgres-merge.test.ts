@@ -13,6 +13,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { migrate } from '../src/postgres/migrate.js';
 import { servicesSkip } from './services.js';
 import { sqlStateOf, testDatabase } from './postgres-db.js';
+import { rng } from '../fixtures/generate.js';
 
 t.setTimeout(300_000);
 
@@ -38,16 +39,6 @@ interface Agg {
   energy_wh: number | null;
 }
 
-/** seeded PRNG (mulberry32) */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const hourOf = (time: number) => time - (time % 3600);
 /** energy of one sample by a test-only rule (the ingest's convention is not the subject here) */

@@ -1,5 +1,8 @@
 import { Point } from '@influxdata/influxdb3-client';
+import type { Logger } from 'pino';
+import { errorMessage } from '../errors.js';
 import type { FileReport, RunReport } from '../pipeline/report.js';
+import type { InfluxWriter } from './writer.js';
 
 /** Meta database measurements, as the earlier deployment wrote them (DESIGN §3). */
 export const META_FILE = 'tsv_parser_file';
@@ -51,3 +54,60 @@ export function runSummaryLine(run: RunReport, at: Date): string {
     .setTimestamp(at)
     .toLineProtocol('ns')!;
 }
+
+/**
+ * Run and file summaries to the meta database, sent in batches as files
+ * finish (a long run holds at most one batch of them); a failure there is a
+ * warning, never a file's failure.
+ */
+export class MetaSummaries {
+  private lines: string[] = [];
+  private sending: Promise<void> = Promise.resolve();
+  private failure: string | null = null;
+  private seq = 0;
+
+  constructor(
+    private readonly writer: InfluxWriter,
+    private readonly db: string,
+    private readonly runId: string,
+    private readonly log?: Logger,
+  ) {}
+
+  file(report: FileReport): void {
+    this.lines.push(this.stamp(fileSummaryLine(this.runId, report, new Date())));
+    if (this.lines.length >= 1000) this.flush();
+  }
+
+  /** Sends what is left and the run's line; resolves with the failure, if any. */
+  async finish(run: RunReport): Promise<string | null> {
+    this.lines.push(this.stamp(runSummaryLine(run, new Date())));
+    this.flush();
+    await this.sending;
+    return this.failure;
+  }
+
+  /** distinct nanosecond stamps: two files of one device finished in the same millisecond stay two points */
+  private stamp(line: string): string {
+    const n = this.seq++ % 1_000_000;
+    return line.replace(/ (\d+)$/, (_, ns: string) => ` ${BigInt(ns) + BigInt(n)}`);
+  }
+
+  private flush(): void {
+    const lines = this.lines;
+    this.lines = [];
+    if (lines.length === 0) return;
+    this.sending = this.sending.then(async () => {
+      if (this.failure) return;
+      const body = Buffer.from(`${lines.join('\n')}\n`);
+      try {
+        const out = await this.writer.send(this.db, body, [{ file: null, start: 0, end: body.length, lines: lines.length }], 'ns');
+        const rejected = out.find((o) => o.rejection)?.rejection;
+        if (rejected) throw rejected;
+      } catch (err) {
+        this.failure = errorMessage(err);
+        this.log?.warn({ event: 'meta', db: this.db, error: this.failure }, 'summaries not written to the meta database');
+      }
+    });
+  }
+}
+

@@ -121,25 +121,38 @@ export class FileCoverage {
   }
 }
 
-/** Most frequent positive interval between consecutive valid rows: the file's sampling period (60 s when unknown). */
-export function samplingStep(epochLists: Iterable<Uint32Array>): number {
+/**
+ * One pass over a file's row epochs: the first and last valid time, and the
+ * sampling period, the most frequent positive interval between consecutive
+ * valid rows (60 s when unknown). from > to when no row is valid.
+ */
+export function timeProfile(epochLists: Iterable<Uint32Array>): { from: number; to: number; step: number } {
   const counts = new Map<number, number>();
+  let from = Infinity;
+  let to = -Infinity;
   let prev = -1;
   for (const epochs of epochLists) {
     for (let i = 0; i < epochs.length; i++) {
       const t = epochs[i];
       if (t < EPOCH_MIN_VALID) continue;
+      if (t < from) from = t;
+      if (t > to) to = t;
       if (prev >= 0 && t > prev && t - prev <= 86_400) counts.set(t - prev, (counts.get(t - prev) ?? 0) + 1);
       prev = t;
     }
   }
-  let best = 60;
+  let step = 60;
   let bestCount = 0;
-  for (const [step, n] of counts) {
-    if (n > bestCount || (n === bestCount && step < best)) {
-      best = step;
+  for (const [delta, n] of counts) {
+    if (n > bestCount || (n === bestCount && delta < step)) {
+      step = delta;
       bestCount = n;
     }
   }
-  return best;
+  return { from, to, step };
+}
+
+/** The file's sampling period (see timeProfile). */
+export function samplingStep(epochLists: Iterable<Uint32Array>): number {
+  return timeProfile(epochLists).step;
 }

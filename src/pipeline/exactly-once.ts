@@ -1,7 +1,6 @@
-import { EPOCH_MIN_VALID } from '../tsv/timestamp.js';
 import type { ScanResult } from '../tsv/scanner.js';
 import type { IngestStore } from '../postgres/ingest-store.js';
-import { HeldPoints, samplingStep, type Run } from './coverage.js';
+import { HeldPoints, timeProfile, type Run } from './coverage.js';
 import type { FileAggregates, FilePlan, FileTask } from './pipeline.js';
 
 /** What the plan of one file decided, for its commit. */
@@ -59,15 +58,7 @@ export class ExactlyOnce {
     const tenant = task.identity.company;
     const device = `${tenant}\u0000${scan.header.masterSn}`;
     if (scan.header.channels.length >= 1024) throw new Error(`${scan.header.channels.length} channels: at most 1023 per file`);
-    let from = Infinity;
-    let to = -Infinity;
-    for (const b of scan.blocks) {
-      for (const t of b.epochs) {
-        if (t < EPOCH_MIN_VALID) continue;
-        if (t < from) from = t;
-        if (t > to) to = t;
-      }
-    }
+    const { from, to, step: stepSeconds } = timeProfile(scan.blocks.map((b) => b.epochs));
     // earlier overlapping files of this device first: their coverage decides what this one holds
     const list = this.pending.get(device) ?? [];
     const waits = list.filter((p) => p.from <= to && p.to >= from).map((p) => p.done);
@@ -76,7 +67,6 @@ export class ExactlyOnce {
     list.push(mine);
     this.pending.set(device, list);
     const power = Uint8Array.from(scan.header.channels, (c) => (c.unit === 'W' ? 1 : 0));
-    const stepSeconds = samplingStep(scan.blocks.map((b) => b.epochs));
     try {
       await Promise.all(waits);
       if (this.aborted) throw new Error('the run stopped');

@@ -6,9 +6,9 @@ import { InfluxHttp } from '../influx/http-api.js';
 import { InfluxWriter, type RetryCause } from '../influx/writer.js';
 import { LpBatcher, type FileWriteOutcome } from '../influx/batcher.js';
 import { tenantNameProblem, type InfluxConfig } from '../influx/config.js';
-import { fileSummaryLine, runSummaryLine } from '../influx/meta.js';
+import { MetaSummaries } from '../influx/meta.js';
 import { MEASUREMENT } from '../tsv/series.js';
-import { Pipeline, type FileTask, type PipelineOptions } from './pipeline.js';
+import { Pipeline, type FileAggregates, type FileTask, type PipelineOptions } from './pipeline.js';
 import { emptyFileReport, runHead, type FileReport, type RunReport } from './report.js';
 import { RunReportWriter } from './run-report.js';
 import { moveFinished } from './lifecycle.js';
@@ -17,7 +17,6 @@ import { toDatabaseError } from '../postgres/errors.js';
 import type { Pool } from 'pg';
 import { IngestStore } from '../postgres/ingest-store.js';
 import { ExactlyOnce } from './exactly-once.js';
-import type { FileAggregates } from './pipeline.js';
 
 export interface IngestJobOptions {
   pipeline: Pick<PipelineOptions, 'workers' | 'blockBytes' | 'v002TimeZone' | 'maxBlocksInFlight' | 'keepWholeBytes'>;
@@ -337,62 +336,6 @@ function fail(report: FileReport, err: PowerViewError): void {
   if (err instanceof StoreError && err.code === ErrorCodes.STORE_REJECTED) {
     report.error.http_status = err.status;
     report.error.server_lines = err.lines;
-  }
-}
-
-/**
- * Run and file summaries to the meta database, sent in batches as files
- * finish (a long run holds at most one batch of them); a failure there is a
- * warning, never a file's failure.
- */
-class MetaSummaries {
-  private lines: string[] = [];
-  private sending: Promise<void> = Promise.resolve();
-  private failure: string | null = null;
-  private seq = 0;
-
-  constructor(
-    private readonly writer: InfluxWriter,
-    private readonly db: string,
-    private readonly runId: string,
-    private readonly log?: Logger,
-  ) {}
-
-  file(report: FileReport): void {
-    this.lines.push(this.stamp(fileSummaryLine(this.runId, report, new Date())));
-    if (this.lines.length >= 1000) this.flush();
-  }
-
-  /** Sends what is left and the run's line; resolves with the failure, if any. */
-  async finish(run: RunReport): Promise<string | null> {
-    this.lines.push(this.stamp(runSummaryLine(run, new Date())));
-    this.flush();
-    await this.sending;
-    return this.failure;
-  }
-
-  /** distinct nanosecond stamps: two files of one device finished in the same millisecond stay two points */
-  private stamp(line: string): string {
-    const n = this.seq++ % 1_000_000;
-    return line.replace(/ (\d+)$/, (_, ns: string) => ` ${BigInt(ns) + BigInt(n)}`);
-  }
-
-  private flush(): void {
-    const lines = this.lines;
-    this.lines = [];
-    if (lines.length === 0) return;
-    this.sending = this.sending.then(async () => {
-      if (this.failure) return;
-      const body = Buffer.from(`${lines.join('\n')}\n`);
-      try {
-        const out = await this.writer.send(this.db, body, [{ file: null, start: 0, end: body.length, lines: lines.length }], 'ns');
-        const rejected = out.find((o) => o.rejection)?.rejection;
-        if (rejected) throw rejected;
-      } catch (err) {
-        this.failure = errorMessage(err);
-        this.log?.warn({ event: 'meta', db: this.db, error: this.failure }, 'summaries not written to the meta database');
-      }
-    });
   }
 }
 

@@ -3,7 +3,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { FileFormatError, ErrorCodes, errorMessage, PowerViewError } from '../errors.js';
-import { parseBlock, type BlockResult } from '../tsv/block-parser.js';
+import { parseBlock } from '../tsv/block-parser.js';
 import type { Block } from '../tsv/scanner.js';
 import { FileScanner } from '../tsv/scanner.js';
 import { buildSeriesTable, type FileIdentity } from '../tsv/series.js';
@@ -14,7 +14,7 @@ import { applyHeader, applyStats, emptyFileReport, type FileReport } from './rep
 import type { LpSink } from './sink.js';
 import { FileStats } from './stats.js';
 import { HandOff, Slots } from './flow.js';
-import type { BlockTask } from './worker.js';
+import type { BlockTask, BlockTaskResult } from './worker.js';
 import { FileCoverage, HOURLY_KEY, type HeldPoints, type Run } from './coverage.js';
 import { H, HOURLY_FIELDS, type BlockPlan } from '../tsv/block-parser.js';
 import type { ScanResult } from '../tsv/scanner.js';
@@ -91,7 +91,7 @@ interface FileState {
 }
 
 type Entry =
-  | { kind: 'block'; file: FileState; result: Promise<BlockResult>; bytes: number; epochs?: Uint32Array }
+  | { kind: 'block'; file: FileState; result: Promise<BlockTaskResult>; bytes: number }
   | { kind: 'end'; file: FileState };
 
 const READ_CHUNK = 1 << 20;
@@ -197,7 +197,7 @@ export class Pipeline {
         this.options.onProgress?.({ bytes: bytesDone, points, files });
         continue;
       }
-      let result: BlockResult;
+      let result: BlockTaskResult;
       try {
         result = await entry.result;
       } catch (err) {
@@ -210,7 +210,7 @@ export class Pipeline {
         const agg = entry.file.agg;
         if (agg && result.agg) {
           mergeHourly(agg.hourly, result.agg.hourly);
-          agg.coverage.addBlock((result as BlockResult & { epochs?: Uint32Array }).epochs ?? entry.epochs!, result.agg.brought);
+          agg.coverage.addBlock(result.epochs, result.agg.brought);
           agg.skippedPoints += result.agg.skippedPoints;
         }
         points += result.stats.points;
@@ -299,8 +299,7 @@ export class Pipeline {
         if (state.plan) {
           plan = { skip: state.plan.held?.skipMask(block.epochs, n) ?? null, power: state.plan.power, stepSeconds: state.plan.stepSeconds };
         }
-        // the main-thread parser keeps the epochs; a worker hands them back
-        push({ kind: 'block', file: state, result: this.parse(buf, block, table, plan), bytes: block.length, epochs: this.pool ? undefined : block.epochs });
+        push({ kind: 'block', file: state, result: this.parse(buf, block, table, plan), bytes: block.length });
       }
     } catch (err) {
       state.failure = err instanceof Error ? err : new Error(String(err));
@@ -317,16 +316,17 @@ export class Pipeline {
     return new Uint8Array(new ArrayBuffer(Math.max(length, this.blockBytes + 4096)), 0, length);
   }
 
-  private recycle(result: BlockResult & { input?: Uint8Array }): void {
+  private recycle(result: BlockTaskResult): void {
     if (this.freeOut.length < this.maxInFlight) this.freeOut.push(result.lp.buffer as ArrayBuffer);
-    if (result.input && this.freeIn.length < this.maxInFlight) this.freeIn.push(result.input.buffer as ArrayBuffer);
+    if (this.freeIn.length < this.maxInFlight) this.freeIn.push(result.input.buffer as ArrayBuffer);
   }
 
-  private parse(buf: Uint8Array, block: Block, table: SeriesTable, plan?: BlockPlan): Promise<BlockResult> {
+  /** Both paths hand back the input buffer (recycled) and the row epochs (coverage). */
+  private parse(buf: Uint8Array, block: Block, table: SeriesTable, plan?: BlockPlan): Promise<BlockTaskResult> {
     const out = this.freeOut.pop();
     if (!this.pool) {
       try {
-        return Promise.resolve({ ...parseBlock(buf, block.epochs, block.firstLine, table, out, plan), input: buf });
+        return Promise.resolve({ ...parseBlock(buf, block.epochs, block.firstLine, table, out, plan), input: buf, epochs: block.epochs });
       } catch (err) {
         return Promise.reject(err);
       }
