@@ -158,7 +158,7 @@ export async function runIngestJob(tasks: FileTask[], options: IngestJobOptions)
       once?.release(task);
     }
     // the ledger knows failed files too (with their cause), unless the store itself is what failed
-    if (store && report.status === 'error' && report.error?.code !== ErrorCodes.STORE_UNAVAILABLE && !storeStopped) {
+    if (store && report.status === 'error' && report.error?.code !== ErrorCodes.STORE_UNAVAILABLE && !batcher.fatal) {
       await store.recordFailure(report, runId).catch((err: unknown) => report.warnings.push(`ledger: ${errorMessage(err)}`));
     }
     const fields = {
@@ -214,7 +214,6 @@ export async function runIngestJob(tasks: FileTask[], options: IngestJobOptions)
 
   let reached = 0;
   let finishFailure: Error | null = null;
-  let storeStopped = false;
   const pipeline = new Pipeline({
     ...options.pipeline,
     sink: batcher,
@@ -254,7 +253,6 @@ export async function runIngestJob(tasks: FileTask[], options: IngestJobOptions)
   }
   storeFailure ??= batcher.fatal;
   if (storeFailure) {
-    storeStopped = true;
     // other batches may still be retrying: they give up now, their files stay where they are
     writer.stop(storeFailure);
     batcher.abandon(storeFailure);
