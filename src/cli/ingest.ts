@@ -120,7 +120,7 @@ function reportDirOf(flags: IngestFlags, root: string | undefined): string {
   return root ? join(dirname(resolve(root)), 'logs', 'reports') : resolve('logs', 'reports');
 }
 
-function makeLogger(flags: IngestFlags, file: string | null): Logger {
+export function makeLogger(flags: { logLevel?: string }, file: string | null): Logger {
   const level = flags.logLevel ?? (process.env.POWERVIEW_LOG_LEVEL || 'info');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) {
     throw new UsageError(`--log-level / POWERVIEW_LOG_LEVEL must be fatal, error, warn, info, debug, trace or silent, got "${level}"`, ErrorCodes.CONFIG);

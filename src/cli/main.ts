@@ -4,6 +4,7 @@ import { loadDotEnv } from '../config/config.js';
 import { runIngest, type IngestFlags } from './ingest.js';
 import { runMigrate, type MigrateFlags } from './migrate.js';
 import { runDatasetsDocs, type DatasetsDocsFlags } from './datasets.js';
+import { runServe, type ServeFlags } from './serve.js';
 
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command();
@@ -12,7 +13,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description('PowerView ingest: logger TSV files → InfluxDB line protocol, PostgreSQL aggregates, Grafana')
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
-  program
+  const ingest = program
     .command('ingest')
     .description('ingest logger TSV files or folders (<root>/<company>/<campaign>/<device>/<file>.tsv)')
     .argument('<paths...>', 'files or folders')
@@ -27,16 +28,6 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--campaign <name>', 'campaign for files outside the layout')
     .addOption(new Option('--block-size <bytes>', 'TSV bytes per parser task').hideHelp())
     .option('--no-progress', 'no progress bar')
-    .option('--influx-url <url>', 'InfluxDB base URL (default: INFLUX_URL, else http://127.0.0.1:8086)')
-    .option('--influx-api <v1|v2|v3>', 'write API (default: INFLUX_API, else v1)')
-    .option('--influx-org <org>', 'v2 organisation (default: INFLUX_ORG)')
-    .option('--influx-username <user>', 'v1 user (default: INFLUX_USERNAME)')
-    .option('--influx-password <password>', 'v1 password (default: INFLUX_PASSWORD; a flag shows in the process list, prefer the variable)')
-    .option('--influx-token <token>', 'v2/v3 token (default: INFLUX_TOKEN; a flag shows in the process list, prefer the variable)')
-    .option('--batch-lines <n>', 'lines per write request (default: INFLUX_BATCH_LINES, else 5000)')
-    .option('--batch-bytes <n>', 'bytes per write request before gzip (default: INFLUX_BATCH_BYTES, else 4000000)')
-    .option('--gzip', 'gzip write requests (default: INFLUX_GZIP)')
-    .option('--concurrency <n>', 'write requests in flight (default: INFLUX_CONCURRENCY, else 4)')
     .option('--store-wait <seconds>', 'how long a write keeps retrying an unavailable InfluxDB before the run stops (default: POWERVIEW_STORE_WAIT, else 600)')
     .option('--verify', "count each file's points back from InfluxDB before moving it to parsed/")
     .option('--report-dir <dir>', 'where the JSON report goes (default: POWERVIEW_REPORT_DIR, else <root>/../logs/reports)')
@@ -45,10 +36,10 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default: POWERVIEW_LOG_LEVEL, else info)')
     .option('--database-url <url>', 'PostgreSQL for hourly aggregates and exactly-once (default: DATABASE_URL, or the PG* variables)')
     .option('--no-postgres', 'write InfluxDB only: no aggregates, no exactly-once across files')
-    .option('--force', "re-ingest files whose bytes were ingested before: their coverage and aggregates are replaced, not added")
-    .action(async (paths: string[], flags: IngestFlags) => {
-      setExit(await runIngest(paths, flags));
-    });
+    .option('--force', "re-ingest files whose bytes were ingested before: their coverage and aggregates are replaced, not added");
+  addInfluxOptions(ingest).action(async (paths: string[], flags: IngestFlags) => {
+    setExit(await runIngest(paths, flags));
+  });
   program
     .command('migrate')
     .description('apply the pending PostgreSQL migrations (schemas, tables, roles, row-level security, BI views), each in a transaction')
@@ -58,6 +49,26 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .action(async (flags: MigrateFlags) => {
       setExit(await runMigrate(flags));
     });
+  const serve = program
+    .command('serve')
+    .description('continuous ingestion: SFTPGo hook events and a watch of the data root → the same pipeline as ingest; /metrics, /healthz, /readyz')
+    .option('--root <dir>', 'data root SFTPGo writes <company>/<campaign>/<device>/ files into (default: POWERVIEW_DATA_ROOT)')
+    .option('--http-addr <host:port>', 'HTTP address for the hook, /metrics, /healthz, /readyz (default: POWERVIEW_HTTP_ADDR, else 127.0.0.1:9464)')
+    .option('--hook-secret <secret>', 'shared secret of the hook: Bearer token or basic-auth password (default: POWERVIEW_HOOK_SECRET; prefer the variable)')
+    .option('--settle <seconds>', 'a file no event announced is complete once unchanged this long (default: POWERVIEW_SETTLE_SECONDS, else 5)')
+    .option('--rescan <seconds>', 'full rescan of the data root this often (default: POWERVIEW_RESCAN_SECONDS, else 60)')
+    .option('--drain-timeout <seconds>', 'on SIGTERM, in-flight files get this long to finish (default: POWERVIEW_DRAIN_SECONDS, else 30)')
+    .option('--state-dir <dir>', 'where the event journal lives (default: POWERVIEW_STATE_DIR, else <root>/../state)')
+    .option('--workers <n>', 'parser threads (default: POWERVIEW_WORKERS, else the number of cores)')
+    .option('--v002-timezone <zone>', 'IANA zone of V002 local times (default: POWERVIEW_V002_TIMEZONE, else Europe/Paris)')
+    .option('--database-url <url>', 'PostgreSQL (default: DATABASE_URL, else the PG* variables)')
+    .option('--meta-db <name>', "database for file summaries, '' for none (default: POWERVIEW_META_DB, else powerview_meta)")
+    .option('--grafana-dir <dir>', "Grafana tree regenerated when a tenant is provisioned, '' for none (default: POWERVIEW_GRAFANA_DIR, else grafana)")
+    .option('--log-file <file>', 'structured logs to FILE (default: stderr)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default: POWERVIEW_LOG_LEVEL, else info)');
+  addInfluxOptions(serve).action(async (flags: ServeFlags) => {
+    setExit(await runServe(flags));
+  });
   const datasets = program.command('datasets').description('the datasets exposed to BI tools (core.datasets_catalog)');
   datasets
     .command('docs')
@@ -69,6 +80,21 @@ export function buildProgram(setExit: (code: number) => void): Command {
       setExit(await runDatasetsDocs(flags));
     });
   return program;
+}
+
+/** The InfluxDB connection flags (ingest and serve). */
+function addInfluxOptions(command: Command): Command {
+  return command
+    .option('--influx-url <url>', 'InfluxDB base URL (default: INFLUX_URL, else http://127.0.0.1:8086)')
+    .option('--influx-api <v1|v2|v3>', 'write API (default: INFLUX_API, else v1)')
+    .option('--influx-org <org>', 'v2 organisation (default: INFLUX_ORG)')
+    .option('--influx-username <user>', 'v1 user (default: INFLUX_USERNAME)')
+    .option('--influx-password <password>', 'v1 password (default: INFLUX_PASSWORD; a flag shows in the process list, prefer the variable)')
+    .option('--influx-token <token>', 'v2/v3 token (default: INFLUX_TOKEN; a flag shows in the process list, prefer the variable)')
+    .option('--batch-lines <n>', 'lines per write request (default: INFLUX_BATCH_LINES, else 5000)')
+    .option('--batch-bytes <n>', 'bytes per write request before gzip (default: INFLUX_BATCH_BYTES, else 4000000)')
+    .option('--gzip', 'gzip write requests (default: INFLUX_GZIP)')
+    .option('--concurrency <n>', 'write requests in flight (default: INFLUX_CONCURRENCY, else 4)');
 }
 
 /** Runs the CLI; resolves to the process exit code. */

@@ -89,6 +89,16 @@ export class InfluxHttp {
     return { status: res.statusCode, retryAfter: Array.isArray(ra) ? (ra[0] ?? null) : (ra ?? null), body: text };
   }
 
+  /** Is InfluxDB answering? (`/ping`: 204 on 1.x, 2.x and 3.x; no database touched) */
+  async ping(): Promise<boolean> {
+    try {
+      const r = await this.request('GET', `${this.basePath}/ping`);
+      return r.status >= 200 && r.status < 300;
+    } catch {
+      return false;
+    }
+  }
+
   /** One write request; `gzipped` says the body is already compressed. */
   write(db: string, body: Uint8Array, gzipped: boolean, precision: 's' | 'ns' = 's'): Promise<Reply> {
     const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };

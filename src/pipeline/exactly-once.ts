@@ -39,7 +39,11 @@ export class ExactlyOnce {
 
   constructor(
     private readonly store: IngestStore,
-    private readonly options: { force?: boolean } = {},
+    private readonly options: {
+      force?: boolean;
+      /** PostgreSQL look-ups go through this (the job retries them while PostgreSQL is unreachable) */
+      retry?: <T>(call: () => Promise<T>) => Promise<T>;
+    } = {},
   ) {}
 
   /** time the reader spent waiting for plans (PostgreSQL look-ups, overlapping files) */
@@ -70,18 +74,21 @@ export class ExactlyOnce {
     try {
       await Promise.all(waits);
       if (this.aborted) throw new Error('the run stopped');
-      await this.store.ensureTenant(tenant, task.identity.campaign);
+      const retry = this.options.retry ?? (<T>(call: () => Promise<T>) => call());
+      await retry(() => this.store.ensureTenant(tenant, task.identity.campaign));
       // this run's parsed files first, then the committed ones: a commit in between is seen by one or the other
       const mem = new Map<string, Run[]>();
       for (const byChannel of this.uncommitted.get(device)?.values() ?? []) {
         for (const [id, runs] of byChannel) mem.set(id, [...(mem.get(id) ?? []), ...runs]);
       }
       // one round trip for the three look-ups
-      const [known, storedLayout, committedAll] = await Promise.all([
-        this.store.knownFile(tenant, sha256),
-        this.layouts.has(device) ? Promise.resolve(null) : this.store.deviceLayout(tenant, scan.header.masterSn),
-        from > to ? Promise.resolve(new Map<string, Run[]>()) : this.store.coverage(tenant, scan.header.masterSn, from, to, null),
-      ]);
+      const [known, storedLayout, committedAll] = await retry(() =>
+        Promise.all([
+          this.store.knownFile(tenant, sha256),
+          this.layouts.has(device) ? Promise.resolve(null) : this.store.deviceLayout(tenant, scan.header.masterSn),
+          from > to ? Promise.resolve(new Map<string, Run[]>()) : this.store.coverage(tenant, scan.header.masterSn, from, to, null),
+        ]),
+      );
       const knownLayout = this.layouts.get(device) ?? storedLayout;
       this.layouts.set(device, scan.header.layout);
       const planned = {
@@ -98,7 +105,8 @@ export class ExactlyOnce {
       }
       if (from > to) return { held: null, power, stepSeconds };
       // --force: the coverage of the file being replaced does not count
-      const committed = planned.replace === null ? committedAll : await this.store.coverage(tenant, scan.header.masterSn, from, to, planned.replace);
+      const committed =
+        planned.replace === null ? committedAll : await retry(() => this.store.coverage(tenant, scan.header.masterSn, from, to, planned.replace));
       const runs = scan.header.channels.map((c) => [...(committed.get(c.channelId) ?? []), ...(mem.get(c.channelId) ?? [])]);
       const held = new HeldPoints(runs, from, to);
       return { held: held.empty ? null : held, power, stepSeconds };

@@ -17,6 +17,8 @@ import { toDatabaseError } from '../postgres/errors.js';
 import type { Pool } from 'pg';
 import { IngestStore } from '../postgres/ingest-store.js';
 import { ExactlyOnce } from './exactly-once.js';
+import { AlreadyCommittedError, type CommitFence } from '../postgres/ingest-store.js';
+import type { Metrics } from '../metrics/metrics.js';
 
 export interface IngestJobOptions {
   pipeline: Pick<PipelineOptions, 'workers' | 'blockBytes' | 'v002TimeZone' | 'maxBlocksInFlight' | 'keepWholeBytes'>;
@@ -32,7 +34,15 @@ export interface IngestJobOptions {
   /** the JSON report is written here (null or absent: kept in memory only) */
   reportDir?: string | null;
   /** PostgreSQL: hourly aggregates, coverage, ledger (exactly-once). Absent: InfluxDB only. */
-  postgres?: { pool: Pool; force?: boolean };
+  postgres?: { pool: Pool; force?: boolean; commitLingerMs?: number; fence?: CommitFence };
+  /** Prometheus metrics to report into */
+  metrics?: Metrics;
+  /** a partly filled InfluxDB batch is sent after this long (default 1000 ms; the service uses less: latency) */
+  lingerMs?: number;
+  /** each file once its outcome is final (reported, moved or left in place) */
+  onFileDone?: (report: FileReport, task: FileTask) => void;
+  /** the running pipeline and batcher, for gauges (queue depths, bytes in flight, pool utilisation) */
+  onStart?: (running: { pipeline: Pipeline; batcher: LpBatcher }) => void;
 }
 
 export interface IngestJobResult {
@@ -46,11 +56,12 @@ export interface IngestJobResult {
  * its lines were acknowledged, or to error/ when it cannot be read or the
  * store rejected its lines; files the store never acknowledged stay put.
  */
-export async function runIngestJob(tasks: FileTask[], options: IngestJobOptions): Promise<IngestJobResult> {
+export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, options: IngestJobOptions): Promise<IngestJobResult> {
   const runId = randomUUID();
   const started = new Date();
   const t0 = performance.now();
   const log = options.logger;
+  const metrics = options.metrics;
   const moveFiles = options.moveFiles ?? true;
   const retries: Record<string, number> = {};
   let requests = 0;
@@ -61,14 +72,16 @@ export async function runIngestJob(tasks: FileTask[], options: IngestJobOptions)
     {
       onRetry(cause: RetryCause, db, delayMs, detail) {
         retries[cause] = (retries[cause] ?? 0) + 1;
+        metrics?.retries.inc({ store: 'influxdb', cause });
         log?.warn({ event: 'retry', cause, db, delay_ms: Math.round(delayMs), detail }, 'InfluxDB write retried');
       },
-      onRequest() {
+      onRequest(seconds, lines, bytes, status) {
         requests++;
+        metrics?.influxRequestDone(seconds, lines, bytes, status);
       },
     },
   );
-  const batcher = new LpBatcher(writer, options.influx);
+  const batcher = new LpBatcher(writer, { ...options.influx, ...(options.lingerMs !== undefined ? { lingerMs: options.lingerMs } : {}) });
   const verifySlots = new Slots(4);
   const reportName = `ingest-${started.toISOString().replace(/[:.]/g, '-')}-${runId.slice(0, 8)}.json`;
   let collector: RunReportWriter;
@@ -83,29 +96,41 @@ export async function runIngestJob(tasks: FileTask[], options: IngestJobOptions)
   const meta = metaDb ? new MetaSummaries(writer, metaDb, runId, log) : null;
   /** files whose outcome is still being settled (moves, verify): bounded by the writer's batches */
   const finishing = new Set<Promise<void>>();
-  const record = (report: FileReport) => {
+  const record = (report: FileReport, task?: FileTask) => {
     collector.add(report);
     meta?.file(report);
+    metrics?.fileDone(report, task?.receivedAt !== undefined ? (Date.now() - task.receivedAt) / 1000 : undefined);
+    if (task) options.onFileDone?.(report, task);
   };
 
-  const runnable: FileTask[] = [];
-  for (const task of tasks) {
+  /** files whose company or campaign cannot name a database or role: refused up front */
+  const refused = (task: FileTask): boolean => {
     const problem = tenantNameProblem('company', task.identity.company) ?? tenantNameProblem('campaign', task.identity.campaign);
-    if (!problem) {
-      runnable.push(task);
-      continue;
-    }
+    if (!problem) return false;
     const r = emptyFileReport(task.path, task.identity);
     r.bytes = task.size ?? 0;
     r.status = 'error';
     r.error = { code: ErrorCodes.TENANT_NAME, message: problem };
     r.moved_to = null;
-    record(r);
+    record(r, task);
     log?.error({ event: 'file', path: task.path, status: 'error', code: r.error.code, error: problem }, 'file refused');
-  }
+    return true;
+  };
+  const runnable: FileTask[] | AsyncIterable<FileTask> = Array.isArray(tasks)
+    ? tasks.filter((t) => !refused(t))
+    : (async function* () {
+        for await (const t of tasks) if (!refused(t)) yield t;
+      })();
 
-  const store = options.postgres ? new IngestStore(options.postgres.pool) : null;
-  const once = store ? new ExactlyOnce(store, { force: options.postgres?.force }) : null;
+  const store = options.postgres
+    ? new IngestStore(options.postgres.pool, { lingerMs: options.postgres.commitLingerMs, fence: options.postgres.fence, metrics })
+    : null;
+  const once = store
+    ? new ExactlyOnce(store, {
+        force: options.postgres?.force,
+        retry: (call) => retryPg(options.influx.storeWaitMs, log, metrics, call),
+      })
+    : null;
 
   /** The file's commit in PostgreSQL, retried while PostgreSQL is unreachable. */
   const commit = async (report: FileReport, task: FileTask, agg: FileAggregates): Promise<void> => {
@@ -118,9 +143,18 @@ export async function runIngestJob(tasks: FileTask[], options: IngestJobOptions)
       report.warnings.push(`${agg.noop}: nothing written`);
       return;
     }
-    const fileId = await retryPg(options.influx.storeWaitMs, log, () =>
-      store!.commitFile({ report, agg, runId, layoutDrift: planned?.layoutDrift ?? false, replace: planned?.replace ?? null }),
-    );
+    let fileId: number;
+    try {
+      fileId = await retryPg(options.influx.storeWaitMs, log, metrics, () =>
+        store!.commitFile({ report, agg, runId, layoutDrift: planned?.layoutDrift ?? false, replace: planned?.replace ?? null }),
+      );
+    } catch (err) {
+      if (!(err instanceof AlreadyCommittedError)) throw err;
+      // two processes took the same bytes (the service's claims make this rare): the first commit stands
+      report.ledger = { file_id: null, noop: err.message };
+      report.warnings.push(`${err.message}: nothing added`);
+      return;
+    }
     report.ledger = { file_id: fileId, noop: null };
   };
 
@@ -133,7 +167,9 @@ export async function runIngestJob(tasks: FileTask[], options: IngestJobOptions)
         // failed before pass 1 finished hashing it: the ledger still wants its identity
         report.sha256 = await sha256Of(task.path).catch(() => undefined);
       }
-      if (report.status === 'error') {
+      if (report.status === 'error' && report.error?.code === ErrorCodes.STORE_UNAVAILABLE) {
+        // PostgreSQL was not there to plan it: a good file stays where it is, for a later run
+      } else if (report.status === 'error') {
         // unreadable: the cause travels with it
         if (moveFiles) report.moved_to = await moveFinished(task.path, 'error', report.error);
       } else if (outcome.status === 'unavailable') {
@@ -174,7 +210,7 @@ export async function runIngestJob(tasks: FileTask[], options: IngestJobOptions)
     };
     if (report.status === 'ok') log?.info(fields, 'file ingested');
     else log?.error(fields, 'file failed');
-    record(report);
+    record(report, task);
   };
 
   const verifyFile = async (report: FileReport): Promise<void> => {
@@ -232,7 +268,7 @@ export async function runIngestJob(tasks: FileTask[], options: IngestJobOptions)
             report.error = { code: ErrorCodes.READ, message: `could not finish the file: ${errorMessage(err)}` };
           }
           try {
-            record(report);
+            record(report, task);
           } catch {
             // the report spool itself is failing: the totals still counted it if add() got that far
           }
@@ -241,6 +277,7 @@ export async function runIngestJob(tasks: FileTask[], options: IngestJobOptions)
       finishing.add(done);
     },
   });
+  options.onStart?.({ pipeline, batcher });
   let storeFailure: StoreError | null = null;
   try {
     await pipeline.run(runnable);
@@ -260,12 +297,13 @@ export async function runIngestJob(tasks: FileTask[], options: IngestJobOptions)
   while (finishing.size > 0) await Promise.all([...finishing]);
 
   // files the run never reached (a store stopped it; files are reported in order): left where they are
-  for (const task of runnable.slice(reached)) {
+  // (a stream's files not taken are its owner's: the service keeps them queued)
+  for (const task of Array.isArray(runnable) ? runnable.slice(reached) : []) {
     const r = emptyFileReport(task.path, task.identity);
     r.bytes = task.size ?? 0;
     r.moved_to = null;
     fail(r, storeFailure ?? new StoreError(ErrorCodes.STORE_UNAVAILABLE, 'not processed'));
-    record(r);
+    record(r, task);
   }
 
   const totals = collector.totals;
@@ -337,7 +375,7 @@ function fail(report: FileReport, err: PowerViewError): void {
   }
 }
 
-async function retryPg<T>(waitMs: number, log: Logger | undefined, call: () => Promise<T>): Promise<T> {
+async function retryPg<T>(waitMs: number, log: Logger | undefined, metrics: Metrics | undefined, call: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + waitMs;
   for (let attempt = 0; ; attempt++) {
     try {
@@ -349,6 +387,7 @@ async function retryPg<T>(waitMs: number, log: Logger | undefined, call: () => P
         throw new StoreError(ErrorCodes.STORE_UNAVAILABLE, `PostgreSQL unavailable for ${Math.round(waitMs / 1000)} s: ${errorMessage(err)}`);
       }
       const delay = jitteredBackoff(attempt, 250, 5000);
+      metrics?.retries.inc({ store: 'postgres', cause: 'unavailable' });
       log?.warn({ event: 'retry', store: 'postgres', delay_ms: Math.round(delay), detail: errorMessage(err) }, 'PostgreSQL commit retried');
       await new Promise((r) => setTimeout(r, delay));
     }

@@ -77,6 +77,8 @@ export interface FileTask {
   size?: number;
   /** the data root the file was found under, when known */
   root?: string;
+  /** when the upload was known complete (ms since the epoch; serve): the file's end-to-end latency starts here */
+  receivedAt?: number;
 }
 
 interface FileState {
@@ -142,17 +144,29 @@ export class Pipeline {
     await this.pool?.destroy();
   }
 
-  async run(tasks: FileTask[]): Promise<FileReport[]> {
+  /** Share of time the parser threads were busy (0..1); null on the main thread. */
+  get utilization(): number | null {
+    return this.pool ? this.pool.utilization : null;
+  }
+
+  /** Blocks read and not yet consumed (parsing or waiting for the sink). */
+  blocksInFlight = 0;
+
+  /** Parses the files in order; `tasks` may be a stream (continuous service): run() ends when it does. */
+  async run(tasks: Iterable<FileTask> | AsyncIterable<FileTask>): Promise<FileReport[]> {
     const slots = new Slots(this.maxInFlight);
     const queue = new HandOff<Entry>();
     const push = (e: Entry) => {
       // observed now, awaited in order later: a failure is never unhandled
-      if (e.kind === 'block') e.result.catch(() => {});
+      if (e.kind === 'block') {
+        e.result.catch(() => {});
+        this.blocksInFlight++;
+      }
       queue.push(e);
     };
     const producer = (async () => {
       try {
-        for (const task of tasks) {
+        for await (const task of tasks) {
           if (slots.isAborted) break;
           await this.produceFile(task, push, () => slots.acquire(), () => slots.release());
         }
@@ -201,6 +215,7 @@ export class Pipeline {
       try {
         result = await entry.result;
       } catch (err) {
+        this.blocksInFlight--;
         entry.file.failure ??= err instanceof Error ? err : new Error(String(err));
         slots.release();
         continue;
@@ -217,6 +232,7 @@ export class Pipeline {
         if (sink && result.lpLength > 0) await sink.write(result.lp.subarray(0, result.lpLength), entry.file.task);
       }
       this.recycle(result);
+      this.blocksInFlight--;
       slots.release();
       fileBytes += entry.bytes;
       this.options.onProgress?.({ bytes: bytesDone + fileBytes, points, files });

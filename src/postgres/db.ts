@@ -33,16 +33,16 @@ export function sslOf(config: PgConfig): pg.PoolConfig['ssl'] {
  */
 export function createPool(config: PgConfig, options: PoolOptions = {}): pg.Pool {
   const pool = new pg.Pool({
-    host: config.host,
-    port: config.port,
-    user: config.user,
-    password: config.password,
-    database: config.database,
-    ssl: sslOf(config),
+    ...clientConfigOf(config),
     max: options.max ?? 4,
     application_name: options.applicationName ?? 'powerview',
     connectionTimeoutMillis: options.connectionTimeoutMillis ?? 10_000,
   });
   pool.on('error', () => {});
   return pool;
+}
+
+/** Connection settings of one client (a dedicated session, outside any pool). */
+export function clientConfigOf(config: PgConfig): pg.ClientConfig {
+  return { host: config.host, port: config.port, user: config.user, password: config.password, database: config.database, ssl: sslOf(config) };
 }

@@ -7,6 +7,7 @@ import type { FileReport } from '../pipeline/report.js';
 import type { FileAggregates } from '../pipeline/pipeline.js';
 import { H } from '../tsv/block-parser.js';
 import type { Run } from '../pipeline/coverage.js';
+import type { Metrics } from '../metrics/metrics.js';
 
 /** One text-format COPY field: NULL for non-finite numbers, escapes for text. */
 function field(v: string | number | null): string {
@@ -24,6 +25,27 @@ export interface CommitInput {
   replace: number | null;
 }
 
+/**
+ * Checked inside a commit's transaction, before COMMIT: throws when this
+ * process may no longer commit these files (the service's claim on their
+ * device was lost), which rolls the commit back.
+ */
+export type CommitFence = (client: PoolClient, inputs: readonly CommitInput[]) => Promise<void>;
+
+/** The same bytes were committed meanwhile by another process: nothing to add. */
+export class AlreadyCommittedError extends Error {
+  constructor(readonly sha256: string) {
+    super(`the same bytes (sha256 ${sha256.slice(0, 12)}…) were committed by another process`);
+  }
+}
+
+export interface IngestStoreOptions {
+  /** how long the first ready file waits for others to share its commit (default 200 ms) */
+  lingerMs?: number;
+  fence?: CommitFence;
+  metrics?: Metrics;
+}
+
 export interface KnownFile {
   fileId: number;
   status: string;
@@ -39,7 +61,14 @@ export class IngestStore {
   /** committed files, hourly rows copied, coverage runs copied, and time spent in commits */
   readonly stats = { commits: 0, hourlyRows: 0, coverageRows: 0, commitSeconds: 0 };
 
-  constructor(private readonly pool: Pool) {}
+  private readonly lingerMs: number;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly options: IngestStoreOptions = {},
+  ) {
+    this.lingerMs = options.lingerMs ?? GROUP_LINGER_MS;
+  }
 
   /** The tenant (with its role) and campaign rows, once per run. */
   async ensureTenant(tenant: string, campaign: string): Promise<void> {
@@ -109,8 +138,8 @@ export class IngestStore {
     try {
       while (this.queue.length > 0) {
         // let a group form: every commit is an fsync, shared by the files it holds
-        const until = Date.now() + GROUP_LINGER_MS;
-        while (this.queue.length < GROUP_MAX && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+        const until = Date.now() + this.lingerMs;
+        while (this.queue.length < GROUP_MAX && Date.now() < until) await new Promise((r) => setTimeout(r, Math.min(10, this.lingerMs)));
         const group = this.queue.splice(0, GROUP_MAX);
         try {
           const ids = await this.commitGroup(group.map((g) => g.input));
@@ -174,13 +203,25 @@ export class IngestStore {
         this.devicesDone.set(key, input.agg.header.layout);
         written.push(key);
       }
+      await this.options.fence?.(client, inputs);
       await client.query('COMMIT');
       this.stats.commits++;
+      let hourly = 0;
+      let coverage = 0;
       for (const { agg } of inputs) {
-        this.stats.hourlyRows += agg.hourly.size;
-        this.stats.coverageRows += agg.coverage.reduce((n, runs) => n + runs.length, 0);
+        hourly += agg.hourly.size;
+        coverage += agg.coverage.reduce((n, runs) => n + runs.length, 0);
       }
-      this.stats.commitSeconds += (performance.now() - t0) / 1000;
+      this.stats.hourlyRows += hourly;
+      this.stats.coverageRows += coverage;
+      const seconds = (performance.now() - t0) / 1000;
+      this.stats.commitSeconds += seconds;
+      const m = this.options.metrics;
+      if (m) {
+        m.pgCommit.observe(seconds);
+        m.pgCopyRows.inc({ table: 'hourly' }, hourly);
+        m.pgCopyRows.inc({ table: 'coverage' }, coverage);
+      }
       return ids;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
@@ -227,6 +268,8 @@ export class IngestStore {
         input.runId,
       ],
     );
+    // an 'ok' row of the same bytes is never overwritten: another process committed them meanwhile
+    if (!ins.rows[0]) throw new AlreadyCommittedError(agg.sha256);
     return Number(ins.rows[0].file_id);
   }
 

@@ -1,0 +1,234 @@
+import { stat } from 'node:fs/promises';
+import { basename, dirname, relative, sep } from 'node:path';
+import type { Logger } from 'pino';
+import { errorMessage } from '../errors.js';
+import { identityOf } from '../pipeline/discover.js';
+import type { FileTask } from '../pipeline/pipeline.js';
+import type { FileReport } from '../pipeline/report.js';
+import { jitteredBackoff } from '../pipeline/flow.js';
+
+export interface ClaimSource {
+  tryClaim(folder: string): Promise<boolean>;
+  release(folder: string): Promise<void>;
+  isHeld(folder: string): boolean;
+}
+
+interface Device {
+  folder: string;
+  /** complete files not yet handed to the pipeline: path → upload complete (ms epoch) */
+  pending: Map<string, number>;
+  /** handed to the pipeline, outcome not known yet */
+  inFlight: Set<string>;
+  /** no claim attempt before this time (another instance holds it, or PostgreSQL is down) */
+  notBefore: number;
+  attempts: number;
+  claiming: boolean;
+  /** entries of this device in the ready list */
+  ready: number;
+}
+
+/** Pending file of a claimed device, ready for the pipeline. */
+interface Ready {
+  device: Device;
+  path: string;
+}
+
+/**
+ * Decides which complete file the pipeline takes next (DESIGN §5). Files are
+ * grouped by device folder; a device's files go only once this process holds
+ * the device's claim, in export order (the file name holds the export time),
+ * devices side by side. The pipeline pulls (async iteration): files wait here,
+ * not in the pipeline, so the pipeline's memory does not grow with a backlog.
+ * A file left in place (a store was unavailable, the claim was lost) comes
+ * back after a backoff; a file that vanished (another instance moved it) is
+ * dropped.
+ */
+export class Scheduler implements AsyncIterable<FileTask> {
+  private readonly devices = new Map<string, Device>();
+  private ready: Ready[] = [];
+  private readonly readyPaths = new Set<string>();
+  private wake: (() => void) | null = null;
+  private stopped = false;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly root: string,
+    private readonly claims: ClaimSource,
+    private readonly log?: Logger,
+    /** after each change of the backlog (journal compaction, gauges) */
+    private readonly onIdle?: () => void,
+  ) {}
+
+  /** Device folder of a path under the root: `<company>/<campaign>/<device>`. */
+  folderOf(path: string): string {
+    return relative(this.root, dirname(path)).split(sep).join('/');
+  }
+
+  /** Is the file waiting or being processed? */
+  knows(path: string): boolean {
+    const d = this.devices.get(this.folderOf(path));
+    return !!d && (d.pending.has(path) || d.inFlight.has(path));
+  }
+
+  /** A complete file to ingest; false when it is already known (a duplicate event). */
+  add(path: string, receivedAt: number): boolean {
+    if (this.stopped) return false;
+    const folder = this.folderOf(path);
+    let d = this.devices.get(folder);
+    if (!d) {
+      d = { folder, pending: new Map(), inFlight: new Set(), notBefore: 0, attempts: 0, claiming: false, ready: 0 };
+      this.devices.set(folder, d);
+    }
+    if (d.pending.has(path) || d.inFlight.has(path)) return false;
+    d.pending.set(path, receivedAt);
+    this.schedule(d);
+    return true;
+  }
+
+  /** Files known and not yet handed over, and files being processed. */
+  get depth(): { pending: number; inFlight: number } {
+    let pending = 0;
+    let inFlight = 0;
+    for (const d of this.devices.values()) {
+      pending += d.pending.size;
+      inFlight += d.inFlight.size;
+    }
+    return { pending, inFlight };
+  }
+
+  /** Everything not finished: the journal keeps these across a restart. */
+  unfinished(): Array<{ path: string; at: number }> {
+    const out: Array<{ path: string; at: number }> = [];
+    for (const d of this.devices.values()) {
+      for (const [path, at] of d.pending) out.push({ path, at });
+      for (const path of d.inFlight) out.push({ path, at: Date.now() });
+    }
+    return out;
+  }
+
+  private schedule(d: Device): void {
+    if (this.stopped || d.claiming) return;
+    if (d.pending.size === 0) {
+      if (d.inFlight.size === 0 && d.ready === 0) {
+        // nothing left here: the claim goes back, another instance may take the next upload
+        this.devices.delete(d.folder);
+        void this.claims.release(d.folder);
+        this.onIdle?.();
+      }
+      return;
+    }
+    const wait = d.notBefore - Date.now();
+    if (wait > 0) {
+      this.retryLater(wait);
+      return;
+    }
+    if (this.claims.isHeld(d.folder)) {
+      // held: its pending files become ready (the pipeline takes them in export order)
+      for (const path of d.pending.keys()) {
+        if (this.readyPaths.has(path)) continue;
+        this.readyPaths.add(path);
+        this.ready.push({ device: d, path });
+        d.ready++;
+      }
+      this.wake?.();
+      return;
+    }
+    d.claiming = true;
+    this.claims
+      .tryClaim(d.folder)
+      .then(
+        (ok) => {
+          d.attempts = ok ? 0 : d.attempts + 1;
+          // another instance works on it: its files will have moved by the time we hold it
+          if (!ok) d.notBefore = Date.now() + Math.min(250 * d.attempts, 2000);
+        },
+        (err: unknown) => {
+          d.attempts++;
+          d.notBefore = Date.now() + jitteredBackoff(d.attempts, 500, 10_000);
+          this.log?.warn({ event: 'claim', folder: d.folder, error: errorMessage(err) }, 'claim not taken: PostgreSQL unreachable');
+        },
+      )
+      .finally(() => {
+        d.claiming = false;
+        this.schedule(d);
+      });
+  }
+
+  private retryLater(ms: number): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      for (const d of this.devices.values()) this.schedule(d);
+    }, Math.max(ms, 10));
+    this.timer.unref();
+  }
+
+  /** The pipeline's outcome for a file: done (moved), or back to pending after a pause. */
+  done(report: FileReport, task: FileTask): void {
+    const d = this.devices.get(this.folderOf(task.path));
+    if (!d) return;
+    d.inFlight.delete(task.path);
+    const leftInPlace = report.moved_to === null || report.moved_to === undefined;
+    if (leftInPlace && report.status === 'error' && !this.stopped) {
+      // a store or the claim failed: the file is still complete and still ours to ingest, later
+      d.pending.set(task.path, task.receivedAt ?? Date.now());
+      d.attempts++;
+      d.notBefore = Date.now() + jitteredBackoff(d.attempts, 1000, 30_000);
+      this.retryLater(d.notBefore - Date.now());
+      return;
+    }
+    if (!leftInPlace || report.status === 'ok') d.attempts = 0;
+    this.schedule(d);
+  }
+
+  /** Intake stops: the iteration ends once the pipeline asks for its next file. */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<FileTask> {
+    while (!this.stopped) {
+      const next = this.takeReady();
+      if (!next) {
+        await new Promise<void>((r) => (this.wake = r));
+        this.wake = null;
+        continue;
+      }
+      const { device: d, path } = next;
+      const receivedAt = d.pending.get(path);
+      if (receivedAt === undefined) continue;
+      d.pending.delete(path);
+      // held now: if another instance took it first, it has moved it away
+      const st = await stat(path).catch(() => null);
+      if (!st || !st.isFile()) {
+        this.log?.debug({ event: 'skip', path }, 'file gone before its turn (processed by another instance?)');
+        this.schedule(d);
+        continue;
+      }
+      const identity = identityOf(path, this.root);
+      if (!identity) {
+        this.schedule(d);
+        continue;
+      }
+      d.inFlight.add(path);
+      yield { path, identity, size: st.size, root: this.root, receivedAt };
+    }
+  }
+
+  /** The first ready device, its earliest file by export order (names sort by export time). */
+  private takeReady(): Ready | null {
+    if (this.ready.length === 0) return null;
+    const d = this.ready[0].device;
+    let best = 0;
+    for (let i = 1; i < this.ready.length; i++) {
+      const r = this.ready[i];
+      if (r.device === d && basename(r.path) < basename(this.ready[best].path)) best = i;
+    }
+    const [r] = this.ready.splice(best, 1);
+    this.readyPaths.delete(r.path);
+    r.device.ready--;
+    return r;
+  }
+}

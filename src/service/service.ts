@@ -1,0 +1,327 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { mkdirSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Pool, ClientConfig } from 'pg';
+import type { Logger } from 'pino';
+import { errorMessage } from '../errors.js';
+import type { InfluxConfig } from '../influx/config.js';
+import { InfluxHttp } from '../influx/http-api.js';
+import { Metrics } from '../metrics/metrics.js';
+import { runIngestJob, type IngestJobResult } from '../pipeline/ingest-job.js';
+import type { Pipeline, PipelineOptions } from '../pipeline/pipeline.js';
+import type { LpBatcher } from '../influx/batcher.js';
+import { assertMigrated } from '../postgres/migrate.js';
+import { jitteredBackoff } from '../pipeline/flow.js';
+import { Claims } from './claims.js';
+import { HookError, authorized, classify, parseEvent, pathInRoot, readBody } from './hook.js';
+import { Journal, type JournalEvent } from './journal.js';
+import { Scheduler } from './scheduler.js';
+import { RootWatch } from './watch.js';
+
+/** Provisions a tenant (and campaign): stores, roles, Grafana files. Idempotent. */
+export type Provisioner = (tenant: string, campaign: string | null) => Promise<void>;
+
+export interface ServiceOptions {
+  /** the data root: `<root>/<company>/<campaign>/<device>/<file>` */
+  root: string;
+  host: string;
+  port: number;
+  hookSecret: string;
+  settleMs: number;
+  rescanMs: number;
+  /** SIGTERM: in-flight files get this long to finish */
+  drainMs: number;
+  /** the journal of accepted events lives here (outside the data root: SFTP users never see it) */
+  stateDir: string;
+  influx: Readonly<InfluxConfig>;
+  pool: Pool;
+  /** connection settings of the claims session (one dedicated connection) */
+  pgClientConfig: ClientConfig;
+  pipeline: Pick<PipelineOptions, 'workers' | 'blockBytes' | 'v002TimeZone' | 'maxBlocksInFlight' | 'keepWholeBytes'>;
+  provision: Provisioner;
+  metaDb?: string;
+  logger?: Logger;
+  metrics?: Metrics;
+  /** a partly filled InfluxDB batch waits at most this long (default 20 ms: latency) */
+  lingerMs?: number;
+  /** files per PostgreSQL commit wait at most this long for company (default 5 ms) */
+  commitLingerMs?: number;
+}
+
+/**
+ * `powerview serve` (DESIGN §5–§7): SFTPGo hook events and a watch of the data
+ * root feed one long-running ingest job — the same pipeline as a backfill —
+ * through claims, so each file is committed once whatever the number of
+ * events, instances or restarts. HTTP: the hook, /metrics, /healthz, /readyz.
+ */
+export class Service {
+  readonly metrics: Metrics;
+  private readonly log?: Logger;
+  private readonly rootReal: string;
+  private readonly journal: Journal;
+  private readonly claims: Claims;
+  private readonly scheduler: Scheduler;
+  private readonly watch: RootWatch;
+  private readonly influxHttp: InfluxHttp;
+  private server: Server | null = null;
+  private job: Promise<IngestJobResult> | null = null;
+  private running: { pipeline: Pipeline; batcher: LpBatcher } | null = null;
+  private draining = false;
+  /** provisioning events not yet done: `<company>/<campaign>` → accepted at */
+  private readonly provisions = new Map<string, JournalEvent>();
+  private readonly provisioning = new Set<string>();
+  private ready: { at: number; ok: boolean; detail: Record<string, string> } = { at: 0, ok: false, detail: {} };
+
+  constructor(private readonly options: ServiceOptions) {
+    this.metrics = options.metrics ?? new Metrics();
+    this.log = options.logger;
+    mkdirSync(options.root, { recursive: true });
+    this.rootReal = realpathSync(options.root);
+    this.journal = new Journal(join(options.stateDir, 'events.jsonl'));
+    this.claims = new Claims(options.pgClientConfig, (p) => this.scheduler.folderOf(p), this.log);
+    this.scheduler = new Scheduler(this.rootReal, this.claims, this.log, () => this.maybeCompact());
+    this.watch = new RootWatch(this.rootReal, {
+      settleMs: options.settleMs,
+      rescanMs: options.rescanMs,
+      knows: (p) => this.scheduler.knows(p),
+      onSettled: (p, at) => {
+        if (this.scheduler.add(p, at)) this.log?.info({ event: 'settled', path: p }, 'file found complete by the watch');
+      },
+      log: this.log,
+    });
+    this.influxHttp = new InfluxHttp(options.influx);
+  }
+
+  /** Address the HTTP server listens on. */
+  get address(): AddressInfo | null {
+    return (this.server?.address() as AddressInfo | null) ?? null;
+  }
+
+  async start(): Promise<void> {
+    // events accepted by the previous process and not finished: still to do, without waiting to settle
+    const left = this.journal.load();
+    await this.journal.open();
+    for (const e of left) this.accept(e);
+    await this.journal.compact(() => this.unfinished());
+    this.job = runIngestJob(this.scheduler, {
+      pipeline: this.options.pipeline,
+      // the service waits for a store as long as it takes; SIGTERM is what ends a wait
+      influx: { ...this.options.influx, storeWaitMs: 365 * 86400_000 },
+      metaDb: this.options.metaDb,
+      logger: this.log,
+      reportDir: null,
+      metrics: this.metrics,
+      lingerMs: this.options.lingerMs ?? 20,
+      postgres: { pool: this.options.pool, commitLingerMs: this.options.commitLingerMs ?? 5, fence: this.claims.fence },
+      onFileDone: (report, task) => this.scheduler.done(report, task),
+      onStart: (running) => (this.running = running),
+    });
+    this.job.catch((err: unknown) => this.log?.fatal({ event: 'job', error: errorMessage(err) }, 'ingest job failed'));
+    this.server = createServer((req, res) => void this.route(req, res));
+    this.server.requestTimeout = 30_000;
+    this.server.headersTimeout = 10_000;
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(this.options.port, this.options.host, () => resolve());
+    });
+    this.watch.start();
+    this.log?.info({ event: 'serve_start', address: this.address, root: this.rootReal, pending: left.length }, 'serving');
+  }
+
+  /** SIGTERM: intake stops (hooks get 503, SFTPGo retries them), in-flight files finish within the bound. */
+  async stop(): Promise<{ drained: boolean }> {
+    if (this.draining) return { drained: false };
+    this.draining = true;
+    this.watch.stop();
+    this.scheduler.stop();
+    const t0 = Date.now();
+    let drained = true;
+    if (this.job) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), this.options.drainMs)));
+      const outcome = await Promise.race([this.job.then(() => 'done' as const, () => 'done' as const), timeout]);
+      clearTimeout(timer);
+      drained = outcome === 'done';
+    }
+    // what was not finished stays on disk and in the journal: the next start takes it up
+    await this.journal.compact(() => this.unfinished()).catch(() => {});
+    await this.journal.close().catch(() => {});
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    this.server?.closeAllConnections();
+    await this.claims.close();
+    await this.influxHttp.close();
+    this.log?.info({ event: 'serve_stop', drained, seconds: (Date.now() - t0) / 1000 }, drained ? 'stopped' : 'stopped before in-flight files finished');
+    return { drained };
+  }
+
+  private unfinished(): JournalEvent[] {
+    return [
+      ...this.scheduler.unfinished().map((f) => ({ kind: 'upload' as const, path: f.path, at: f.at })),
+      ...this.provisions.values(),
+    ];
+  }
+
+  private maybeCompact(): void {
+    const { pending, inFlight } = this.scheduler.depth;
+    // idle, or the journal grows: rewrite it with only what is left
+    if ((pending + inFlight === 0 && this.provisions.size === 0 && this.journal.appended > 0) || this.journal.appended > 10_000) {
+      this.journal.compact(() => this.unfinished()).catch((err: unknown) => this.log?.warn({ event: 'journal', error: errorMessage(err) }, 'journal compaction failed'));
+    }
+  }
+
+  /** An event that is (or was) durably queued: to the scheduler or the provisioning queue. */
+  private accept(e: JournalEvent): boolean {
+    if (e.kind === 'upload') return this.scheduler.add(e.path, e.at);
+    const { parts } = classify(this.rootReal, e.path);
+    const key = parts.join('/');
+    if (this.provisions.has(key)) return false;
+    this.provisions.set(key, e);
+    void this.provisionLoop(key, parts[0], parts[1] ?? null);
+    return true;
+  }
+
+  private async provisionLoop(key: string, tenant: string, campaign: string | null): Promise<void> {
+    if (this.provisioning.has(key)) return;
+    this.provisioning.add(key);
+    try {
+      for (let attempt = 0; !this.draining; attempt++) {
+        try {
+          await this.options.provision(tenant, campaign);
+          this.log?.info({ event: 'provision', tenant, campaign }, 'tenant provisioned');
+          this.provisions.delete(key);
+          this.maybeCompact();
+          return;
+        } catch (err) {
+          const delay = jitteredBackoff(attempt, 1000, 30_000);
+          this.log?.warn({ event: 'provision', tenant, campaign, error: errorMessage(err), delay_ms: Math.round(delay) }, 'provisioning failed, retrying');
+          await new Promise((r) => setTimeout(r, delay).unref());
+        }
+      }
+    } finally {
+      this.provisioning.delete(key);
+    }
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url?.split('?')[0] ?? '/';
+    try {
+      if (url === '/hooks/sftpgo') {
+        if (req.method !== 'POST') return send(res, 405, { error: 'POST only' }, { allow: 'POST' });
+        return await this.hook(req, res);
+      }
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'GET only' }, { allow: 'GET' });
+      if (url === '/metrics') {
+        this.sampleGauges();
+        const body = await this.metrics.registry.metrics();
+        res.writeHead(200, { 'content-type': this.metrics.registry.contentType });
+        res.end(body);
+        return;
+      }
+      if (url === '/healthz') return send(res, this.draining ? 503 : 200, { status: this.draining ? 'stopping' : 'ok' });
+      if (url === '/readyz') {
+        const r = await this.readiness();
+        return send(res, r.ok ? 200 : 503, { status: r.ok ? 'ready' : 'not ready', ...r.detail });
+      }
+      send(res, 404, { error: 'not found' });
+    } catch (err) {
+      if (!res.headersSent) send(res, 500, { error: errorMessage(err) });
+    }
+  }
+
+  private async hook(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const reply = (status: number, body: Record<string, unknown>, action = 'unknown', result = 'refused') => {
+      this.metrics.hookEvents.inc({ action: ACTIONS.has(action) ? action : 'other', result });
+      send(res, status, body, status === 401 ? { 'www-authenticate': 'Bearer realm="powerview", Basic realm="powerview"' } : {});
+    };
+    if (!authorized(req.headers.authorization, this.options.hookSecret)) {
+      req.resume();
+      return reply(401, { error: 'missing or wrong hook secret' });
+    }
+    let event;
+    try {
+      event = parseEvent(await readBody(req));
+    } catch (err) {
+      if (err instanceof HookError) {
+        if (err.status === 413) res.setHeader('connection', 'close');
+        return reply(err.status, { error: err.message });
+      }
+      throw err;
+    }
+    const action = event.action;
+    if (this.draining) return reply(503, { error: 'stopping: retry later' }, action, 'refused');
+    let path: string;
+    try {
+      path = await pathInRoot(this.rootReal, event);
+    } catch (err) {
+      if (err instanceof HookError) {
+        this.log?.warn({ event: 'hook_refused', action, status: err.status, error: err.message }, 'hook refused');
+        return reply(err.status, { error: err.message }, action);
+      }
+      throw err;
+    }
+    const { kind } = classify(this.rootReal, path);
+    let je: JournalEvent | null = null;
+    if ((action === 'upload' || action === 'rename') && kind === 'file') {
+      // status 1: the upload completed; 2 (error) and 3 (quota exceeded) leave a partial file, not ours to read
+      if (action === 'upload' && event.status !== undefined && event.status !== 1) {
+        return reply(200, { result: 'ignored', reason: `upload status ${event.status}` }, action, 'ignored');
+      }
+      je = { kind: 'upload', path, at: Date.now() };
+    } else if (action === 'mkdir' && (kind === 'campaign' || kind === 'company')) {
+      je = { kind: 'provision', path, at: Date.now() };
+    }
+    if (!je) return reply(200, { result: 'ignored' }, action, 'ignored');
+    // in memory first (a file may be taken at once), then on disk: 200 only once it is durable
+    const isNew = this.accept(je);
+    try {
+      await this.journal.append(je);
+    } catch (err) {
+      this.log?.error({ event: 'journal', error: errorMessage(err) }, 'event not written to the journal');
+      return reply(503, { error: `event not queued durably: ${errorMessage(err)}` }, action, 'refused');
+    }
+    this.log?.info({ event: 'hook', action, path, duplicate: !isNew }, 'hook event queued');
+    reply(200, { result: 'queued', duplicate: !isNew }, action, 'queued');
+  }
+
+  private sampleGauges(): void {
+    const m = this.metrics;
+    const { pending, inFlight } = this.scheduler.depth;
+    m.queueDepth.set({ queue: 'files_pending' }, pending);
+    m.queueDepth.set({ queue: 'files_in_flight' }, inFlight);
+    m.queueDepth.set({ queue: 'files_settling' }, this.watch.settling);
+    m.queueDepth.set({ queue: 'provisions' }, this.provisions.size);
+    if (this.running) {
+      m.queueDepth.set({ queue: 'blocks' }, this.running.pipeline.blocksInFlight);
+      m.bytesInFlight.set(this.running.batcher.bytesInFlight);
+      const u = this.running.pipeline.utilization;
+      if (u !== null) m.workerUtilization.set(u);
+    }
+  }
+
+  /** Stores reachable, migrations applied (cached one second: probes are frequent). */
+  private async readiness(): Promise<{ ok: boolean; detail: Record<string, string> }> {
+    if (Date.now() - this.ready.at < 1000) return this.ready;
+    const detail: Record<string, string> = {};
+    const [influx, pg] = await Promise.all([
+      this.influxHttp.ping(),
+      assertMigrated(this.options.pool).then(
+        () => 'ok',
+        (err: unknown) => errorMessage(err),
+      ),
+    ]);
+    detail.influxdb = influx ? 'ok' : 'unreachable';
+    detail.postgres = pg;
+    if (this.draining) detail.service = 'stopping';
+    this.ready = { at: Date.now(), ok: influx && pg === 'ok' && !this.draining, detail };
+    return this.ready;
+  }
+}
+
+const ACTIONS = new Set(['upload', 'mkdir', 'rename', 'delete', 'download', 'rmdir', 'pre-upload', 'pre-download', 'pre-delete', 'ssh_cmd']);
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = `${JSON.stringify(body)}\n`;
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
