@@ -265,6 +265,29 @@ t.test('hourly merge and recompute', { skip: servicesSkip }, async (t) => {
     t.same(bits(await hourlyTable(db.pool, tenant)), bits(merged), 'identical to the last bit');
   });
 
+  t.test('arbitrary doubles, every file in one batch (shared hours merged file by file): the same bits as one batch per file', async (t) => {
+    await db.pool.query('DELETE FROM core.files; DELETE FROM core.hourly');
+    const r = rng(11);
+    const pts = points(2, 4, () => (r() - 0.3) * 1234.5678901);
+    const ids: number[] = [];
+    for (let f = 1; f <= 4; f++) ids.push(await newFile(db.pool, tenant, 'c1', device));
+    const client = await db.pool.connect();
+    try {
+      await client.query('BEGIN');
+      for (let f = 1; f <= 4; f++) await stage(client, 4242, ids[f - 1], tenant, device, partialsOf(pts, f, 'c1'));
+      const shared = await client.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM (SELECT 1 FROM staging.hourly_partials WHERE batch_id = 4242
+           GROUP BY channel_id, hour HAVING count(*) > 1) k`,
+      );
+      t.ok(shared.rows[0].n > 0, `${shared.rows[0].n} (channel, hour) keys shared by several files of the batch`);
+      await client.query('SELECT core.merge_hourly(4242)');
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+    t.same(bits(await hourlyTable(db.pool, tenant)), bits(aggregate(pts, () => 'c1')), 'folded in file order, to the last bit');
+  });
+
   t.test('first/last, min/max and energy across files of one hour', async (t) => {
     await db.pool.query('DELETE FROM core.files; DELETE FROM core.hourly');
     const h = Date.UTC(2025, 5, 1, 12) / 1000;

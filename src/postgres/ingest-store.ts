@@ -376,6 +376,8 @@ const HOURLY_COLUMNS = [
 ];
 
 function* hourlyRows(batch: number, fileId: number, tenant: string, campaign: string, header: FileHeader, hourly: Map<number, Float64Array>): Generator<string> {
+  // the text columns of a channel are the same on every row: escaped once per file
+  const prefixes = header.channels.map((ch) => [batch, fileId, tenant, campaign, header.masterSn, ch.channelId, ch.unit].map(field).join('\t') + '\t');
   // the channels of a row share their hour and mostly their first/last times: format each once
   const stamps = new Map<number, string>();
   const iso = (epoch: number): string => {
@@ -387,29 +389,15 @@ function* hourlyRows(batch: number, fileId: number, tenant: string, campaign: st
     return text;
   };
   for (const p of hourly.values()) {
-    const ch = header.channels[p[H.channel]];
-    yield [
-      batch,
-      fileId,
-      tenant,
-      campaign,
-      header.masterSn,
-      ch.channelId,
-      ch.unit,
-      iso(p[H.hour]),
-      p[H.samples],
-      p[H.sum],
-      p[H.min],
-      p[H.max],
-      iso(p[H.firstTime]),
-      p[H.firstValue],
-      iso(p[H.lastTime]),
-      p[H.lastValue],
-      ch.unit === 'W' ? p[H.energy] / 3600 : null,
-    ]
-      .map(field)
-      .join('\t');
+    const c = p[H.channel];
+    const energy = header.channels[c].unit === 'W' ? num(p[H.energy] / 3600) : '\\N';
+    yield `${prefixes[c]}${iso(p[H.hour])}\t${num(p[H.samples])}\t${num(p[H.sum])}\t${num(p[H.min])}\t${num(p[H.max])}\t${iso(p[H.firstTime])}\t${num(p[H.firstValue])}\t${iso(p[H.lastTime])}\t${num(p[H.lastValue])}\t${energy}`;
   }
+}
+
+/** A number as a COPY text field: NULL when not finite. */
+function num(v: number): string {
+  return Number.isFinite(v) ? String(v) : '\\N';
 }
 
 const COVERAGE_COLUMNS = ['tenant', 'device_master_sn', 'channel_id', 'file_id', 't_start', 'step', 'n'];
