@@ -26,6 +26,14 @@ export class Claims {
   private backendPid = 0;
   private connecting: Promise<pg.Client> | null = null;
   private readonly held = new Map<string, bigint>();
+  /** one query at a time on the claims session */
+  private tail: Promise<unknown> = Promise.resolve();
+
+  private serial<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(op, op);
+    this.tail = run.catch(() => {});
+    return run;
+  }
 
   constructor(
     private readonly config: pg.ClientConfig,
@@ -75,23 +83,28 @@ export class Claims {
   }
 
   /** Takes the device's claim if no process holds it; false when another one does. Throws when PostgreSQL is unreachable. */
-  async tryClaim(folder: string): Promise<boolean> {
-    if (this.held.has(folder)) return true;
-    const client = await this.connection();
-    const key = claimKey(folder);
-    const r = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [key.toString()]);
-    if (r.rows[0].ok) this.held.set(folder, key);
-    return r.rows[0].ok;
+  tryClaim(folder: string): Promise<boolean> {
+    return this.serial(async () => {
+      if (this.held.has(folder)) return true;
+      const client = await this.connection();
+      const key = claimKey(folder);
+      const r = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [key.toString()]);
+      // the session may have died meanwhile: a lock it took is gone with it
+      if (r.rows[0].ok && this.client === client) this.held.set(folder, key);
+      return r.rows[0].ok && this.client === client;
+    });
   }
 
-  async release(folder: string): Promise<void> {
+  release(folder: string): Promise<void> {
     const key = this.held.get(folder);
-    if (key === undefined) return;
+    if (key === undefined) return Promise.resolve();
     this.held.delete(folder);
-    const client = this.client;
-    if (!client) return;
-    await client.query('SELECT pg_advisory_unlock($1::bigint)', [key.toString()]).catch((err: unknown) => {
-      this.log?.warn({ event: 'claims', folder, error: errorMessage(err) }, 'claim release failed (it ends with the connection)');
+    return this.serial(async () => {
+      const client = this.client;
+      if (!client) return;
+      await client.query('SELECT pg_advisory_unlock($1::bigint)', [key.toString()]).catch((err: unknown) => {
+        this.log?.warn({ event: 'claims', folder, error: errorMessage(err) }, 'claim release failed (it ends with the connection)');
+      });
     });
   }
 
