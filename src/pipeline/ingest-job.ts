@@ -159,7 +159,10 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
   };
 
   const finish = async (report: FileReport, task: FileTask, agg: FileAggregates | null): Promise<void> => {
+    const tParsed = performance.now();
     const outcome: FileWriteOutcome = await batcher.outcome(task);
+    const tInflux = performance.now();
+    let tPg = tInflux;
     report.written = { lines: outcome.status === 'unavailable' ? 0 : outcome.lines, batches: outcome.batches };
     report.moved_to = null;
     try {
@@ -185,6 +188,7 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
           } catch (err) {
             fail(report, err instanceof PowerViewError ? err : new StoreError(ErrorCodes.STORE_REJECTED, `PostgreSQL: ${errorMessage(err)}`));
           }
+          tPg = performance.now();
         }
         if (report.status === 'ok' && moveFiles) report.moved_to = await moveFinished(task.path, 'parsed');
       }
@@ -206,6 +210,8 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
       duplicate_rows: report.duplicate_rows,
       moved_to: report.moved_to,
       duration_ms: report.duration_ms,
+      // after parsing: waiting for InfluxDB's acknowledgement, then the PostgreSQL commit, then the move
+      wait_ms: { influx: Math.round(tInflux - tParsed), postgres: Math.round(tPg - tInflux), move: Math.round(performance.now() - tPg) },
       ...(report.error ? { code: report.error.code, error: report.error.message } : {}),
     };
     if (report.status === 'ok') log?.info(fields, 'file ingested');
