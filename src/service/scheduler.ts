@@ -64,11 +64,15 @@ export class Scheduler implements AsyncIterable<FileTask> {
     return relative(this.root, dirname(path)).split(sep).join('/');
   }
 
-  /** Is the file waiting or being processed? */
+  /** Is the file waiting or being processed, or was it given up (refused, left in place) and not announced again? */
   knows(path: string): boolean {
+    if (this.givenUp.has(path)) return true;
     const d = this.devices.get(this.folderOf(path));
     return !!d && (d.pending.has(path) || d.inFlight.has(path));
   }
+
+  /** files that failed for good but could not be moved (a refused company name, say): not retried until announced again */
+  private readonly givenUp = new Set<string>();
 
   /** A complete file to ingest; false when it is already known (a duplicate event). */
   add(path: string, receivedAt: number): boolean {
@@ -80,6 +84,7 @@ export class Scheduler implements AsyncIterable<FileTask> {
       this.devices.set(folder, d);
     }
     if (d.pending.has(path) || d.inFlight.has(path)) return false;
+    this.givenUp.delete(path);
     d.pending.set(path, receivedAt);
     this.schedule(d);
     return true;
@@ -169,6 +174,12 @@ export class Scheduler implements AsyncIterable<FileTask> {
     if (!d) return;
     d.inFlight.delete(task.path);
     const leftInPlace = report.moved_to === null || report.moved_to === undefined;
+    if (leftInPlace && report.status === 'error' && report.error?.code !== 'PV_ERR_STORE_UNAVAILABLE') {
+      // failed for good and still there: the watch leaves it alone until a new upload announces it
+      if (this.givenUp.size < 100_000) this.givenUp.add(task.path);
+      this.schedule(d);
+      return;
+    }
     if (leftInPlace && report.status === 'error' && !this.stopped) {
       // a store or the claim failed: the file is still complete and still ours to ingest, later
       d.pending.set(task.path, task.receivedAt ?? Date.now());
