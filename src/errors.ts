@@ -26,6 +26,7 @@ export const ErrorCodes = {
   MIGRATION_FAILED: 'PV_ERR_MIGRATION_FAILED',
   MIGRATION_CHECKSUM: 'PV_ERR_MIGRATION_CHECKSUM',
   MIGRATION_UNKNOWN: 'PV_ERR_MIGRATION_UNKNOWN',
+  GRAFANA_API: 'PV_ERR_GRAFANA_API',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -19,3 +19,8 @@ export { moveFinished, destinationDir } from './pipeline/lifecycle.js';
 export { ExactlyOnce } from './pipeline/exactly-once.js';
 export { runsOf, HeldPoints, FileCoverage, samplingStep, type Run } from './pipeline/coverage.js';
 export { IngestStore } from './postgres/ingest-store.js';
+export { provisionTenant, type ProvisionOptions, type ProvisionResult } from './provision/tenant.js';
+export { resolveTenantSecret, tenantPassword, scramVerifier } from './provision/secrets.js';
+export { buildTree, staticTree, tenantTree, writeTree, type Tree, type TreeOptions } from './grafana/tree.js';
+export { readCatalog, type GrafanaCatalog, type TenantEntry } from './grafana/catalog.js';
+export { applyGrafana, resolveGrafanaApi, type GrafanaApiConfig } from './grafana/apply.js';

@@ -4,6 +4,7 @@ import { loadDotEnv } from '../config/config.js';
 import { runIngest, type IngestFlags } from './ingest.js';
 import { runMigrate, type MigrateFlags } from './migrate.js';
 import { runDatasetsDocs, type DatasetsDocsFlags } from './datasets.js';
+import { registerGrafanaCommands } from './grafana.js';
 import { runServe, type ServeFlags } from './serve.js';
 
 export function buildProgram(setExit: (code: number) => void): Command {
@@ -79,6 +80,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .action(async (flags: DatasetsDocsFlags) => {
       setExit(await runDatasetsDocs(flags));
     });
+  registerGrafanaCommands(program, setExit);
   return program;
 }
 

@@ -6,7 +6,8 @@ import { resolvePgConfig } from '../postgres/config.js';
 import { clientConfigOf, createPool } from '../postgres/db.js';
 import { Service, type Provisioner } from '../service/service.js';
 import { makeLogger } from './ingest.js';
-import { InfluxHttp } from '../influx/http-api.js';
+import { provisionTenant } from '../provision/tenant.js';
+import { resolveDashboardsPath } from '../grafana/providers.js';
 import type { Logger } from 'pino';
 import type { Pool } from 'pg';
 import type { InfluxConfig } from '../influx/config.js';
@@ -104,18 +105,10 @@ export async function runServe(flags: ServeFlags, env: NodeJS.ProcessEnv = proce
 }
 
 function provisioner(pool: Pool, influx: Readonly<InfluxConfig>, grafanaDir: string | null, logger: Logger): Provisioner {
-  // TODO(issue 6): provisionTenant (read-only credentials, Grafana files) replaces this once it lands
-  void grafanaDir;
-  void logger;
+  // the same dashboards path as `powerview grafana build` (validated here, at start)
+  const tree = { dashboardsPath: resolveDashboardsPath(undefined) };
   return async (tenant, campaign) => {
-    const http = new InfluxHttp(influx);
-    try {
-      const r = await http.createDatabase(tenant);
-      if (r.status >= 300) throw new Error(`InfluxDB: HTTP ${r.status} ${r.body.slice(0, 200)}`);
-    } finally {
-      await http.close();
-    }
-    await pool.query('SELECT core.ensure_tenant($1)', [tenant]);
-    if (campaign) await pool.query('INSERT INTO core.campaigns (tenant, campaign) VALUES ($1, $2) ON CONFLICT DO NOTHING', [tenant, campaign]);
+    const r = await provisionTenant({ pool, influx, tenant, campaign, grafanaDir, tree, logger });
+    for (const w of r.warnings) logger.warn({ event: 'provision', tenant, campaign, warning: w }, 'provisioning warning');
   };
 }

@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { basename, dirname, relative, sep } from 'node:path';
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
@@ -215,6 +215,13 @@ export class Scheduler implements AsyncIterable<FileTask> {
       const st = await stat(path).catch(() => null);
       if (!st || !st.isFile()) {
         this.log?.debug({ event: 'skip', path }, 'file gone before its turn (processed by another instance?)');
+        this.schedule(d);
+        continue;
+      }
+      // through a symlink (the file or a folder of its path): its target is not this device's upload, never read it
+      const real = await realpath(path).catch(() => null);
+      if (real !== path) {
+        this.log?.warn({ event: 'skip', path, real }, 'not ingested: the path goes through a symlink');
         this.schedule(d);
         continue;
       }

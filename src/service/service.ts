@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Pool, ClientConfig } from 'pg';
 import type { Logger } from 'pino';
-import { errorMessage } from '../errors.js';
+import { ErrorCodes, PowerViewError, errorMessage } from '../errors.js';
 import type { InfluxConfig } from '../influx/config.js';
 import { InfluxHttp } from '../influx/http-api.js';
 import { Metrics } from '../metrics/metrics.js';
@@ -193,6 +193,13 @@ export class Service {
           this.maybeCompact();
           return;
         } catch (err) {
+          if (err instanceof PowerViewError && err.code === ErrorCodes.TENANT_NAME) {
+            // a folder name that cannot name a database or role: retrying cannot help
+            this.log?.error({ event: 'provision', tenant, campaign, error: err.message }, 'tenant not provisioned: refused name');
+            this.provisions.delete(key);
+            this.maybeCompact();
+            return;
+          }
           const delay = jitteredBackoff(attempt, 1000, 30_000);
           this.log?.warn({ event: 'provision', tenant, campaign, error: errorMessage(err), delay_ms: Math.round(delay) }, 'provisioning failed, retrying');
           await new Promise((r) => setTimeout(r, delay).unref());

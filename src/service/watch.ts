@@ -1,5 +1,5 @@
 import { watch, type FSWatcher } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
@@ -86,7 +86,8 @@ export class RootWatch {
     const list = async (dir: string): Promise<string[]> => {
       try {
         const entries = await readdir(dir, { withFileTypes: true });
-        return entries.filter((e) => !isIgnoredName(e.name)).map((e) => join(dir, e.name));
+        // symlinks are not uploads (the scheduler refuses them too): not even looked at
+        return entries.filter((e) => !isIgnoredName(e.name) && !e.isSymbolicLink()).map((e) => join(dir, e.name));
       } catch {
         return [];
       }
@@ -132,7 +133,7 @@ export class RootWatch {
         this.candidates.delete(path);
         continue;
       }
-      const st = await stat(path).catch(() => null);
+      const st = await lstat(path).catch(() => null);
       if (!st || !st.isFile()) {
         this.candidates.delete(path);
         continue;
