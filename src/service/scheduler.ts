@@ -211,26 +211,32 @@ export class Scheduler implements AsyncIterable<FileTask> {
       const receivedAt = d.pending.get(path);
       if (receivedAt === undefined) continue;
       d.pending.delete(path);
+      // in flight from now on, across the awaits below: a file of the device finishing meanwhile must not
+      // find the device empty and release its claim (another instance would take this very file)
+      d.inFlight.add(path);
+      const drop = () => {
+        d.inFlight.delete(path);
+        this.schedule(d);
+      };
       // held now: if another instance took it first, it has moved it away
       const st = await stat(path).catch(() => null);
       if (!st || !st.isFile()) {
         this.log?.debug({ event: 'skip', path }, 'file gone before its turn (processed by another instance?)');
-        this.schedule(d);
+        drop();
         continue;
       }
       // through a symlink (the file or a folder of its path): its target is not this device's upload, never read it
       const real = await realpath(path).catch(() => null);
       if (real !== path) {
         this.log?.warn({ event: 'skip', path, real }, 'not ingested: the path goes through a symlink');
-        this.schedule(d);
+        drop();
         continue;
       }
       const identity = identityOf(path, this.root);
       if (!identity) {
-        this.schedule(d);
+        drop();
         continue;
       }
-      d.inFlight.add(path);
       yield { path, identity, size: st.size, root: this.root, receivedAt };
     }
   }
