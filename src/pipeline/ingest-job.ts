@@ -34,7 +34,7 @@ export interface IngestJobOptions {
   /** the JSON report is written here (null or absent: kept in memory only) */
   reportDir?: string | null;
   /** PostgreSQL: hourly aggregates, coverage, ledger (exactly-once). Absent: InfluxDB only. */
-  postgres?: { pool: Pool; force?: boolean; commitLingerMs?: number; fence?: CommitFence };
+  postgres?: { pool: Pool; force?: boolean; commitLingerMs?: number; commitMaxFiles?: number; fence?: CommitFence };
   /** Prometheus metrics to report into */
   metrics?: Metrics;
   /** a partly filled InfluxDB batch is sent after this long (default 1000 ms; the service uses less: latency) */
@@ -123,7 +123,12 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
       })();
 
   const store = options.postgres
-    ? new IngestStore(options.postgres.pool, { lingerMs: options.postgres.commitLingerMs, fence: options.postgres.fence, metrics })
+    ? new IngestStore(options.postgres.pool, {
+        lingerMs: options.postgres.commitLingerMs,
+        maxGroup: options.postgres.commitMaxFiles,
+        fence: options.postgres.fence,
+        metrics,
+      })
     : null;
   const once = store
     ? new ExactlyOnce(store, {

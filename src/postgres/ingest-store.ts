@@ -42,6 +42,8 @@ export class AlreadyCommittedError extends Error {
 export interface IngestStoreOptions {
   /** how long the first ready file waits for others to share its commit (default 200 ms) */
   lingerMs?: number;
+  /** files per commit at most (default 64; fewer: shorter commits, lower latency under a backlog) */
+  maxGroup?: number;
   fence?: CommitFence;
   metrics?: Metrics;
 }
@@ -62,12 +64,14 @@ export class IngestStore {
   readonly stats = { commits: 0, hourlyRows: 0, coverageRows: 0, commitSeconds: 0 };
 
   private readonly lingerMs: number;
+  private readonly maxGroup: number;
 
   constructor(
     private readonly pool: Pool,
     private readonly options: IngestStoreOptions = {},
   ) {
     this.lingerMs = options.lingerMs ?? GROUP_LINGER_MS;
+    this.maxGroup = options.maxGroup ?? GROUP_MAX;
   }
 
   /** The tenant (with its role) and campaign rows, once per run. */
@@ -139,8 +143,8 @@ export class IngestStore {
       while (this.queue.length > 0) {
         // let a group form: every commit is an fsync, shared by the files it holds
         const until = Date.now() + this.lingerMs;
-        while (this.queue.length < GROUP_MAX && Date.now() < until) await new Promise((r) => setTimeout(r, Math.min(10, this.lingerMs)));
-        const group = this.queue.splice(0, GROUP_MAX);
+        while (this.queue.length < this.maxGroup && Date.now() < until) await new Promise((r) => setTimeout(r, Math.min(10, this.lingerMs)));
+        const group = this.queue.splice(0, this.maxGroup);
         try {
           const ids = await this.commitGroup(group.map((g) => g.input));
           group.forEach((g, k) => g.resolve(ids[k]));

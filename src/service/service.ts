@@ -113,7 +113,8 @@ export class Service {
       reportDir: null,
       metrics: this.metrics,
       lingerMs: this.options.lingerMs ?? 20,
-      postgres: { pool: this.options.pool, commitLingerMs: this.options.commitLingerMs ?? 5, fence: this.claims.fence },
+      // small groups: a backlog is committed in short transactions, not one long one (latency)
+      postgres: { pool: this.options.pool, commitLingerMs: this.options.commitLingerMs ?? 5, commitMaxFiles: 16, fence: this.claims.fence },
       onFileDone: (report, task) => this.scheduler.done(report, task),
       onStart: (running) => (this.running = running),
     });
