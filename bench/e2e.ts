@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { Pool } from 'undici';
+import { servicesUp } from '../test/services.js';
 import { generateArchive } from '../fixtures/generate.js';
 
 const projectRoot = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -43,13 +44,9 @@ const concurrency = Number(values.concurrency);
 const batchLines = Number(values['batch-lines']);
 const gzip = values.gzip;
 
-function sh(args: string[]): string {
-  return execFileSync(join(projectRoot, 'ops', 'services.sh'), args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-}
 
-sh(['up']);
-const env: Record<string, string> = {};
-for (const m of sh(['env']).matchAll(/^export ([A-Z0-9_]+)=(.*)$/gm)) env[m[1]] = m[2];
+// the services, held like a test file holds them: a test that stops a store meanwhile would spoil the figures
+const env = await servicesUp();
 if (withPg) execFileSync(process.execPath, [join(projectRoot, 'bin', 'powerview.js'), 'migrate'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
 const pgPool = withPg ? new (await import('pg')).default.Pool({ connectionString: env.DATABASE_URL, max: 1 }) : null;
 

@@ -21,6 +21,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { servicesUp } from '../test/services.js';
 import { generateFile, type FileSpec } from '../fixtures/generate.js';
 
 const projectRoot = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -42,9 +43,6 @@ const company = 'bench_latency';
 const campaign = 'live';
 const secret = 'bench-latency-secret-0123456789';
 
-function sh(args: string[]): string {
-  return execFileSync(join(projectRoot, 'ops', 'services.sh'), args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-}
 
 async function freePort(): Promise<number> {
   return new Promise((res) => {
@@ -57,9 +55,8 @@ async function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-sh(['up']);
-const env: Record<string, string> = {};
-for (const m of sh(['env']).matchAll(/^export ([A-Z0-9_]+)=(.*)$/gm)) env[m[1]] = m[2];
+// the services, held like a test file holds them: a test that stops a store meanwhile would spoil the figures
+const env = await servicesUp();
 const cli = join(projectRoot, 'bin', 'powerview.js');
 execFileSync(process.execPath, [cli, 'migrate'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
 

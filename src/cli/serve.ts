@@ -99,6 +99,12 @@ export async function runServe(flags: ServeFlags, env: NodeJS.ProcessEnv = proce
   });
   logger.info({ event: 'signal', signal }, 'stopping: intake closed, finishing in-flight files');
   const { drained } = await service.stop();
+  if (!drained) {
+    // the bound is the bound: files not finished stay in place and in the journal, the claims session is
+    // closed (a late commit would be refused), so the next start takes them up; the pool is not waited for
+    await new Promise<void>((r) => logger.flush(() => r()));
+    process.exit(1);
+  }
   await pool.end().catch(() => {});
   logger.flush();
   return drained ? 0 : 1;

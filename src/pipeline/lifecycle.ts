@@ -1,4 +1,4 @@
-import { copyFile, constants as fsConstants, link, mkdir, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, constants as fsConstants, link, mkdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { PROCESSED_DIRS } from './discover.js';
 
@@ -41,7 +41,15 @@ export async function moveFinished(file: string, to: Destination, sidecar?: unkn
         await link(file, attempt);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'EEXIST') continue;
+        if (code === 'EEXIST') {
+          // the same inode already there: an earlier move was interrupted between link and unlink (a crash)
+          const [a, b] = await Promise.all([stat(file), stat(attempt).catch(() => null)]);
+          if (b && a.dev === b.dev && a.ino === b.ino) {
+            target = attempt;
+            break;
+          }
+          continue;
+        }
         if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV') throw err;
         // no hard links here: an exclusive copy still never overwrites
         try {

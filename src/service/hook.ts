@@ -117,6 +117,8 @@ export async function pathInRoot(rootReal: string, e: SftpgoEvent): Promise<stri
     }
   }
   if (!inside(rootReal, real)) throw new HookError(403, 'path leads outside the data root (symlink) refused');
+  // a symlink within the root (into another tenant's folder, say) is no upload of this path either
+  if (real !== candidate) throw new HookError(403, 'path through a symlink refused');
   return real;
 }
 
