@@ -5,7 +5,7 @@
  * state as an uninterrupted run.
  */
 import t from 'tap';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { cpSync, readFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -98,6 +98,26 @@ t.test('PostgreSQL lifecycle', { skip: servicesSkip }, async (t) => {
     t.equal(rows.rows[0].sha256, f.sha256);
   });
 
+  t.test('overlapping re-exports: the rows skipped are duplicate_rows in the report and in the metrics', async (t) => {
+    const company = `dupm_${process.pid}`;
+    dbs.push(company);
+    const root = mkdtempSync(join(tmpdir(), 'pv-dupm-'));
+    const dir = join(root, company, 'c', '02001171');
+    mkdirSync(dir, { recursive: true });
+    const base = { format: 'v003' as const, masterSn: '02001171', channels: 6, slaves: 0, slaveChannels: 6, step: 600, defects: [], seed: 9 };
+    // the second export repeats the last 20 instants of the first: the first file's points win
+    await writeTsv(join(dir, 'MV2_02001171_20250101_000000.tsv'), { ...base, rows: 60, start: Date.UTC(2024, 11, 1) / 1000 });
+    await writeTsv(join(dir, 'MV2_02001171_20250102_000000.tsv'), { ...base, rows: 60, start: Date.UTC(2024, 11, 1) / 1000 + 40 * 600 });
+    const metricsFile = join(root, 'powerview.prom');
+    const r = await runCli(['ingest', '--json', '--meta-db', '', '--root', root, '--report-dir', join(root, 'r'), '--metrics-file', metricsFile, root], env);
+    t.equal(r.code, 0, r.stderr.slice(-500));
+    const report = JSON.parse(r.stdout);
+    const dups = report.files.reduce((n: number, f: { duplicate_rows: number }) => n + f.duplicate_rows, 0);
+    t.equal(dups, 20, 'the 20 repeated rows are duplicates');
+    const prom = readFileSync(metricsFile, 'utf8');
+    t.match(prom, new RegExp(`^powerview_duplicate_rows_total\\{tenant="${company}"\\} ${dups}$`, 'm'), 'and so says powerview_duplicate_rows_total');
+  });
+
   t.test('a header layout that differs from the device\'s known layout is flagged', async (t) => {
     const company = `drift_${process.pid}`;
     dbs.push(company);
@@ -107,8 +127,12 @@ t.test('PostgreSQL lifecycle', { skip: servicesSkip }, async (t) => {
     const base = { format: 'v003' as const, masterSn: '02001171', slaveChannels: 6, rows: 50, step: 600, defects: [], seed: 4 };
     await writeTsv(join(dir, 'MV2_02001171_20250101_000000.tsv'), { ...base, channels: 6, slaves: 0, start: Date.UTC(2024, 11, 1) / 1000 });
     await writeTsv(join(dir, 'MV2_02001171_20250201_000000.tsv'), { ...base, channels: 6, slaves: 1, start: Date.UTC(2025, 0, 1) / 1000 });
-    const r = await runCli(['ingest', '--json', '--meta-db', '', '--root', root, '--report-dir', join(root, 'r'), root], env);
+    const metricsFile = join(root, 'powerview.prom');
+    const r = await runCli(['ingest', '--json', '--meta-db', '', '--root', root, '--report-dir', join(root, 'r'), '--metrics-file', metricsFile, root], env);
     t.equal(r.code, 0, r.stderr.slice(-500));
+    const prom = readFileSync(metricsFile, 'utf8');
+    t.match(prom, new RegExp(`^powerview_layout_drift_total\\{tenant="${company}"\\} 1$`, 'm'), 'the drift is in the metrics (--metrics-file)');
+    t.match(prom, new RegExp(`^powerview_files_total\\{tenant="${company}",outcome="ok"\\} 2$`, 'm'));
     // the report lists files as they finish: by path here
     const [first, second] = JSON.parse(r.stdout).files.sort((a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : 1));
     t.equal(first.layout_drift, false);

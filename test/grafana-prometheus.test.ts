@@ -15,7 +15,7 @@ import { Metrics } from '../src/metrics/metrics.js';
 import type { FileReport } from '../src/pipeline/report.js';
 import { uids } from '../src/grafana/names.js';
 import { servicesSkip, servicesUp } from './services.js';
-import { lockPort } from './port-lock.js';
+import { lockPort } from './serve-harness.js';
 import { prometheusRunner, runDashboard, type DashboardJson, type RunReport } from './grafana-run.js';
 import { projectRoot } from './helpers.js';
 

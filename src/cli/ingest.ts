@@ -16,6 +16,8 @@ import { Pipeline, type FileTask } from '../pipeline/pipeline.js';
 import { runHead, totalsOf, type RunReport } from '../pipeline/report.js';
 import { CountingSink, StreamSink, type LpSink } from '../pipeline/sink.js';
 import { summaryTable } from './summary.js';
+import { writeFile, rename } from 'node:fs/promises';
+import { Metrics } from '../metrics/metrics.js';
 
 export interface IngestFlags extends InfluxFlags {
   dryRun?: boolean;
@@ -37,6 +39,7 @@ export interface IngestFlags extends InfluxFlags {
   databaseUrl?: string;
   postgres?: boolean;
   force?: boolean;
+  metricsFile?: string;
 }
 
 /** `powerview ingest`: returns the exit code (0 all good, 1 some file failed). */
@@ -157,6 +160,7 @@ async function runWrite(
     }
   }
   const progress = showBar ? new Progress(totalBytes, tasks.length) : null;
+  const metrics = flags.metricsFile ? new Metrics({ defaults: false }) : null;
   logger.info({ event: 'run_start', files: tasks.length, bytes: totalBytes, influx: influx.url, api: influx.api }, 'ingest started');
   let result;
   try {
@@ -169,10 +173,17 @@ async function runWrite(
       reportDir,
       logger,
       onProgress: progress?.update,
+      ...(metrics ? { metrics } : {}),
     });
   } finally {
     progress?.stop();
     await pgPool?.end();
+  }
+  if (metrics && flags.metricsFile) {
+    // Prometheus text format, for node_exporter's textfile collector: a backfill's counters outlive its process
+    const file = resolve(flags.metricsFile);
+    await writeFile(`${file}.tmp`, await metrics.registry.metrics());
+    await rename(`${file}.tmp`, file);
   }
   const { report, exitCode } = result;
   if (!report.report_path) process.stderr.write(`powerview: warning: the report could not be written to ${reportDir} (see the log)\n`);

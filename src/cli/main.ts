@@ -37,6 +37,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default: POWERVIEW_LOG_LEVEL, else info)')
     .option('--database-url <url>', 'PostgreSQL for hourly aggregates and exactly-once (default: DATABASE_URL, or the PG* variables)')
     .option('--no-postgres', 'write InfluxDB only: no aggregates, no exactly-once across files')
+    .option('--metrics-file <file>', 'write the run\'s Prometheus metrics (files by outcome, duplicate rows, layout drift, retries…) to FILE at the end, for node_exporter\'s textfile collector')
     .option('--force', "re-ingest files whose bytes were ingested before: their coverage and aggregates are replaced, not added");
   addInfluxOptions(ingest).action(async (paths: string[], flags: IngestFlags) => {
     setExit(await runIngest(paths, flags));
