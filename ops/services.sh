@@ -160,7 +160,11 @@ wait_ready() {
   while :; do
     if "$probe"; then return 0; fi
     if ! "$alive" >/dev/null; then
-      fail_with_log "$name exited during startup" "$logfile"
+      # looked at mid-exec, /proc/<pid>/cmdline can be empty for a moment: look again before concluding
+      sleep 0.5
+      if ! "$probe" && ! "$alive" >/dev/null; then
+        fail_with_log "$name exited during startup" "$logfile"
+      fi
     fi
     if ((SECONDS >= deadline)); then
       [[ -n $stop ]] && "$stop" || true
