@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { FileReport } from '../pipeline/report.js';
+import { ErrorCodes } from '../errors.js';
 
 /** Seconds buckets from 5 ms to 2 min: requests, commits and file latency share them. */
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
@@ -139,7 +140,7 @@ export class Metrics {
   /** Everything a finished file's report says. */
   fileDone(r: FileReport, latencySeconds?: number): void {
     const tenant = r.company || 'unknown';
-    const outcome = r.status === 'ok' ? (r.ledger?.noop ? 'noop' : 'ok') : r.error?.code === 'PV_ERR_STORE_UNAVAILABLE' ? 'unavailable' : 'error';
+    const outcome = r.status === 'ok' ? (r.ledger?.noop ? 'noop' : 'ok') : r.error?.code === ErrorCodes.STORE_UNAVAILABLE ? 'unavailable' : 'error';
     this.files.inc({ tenant, outcome });
     if (r.status !== 'ok' && r.error) this.fileErrors.inc({ code: r.error.code });
     this.bytesRead.inc(r.bytes);

@@ -1,7 +1,7 @@
 import { realpath, stat } from 'node:fs/promises';
 import { basename, dirname, relative, sep } from 'node:path';
 import type { Logger } from 'pino';
-import { errorMessage } from '../errors.js';
+import { ErrorCodes, errorMessage } from '../errors.js';
 import { identityOf } from '../pipeline/discover.js';
 import type { FileTask } from '../pipeline/pipeline.js';
 import type { FileReport } from '../pipeline/report.js';
@@ -23,14 +23,25 @@ interface Device {
   notBefore: number;
   attempts: number;
   claiming: boolean;
-  /** entries of this device in the ready list */
-  ready: number;
+  /** pending files not yet put in order (they wait for the claim) */
+  fresh: string[];
+  /** pending files of a held device, by export order (file name): the pipeline takes them from the front */
+  order: string[];
+  /** in the scheduler's queue of devices with ordered files */
+  queued: boolean;
 }
 
-/** Pending file of a claimed device, ready for the pipeline. */
-interface Ready {
-  device: Device;
-  path: string;
+/** Inserts `path` into `order`, kept sorted by file name (export time). */
+function insertByName(order: string[], path: string): void {
+  const name = basename(path);
+  let lo = 0;
+  let hi = order.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (basename(order[mid]) <= name) lo = mid + 1;
+    else hi = mid;
+  }
+  order.splice(lo, 0, path);
 }
 
 /**
@@ -45,8 +56,8 @@ interface Ready {
  */
 export class Scheduler implements AsyncIterable<FileTask> {
   private readonly devices = new Map<string, Device>();
-  private ready: Ready[] = [];
-  private readonly readyPaths = new Set<string>();
+  /** held devices with files in order, first come first served: a backlog costs O(log n) per file, not O(n) */
+  private readonly readyDevices: Device[] = [];
   private wake: (() => void) | null = null;
   private stopped = false;
   private timer: NodeJS.Timeout | null = null;
@@ -80,12 +91,13 @@ export class Scheduler implements AsyncIterable<FileTask> {
     const folder = this.folderOf(path);
     let d = this.devices.get(folder);
     if (!d) {
-      d = { folder, pending: new Map(), inFlight: new Set(), notBefore: 0, attempts: 0, claiming: false, ready: 0 };
+      d = { folder, pending: new Map(), inFlight: new Set(), notBefore: 0, attempts: 0, claiming: false, fresh: [], order: [], queued: false };
       this.devices.set(folder, d);
     }
     if (d.pending.has(path) || d.inFlight.has(path)) return false;
     this.givenUp.delete(path);
     d.pending.set(path, receivedAt);
+    d.fresh.push(path);
     this.schedule(d);
     return true;
   }
@@ -114,7 +126,7 @@ export class Scheduler implements AsyncIterable<FileTask> {
   private schedule(d: Device): void {
     if (this.stopped || d.claiming) return;
     if (d.pending.size === 0) {
-      if (d.inFlight.size === 0 && d.ready === 0) {
+      if (d.inFlight.size === 0) {
         // nothing left here: the claim goes back, another instance may take the next upload
         this.devices.delete(d.folder);
         void this.claims.release(d.folder);
@@ -128,12 +140,12 @@ export class Scheduler implements AsyncIterable<FileTask> {
       return;
     }
     if (this.claims.isHeld(d.folder)) {
-      // held: its pending files become ready (the pipeline takes them in export order)
-      for (const path of d.pending.keys()) {
-        if (this.readyPaths.has(path)) continue;
-        this.readyPaths.add(path);
-        this.ready.push({ device: d, path });
-        d.ready++;
+      // held: its new files join the device's export order
+      for (const path of d.fresh) insertByName(d.order, path);
+      d.fresh = [];
+      if (!d.queued && d.order.length > 0) {
+        d.queued = true;
+        this.readyDevices.push(d);
       }
       this.wake?.();
       return;
@@ -174,7 +186,7 @@ export class Scheduler implements AsyncIterable<FileTask> {
     if (!d) return;
     d.inFlight.delete(task.path);
     const leftInPlace = report.moved_to === null || report.moved_to === undefined;
-    if (leftInPlace && report.status === 'error' && report.error?.code !== 'PV_ERR_STORE_UNAVAILABLE') {
+    if (leftInPlace && report.status === 'error' && report.error?.code !== ErrorCodes.STORE_UNAVAILABLE) {
       // failed for good and still there: the watch leaves it alone until a new upload announces it
       if (this.givenUp.size < 100_000) this.givenUp.add(task.path);
       this.schedule(d);
@@ -183,6 +195,7 @@ export class Scheduler implements AsyncIterable<FileTask> {
     if (leftInPlace && report.status === 'error' && !this.stopped) {
       // a store or the claim failed: the file is still complete and still ours to ingest, later
       d.pending.set(task.path, task.receivedAt ?? Date.now());
+      d.fresh.push(task.path);
       d.attempts++;
       d.notBefore = Date.now() + jitteredBackoff(d.attempts, 1000, 30_000);
       this.retryLater(d.notBefore - Date.now());
@@ -241,18 +254,17 @@ export class Scheduler implements AsyncIterable<FileTask> {
     }
   }
 
-  /** The first ready device, its earliest file by export order (names sort by export time). */
-  private takeReady(): Ready | null {
-    if (this.ready.length === 0) return null;
-    const d = this.ready[0].device;
-    let best = 0;
-    for (let i = 1; i < this.ready.length; i++) {
-      const r = this.ready[i];
-      if (r.device === d && basename(r.path) < basename(this.ready[best].path)) best = i;
+  /** The first held device's earliest file by export order; that device goes on until its ordered files run out. */
+  private takeReady(): { device: Device; path: string } | null {
+    while (this.readyDevices.length > 0) {
+      const d = this.readyDevices[0];
+      const path = d.order.shift();
+      if (d.order.length === 0) {
+        this.readyDevices.shift();
+        d.queued = false;
+      }
+      if (path !== undefined) return { device: d, path };
     }
-    const [r] = this.ready.splice(best, 1);
-    this.readyPaths.delete(r.path);
-    r.device.ready--;
-    return r;
+    return null;
   }
 }

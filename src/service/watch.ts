@@ -1,9 +1,10 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
-import { PROCESSED_DIRS, isIgnoredName } from '../pipeline/discover.js';
+import { isIgnoredName } from '../pipeline/discover.js';
+import { classify } from './hook.js';
 
 export interface WatchOptions {
   /** a file is complete once its size and mtime have not changed for this long */
@@ -22,14 +23,6 @@ interface Candidate {
   mtimeMs: number;
   /** when size and mtime were last seen to change */
   since: number;
-}
-
-/** Is `rel` (relative to the root) a file of a device folder: `<company>/<campaign>/<device>/<file>`, not hidden, not a temp upload? */
-export function isDeviceFile(rel: string): boolean {
-  const parts = rel.split(sep);
-  if (parts.length !== 4 || parts.some((p) => p === '' || p === '..')) return false;
-  if (parts.some((p) => isIgnoredName(p))) return false;
-  return !PROCESSED_DIRS.has(parts[3]);
 }
 
 /**
@@ -108,7 +101,8 @@ export class RootWatch {
   /** A path that may be a new or changing file. */
   private consider(path: string): void {
     if (this.stopped || this.candidates.has(path)) return;
-    if (!isDeviceFile(relative(this.root, path))) return;
+    // the hook's rule: `<company>/<campaign>/<device>/<file>`, no hidden part, no temp upload, not parsed/ or error/
+    if (classify(this.root, path).kind !== 'file') return;
     if (this.options.knows(path)) return;
     // first sighting: settles from now on, unless it keeps changing
     this.candidates.set(path, { size: -1, mtimeMs: -1, since: Date.now() });
