@@ -5,6 +5,9 @@
  *  - InfluxDB 1.x: `POST /write`, `POST /query` (CREATE DATABASE, SELECT count(*))
  *  - InfluxDB OSS 2.x: `POST /api/v2/write`, orgs/buckets lookups and creation,
  *    `POST /api/v2/query` (a Flux `count()`, parsed with regular expressions)
+ *    the v1-compatible authorizations of `influx v1 auth` (`/private/legacy/authorizations`),
+ *    DBRP mappings (`/api/v2/dbrps`, virtual ones for every bucket as in 2.2+), and the 1.x
+ *    `/query` and `/write` authenticated by such an authorization (user = its token name)
  *  - InfluxDB 3 Core: `POST /api/v3/write_lp`, `POST /api/v3/configure/database`,
  *    `POST /api/v3/query_sql` (a SQL `count(*)`, parsed with regular expressions)
  *
@@ -38,6 +41,16 @@
  *               "max request size (N bytes) exceeded"; query on a missing database → 404 {"error":…,"data":null}
  *  [v3-query]   https://docs.influxdata.com/influxdb3/core/query-data/execute-queries/influxdb-v3-api/  and
  *               https://docs.influxdata.com/influxdb3/core/api/query-data/  (POST /api/v3/query_sql {db,q,format:"json"} → JSON rows)
+ *  [v2-legacy]  influxdata/influxdb v1/authorization/http_server.go, storage_authorization.go, error.go, authorizer.go:
+ *               GET /private/legacy/authorizations?token=|id=|orgID= → 200 {links, authorizations[]}; POST {orgID, token,
+ *               status, description, permissions} → 201 authorization (400 "token required for v1 user authorization type",
+ *               409 {"code":"conflict","message":"token already exists"}); DELETE /{id} → 204; POST /{id}/password {password}
+ *               → 204; 1.x credentials that fail (unknown name, wrong password, inactive) → 401 "Unauthorized"
+ *  [v2-dbrp]    https://docs.influxdata.com/influxdb/v2/query-data/influxql/dbrp/  and the OSS spec (DBRP, DBRPCreate):
+ *               GET /api/v2/dbrps?orgID=&db= → {content: DBRP[]}; POST {orgID, bucketID, database, retention_policy, default}
+ *               → 201 DBRP; virtual mappings (2.2+): every bucket without an explicit one, database = bucket name, rp autogen.
+ *               Not taken from a source: the 403 this mock answers when an authorization lacks the bucket permission
+ *               (the tests only rely on "refused, no data").
  *  [v1-api]     https://docs.influxdata.com/influxdb/v1.7/tools/api/  (POST /write?db=&precision=; 204; 400 {"error":"partial write: …"};
  *               401 {"error":"authorization failed"}; 404 {"error":"database not found: \"x\""}; 413 "Request Entity Too Large";
  *               POST /query q=CREATE DATABASE … → 200 {"results":[{"statement_id":0}]})
@@ -122,6 +135,36 @@ export interface InfluxMockOptions {
   v3CreateOnWrite?: boolean;
   /** v2: points older than this (epoch seconds) are dropped with 422 "points beyond retention policy" */
   retentionCutoffS?: number;
+  /** v2: every bucket has a virtual DBRP mapping (2.2+, the default); false: 2.0–2.1, only explicit ones */
+  virtualDbrps?: boolean;
+}
+
+/** A v2 permission ([v2-legacy]) */
+export interface MockPermission {
+  action: 'read' | 'write';
+  resource: { type: string; id?: string; orgID?: string };
+}
+
+/** A v1-compatible authorization of InfluxDB 2.x ([v2-legacy]); `password` null until one is set */
+export interface LegacyAuth {
+  id: string;
+  token: string;
+  status: 'active' | 'inactive';
+  description: string;
+  orgID: string;
+  userID: string;
+  permissions: MockPermission[];
+  password: string | null;
+}
+
+export interface MockDbrp {
+  id: string;
+  orgID: string;
+  bucketID: string;
+  database: string;
+  retention_policy: string;
+  default: boolean;
+  virtual?: boolean;
 }
 
 interface Bucket {
@@ -240,7 +283,7 @@ function writePathApi(path: string): MockApi | null {
 
 function apiOf(path: string): MockApi {
   if (path.startsWith('/api/v3/')) return 'v3';
-  if (path.startsWith('/api/v2/')) return 'v2';
+  if (path.startsWith('/api/v2/') || path.startsWith('/private/')) return 'v2';
   if (path === '/write' || path === '/query') return 'v1';
   return 'other';
 }
@@ -259,6 +302,12 @@ export class InfluxMock {
   private readonly databases = new Set<string>();
   private readonly buckets = new Map<string, Bucket>();
   private readonly faults: Array<Fault & { left: number }> = [];
+  /** v2 v1-compatible authorizations, by id */
+  readonly legacyAuths = new Map<string, LegacyAuth>();
+  /** v2 explicit DBRP mappings */
+  readonly dbrps: MockDbrp[] = [];
+  /** the legacy authorization a 1.x request authenticated with, by request seq */
+  private readonly legacyOf = new Map<number, LegacyAuth>();
   private server: Server;
   private readonly sockets = new Set<Socket>();
   private refusing: 'reset' | null = null;
@@ -533,15 +582,26 @@ export class InfluxMock {
         return this.createBucketV2(rec, reply);
       case 'POST /api/v2/query':
         return this.queryV2(rec, reply);
+      case 'GET /api/v2/dbrps':
+        return this.listDbrps(rec, reply);
+      case 'POST /api/v2/dbrps':
+        return this.createDbrp(rec, reply);
+      case 'GET /private/legacy/authorizations':
+        return this.listLegacyAuths(rec, reply);
+      case 'POST /private/legacy/authorizations':
+        return this.createLegacyAuth(rec, reply);
       case 'POST /api/v3/write_lp':
         return this.writeV3(rec, reply);
       case 'POST /api/v3/configure/database':
         return this.createDatabaseV3(rec, reply);
       case 'POST /api/v3/query_sql':
         return this.querySqlV3(rec, reply);
-      default:
+      default: {
+        const one = /^\/private\/legacy\/authorizations\/([^/]+)(\/password)?$/.exec(path);
+        if (one) return this.oneLegacyAuth(rec, decodeURIComponent(one[1]), one[2] !== undefined, reply);
         if (rec.api === 'v2') return reply(404, { code: 'not found', message: 'path not found' });
         return reply(404, 'not found');
+      }
     }
   }
 
@@ -559,6 +619,16 @@ export class InfluxMock {
       return { status: 401, body: null }; // [v3-src] empty body
     }
     if (rec.api === 'v1') {
+      const legacy = this.legacyCredentials(rec);
+      if (legacy) {
+        // [v2-legacy] authorizer.go: unknown name, wrong password or inactive → ErrCredentialsUnauthorized
+        const a = [...this.legacyAuths.values()].find((x) => x.token === legacy.user);
+        if (!a || a.password === null || a.password !== legacy.password || a.status !== 'active') {
+          return { status: 401, body: { code: 'unauthorized', message: 'Unauthorized' } };
+        }
+        this.legacyOf.set(rec.seq, a);
+        return null;
+      }
       if (username === undefined && token === undefined) return null;
       if (username !== undefined) {
         const basic = `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}`;
@@ -569,6 +639,178 @@ export class InfluxMock {
       return { status: 401, body: { error: 'authorization failed' } }; // [v1-api]
     }
     return null;
+  }
+
+  /** 1.x user/password of a request (Basic, or u/p parameters) when its user names a legacy authorization. */
+  private legacyCredentials(rec: RecordedRequest): { user: string; password: string } | null {
+    if (this.legacyAuths.size === 0) return null;
+    const auth = String(rec.headers.authorization ?? '');
+    let user: string | undefined;
+    let password = '';
+    if (auth.startsWith('Basic ')) {
+      const decoded = Buffer.from(auth.slice(6), 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      user = colon < 0 ? decoded : decoded.slice(0, colon);
+      password = colon < 0 ? '' : decoded.slice(colon + 1);
+    } else if (rec.query.u !== undefined) {
+      user = rec.query.u;
+      password = rec.query.p ?? '';
+    }
+    if (user === undefined || user === this.options.username) return null;
+    return { user, password };
+  }
+
+  /** The DBRP mapping of `db` (explicit default first, else virtual when enabled) → the bucket's name. */
+  bucketOfDatabase(db: string): string | null {
+    const explicit = this.dbrps.find((m) => m.database === db && m.default) ?? this.dbrps.find((m) => m.database === db);
+    if (explicit) return [...this.buckets.values()].find((b) => b.id === explicit.bucketID)?.name ?? null;
+    if (this.options.virtualDbrps === false) return null;
+    return this.buckets.has(db) ? db : null;
+  }
+
+  /** Does the request's legacy authorization (if any) allow `action` on `db`? null: allowed, else the reply to send. */
+  private legacyDenied(rec: RecordedRequest, db: string, action: 'read' | 'write'): { status: number; body: object } | null {
+    const a = this.legacyOf.get(rec.seq);
+    if (!a) return null;
+    const name = this.bucketOfDatabase(db);
+    const bucket = name === null ? undefined : this.buckets.get(name);
+    const allowed =
+      bucket !== undefined &&
+      a.permissions.some(
+        (p) => p.action === action && p.resource.type === 'buckets' && (p.resource.id === undefined || p.resource.id === bucket.id) && (p.resource.orgID ?? a.orgID) === bucket.orgID,
+      );
+    return allowed ? null : { status: 403, body: { code: 'forbidden', message: `insufficient permissions for ${action}` } };
+  }
+
+  private authResponse(a: LegacyAuth): object {
+    return {
+      id: a.id,
+      token: a.token,
+      status: a.status,
+      description: a.description,
+      orgID: a.orgID,
+      org: this.org,
+      userID: a.userID,
+      user: 'admin',
+      permissions: a.permissions.map((p) => ({
+        action: p.action,
+        resource: { ...p.resource, ...(p.resource.id ? { name: [...this.buckets.values()].find((b) => b.id === p.resource.id)?.name } : {}), org: this.org },
+      })),
+      links: { self: `/private/legacy/authorizations/${a.id}`, user: `/api/v2/users/${a.userID}` },
+      createdAt: '2024-01-01T00:00:00Z',
+      updatedAt: '2024-01-01T00:00:00Z',
+    };
+  }
+
+  private listLegacyAuths(rec: RecordedRequest, reply: (s: number, b: string | object | null) => void): void {
+    const { token, id, orgID } = rec.query;
+    const list = [...this.legacyAuths.values()].filter((a) =>
+      id !== undefined ? a.id === id : token !== undefined ? a.token === token : orgID === undefined || a.orgID === orgID,
+    );
+    reply(200, { links: { self: '/private/legacy/authorizations' }, authorizations: list.map((a) => this.authResponse(a)) });
+  }
+
+  private createLegacyAuth(rec: RecordedRequest, reply: (s: number, b: string | object | null) => void): void {
+    let body: { orgID?: string; token?: string; status?: string; description?: string; permissions?: MockPermission[]; userID?: string };
+    try {
+      body = JSON.parse(rec.text) as typeof body;
+    } catch {
+      return reply(400, { code: 'invalid', message: 'invalid json structure' });
+    }
+    if (!body.permissions?.length) return reply(400, { code: 'invalid', message: 'authorization must include permissions' });
+    if (!body.orgID) return reply(400, { code: 'invalid', message: 'org id required' });
+    const status = body.status ?? 'active';
+    if (status !== 'active' && status !== 'inactive') return reply(400, { code: 'invalid', message: 'unknown authorization status' });
+    if (!body.token) return reply(400, { code: 'invalid', message: 'token required for v1 user authorization type' });
+    if ([...this.legacyAuths.values()].some((a) => a.token === body.token)) return reply(409, { code: 'conflict', message: 'token already exists' });
+    for (const p of body.permissions) {
+      if (p.resource.type === 'buckets' && p.resource.id && ![...this.buckets.values()].some((b) => b.id === p.resource.id)) {
+        return reply(404, { code: 'not found', message: 'bucket not found when creating auth' });
+      }
+    }
+    const a: LegacyAuth = {
+      id: (this.nextId++).toString(16).padStart(16, '0'),
+      token: body.token,
+      status,
+      description: body.description ?? '',
+      orgID: body.orgID,
+      userID: body.userID ?? '00000000000000aa',
+      permissions: body.permissions,
+      password: null,
+    };
+    this.legacyAuths.set(a.id, a);
+    reply(201, this.authResponse(a));
+  }
+
+  private oneLegacyAuth(rec: RecordedRequest, id: string, password: boolean, reply: (s: number, b: string | object | null) => void): void {
+    const a = this.legacyAuths.get(id);
+    if (!a) return reply(404, { code: 'not found', message: 'authorization not found' });
+    if (password && rec.method === 'POST') {
+      let body: { password?: string };
+      try {
+        body = JSON.parse(rec.text) as typeof body;
+      } catch {
+        return reply(400, { code: 'invalid', message: 'invalid json' });
+      }
+      a.password = body.password ?? '';
+      return reply(204, null);
+    }
+    if (password) return reply(405, { code: 'method not allowed', message: 'method not allowed' });
+    switch (rec.method) {
+      case 'GET':
+        return reply(200, this.authResponse(a));
+      case 'DELETE':
+        this.legacyAuths.delete(id);
+        return reply(204, null);
+      case 'PATCH': {
+        const upd = JSON.parse(rec.text || '{}') as { status?: 'active' | 'inactive'; description?: string };
+        if (upd.status) a.status = upd.status;
+        if (upd.description !== undefined) a.description = upd.description;
+        return reply(200, this.authResponse(a));
+      }
+      default:
+        return reply(405, { code: 'method not allowed', message: 'method not allowed' });
+    }
+  }
+
+  private listDbrps(rec: RecordedRequest, reply: (s: number, b: string | object | null) => void): void {
+    const { orgID, org, db, bucketID } = rec.query;
+    if (orgID === undefined && org === undefined) return reply(400, { code: 'invalid', message: 'either "org" or "orgID" must be provided' });
+    if ((orgID !== undefined && orgID !== this.orgId) || (org !== undefined && org !== this.org)) return reply(200, { content: [] });
+    const all: MockDbrp[] = [...this.dbrps];
+    if (this.options.virtualDbrps !== false) {
+      for (const b of this.buckets.values()) {
+        if (!this.dbrps.some((m) => m.bucketID === b.id)) {
+          all.push({ id: b.id, orgID: b.orgID, bucketID: b.id, database: b.name, retention_policy: 'autogen', default: true, virtual: true });
+        }
+      }
+    }
+    reply(200, { content: all.filter((m) => (db === undefined || m.database === db) && (bucketID === undefined || m.bucketID === bucketID)) });
+  }
+
+  private createDbrp(rec: RecordedRequest, reply: (s: number, b: string | object | null) => void): void {
+    let body: Partial<MockDbrp> & { org?: string };
+    try {
+      body = JSON.parse(rec.text) as typeof body;
+    } catch {
+      return reply(400, { code: 'invalid', message: 'invalid json structure' });
+    }
+    if (!body.bucketID || !body.database || !body.retention_policy) return reply(400, { code: 'invalid', message: 'bucketID, database and retention_policy are required' });
+    if (body.orgID !== this.orgId && body.org !== this.org) return reply(404, { code: 'not found', message: 'organization not found' });
+    if (![...this.buckets.values()].some((b) => b.id === body.bucketID)) return reply(404, { code: 'not found', message: 'bucket not found' });
+    // [v2-dbrp] a DBRP combination maps to one bucket: a new mapping of the same combination replaces the old one
+    const same = this.dbrps.findIndex((m) => m.database === body.database && m.retention_policy === body.retention_policy);
+    if (same >= 0) this.dbrps.splice(same, 1);
+    const m: MockDbrp = {
+      id: (this.nextId++).toString(16).padStart(16, '0'),
+      orgID: this.orgId,
+      bucketID: body.bucketID,
+      database: body.database,
+      retention_policy: body.retention_policy,
+      default: body.default ?? false,
+    };
+    this.dbrps.push(m);
+    reply(201, { content: m });
   }
 
   /** Parses and (unless `atomic` and something failed) stores the lines of one write. */
@@ -620,8 +862,11 @@ export class InfluxMock {
   }
 
   private writeV1(rec: RecordedRequest, reply: (s: number, b: string | object | null) => void): void {
-    const db = rec.query.db;
+    let db = rec.query.db;
     if (!db) return reply(400, { error: 'database is required' });
+    const denied = this.legacyDenied(rec, db, 'write');
+    if (denied) return reply(denied.status, denied.body);
+    if (this.legacyOf.has(rec.seq)) db = this.bucketOfDatabase(db)!;
     if (!this.databases.has(db)) return reply(404, { error: `database not found: "${db}"` }); // [v1-api]
     const multiplier = NS_PER[rec.query.precision ?? 'ns'];
     if (multiplier === undefined) return reply(400, { error: `invalid precision "${rec.query.precision}"` });
@@ -639,12 +884,16 @@ export class InfluxMock {
     const create = /^\s*CREATE\s+DATABASE\s+("(?:[^"\\]|\\.)*"|\w+)\s*$/i.exec(q);
     if (create) {
       const name = create[1].startsWith('"') ? jsonString(create[1]) : create[1];
+      if (this.legacyOf.has(rec.seq)) return reply(403, { code: 'forbidden', message: 'insufficient permissions' });
       this.createDatabase(name); // CREATE DATABASE is idempotent in 1.x
       return reply(200, { results: [{ statement_id: 0 }] });
     }
     const select = /^\s*SELECT\s+count\(\*\)\s+FROM\s+"((?:[^"\\]|\\.)*)"\s+WHERE\s+(.*)$/i.exec(q);
     if (!select) return reply(400, { error: `mock: unsupported query ${q}` });
-    const db = form.get('db') ?? rec.query.db ?? '';
+    let db = form.get('db') ?? rec.query.db ?? '';
+    const denied = this.legacyDenied(rec, db, 'read');
+    if (denied) return reply(denied.status, denied.body);
+    if (this.legacyOf.has(rec.seq)) db = this.bucketOfDatabase(db)!;
     if (!this.databases.has(db)) return reply(200, { results: [{ statement_id: 0, error: `database not found: ${db}` }] });
     const where = select[2];
     const tags: Record<string, string> = {};

@@ -20,7 +20,8 @@ const MAX_ERROR_BODY = 64 * 1024;
 export class InfluxHttp {
   readonly config: Readonly<InfluxConfig>;
   private readonly pool: Pool;
-  private readonly basePath: string;
+  /** the path prefix of INFLUX_URL ("" or e.g. "/influx") */
+  readonly basePath: string;
   private orgId: string | null = null;
 
   constructor(config: Readonly<InfluxConfig>, connections = config.concurrency + 2) {
@@ -70,7 +71,7 @@ export class InfluxHttp {
   }
 
   async request(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'DELETE',
     path: string,
     body?: Uint8Array | string,
     headers: Record<string, string> = {},
@@ -83,8 +84,8 @@ export class InfluxHttp {
       headers: { ...(auth ? { authorization: auth } : {}), ...headers },
     });
     let text = '';
-    if (res.statusCode >= 200 && res.statusCode < 300 && res.statusCode !== 200) await res.body.dump();
-    else text = await readLimited(res.body, res.statusCode === 200 ? Infinity : MAX_ERROR_BODY);
+    if (res.statusCode === 204) await res.body.dump();
+    else text = await readLimited(res.body, res.statusCode === 200 || res.statusCode === 201 ? Infinity : MAX_ERROR_BODY);
     const ra = res.headers['retry-after'];
     return { status: res.statusCode, retryAfter: Array.isArray(ra) ? (ra[0] ?? null) : (ra ?? null), body: text };
   }
@@ -118,13 +119,9 @@ export class InfluxHttp {
       case 'v2': {
         const orgId = await this.v2OrgId();
         if (typeof orgId !== 'string') return orgId;
-        const found = await this.request(
-          'GET',
-          `${this.basePath}/api/v2/buckets?${new URLSearchParams({ orgID: orgId, name: db })}`,
-        );
-        if (found.status !== 200) return found;
-        const buckets = (JSON.parse(found.body) as { buckets?: Array<{ name: string }> }).buckets ?? [];
-        if (buckets.some((b) => b.name === db)) return found;
+        const found = await this.v2FindBucket(db);
+        if ('status' in found) return found;
+        if ('id' in found) return found.reply;
         const made = await this.request(
           'POST',
           `${this.basePath}/api/v2/buckets`,
@@ -143,7 +140,8 @@ export class InfluxHttp {
     }
   }
 
-  private async v2OrgId(): Promise<string | Reply> {
+  /** v2: the ID of INFLUX_ORG (looked up once), or the reply that failed. */
+  async v2OrgId(): Promise<string | Reply> {
     if (this.orgId) return this.orgId;
     const reply = await this.request('GET', `${this.basePath}/api/v2/orgs?${new URLSearchParams({ org: this.config.org! })}`);
     if (reply.status !== 200) return reply;
@@ -157,6 +155,19 @@ export class InfluxHttp {
     }
     this.orgId = org.id;
     return org.id;
+  }
+
+  /**
+   * v2: the bucket named `name` in INFLUX_ORG — `{ id, reply }` when it exists,
+   * `{ absent, reply }` when not; the failed reply itself otherwise.
+   */
+  async v2FindBucket(name: string): Promise<{ id: string; reply: Reply } | { absent: true; reply: Reply } | Reply> {
+    const orgId = await this.v2OrgId();
+    if (typeof orgId !== 'string') return orgId;
+    const reply = await this.request('GET', `${this.basePath}/api/v2/buckets?${new URLSearchParams({ orgID: orgId, name })}`);
+    if (reply.status !== 200) return reply;
+    const bucket = ((JSON.parse(reply.body) as { buckets?: Array<{ id: string; name: string }> }).buckets ?? []).find((b) => b.name === name);
+    return bucket ? { id: bucket.id, reply } : { absent: true, reply };
   }
 
   /**

@@ -5,12 +5,13 @@ import { InfluxHttp, quoteIdent, type Reply } from '../influx/http-api.js';
 export interface InfluxReaderResult {
   user: string | null;
   /**
-   * `set`: v1 user with READ on the tenant's database, password set (idempotent);
+   * `set`: 1.x user with READ on the tenant's database, or 2.x v1-compatible
+   *   authorization with read on the tenant's bucket; password set (idempotent);
+   * `inactive`: 2.x authorization deactivated by an operator — left so (password still set);
    * `skipped`: no POWERVIEW_TENANT_SECRET;
-   * `manual`: InfluxDB 2.x — its tokens cannot be chosen, see README (v1 compatibility authorization);
    * `none`: InfluxDB 3 Core has no per-database read tokens.
    */
-  status: 'set' | 'skipped' | 'manual' | 'none';
+  status: 'set' | 'inactive' | 'skipped' | 'none';
 }
 
 function failed(what: string, reply: Reply): StoreError {
@@ -32,8 +33,7 @@ function statementError(body: string): string | null {
 const literal = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 async function influxql(http: InfluxHttp, q: string, what: string): Promise<string | null> {
-  const base = new URL(http.config.url).pathname.replace(/\/+$/, '');
-  const reply = await http.request('POST', `${base}/query`, new URLSearchParams({ q }).toString(), {
+  const reply = await http.request('POST', `${http.basePath}/query`, new URLSearchParams({ q }).toString(), {
     'content-type': 'application/x-www-form-urlencoded',
   });
   if (reply.status !== 200) throw failed(what, reply);
@@ -41,14 +41,17 @@ async function influxql(http: InfluxHttp, q: string, what: string): Promise<stri
 }
 
 /**
- * InfluxDB 1.x: a non-admin user `login` with READ on database `db` only, its
- * password (re)set — run again, it ends in the same state. The statements
- * travel in a POST body, never in a URL that proxies would log.
+ * The tenant's read credentials, `login` + `password`, which Grafana's InfluxQL
+ * datasource uses as user and password — run again, it ends in the same state:
+ *  - 1.x: a non-admin user with READ on database `db` only. The statements
+ *    travel in a POST body, never in a URL that proxies would log.
+ *  - 2.x: see ensureV2Reader.
+ *  - 3 Core: nothing to create.
  */
 export async function ensureInfluxReader(http: InfluxHttp, db: string, login: string, password: string): Promise<InfluxReaderResult> {
   switch (http.config.api) {
     case 'v2':
-      return { user: login, status: 'manual' };
+      return ensureV2Reader(http, db, login, password);
     case 'v3':
       return { user: null, status: 'none' };
     case 'v1':
@@ -63,6 +66,122 @@ export async function ensureInfluxReader(http: InfluxHttp, db: string, login: st
   const granted = await influxql(http, `GRANT READ ON ${quoteIdent(db)} TO ${quoteIdent(login)}`, `grant read on ${db}`);
   if (granted !== null) throw new StoreError(ErrorCodes.STORE_REJECTED, `InfluxDB grant read on ${db} to ${login}: ${granted}`);
   return { user: login, status: 'set' };
+}
+
+const LEGACY_AUTHS = '/private/legacy/authorizations';
+
+interface Permission {
+  action: string;
+  resource: { type: string; id?: string | null; orgID?: string | null; name?: string; org?: string };
+}
+interface LegacyAuthorization {
+  id: string;
+  token: string;
+  status: 'active' | 'inactive';
+  orgID: string;
+  permissions: Permission[];
+}
+
+function json<T>(reply: Reply, what: string): T {
+  try {
+    return JSON.parse(reply.body) as T;
+  } catch {
+    throw new StoreError(ErrorCodes.STORE_REJECTED, `InfluxDB ${what}: not JSON: ${reply.body.slice(0, 200)}`, { status: reply.status, body: reply.body });
+  }
+}
+
+/** Exactly one permission: read on this bucket. Anything more (write, other buckets, the whole org) is not ours. */
+function readsOnly(auth: LegacyAuthorization, orgID: string, bucketID: string): boolean {
+  if (auth.orgID !== orgID || auth.permissions.length !== 1) return false;
+  const [p] = auth.permissions;
+  return p.action === 'read' && p.resource.type === 'buckets' && p.resource.id === bucketID && (p.resource.orgID ?? orgID) === orgID;
+}
+
+/**
+ * InfluxDB 2.x. Its API tokens are random and shown once, so nothing could
+ * hand them to Grafana without storing them; a *v1-compatible authorization*
+ * is a token whose name and password we choose — the ones `powerview grafana
+ * env` derives — and which the 1.x query API (`/query`, what Grafana's
+ * InfluxQL datasource calls) accepts as user and password:
+ *  1. the bucket has a DBRP mapping (database = bucket name, `autogen`) —
+ *     2.2+ shows a virtual one for every bucket, 2.0–2.1 need it created;
+ *  2. the authorization `login` (`/private/legacy/authorizations`, the API of
+ *     `influx v1 auth create`) holds exactly `read` on that bucket: created
+ *     when missing, replaced when its permissions differ (granted more by
+ *     hand, or the bucket was recreated and has a new ID), left inactive when
+ *     an operator deactivated it;
+ *  3. its password (re)set.
+ * The admin token in INFLUX_TOKEN needs write access to authorizations and
+ * DBRPs (an operator or all-access token).
+ */
+async function ensureV2Reader(http: InfluxHttp, db: string, login: string, password: string): Promise<InfluxReaderResult> {
+  const orgID = await http.v2OrgId();
+  if (typeof orgID !== 'string') throw failed('look up the organisation', orgID);
+  const bucket = await http.v2FindBucket(db);
+  if ('status' in bucket) throw failed(`look up bucket ${db}`, bucket);
+  if (!('id' in bucket)) throw new StoreError(ErrorCodes.STORE_REJECTED, `InfluxDB bucket ${db} not found after creating it`);
+  const bucketID = bucket.id;
+  await ensureDbrp(http, orgID, bucketID, db);
+
+  const base = `${http.basePath}${LEGACY_AUTHS}`;
+  const jsonHeaders = { 'content-type': 'application/json' };
+  let auth: LegacyAuthorization | undefined;
+  // a concurrent provisioner may create the same name between our look and our create (409): look again
+  for (let round = 0; round < 3 && !auth; round++) {
+    const listed = await http.request('GET', `${base}?${new URLSearchParams({ token: login })}`);
+    if (listed.status !== 200) throw failed(`list the authorization ${login}`, listed);
+    const found = (json<{ authorizations?: LegacyAuthorization[] }>(listed, 'authorizations').authorizations ?? []).find((a) => a.token === login);
+    if (found && readsOnly(found, orgID, bucketID)) {
+      auth = found;
+      break;
+    }
+    if (found) {
+      const gone = await http.request('DELETE', `${base}/${encodeURIComponent(found.id)}`);
+      if (gone.status !== 204 && gone.status !== 404) throw failed(`replace the authorization ${login} (it held more than read on ${db})`, gone);
+    }
+    const made = await http.request(
+      'POST',
+      base,
+      JSON.stringify({
+        orgID,
+        token: login,
+        status: found?.status ?? 'active',
+        description: `PowerView: read-only InfluxQL access to ${db}`,
+        permissions: [{ action: 'read', resource: { type: 'buckets', id: bucketID, orgID } }],
+      }),
+      jsonHeaders,
+    );
+    if (made.status === 409) continue; // "token already exists": look again
+    if (made.status !== 201) throw failed(`create the authorization ${login}`, made);
+    auth = json<LegacyAuthorization>(made, 'authorization');
+  }
+  if (!auth) throw new StoreError(ErrorCodes.STORE_REJECTED, `InfluxDB authorization ${login}: changed concurrently three times in a row`);
+  const set = await http.request('POST', `${base}/${encodeURIComponent(auth.id)}/password`, JSON.stringify({ password }), jsonHeaders);
+  if (set.status !== 204) throw failed(`set the password of ${login}`, set);
+  return { user: login, status: auth.status === 'inactive' ? 'inactive' : 'set' };
+}
+
+/** A DBRP mapping for `db` (database = bucket name, default retention policy `autogen`): 2.2+ lists a virtual one. */
+async function ensureDbrp(http: InfluxHttp, orgID: string, bucketID: string, db: string): Promise<void> {
+  const base = `${http.basePath}/api/v2/dbrps`;
+  const listed = await http.request('GET', `${base}?${new URLSearchParams({ orgID, db })}`);
+  if (listed.status !== 200) throw failed(`list the DBRP mappings of ${db}`, listed);
+  const mappings = json<{ content?: Array<{ database: string; bucketID: string; default: boolean }> }>(listed, 'DBRP mappings').content ?? [];
+  const mine = mappings.filter((m) => m.database === db);
+  if (mine.some((m) => m.bucketID === bucketID)) return;
+  if (mine.length > 0) {
+    throw new StoreError(
+      ErrorCodes.STORE_REJECTED,
+      `InfluxDB: database "${db}" is mapped (DBRP) to another bucket than the tenant's (${bucketID}); remove that mapping (influx v1 dbrp list --db ${db})`,
+    );
+  }
+  const made = await http.request(
+    'POST',
+    base,
+    JSON.stringify({ orgID, bucketID, database: db, retention_policy: 'autogen', default: true }),
+    { 'content-type': 'application/json' },
+  );
+  if (made.status !== 201 && made.status !== 200) throw failed(`create the DBRP mapping of ${db}`, made);
 }
 
 /** Creates the tenant's database (v1, v3) or bucket (v2) when missing. */

@@ -38,7 +38,8 @@ export interface ProvisionResult {
 /**
  * Everything a tenant (and campaign) needs, idempotent — `serve` calls it on
  * SFTPGo's `mkdir <company>/<campaign>`, `powerview provision` by hand:
- * InfluxDB database (+ a read-only user where the version has them),
+ * InfluxDB database or bucket (+ read-only credentials: a 1.x user, a 2.x
+ * v1-compatible authorization; 3 Core has none),
  * PostgreSQL tenant row and role, campaign row, the tenant's login role with
  * its derived password, and the tenant's Grafana files. Secrets are derived
  * (POWERVIEW_TENANT_SECRET), sent as a SCRAM verifier to PostgreSQL and in a
@@ -64,7 +65,7 @@ export async function provisionTenant(opts: ProvisionOptions): Promise<Provision
   } finally {
     await http.close();
   }
-  if (reader.status === 'manual') warnings.push(`InfluxDB 2.x: create the read authorization of ${login} by hand (README, "Grafana")`);
+  if (reader.status === 'inactive') warnings.push(`InfluxDB: the read authorization ${login} is inactive (deactivated by an operator): left so`);
   if (reader.status === 'none') warnings.push('InfluxDB 3 Core has no per-database read tokens: the tenant datasource needs a token of its own');
 
   let role: string;

@@ -1,0 +1,263 @@
+/**
+ * Issue 5 item 2 on InfluxDB 2.x: provisioning a tenant gives it read-only
+ * InfluxDB credentials Grafana can use — a v1-compatible authorization named
+ * after the tenant's login, `read` on the tenant's bucket only, its password
+ * the derived one `powerview grafana env` prints — and a DBRP mapping so that
+ * InfluxQL reaches the bucket. Against the in-process InfluxDB 2 stand-in
+ * (test/influx-mock.ts, [v2-legacy] and [v2-dbrp]: no InfluxDB 2 runs here),
+ * and, for the CLI path, with the real PostgreSQL.
+ */
+import t, { type Test } from 'tap';
+import { resolveInfluxConfig, type InfluxConfig } from '../src/influx/config.js';
+import { InfluxHttp } from '../src/influx/http-api.js';
+import { ensureInfluxDatabase, ensureInfluxReader } from '../src/provision/influx-reader.js';
+import { tenantPassword } from '../src/provision/secrets.js';
+import { passwordEnvVar, tenantLogin } from '../src/grafana/names.js';
+import { StoreError, ErrorCodes } from '../src/errors.js';
+import { migrate } from '../src/postgres/migrate.js';
+import { startInfluxMock, type InfluxMock, type InfluxMockOptions } from './influx-mock.js';
+import { runCli, servicesSkip } from './services.js';
+import { testDatabase } from './postgres-db.js';
+
+const TOKEN = 'operator-token-of-the-test';
+const SECRET = 'v2-provisioning-secret-0123456789';
+
+function v2Config(mock: InfluxMock): InfluxConfig {
+  return resolveInfluxConfig({ influxUrl: mock.url, influxApi: 'v2' }, { INFLUX_TOKEN: TOKEN, INFLUX_ORG: mock.org });
+}
+
+async function provision(mock: InfluxMock, tenant: string, password = tenantPassword(SECRET, tenant, 'influx')) {
+  const http = new InfluxHttp(v2Config(mock), 2);
+  try {
+    await ensureInfluxDatabase(http, tenant);
+    return await ensureInfluxReader(http, tenant, tenantLogin(tenant), password);
+  } finally {
+    await http.close();
+  }
+}
+
+/** An InfluxQL count as Grafana's InfluxQL datasource sends it: POST /query, Basic user:password, db in the URL. */
+async function queryAs(mock: InfluxMock, user: string, password: string, db: string): Promise<{ status: number; count: number | null; body: string }> {
+  const res = await fetch(`${mock.url}/query?${new URLSearchParams({ db, epoch: 's' })}`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ q: `SELECT count(*) FROM "electrical" WHERE time >= 0s` }).toString(),
+  });
+  const body = await res.text();
+  let count: number | null = null;
+  if (res.status === 200) {
+    const series = (JSON.parse(body) as { results: Array<{ series?: Array<{ values: number[][] }> }> }).results[0].series;
+    count = series ? Number(series[0].values[0][1]) : 0;
+  }
+  return { status: res.status, count, body };
+}
+
+async function seed(mock: InfluxMock, bucket: string, points: number): Promise<void> {
+  const lines = Array.from({ length: points }, (_, i) => `electrical,device=d1,channel=U1 value=${i} ${1_700_000_000 + i * 600}`).join('\n');
+  const res = await fetch(`${mock.url}/api/v2/write?${new URLSearchParams({ org: mock.org, bucket, precision: 's' })}`, {
+    method: 'POST',
+    headers: { authorization: `Token ${TOKEN}` },
+    body: lines,
+  });
+  if (res.status !== 204) throw new Error(`seed ${bucket}: ${res.status} ${await res.text()}`);
+}
+
+async function bucketId(mock: InfluxMock, name: string): Promise<string> {
+  const res = await fetch(`${mock.url}/api/v2/buckets?${new URLSearchParams({ orgID: mock.orgId, name })}`, { headers: { authorization: `Token ${TOKEN}` } });
+  return ((await res.json()) as { buckets: Array<{ id: string }> }).buckets[0].id;
+}
+
+const authsNamed = (mock: InfluxMock, token: string) => [...mock.legacyAuths.values()].filter((a) => a.token === token);
+
+async function v2Mock(t: Test, options: InfluxMockOptions = {}): Promise<InfluxMock> {
+  return startInfluxMock(t, { token: TOKEN, ...options });
+}
+
+t.test('v2: a read-only v1-compatible authorization with the derived password, usable as Grafana uses it', async (t) => {
+  const mock = await v2Mock(t);
+  const result = await provision(mock, 'acme');
+  t.same(result, { user: tenantLogin('acme'), status: 'set' });
+  await provision(mock, 'globex');
+  await seed(mock, 'acme', 12);
+  await seed(mock, 'globex', 5);
+
+  const [auth] = authsNamed(mock, tenantLogin('acme'));
+  t.ok(auth, 'an authorization named after the login');
+  t.equal(auth.status, 'active');
+  t.same(
+    auth.permissions,
+    [{ action: 'read', resource: { type: 'buckets', id: await bucketId(mock, 'acme'), orgID: mock.orgId } }],
+    "exactly one permission: read on the tenant's bucket",
+  );
+  t.equal(mock.bucketOfDatabase('acme'), 'acme', 'InfluxQL database "acme" reaches the bucket acme (DBRP)');
+
+  const password = tenantPassword(SECRET, 'acme', 'influx');
+  const own = await queryAs(mock, tenantLogin('acme'), password, 'acme');
+  t.equal(own.status, 200, own.body);
+  t.equal(own.count, 12, "the tenant's own points, through the 1.x query API");
+
+  const other = await queryAs(mock, tenantLogin('acme'), password, 'globex');
+  t.equal(other.status, 403, "another tenant's bucket: refused");
+  t.equal(other.count, null, 'and no data');
+
+  t.equal((await queryAs(mock, tenantLogin('acme'), 'not-the-password', 'acme')).status, 401, 'a wrong password: 401');
+  t.equal((await queryAs(mock, tenantLogin('acme'), tenantPassword(SECRET, 'globex', 'influx'), 'acme')).status, 401, "globex's password on acme's login: 401");
+
+  const write = await fetch(`${mock.url}/write?${new URLSearchParams({ db: 'acme', precision: 's' })}`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`${tenantLogin('acme')}:${password}`).toString('base64')}` },
+    body: 'electrical,device=d1,channel=U1 value=1 1700000000',
+  });
+  t.equal(write.status, 403, 'read-only: a write is refused');
+  t.equal((await queryAs(mock, tenantLogin('acme'), password, 'acme')).count, 12, 'nothing written');
+
+  for (const r of mock.requests) {
+    t.notOk(r.url.includes(password) || r.url.includes(encodeURIComponent(password)), `the password is never in a URL (${r.method} ${r.path})`);
+  }
+  const passwordSets = mock.requests.filter((r) => r.path.endsWith('/password'));
+  t.equal(passwordSets.length, 2, 'one password set per tenant');
+  t.ok(passwordSets.every((r) => r.headers.authorization === `Token ${TOKEN}`), 'with the operator token');
+});
+
+t.test('v2: provisioning again ends in the same state without creating anything', async (t) => {
+  const mock = await v2Mock(t);
+  await provision(mock, 'acme');
+  const [first] = authsNamed(mock, tenantLogin('acme'));
+  const before = mock.requests.length;
+  t.same(await provision(mock, 'acme'), { user: tenantLogin('acme'), status: 'set' });
+  const second = mock.requests.slice(before);
+  t.equal(second.filter((r) => r.method === 'POST' && r.path === '/private/legacy/authorizations').length, 0, 'no authorization created');
+  t.equal(second.filter((r) => r.method === 'DELETE').length, 0, 'none deleted');
+  t.equal(second.filter((r) => r.method === 'POST' && r.path === '/api/v2/buckets').length, 0, 'no bucket created');
+  t.equal(second.filter((r) => r.method === 'POST' && r.path === '/api/v2/dbrps').length, 0, 'virtual DBRP (2.2+): no mapping created');
+  t.same(authsNamed(mock, tenantLogin('acme')).map((a) => a.id), [first.id], 'the same single authorization');
+
+  // a new POWERVIEW_TENANT_SECRET: the password follows it
+  await provision(mock, 'acme', tenantPassword('a-rotated-secret-0123456789', 'acme', 'influx'));
+  await seed(mock, 'acme', 3);
+  t.equal((await queryAs(mock, tenantLogin('acme'), tenantPassword(SECRET, 'acme', 'influx'), 'acme')).status, 401, 'the old password no longer works');
+  t.equal((await queryAs(mock, tenantLogin('acme'), tenantPassword('a-rotated-secret-0123456789', 'acme', 'influx'), 'acme')).count, 3, 'the new one does');
+});
+
+t.test('v2: an authorization that grants more than read on the bucket is replaced; an inactive one stays inactive', async (t) => {
+  const mock = await v2Mock(t);
+  await provision(mock, 'acme');
+  await provision(mock, 'globex');
+  const [auth] = authsNamed(mock, tenantLogin('acme'));
+  const globexBucket = await bucketId(mock, 'globex');
+  // someone widened it by hand: write on acme and read on globex
+  auth.permissions.push({ action: 'write', resource: { type: 'buckets', id: auth.permissions[0].resource.id, orgID: mock.orgId } });
+  auth.permissions.push({ action: 'read', resource: { type: 'buckets', id: globexBucket, orgID: mock.orgId } });
+  await seed(mock, 'globex', 4);
+  t.equal((await queryAs(mock, tenantLogin('acme'), tenantPassword(SECRET, 'acme', 'influx'), 'globex')).status, 200, 'widened: it read globex');
+
+  t.same(await provision(mock, 'acme'), { user: tenantLogin('acme'), status: 'set' });
+  const now = authsNamed(mock, tenantLogin('acme'));
+  t.equal(now.length, 1, 'one authorization of that name');
+  t.not(now[0].id, auth.id, 'a new one replaced it');
+  t.same(now[0].permissions.map((p) => p.action), ['read'], 'read only again');
+  t.equal((await queryAs(mock, tenantLogin('acme'), tenantPassword(SECRET, 'acme', 'influx'), 'globex')).status, 403, 'globex refused again');
+
+  // an operator deactivated it: provisioning (serve does it on every mkdir) must not turn it back on
+  now[0].status = 'inactive';
+  t.same(await provision(mock, 'acme'), { user: tenantLogin('acme'), status: 'inactive' });
+  t.equal(authsNamed(mock, tenantLogin('acme'))[0].status, 'inactive', 'left inactive');
+  t.equal((await queryAs(mock, tenantLogin('acme'), tenantPassword(SECRET, 'acme', 'influx'), 'acme')).status, 401, 'and refused');
+
+  // widened *and* inactive: replaced by a read-only one that is still inactive
+  const inactive = authsNamed(mock, tenantLogin('acme'))[0];
+  inactive.permissions.push({ action: 'write', resource: { type: 'buckets', orgID: mock.orgId } });
+  t.same(await provision(mock, 'acme'), { user: tenantLogin('acme'), status: 'inactive' });
+  const replaced = authsNamed(mock, tenantLogin('acme'));
+  t.equal(replaced.length, 1);
+  t.same([replaced[0].status, replaced[0].permissions.length], ['inactive', 1], 'replaced, read only, still inactive');
+});
+
+t.test('v2: a bucket dropped and recreated (new ID) gets its authorization re-pointed', async (t) => {
+  const mock = await v2Mock(t);
+  await provision(mock, 'acme');
+  const oldBucket = authsNamed(mock, tenantLogin('acme'))[0].permissions[0].resource.id;
+  mock.dropDatabase('acme');
+  await provision(mock, 'acme');
+  const [auth] = authsNamed(mock, tenantLogin('acme'));
+  t.not(auth.permissions[0].resource.id, oldBucket, 'not the old bucket');
+  t.equal(auth.permissions[0].resource.id, await bucketId(mock, 'acme'), 'the new one');
+  await seed(mock, 'acme', 7);
+  t.equal((await queryAs(mock, tenantLogin('acme'), tenantPassword(SECRET, 'acme', 'influx'), 'acme')).count, 7, 'and reads it');
+});
+
+t.test('v2.0/2.1 (no virtual DBRP mappings): the mapping is created once', async (t) => {
+  const mock = await v2Mock(t, { virtualDbrps: false });
+  await provision(mock, 'acme');
+  t.same(
+    mock.dbrps.map((m) => [m.database, m.retention_policy, m.default]),
+    [['acme', 'autogen', true]],
+    'database acme, retention policy autogen, default',
+  );
+  await seed(mock, 'acme', 2);
+  t.equal((await queryAs(mock, tenantLogin('acme'), tenantPassword(SECRET, 'acme', 'influx'), 'acme')).count, 2, 'InfluxQL reaches the bucket');
+  await provision(mock, 'acme');
+  t.equal(mock.dbrps.length, 1, 'not created twice');
+  t.equal(mock.requests.filter((r) => r.method === 'POST' && r.path === '/api/v2/dbrps').length, 1);
+});
+
+t.test('v2: database name mapped to another bucket → a clear error, nothing created', async (t) => {
+  const mock = await v2Mock(t, { virtualDbrps: false, databases: ['elsewhere'] });
+  const http = new InfluxHttp(v2Config(mock), 2);
+  t.teardown(() => http.close());
+  await ensureInfluxDatabase(http, 'acme');
+  const elsewhere = (await http.v2FindBucket('elsewhere')) as { id: string };
+  mock.dbrps.push({ id: 'ffff000000000001', orgID: mock.orgId, bucketID: elsewhere.id, database: 'acme', retention_policy: 'autogen', default: true });
+  await t.rejects(ensureInfluxReader(http, 'acme', tenantLogin('acme'), 'x'.repeat(43)), /mapped \(DBRP\) to another bucket/);
+  t.equal(mock.legacyAuths.size, 0, 'no authorization created');
+});
+
+t.test('v2: two provisioners racing on one tenant end with one authorization', async (t) => {
+  const mock = await v2Mock(t);
+  const results = await Promise.all(Array.from({ length: 6 }, () => provision(mock, 'acme')));
+  t.ok(results.every((r) => r.status === 'set'), 'every one succeeded');
+  t.equal(authsNamed(mock, tenantLogin('acme')).length, 1, 'one authorization');
+  await seed(mock, 'acme', 1);
+  t.equal((await queryAs(mock, tenantLogin('acme'), tenantPassword(SECRET, 'acme', 'influx'), 'acme')).count, 1, 'and it works');
+  t.ok(
+    mock.requests.some((r) => r.path === '/private/legacy/authorizations' && r.method === 'POST' && r.status === 409) ||
+      mock.requests.filter((r) => r.path === '/private/legacy/authorizations' && r.method === 'POST').length === 1,
+    'the losers of the race saw 409 "token already exists" (or never tried)',
+  );
+});
+
+t.test('v2: an operator token without rights on authorizations → STORE_AUTH, with the reply', async (t) => {
+  const mock = await v2Mock(t);
+  mock.failNext(10, { status: 403, body: JSON.stringify({ code: 'forbidden', message: 'write:authorizations is unauthorized' }), match: /^\/private\/legacy\/authorizations$/ });
+  const err = await provision(mock, 'acme').then(
+    () => null,
+    (e: unknown) => e,
+  );
+  t.ok(err instanceof StoreError, 'a StoreError');
+  t.equal((err as StoreError).code, ErrorCodes.STORE_AUTH);
+  t.match((err as StoreError).message, /authorization pv_login_acme.*403.*write:authorizations is unauthorized/);
+});
+
+t.test('CLI: powerview provision on InfluxDB 2, then the password grafana env prints opens the bucket', { skip: servicesSkip }, async (t) => {
+  const db = await testDatabase(t, 'provv2');
+  await migrate(db.pool);
+  const tenant = `v2t${process.pid}`;
+  db.dropRoleLater(tenantLogin(tenant));
+  db.dropRoleLater(`pv_tenant_${tenant}`);
+  const mock = await v2Mock(t);
+  const env = { ...db.env, DATABASE_URL: db.url, INFLUX_URL: mock.url, INFLUX_API: 'v2', INFLUX_TOKEN: TOKEN, INFLUX_ORG: mock.org, POWERVIEW_TENANT_SECRET: SECRET };
+  const prov = await runCli(['provision', tenant, 'site-1', '--json'], env);
+  t.equal(prov.code, 0, prov.stderr);
+  const result = JSON.parse(prov.stdout) as { influx: { reader: { status: string } }; warnings: string[] };
+  t.same(result.influx.reader, { user: tenantLogin(tenant), status: 'set' });
+  t.same(result.warnings, [], 'no manual step left');
+
+  const printed = await runCli(['grafana', 'env', '--tenant', tenant], env);
+  t.equal(printed.code, 0, printed.stderr);
+  const line = printed.stdout.split('\n').find((l) => l.startsWith(`${passwordEnvVar(tenant, 'influx')}=`));
+  t.ok(line, 'grafana env prints the InfluxDB password variable');
+  const password = line!.slice(line!.indexOf('=') + 1);
+  await seed(mock, tenant, 9);
+  const q = await queryAs(mock, tenantLogin(tenant), password, tenant);
+  t.equal(q.count, 9, 'the datasource credentials read the tenant bucket');
+});
