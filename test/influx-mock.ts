@@ -9,7 +9,9 @@
  *    DBRP mappings (`/api/v2/dbrps`, virtual ones for every bucket as in 2.2+), and the 1.x
  *    `/query` and `/write` authenticated by such an authorization (user = its token name)
  *  - InfluxDB 3 Core: `POST /api/v3/write_lp`, `POST /api/v3/configure/database`,
- *    `POST /api/v3/query_sql` (a SQL `count(*)`, parsed with regular expressions)
+ *    `POST /api/v3/query_sql` (a SQL `count(*)` or `SELECT 1`, parsed with regular expressions);
+ *    with `v3Enterprise`, resource tokens (`POST /api/v3/enterprise/configure/token`,
+ *    `DELETE /api/v3/configure/token`) honoured on query_sql, write_lp and the 1.x `/query` and `/write`
  *
  * It decodes gzip bodies, records every request, stores the points it accepted
  * (a minimal line protocol parser), and plays scripted faults: "the next N
@@ -51,6 +53,12 @@
  *               → 201 DBRP; virtual mappings (2.2+): every bucket without an explicit one, database = bucket name, rp autogen.
  *               Not taken from a source: the 403 this mock answers when an authorization lacks the bucket permission
  *               (the tests only rely on "refused, no data").
+ *  [v3-tokens]  https://docs.influxdata.com/influxdb3/enterprise/admin/tokens/resource/create/  and .../api/auth-token/:
+ *               POST /api/v3/enterprise/configure/token {token_name, permissions: [{resource_type: "db",
+ *               resource_identifier: [db], actions}], expiry_secs?} → 201, the token string (shown once) and metadata;
+ *               DELETE /api/v3/configure/token?token_name= → 200, 404 "token not found"; Core has no resource tokens
+ *               (the create path answers 404). Not taken from a source (Enterprise is closed): the 409 for a name in
+ *               use and the 403 for a token without the permission (the product only relies on "not 2xx").
  *  [v1-api]     https://docs.influxdata.com/influxdb/v1.7/tools/api/  (POST /write?db=&precision=; 204; 400 {"error":"partial write: …"};
  *               401 {"error":"authorization failed"}; 404 {"error":"database not found: \"x\""}; 413 "Request Entity Too Large";
  *               POST /query q=CREATE DATABASE … → 200 {"results":[{"statement_id":0}]})
@@ -137,6 +145,17 @@ export interface InfluxMockOptions {
   retentionCutoffS?: number;
   /** v2: every bucket has a virtual DBRP mapping (2.2+, the default); false: 2.0–2.1, only explicit ones */
   virtualDbrps?: boolean;
+  /** v3: InfluxDB 3 Enterprise (resource tokens); default Core */
+  v3Enterprise?: boolean;
+}
+
+/** An InfluxDB 3 Enterprise resource token ([v3-tokens]) */
+export interface ResourceToken {
+  id: number;
+  name: string;
+  token: string;
+  databases: string[];
+  actions: string[];
 }
 
 /** A v2 permission ([v2-legacy]) */
@@ -308,6 +327,10 @@ export class InfluxMock {
   readonly dbrps: MockDbrp[] = [];
   /** the legacy authorization a 1.x request authenticated with, by request seq */
   private readonly legacyOf = new Map<number, LegacyAuth>();
+  /** v3 Enterprise resource tokens, by name */
+  readonly resourceTokens = new Map<string, ResourceToken>();
+  /** the resource token a request authenticated with, by request seq */
+  private readonly resourceOf = new Map<number, ResourceToken>();
   private server: Server;
   private readonly sockets = new Set<Socket>();
   private refusing: 'reset' | null = null;
@@ -596,6 +619,11 @@ export class InfluxMock {
         return this.createDatabaseV3(rec, reply);
       case 'POST /api/v3/query_sql':
         return this.querySqlV3(rec, reply);
+      case 'POST /api/v3/enterprise/configure/token':
+        if (!this.options.v3Enterprise) return reply(404, null); // Core: no such route
+        return this.createResourceToken(rec, reply);
+      case 'DELETE /api/v3/configure/token':
+        return this.deleteResourceToken(rec, reply);
       default: {
         const one = /^\/private\/legacy\/authorizations\/([^/]+)(\/password)?$/.exec(path);
         if (one) return this.oneLegacyAuth(rec, decodeURIComponent(one[1]), one[2] !== undefined, reply);
@@ -616,9 +644,35 @@ export class InfluxMock {
     if (rec.api === 'v3') {
       if (token === undefined) return null;
       if (auth === `Bearer ${token}`) return null;
+      const rt = this.resourceTokenOf(/^(?:Bearer|Token) (.+)$/.exec(auth)?.[1]);
+      if (rt) {
+        this.resourceOf.set(rec.seq, rt);
+        let db: string | undefined;
+        let action: 'read' | 'write' | null = null;
+        if (rec.path === '/api/v3/query_sql') {
+          action = 'read';
+          try {
+            db = (JSON.parse(rec.text) as { db?: string }).db;
+          } catch {
+            db = undefined;
+          }
+        } else if (rec.path === '/api/v3/write_lp') {
+          action = 'write';
+          db = rec.query.db;
+        }
+        // administration needs the admin token; data needs the permission on the database
+        const denied = action === null || db === undefined ? { status: 403, body: { error: 'forbidden' } } : this.denied(rec, db, action);
+        return denied;
+      }
       return { status: 401, body: null }; // [v3-src] empty body
     }
     if (rec.api === 'v1') {
+      // 3.x on its 1.x API: the token as Token/Bearer, as the Basic password, or as p
+      const rt = this.resourceTokenOf(this.v1Secret(rec));
+      if (rt) {
+        this.resourceOf.set(rec.seq, rt);
+        return null;
+      }
       const legacy = this.legacyCredentials(rec);
       if (legacy) {
         // [v2-legacy] authorizer.go: unknown name, wrong password or inactive → ErrCredentialsUnauthorized
@@ -639,6 +693,52 @@ export class InfluxMock {
       return { status: 401, body: { error: 'authorization failed' } }; // [v1-api]
     }
     return null;
+  }
+
+  private resourceTokenOf(secret: string | undefined): ResourceToken | null {
+    if (!secret || this.resourceTokens.size === 0) return null;
+    return [...this.resourceTokens.values()].find((r) => r.token === secret) ?? null;
+  }
+
+  /** The secret a 1.x request carries: `Token x`, `Bearer x`, the Basic password, or `p`. */
+  private v1Secret(rec: RecordedRequest): string | undefined {
+    const auth = String(rec.headers.authorization ?? '');
+    const scheme = /^(?:Bearer|Token) (.+)$/.exec(auth);
+    if (scheme) return scheme[1];
+    if (auth.startsWith('Basic ')) {
+      const decoded = Buffer.from(auth.slice(6), 'base64').toString('utf8');
+      return decoded.slice(decoded.indexOf(':') + 1);
+    }
+    return rec.query.p;
+  }
+
+  private createResourceToken(rec: RecordedRequest, reply: (s: number, b: string | object | null) => void): void {
+    let body: { token_name?: string; permissions?: Array<{ resource_type?: string; resource_identifier?: string[]; actions?: string[] }> };
+    try {
+      body = JSON.parse(rec.text) as typeof body;
+    } catch (err) {
+      return reply(400, `serde json error: ${(err as Error).message}`);
+    }
+    if (!body.token_name || !body.permissions?.length) return reply(400, 'token_name and permissions are required');
+    if (this.resourceTokens.has(body.token_name)) return reply(409, 'token name already exists');
+    const [perm] = body.permissions;
+    if (perm.resource_type !== 'db' || !perm.resource_identifier?.length || !perm.actions?.length) return reply(400, 'invalid permission');
+    const rt: ResourceToken = {
+      id: this.nextId++,
+      name: body.token_name,
+      token: `apiv3_${Buffer.from(`${this.nextId}-${Math.random()}`).toString('base64url')}`,
+      databases: perm.resource_identifier,
+      actions: perm.actions,
+    };
+    this.resourceTokens.set(rt.name, rt);
+    reply(201, { id: rt.id, name: rt.name, token: rt.token, hash: 'mock', created_at: '2026-01-01T00:00:00Z', expiry: null });
+  }
+
+  private deleteResourceToken(rec: RecordedRequest, reply: (s: number, b: string | object | null) => void): void {
+    const name = rec.query.token_name;
+    if (!name || !this.resourceTokens.has(name)) return reply(404, { error: 'token not found', data: null });
+    this.resourceTokens.delete(name);
+    reply(200, null);
   }
 
   /** 1.x user/password of a request (Basic, or u/p parameters) when its user names a legacy authorization. */
@@ -668,8 +768,14 @@ export class InfluxMock {
     return this.buckets.has(db) ? db : null;
   }
 
-  /** Does the request's legacy authorization (if any) allow `action` on `db`? null: allowed, else the reply to send. */
-  private legacyDenied(rec: RecordedRequest, db: string, action: 'read' | 'write'): { status: number; body: object } | null {
+  /** Does the request's legacy authorization or resource token (if any) allow `action` on `db`? null: allowed, else the reply to send. */
+  private denied(rec: RecordedRequest, db: string, action: 'read' | 'write'): { status: number; body: object } | null {
+    const rt = this.resourceOf.get(rec.seq);
+    if (rt) {
+      return (rt.databases.includes(db) || rt.databases.includes('*')) && rt.actions.includes(action)
+        ? null
+        : { status: 403, body: { error: `token lacks ${action} permission on database ${db}` } };
+    }
     const a = this.legacyOf.get(rec.seq);
     if (!a) return null;
     const name = this.bucketOfDatabase(db);
@@ -864,7 +970,7 @@ export class InfluxMock {
   private writeV1(rec: RecordedRequest, reply: (s: number, b: string | object | null) => void): void {
     let db = rec.query.db;
     if (!db) return reply(400, { error: 'database is required' });
-    const denied = this.legacyDenied(rec, db, 'write');
+    const denied = this.denied(rec, db, 'write');
     if (denied) return reply(denied.status, denied.body);
     if (this.legacyOf.has(rec.seq)) db = this.bucketOfDatabase(db)!;
     if (!this.databases.has(db)) return reply(404, { error: `database not found: "${db}"` }); // [v1-api]
@@ -884,14 +990,14 @@ export class InfluxMock {
     const create = /^\s*CREATE\s+DATABASE\s+("(?:[^"\\]|\\.)*"|\w+)\s*$/i.exec(q);
     if (create) {
       const name = create[1].startsWith('"') ? jsonString(create[1]) : create[1];
-      if (this.legacyOf.has(rec.seq)) return reply(403, { code: 'forbidden', message: 'insufficient permissions' });
+      if (this.legacyOf.has(rec.seq) || this.resourceOf.has(rec.seq)) return reply(403, { code: 'forbidden', message: 'insufficient permissions' });
       this.createDatabase(name); // CREATE DATABASE is idempotent in 1.x
       return reply(200, { results: [{ statement_id: 0 }] });
     }
     const select = /^\s*SELECT\s+count\(\*\)\s+FROM\s+"((?:[^"\\]|\\.)*)"\s+WHERE\s+(.*)$/i.exec(q);
     if (!select) return reply(400, { error: `mock: unsupported query ${q}` });
     let db = form.get('db') ?? rec.query.db ?? '';
-    const denied = this.legacyDenied(rec, db, 'read');
+    const denied = this.denied(rec, db, 'read');
     if (denied) return reply(denied.status, denied.body);
     if (this.legacyOf.has(rec.seq)) db = this.bucketOfDatabase(db)!;
     if (!this.databases.has(db)) return reply(200, { results: [{ statement_id: 0, error: `database not found: ${db}` }] });
@@ -1061,6 +1167,7 @@ export class InfluxMock {
     const db = body.db ?? '';
     const q = body.q ?? '';
     if (!this.databases.has(db)) return reply(404, { error: `query error: database not found: ${db}`, data: null });
+    if (/^\s*SELECT\s+1\s*$/i.test(q)) return reply(200, [{ 'Int64(1)': 1 }]);
     const m = /^\s*SELECT\s+count\(\*\)(?:\s+AS\s+(\w+))?\s+FROM\s+"((?:[^"]|"")*)"\s+WHERE\s+(.*)$/is.exec(q);
     if (!m) return reply(400, { error: `mock: unsupported SQL ${q}`, data: null });
     const alias = m[1] ?? 'count(*)';

@@ -13,6 +13,7 @@ import { DEFAULT_DASHBOARDS_PATH, resolveDashboardsPath } from '../grafana/provi
 import { buildTree, staticTree, writeTree } from '../grafana/tree.js';
 import { provisionTenant } from '../provision/tenant.js';
 import { requireTenantSecret, tenantPassword } from '../provision/secrets.js';
+import { readTokens } from '../provision/token-vault.js';
 
 interface DbFlags {
   databaseUrl?: string;
@@ -128,8 +129,13 @@ export async function runGrafanaEnv(flags: GrafanaEnvFlags): Promise<number> {
       [GRAFANA_ENV.pgSslMode, env[GRAFANA_ENV.pgSslMode] || grafanaSslMode(pgConfig.sslMode)],
       [GRAFANA_ENV.prometheusUrl, env[GRAFANA_ENV.prometheusUrl] || 'http://127.0.0.1:9090'],
     ]);
+    // InfluxDB 3 Enterprise: the tenant's resource token, kept sealed by provisioning (the datasource sends it as the password)
+    const v3Tokens = influx.api === 'v3' ? await readTokens(pool, secret) : null;
     for (const t of catalog.tenants) {
-      vars.set(passwordEnvVar(t.tenant, 'influx'), tenantPassword(secret, t.tenant, 'influx'));
+      if (v3Tokens && !v3Tokens.has(t.tenant)) {
+        process.stderr.write(`warning: ${t.tenant}: no InfluxDB read token kept (InfluxDB 3 Core has none; on Enterprise run powerview provision ${t.tenant})\n`);
+      }
+      vars.set(passwordEnvVar(t.tenant, 'influx'), v3Tokens ? (v3Tokens.get(t.tenant) ?? '') : tenantPassword(secret, t.tenant, 'influx'));
       vars.set(passwordEnvVar(t.tenant, 'pg'), tenantPassword(secret, t.tenant, 'pg'));
     }
     const lines = [...vars].map(([k, v]) => `${k}=${v}`);

@@ -9,6 +9,7 @@ import { tenantLogin } from '../grafana/names.js';
 import { staticTree, tenantTree, writeTree, type TreeOptions, type WriteResult } from '../grafana/tree.js';
 import { ensureInfluxDatabase, ensureInfluxReader, type InfluxReaderResult } from './influx-reader.js';
 import { resolveTenantSecret, scramVerifier, tenantPassword, TENANT_SECRET_VAR } from './secrets.js';
+import { PgTokenVault } from './token-vault.js';
 
 export interface ProvisionOptions {
   /** PostgreSQL as the ingest role (member of powerview_ingest) or an administrator */
@@ -39,7 +40,7 @@ export interface ProvisionResult {
  * Everything a tenant (and campaign) needs, idempotent — `serve` calls it on
  * SFTPGo's `mkdir <company>/<campaign>`, `powerview provision` by hand:
  * InfluxDB database or bucket (+ read-only credentials: a 1.x user, a 2.x
- * v1-compatible authorization; 3 Core has none),
+ * v1-compatible authorization, a 3 Enterprise resource token; 3 Core has none),
  * PostgreSQL tenant row and role, campaign row, the tenant's login role with
  * its derived password, and the tenant's Grafana files. Secrets are derived
  * (POWERVIEW_TENANT_SECRET), sent as a SCRAM verifier to PostgreSQL and in a
@@ -59,27 +60,29 @@ export async function provisionTenant(opts: ProvisionOptions): Promise<Provision
 
   const http = new InfluxHttp(opts.influx, 2);
   let reader: InfluxReaderResult;
+  let role: string;
+  let pgLogin: string | null = null;
   try {
     await ensureInfluxDatabase(http, tenant);
-    reader = secret ? await ensureInfluxReader(http, tenant, login, tenantPassword(secret, tenant, 'influx')) : { user: null, status: 'skipped' };
+    try {
+      role = (await opts.pool.query<{ role: string }>('SELECT core.ensure_tenant($1) AS role', [tenant])).rows[0].role;
+      if (campaign) await opts.pool.query('INSERT INTO core.campaigns (tenant, campaign) VALUES ($1, $2) ON CONFLICT DO NOTHING', [tenant, campaign]);
+      if (secret) {
+        const verifier = scramVerifier(tenantPassword(secret, tenant, 'pg'));
+        pgLogin = (await opts.pool.query<{ login: string }>('SELECT core.ensure_tenant_login($1, $2) AS login', [tenant, verifier])).rows[0].login;
+      }
+    } catch (err) {
+      throw toDatabaseError(err, `provision tenant ${tenant}`);
+    }
+    // after the tenant row: InfluxDB 3 Enterprise keeps the tenant's token in core.influx_read_tokens
+    reader = secret
+      ? await ensureInfluxReader(http, tenant, login, tenantPassword(secret, tenant, 'influx'), new PgTokenVault(opts.pool, secret))
+      : { user: null, status: 'skipped' };
   } finally {
     await http.close();
   }
   if (reader.status === 'inactive') warnings.push(`InfluxDB: the read authorization ${login} is inactive (deactivated by an operator): left so`);
   if (reader.status === 'none') warnings.push('InfluxDB 3 Core has no per-database read tokens: the tenant datasource needs a token of its own');
-
-  let role: string;
-  let pgLogin: string | null = null;
-  try {
-    role = (await opts.pool.query<{ role: string }>('SELECT core.ensure_tenant($1) AS role', [tenant])).rows[0].role;
-    if (campaign) await opts.pool.query('INSERT INTO core.campaigns (tenant, campaign) VALUES ($1, $2) ON CONFLICT DO NOTHING', [tenant, campaign]);
-    if (secret) {
-      const verifier = scramVerifier(tenantPassword(secret, tenant, 'pg'));
-      pgLogin = (await opts.pool.query<{ login: string }>('SELECT core.ensure_tenant_login($1, $2) AS login', [tenant, verifier])).rows[0].login;
-    }
-  } catch (err) {
-    throw toDatabaseError(err, `provision tenant ${tenant}`);
-  }
 
   let grafana: ProvisionResult['grafana'] = null;
   if (opts.grafanaDir) {

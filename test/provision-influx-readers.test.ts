@@ -1,16 +1,21 @@
 /**
- * Issue 5 item 2 on InfluxDB 2.x: provisioning a tenant gives it read-only
- * InfluxDB credentials Grafana can use — a v1-compatible authorization named
- * after the tenant's login, `read` on the tenant's bucket only, its password
- * the derived one `powerview grafana env` prints — and a DBRP mapping so that
- * InfluxQL reaches the bucket. Against the in-process InfluxDB 2 stand-in
- * (test/influx-mock.ts, [v2-legacy] and [v2-dbrp]: no InfluxDB 2 runs here),
- * and, for the CLI path, with the real PostgreSQL.
+ * Issue 5 item 2, "a read-only token where the version has them", on the
+ * versions that do not run here (1.x is tested against the real InfluxDB in
+ * grafana-queries.test.ts):
+ *  - InfluxDB 2.x: a v1-compatible authorization named after the tenant's
+ *    login, `read` on the tenant's bucket only, its password the derived one
+ *    `powerview grafana env` prints, and a DBRP mapping so InfluxQL reaches
+ *    the bucket;
+ *  - InfluxDB 3 Enterprise: a resource token `db:<tenant>:read`, kept sealed
+ *    in PostgreSQL for `grafana env`; 3 Core has none.
+ * Against the in-process stand-in (test/influx-mock.ts: [v2-legacy], [v2-dbrp],
+ * [v3-tokens]) and, for the CLI paths, with the real PostgreSQL.
  */
 import t, { type Test } from 'tap';
 import { resolveInfluxConfig, type InfluxConfig } from '../src/influx/config.js';
 import { InfluxHttp } from '../src/influx/http-api.js';
 import { ensureInfluxDatabase, ensureInfluxReader } from '../src/provision/influx-reader.js';
+import { openToken, sealToken, type TokenSlot, type TokenVault } from '../src/provision/token-vault.js';
 import { tenantPassword } from '../src/provision/secrets.js';
 import { passwordEnvVar, tenantLogin } from '../src/grafana/names.js';
 import { StoreError, ErrorCodes } from '../src/errors.js';
@@ -260,4 +265,161 @@ t.test('CLI: powerview provision on InfluxDB 2, then the password grafana env pr
   await seed(mock, tenant, 9);
   const q = await queryAs(mock, tenantLogin(tenant), password, tenant);
   t.equal(q.count, 9, 'the datasource credentials read the tenant bucket');
+});
+
+// ---- InfluxDB 3 ------------------------------------------------------------
+
+/** The vault's contract in memory: one slot per tenant, a lock per tenant. */
+class MemoryVault implements TokenVault {
+  readonly tokens = new Map<string, string>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+  async withTenant<T>(tenant: string, fn: (slot: TokenSlot) => Promise<T>): Promise<T> {
+    const prior = this.locks.get(tenant) ?? Promise.resolve();
+    const run = prior.catch(() => {}).then(() =>
+      fn({ get: async () => this.tokens.get(tenant) ?? null, put: async (_name, token) => void this.tokens.set(tenant, token) }),
+    );
+    this.locks.set(tenant, run);
+    return run;
+  }
+}
+
+function v3Config(mock: InfluxMock): InfluxConfig {
+  return resolveInfluxConfig({ influxUrl: mock.url, influxApi: 'v3' }, { INFLUX_TOKEN: TOKEN });
+}
+
+async function provision3(mock: InfluxMock, tenant: string, vault: TokenVault) {
+  const http = new InfluxHttp(v3Config(mock), 2);
+  try {
+    await ensureInfluxDatabase(http, tenant);
+    return await ensureInfluxReader(http, tenant, tenantLogin(tenant), 'unused-on-v3', vault);
+  } finally {
+    await http.close();
+  }
+}
+
+async function seed3(mock: InfluxMock, db: string, points: number): Promise<void> {
+  const lines = Array.from({ length: points }, (_, i) => `electrical,device=d1,channel=U1 value=${i} ${1_700_000_000 + i * 600}`).join('\n');
+  const res = await fetch(`${mock.url}/api/v3/write_lp?${new URLSearchParams({ db, precision: 'second' })}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}` },
+    body: lines,
+  });
+  if (res.status !== 204) throw new Error(`seed ${db}: ${res.status} ${await res.text()}`);
+}
+
+t.test('v3 Enterprise: a read-only resource token, kept in the vault, usable as Grafana uses it', async (t) => {
+  const mock = await v2Mock(t, { v3Enterprise: true });
+  const vault = new MemoryVault();
+  t.same(await provision3(mock, 'acme', vault), { user: tenantLogin('acme'), status: 'set' });
+  await provision3(mock, 'globex', vault);
+  await seed3(mock, 'acme', 6);
+  await seed3(mock, 'globex', 2);
+  const rt = mock.resourceTokens.get(tenantLogin('acme'))!;
+  t.ok(rt, 'a resource token named after the login');
+  t.same([rt.databases, rt.actions], [['acme'], ['read']], 'db:acme:read only');
+  const token = vault.tokens.get('acme')!;
+  t.equal(token, rt.token, 'the vault keeps the token the server generated');
+
+  const own = await queryAs(mock, tenantLogin('acme'), token, 'acme');
+  t.equal(own.count, 6, 'the 1.x query API with the token as password reads the tenant');
+  t.equal((await queryAs(mock, tenantLogin('acme'), token, 'globex')).status, 403, 'not another tenant');
+  const write = await fetch(`${mock.url}/api/v3/write_lp?${new URLSearchParams({ db: 'acme', precision: 'second' })}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}` },
+    body: 'electrical,device=d1,channel=U1 value=1 1700000000',
+  });
+  t.equal(write.status, 403, 'read-only: a write is refused');
+  const admin = await fetch(`${mock.url}/api/v3/configure/database`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: '{"db":"x"}' });
+  t.equal(admin.status, 403, 'no administration');
+
+  const before = mock.requests.length;
+  t.same(await provision3(mock, 'acme', vault), { user: tenantLogin('acme'), status: 'set' }, 'again: set');
+  const again = mock.requests.slice(before);
+  t.equal(again.filter((r) => r.path === '/api/v3/enterprise/configure/token').length, 0, 'a token that still reads is kept: none created');
+  t.equal(again.filter((r) => r.method === 'DELETE').length, 0, 'none deleted');
+  t.equal(vault.tokens.get('acme'), token, 'the same token');
+  t.ok(
+    again.some((r) => r.path === '/api/v3/query_sql' && r.headers.authorization === `Bearer ${token}` && r.status === 200),
+    'checked with the kept token itself',
+  );
+});
+
+t.test('v3 Enterprise: a revoked token, or one whose string was lost, is replaced', async (t) => {
+  const mock = await v2Mock(t, { v3Enterprise: true });
+  const vault = new MemoryVault();
+  await provision3(mock, 'acme', vault);
+  await seed3(mock, 'acme', 3);
+  const first = vault.tokens.get('acme')!;
+
+  mock.resourceTokens.delete(tenantLogin('acme')); // revoked by an operator
+  t.equal((await queryAs(mock, 'x', first, 'acme')).status, 401, 'revoked: refused');
+  await provision3(mock, 'acme', vault);
+  const second = vault.tokens.get('acme')!;
+  t.not(second, first, 'a new token');
+  t.equal((await queryAs(mock, 'x', second, 'acme')).count, 3, 'which reads');
+
+  vault.tokens.delete('acme'); // e.g. POWERVIEW_TENANT_SECRET changed: the sealed token no longer opens
+  await provision3(mock, 'acme', vault);
+  const third = vault.tokens.get('acme')!;
+  t.not(third, second);
+  t.equal((await queryAs(mock, 'x', second, 'acme')).status, 401, 'the token of that name whose string was lost is revoked');
+  t.equal((await queryAs(mock, 'x', third, 'acme')).count, 3, 'the new one reads');
+  t.equal(mock.resourceTokens.size, 1, 'one token in InfluxDB');
+});
+
+t.test('v3 Core: no resource tokens — nothing created, nothing deleted, nothing kept', async (t) => {
+  const mock = await v2Mock(t);
+  const vault = new MemoryVault();
+  t.same(await provision3(mock, 'acme', vault), { user: null, status: 'none' });
+  t.equal(vault.tokens.size, 0);
+  t.equal(mock.requests.filter((r) => r.method === 'DELETE').length, 0, 'no token deleted on Core');
+});
+
+t.test('v3 Enterprise: six provisioners racing end with one token, and the vault holds it', async (t) => {
+  const mock = await v2Mock(t, { v3Enterprise: true });
+  const vault = new MemoryVault();
+  const results = await Promise.all(Array.from({ length: 6 }, () => provision3(mock, 'acme', vault)));
+  t.ok(results.every((r) => r.status === 'set'));
+  t.equal(mock.resourceTokens.size, 1);
+  t.equal(vault.tokens.get('acme'), mock.resourceTokens.get(tenantLogin('acme'))!.token, 'the kept token is the live one');
+});
+
+t.test('sealed tokens open only with the same secret and tenant, and unaltered', async (t) => {
+  const sealed = sealToken(SECRET, 'acme', 'apiv3_secret-token');
+  t.notOk(sealed.includes('apiv3_secret-token'), 'not in clear');
+  t.equal(openToken(SECRET, 'acme', sealed), 'apiv3_secret-token');
+  t.equal(openToken('another-secret-0123456789', 'acme', sealed), null, 'another secret');
+  t.equal(openToken(SECRET, 'globex', sealed), null, "copied to another tenant's row");
+  const raw = Buffer.from(sealed.slice(3), 'base64url');
+  raw[raw.length - 1] ^= 1;
+  t.equal(openToken(SECRET, 'acme', `v1.${raw.toString('base64url')}`), null, 'altered');
+  t.not(sealToken(SECRET, 'acme', 'apiv3_secret-token'), sealed, 'a fresh IV each time');
+});
+
+t.test('CLI: powerview provision on InfluxDB 3 Enterprise keeps the token sealed in PostgreSQL; grafana env prints it', { skip: servicesSkip }, async (t) => {
+  const db = await testDatabase(t, 'provv3');
+  await migrate(db.pool);
+  const tenant = `v3t${process.pid}`;
+  db.dropRoleLater(tenantLogin(tenant));
+  db.dropRoleLater(`pv_tenant_${tenant}`);
+  const mock = await v2Mock(t, { v3Enterprise: true });
+  const env = { ...db.env, DATABASE_URL: db.url, INFLUX_URL: mock.url, INFLUX_API: 'v3', INFLUX_TOKEN: TOKEN, POWERVIEW_TENANT_SECRET: SECRET };
+  const prov = await runCli(['provision', tenant, 'site-1', '--json'], env);
+  t.equal(prov.code, 0, prov.stderr);
+  t.same((JSON.parse(prov.stdout) as { influx: { reader: unknown } }).influx.reader, { user: tenantLogin(tenant), status: 'set' });
+  const live = mock.resourceTokens.get(tenantLogin(tenant))!.token;
+  const row = (await db.pool.query<{ token_name: string; sealed: string }>('SELECT token_name, sealed FROM core.influx_read_tokens WHERE tenant = $1', [tenant])).rows[0];
+  t.equal(row.token_name, tenantLogin(tenant));
+  t.notOk(row.sealed.includes(live), 'sealed, not in clear');
+
+  const again = await runCli(['provision', tenant, '--json'], env);
+  t.equal(again.code, 0, again.stderr);
+  t.equal(mock.resourceTokens.get(tenantLogin(tenant))!.token, live, 'provisioning again keeps the token');
+
+  const printed = await runCli(['grafana', 'env', '--tenant', tenant], env);
+  t.equal(printed.code, 0, printed.stderr);
+  const line = printed.stdout.split('\n').find((l) => l.startsWith(`${passwordEnvVar(tenant, 'influx')}=`));
+  t.equal(line, `${passwordEnvVar(tenant, 'influx')}=${live}`, 'grafana env prints the live token as the InfluxDB password');
+  await seed3(mock, tenant, 4);
+  t.equal((await queryAs(mock, tenantLogin(tenant), live, tenant)).count, 4, 'and it reads the tenant database');
 });
