@@ -44,13 +44,16 @@
  *  [v3-query]   https://docs.influxdata.com/influxdb3/core/query-data/execute-queries/influxdb-v3-api/  and
  *               https://docs.influxdata.com/influxdb3/core/api/query-data/  (POST /api/v3/query_sql {db,q,format:"json"} → JSON rows)
  *  [v2-legacy]  influxdata/influxdb v1/authorization/http_server.go, storage_authorization.go, error.go, authorizer.go:
- *               GET /private/legacy/authorizations?token=|id=|orgID= → 200 {links, authorizations[]}; POST {orgID, token,
+ *               GET /private/legacy/authorizations?token=|id=|orgID= → 200 {links, authorizations[]} (service.go: a token
+ *               or id filter that matches nothing → 404 "authorization not found"); POST {orgID, token,
  *               status, description, permissions} → 201 authorization (400 "token required for v1 user authorization type",
  *               409 {"code":"conflict","message":"token already exists"}); DELETE /{id} → 204; POST /{id}/password {password}
  *               → 204; 1.x credentials that fail (unknown name, wrong password, inactive) → 401 "Unauthorized"
  *  [v2-dbrp]    https://docs.influxdata.com/influxdb/v2/query-data/influxql/dbrp/  and the OSS spec (DBRP, DBRPCreate):
  *               GET /api/v2/dbrps?orgID=&db= → {content: DBRP[]}; POST {orgID, bucketID, database, retention_policy, default}
  *               → 201 DBRP; virtual mappings (2.2+): every bucket without an explicit one, database = bucket name, rp autogen.
+ *  [v2-dbrp-src] influxdata/influxdb dbrp/service.go Create, dbrp/error.go: the same (org, database, rp) again → 409
+ *               {"code":"conflict","message":"another DBRP mapping with same orgID, db, and rp exists"}
  *               Not taken from a source: the 403 this mock answers when an authorization lacks the bucket permission
  *               (the tests only rely on "refused, no data").
  *  [v3-tokens]  https://docs.influxdata.com/influxdb3/enterprise/admin/tokens/resource/create/  and .../api/auth-token/:
@@ -813,6 +816,8 @@ export class InfluxMock {
     const list = [...this.legacyAuths.values()].filter((a) =>
       id !== undefined ? a.id === id : token !== undefined ? a.token === token : orgID === undefined || a.orgID === orgID,
     );
+    // [v2-legacy] service.go FindAuthorizations: an id or token filter looks one up, and a miss is ENotFound → 404
+    if ((id !== undefined || token !== undefined) && list.length === 0) return reply(404, { code: 'not found', message: 'authorization not found' });
     reply(200, { links: { self: '/private/legacy/authorizations' }, authorizations: list.map((a) => this.authResponse(a)) });
   }
 
@@ -904,9 +909,10 @@ export class InfluxMock {
     if (!body.bucketID || !body.database || !body.retention_policy) return reply(400, { code: 'invalid', message: 'bucketID, database and retention_policy are required' });
     if (body.orgID !== this.orgId && body.org !== this.org) return reply(404, { code: 'not found', message: 'organization not found' });
     if (![...this.buckets.values()].some((b) => b.id === body.bucketID)) return reply(404, { code: 'not found', message: 'bucket not found' });
-    // [v2-dbrp] a DBRP combination maps to one bucket: a new mapping of the same combination replaces the old one
-    const same = this.dbrps.findIndex((m) => m.database === body.database && m.retention_policy === body.retention_policy);
-    if (same >= 0) this.dbrps.splice(same, 1);
+    // [v2-dbrp-src] dbrp/service.go Create: the same (org, db, rp) twice → ErrDBRPAlreadyExists (EConflict → 409)
+    if (this.dbrps.some((m) => m.database === body.database && m.retention_policy === body.retention_policy)) {
+      return reply(409, { code: 'conflict', message: 'another DBRP mapping with same orgID, db, and rp exists' });
+    }
     const m: MockDbrp = {
       id: (this.nextId++).toString(16).padStart(16, '0'),
       orgID: this.orgId,

@@ -15,7 +15,8 @@ import t, { type Test } from 'tap';
 import { resolveInfluxConfig, type InfluxConfig } from '../src/influx/config.js';
 import { InfluxHttp } from '../src/influx/http-api.js';
 import { ensureInfluxDatabase, ensureInfluxReader } from '../src/provision/influx-reader.js';
-import { openToken, sealToken, type TokenSlot, type TokenVault } from '../src/provision/token-vault.js';
+import { openToken, PgTokenVault, sealToken, type TokenSlot, type TokenVault } from '../src/provision/token-vault.js';
+import { provisionTenant } from '../src/provision/tenant.js';
 import { tenantPassword } from '../src/provision/secrets.js';
 import { passwordEnvVar, tenantLogin } from '../src/grafana/names.js';
 import { StoreError, ErrorCodes } from '../src/errors.js';
@@ -119,6 +120,8 @@ t.test('v2: a read-only v1-compatible authorization with the derived password, u
   for (const r of mock.requests) {
     t.notOk(r.url.includes(password) || r.url.includes(encodeURIComponent(password)), `the password is never in a URL (${r.method} ${r.path})`);
   }
+  const firstLook = mock.requests.find((r) => r.method === 'GET' && r.path === '/private/legacy/authorizations');
+  t.equal(firstLook?.status, 404, 'the first look finds nothing: 404, as InfluxDB answers a token filter that matches nothing');
   const passwordSets = mock.requests.filter((r) => r.path.endsWith('/password'));
   t.equal(passwordSets.length, 2, 'one password set per tenant');
   t.ok(passwordSets.every((r) => r.headers.authorization === `Token ${TOKEN}`), 'with the operator token');
@@ -206,6 +209,23 @@ t.test('v2.0/2.1 (no virtual DBRP mappings): the mapping is created once', async
   t.equal(mock.requests.filter((r) => r.method === 'POST' && r.path === '/api/v2/dbrps').length, 1);
 });
 
+t.test('v2.0/2.1: provisioners racing to create the DBRP mapping all succeed (409 from the loser is checked)', async (t) => {
+  const mock = await v2Mock(t, { virtualDbrps: false, databases: ['acme'] });
+  const results = await Promise.all(Array.from({ length: 4 }, () => provision(mock, 'acme')));
+  t.ok(results.every((r) => r.status === 'set'), 'every one succeeded');
+  t.equal(mock.dbrps.length, 1, 'one mapping');
+  t.ok(mock.requests.some((r) => r.path === '/api/v2/dbrps' && r.method === 'POST' && r.status === 409), 'a loser saw 409 and accepted the mapping');
+});
+
+t.test('v2: an authorization of that name in another organisation is not ours: a clear error, left alone', async (t) => {
+  const mock = await v2Mock(t);
+  await provision(mock, 'acme');
+  const [auth] = authsNamed(mock, tenantLogin('acme'));
+  auth.orgID = 'ffffffffffffffff';
+  await t.rejects(provision(mock, 'acme'), /belongs to another organisation \(ffffffffffffffff\)/);
+  t.same(authsNamed(mock, tenantLogin('acme')).map((a) => a.id), [auth.id], 'not deleted');
+});
+
 t.test('v2: database name mapped to another bucket → a clear error, nothing created', async (t) => {
   const mock = await v2Mock(t, { virtualDbrps: false, databases: ['elsewhere'] });
   const http = new InfluxHttp(v2Config(mock), 2);
@@ -241,6 +261,67 @@ t.test('v2: an operator token without rights on authorizations → STORE_AUTH, w
   t.ok(err instanceof StoreError, 'a StoreError');
   t.equal((err as StoreError).code, ErrorCodes.STORE_AUTH);
   t.match((err as StoreError).message, /authorization pv_login_acme.*403.*write:authorizations is unauthorized/);
+});
+
+t.test('provisionTenant: InfluxDB refusing the read credentials is a warning, the rest is provisioned; InfluxDB down is thrown (serve retries)', { skip: servicesSkip }, async (t) => {
+  const db = await testDatabase(t, 'provfail');
+  await migrate(db.pool);
+  const tenant = `v2f${process.pid}`;
+  db.dropRoleLater(tenantLogin(tenant));
+  db.dropRoleLater(`pv_tenant_${tenant}`);
+  const mock = await v2Mock(t);
+  const influx = v2Config(mock);
+  // one refusal: the first request to the authorizations API (the look-up) is answered 403
+  mock.failNext(1, { status: 403, body: JSON.stringify({ code: 'forbidden', message: 'write:authorizations is unauthorized' }), match: /^\/private\/legacy\/authorizations/ });
+  const r = await provisionTenant({ pool: db.pool, influx, tenant, campaign: 'site-1', secret: SECRET });
+  t.same(r.influx.reader, { user: null, status: 'failed' });
+  t.match(r.warnings.join('\n'), /InfluxDB read credentials of v2f\d+ not provisioned: .*403.*write:authorizations is unauthorized/);
+  t.equal(r.postgres.login, tenantLogin(tenant), 'the PostgreSQL side is provisioned');
+  t.equal((await db.pool.query('SELECT 1 FROM core.campaigns WHERE tenant = $1 AND campaign = $2', [tenant, 'site-1'])).rowCount, 1, 'and the campaign');
+
+  mock.failNext(20, { status: 503, body: 'unavailable', match: /^\/private\/legacy\/authorizations/ });
+  const down = await provisionTenant({ pool: db.pool, influx, tenant, secret: SECRET }).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  t.equal((down as StoreError | null)?.code, ErrorCodes.STORE_UNAVAILABLE, 'a 503 is thrown as STORE_UNAVAILABLE: serve waits and retries');
+});
+
+t.test('PgTokenVault: the tenant lock serializes provisioners, a failure keeps nothing', { skip: servicesSkip }, async (t) => {
+  const db = await testDatabase(t, 'vault');
+  await migrate(db.pool);
+  await db.pool.query('SELECT core.ensure_tenant($1)', ['vaulted']);
+  db.dropRoleLater('pv_tenant_vaulted');
+  const vault = new PgTokenVault(db.pool, SECRET);
+  const order: string[] = [];
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  const first = vault.withTenant('vaulted', async (slot) => {
+    order.push('first in');
+    await held;
+    await slot.put('pv_login_vaulted', 'token-one');
+    order.push('first out');
+  });
+  await new Promise((r) => setTimeout(r, 100));
+  const second = vault.withTenant('vaulted', async (slot) => {
+    order.push(`second sees ${await slot.get()}`);
+  });
+  await new Promise((r) => setTimeout(r, 200));
+  t.same(order, ['first in'], 'the second waits for the first');
+  release();
+  await Promise.all([first, second]);
+  t.same(order, ['first in', 'first out', 'second sees token-one'], "and sees what the first kept");
+
+  await t.rejects(
+    vault.withTenant('vaulted', async (slot) => {
+      await slot.put('pv_login_vaulted', 'token-two');
+      throw new Error('InfluxDB went away');
+    }),
+    /InfluxDB went away/,
+  );
+  t.equal(await vault.withTenant('vaulted', (slot) => slot.get()), 'token-one', 'rolled back: the kept token is unchanged');
+  t.equal(await new PgTokenVault(db.pool, 'another-secret-0123456789').withTenant('vaulted', (slot) => slot.get()), null, 'another secret opens nothing');
+  t.equal(db.pool.totalCount - db.pool.idleCount, 0, 'no client left checked out');
 });
 
 t.test('CLI: powerview provision on InfluxDB 2, then the password grafana env prints opens the bucket', { skip: servicesSkip }, async (t) => {

@@ -10,13 +10,19 @@ export interface InfluxReaderResult {
    *   authorization with read on the tenant's bucket; password set (idempotent);
    * `inactive`: 2.x authorization deactivated by an operator — left so (password still set);
    * `skipped`: no POWERVIEW_TENANT_SECRET;
+   * `failed`: InfluxDB refused (rights, conflicting objects): the rest is provisioned, a warning says why;
    * `none`: InfluxDB 3 Core has no per-database read tokens (3 Enterprise: `set`, a resource token).
    */
-  status: 'set' | 'inactive' | 'skipped' | 'none';
+  status: 'set' | 'inactive' | 'skipped' | 'none' | 'failed';
 }
 
 function failed(what: string, reply: Reply): StoreError {
-  const code = reply.status === 401 || reply.status === 403 ? ErrorCodes.STORE_AUTH : ErrorCodes.STORE_REJECTED;
+  const code =
+    reply.status === 401 || reply.status === 403
+      ? ErrorCodes.STORE_AUTH
+      : reply.status >= 500 || reply.status === 429
+        ? ErrorCodes.STORE_UNAVAILABLE
+        : ErrorCodes.STORE_REJECTED;
   return new StoreError(code, `InfluxDB ${what}: HTTP ${reply.status} ${reply.body.slice(0, 300)}`, { status: reply.status, body: reply.body });
 }
 
@@ -136,8 +142,17 @@ async function ensureV2Reader(http: InfluxHttp, db: string, login: string, passw
   // a concurrent provisioner may create the same name between our look and our create (409): look again
   for (let round = 0; round < 3 && !auth; round++) {
     const listed = await http.request('GET', `${base}?${new URLSearchParams({ token: login })}`);
-    if (listed.status !== 200) throw failed(`list the authorization ${login}`, listed);
-    const found = (json<{ authorizations?: LegacyAuthorization[] }>(listed, 'authorizations').authorizations ?? []).find((a) => a.token === login);
+    // a token filter that matches nothing is a 404 "authorization not found" (v1/authorization/service.go)
+    if (listed.status !== 200 && listed.status !== 404) throw failed(`list the authorization ${login}`, listed);
+    const found =
+      listed.status === 404 ? undefined : (json<{ authorizations?: LegacyAuthorization[] }>(listed, 'authorizations').authorizations ?? []).find((a) => a.token === login);
+    if (found && found.orgID !== orgID) {
+      // names are unique across the server: this one belongs to another organisation (another deployment?) — not ours to replace
+      throw new StoreError(
+        ErrorCodes.STORE_REJECTED,
+        `InfluxDB: the v1 authorization ${login} belongs to another organisation (${found.orgID}); remove it or use that organisation (INFLUX_ORG)`,
+      );
+    }
     if (found && readsOnly(found, orgID, bucketID)) {
       auth = found;
       break;
@@ -229,6 +244,12 @@ async function ensureDbrp(http: InfluxHttp, orgID: string, bucketID: string, db:
     JSON.stringify({ orgID, bucketID, database: db, retention_policy: 'autogen', default: true }),
     { 'content-type': 'application/json' },
   );
+  if (made.status === 409) {
+    // "another DBRP mapping with same orgID, db, and rp exists": a concurrent provisioner made it — if it is ours, fine
+    const again = await http.request('GET', `${base}?${new URLSearchParams({ orgID, db })}`);
+    const now = again.status === 200 ? (json<{ content?: Array<{ database: string; bucketID: string }> }>(again, 'DBRP mappings').content ?? []) : [];
+    if (now.some((m) => m.database === db && m.bucketID === bucketID)) return;
+  }
   if (made.status !== 201 && made.status !== 200) throw failed(`create the DBRP mapping of ${db}`, made);
 }
 

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type pino from 'pino';
-import { TenantNameError } from '../errors.js';
+import { ErrorCodes, StoreError, TenantNameError } from '../errors.js';
 import { tenantNameProblem, type InfluxConfig } from '../influx/config.js';
 import { InfluxHttp } from '../influx/http-api.js';
 import { toDatabaseError } from '../postgres/errors.js';
@@ -75,9 +75,17 @@ export async function provisionTenant(opts: ProvisionOptions): Promise<Provision
       throw toDatabaseError(err, `provision tenant ${tenant}`);
     }
     // after the tenant row: InfluxDB 3 Enterprise keeps the tenant's token in core.influx_read_tokens
-    reader = secret
-      ? await ensureInfluxReader(http, tenant, login, tenantPassword(secret, tenant, 'influx'), new PgTokenVault(opts.pool, secret))
-      : { user: null, status: 'skipped' };
+    try {
+      reader = secret
+        ? await ensureInfluxReader(http, tenant, login, tenantPassword(secret, tenant, 'influx'), new PgTokenVault(opts.pool, secret))
+        : { user: null, status: 'skipped' };
+    } catch (err) {
+      // refused for good (INFLUX_TOKEN lacks the rights, a conflicting object): provision the rest and say why;
+      // a store that is down (network, 5xx) is thrown, so serve retries
+      if (!(err instanceof StoreError) || (err.code !== ErrorCodes.STORE_AUTH && err.code !== ErrorCodes.STORE_REJECTED)) throw err;
+      reader = { user: null, status: 'failed' };
+      warnings.push(`InfluxDB read credentials of ${tenant} not provisioned: ${err.message}`);
+    }
   } finally {
     await http.close();
   }

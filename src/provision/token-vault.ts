@@ -65,6 +65,11 @@ export class PgTokenVault implements TokenVault {
       throw toDatabaseError(err, 'connect for the InfluxDB read token');
     });
     let broken = false;
+    // a checked-out client has no pool listener: an 'error' (backend terminated while InfluxDB answers) would crash the process
+    const onError = () => {
+      broken = true;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       await client.query("SELECT pg_advisory_xact_lock(hashtext('powerview/influx-read-token'), hashtext($1))", [tenant]);
@@ -93,6 +98,7 @@ export class PgTokenVault implements TokenVault {
       }
       throw err;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }
