@@ -170,6 +170,12 @@ export class IngestStore {
 
   private async commitGroup(inputs: CommitInput[]): Promise<number[]> {
     const client = await this.pool.connect();
+    // checked out, the client has no pool listener: a backend lost between queries would emit an unheard 'error'
+    let broken: Error | undefined;
+    const onError = (err: Error) => {
+      broken = err;
+    };
+    client.on('error', onError);
     const t0 = performance.now();
     const written: string[] = [];
     try {
@@ -232,7 +238,8 @@ export class IngestStore {
       for (const key of written) this.devicesDone.delete(key);
       throw err;
     } finally {
-      client.release();
+      client.off('error', onError);
+      client.release(broken);
     }
   }
 
