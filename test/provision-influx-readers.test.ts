@@ -32,15 +32,18 @@ function v2Config(mock: InfluxMock): InfluxConfig {
   return resolveInfluxConfig({ influxUrl: mock.url, influxApi: 'v2' }, { INFLUX_TOKEN: TOKEN, INFLUX_ORG: mock.org });
 }
 
-async function provision(mock: InfluxMock, tenant: string, password = tenantPassword(SECRET, tenant, 'influx')) {
-  const http = new InfluxHttp(v2Config(mock), 2);
+async function provisionWith(config: InfluxConfig, tenant: string, password: string, vault?: TokenVault) {
+  const http = new InfluxHttp(config, 2);
   try {
     await ensureInfluxDatabase(http, tenant);
-    return await ensureInfluxReader(http, tenant, tenantLogin(tenant), password);
+    return await ensureInfluxReader(http, tenant, tenantLogin(tenant), password, vault);
   } finally {
     await http.close();
   }
 }
+
+const provision = (mock: InfluxMock, tenant: string, password = tenantPassword(SECRET, tenant, 'influx')) =>
+  provisionWith(v2Config(mock), tenant, password);
 
 /** An InfluxQL count as Grafana's InfluxQL datasource sends it: POST /query, Basic user:password, db in the URL. */
 async function queryAs(mock: InfluxMock, user: string, password: string, db: string): Promise<{ status: number; count: number | null; body: string }> {
@@ -58,14 +61,15 @@ async function queryAs(mock: InfluxMock, user: string, password: string, db: str
   return { status: res.status, count, body };
 }
 
-async function seed(mock: InfluxMock, bucket: string, points: number): Promise<void> {
+/** Points written with the operator token: v2 into a bucket, v3 into a database. */
+async function seed(mock: InfluxMock, db: string, points: number, api: 'v2' | 'v3' = 'v2'): Promise<void> {
   const lines = Array.from({ length: points }, (_, i) => `electrical,device=d1,channel=U1 value=${i} ${1_700_000_000 + i * 600}`).join('\n');
-  const res = await fetch(`${mock.url}/api/v2/write?${new URLSearchParams({ org: mock.org, bucket, precision: 's' })}`, {
-    method: 'POST',
-    headers: { authorization: `Token ${TOKEN}` },
-    body: lines,
-  });
-  if (res.status !== 204) throw new Error(`seed ${bucket}: ${res.status} ${await res.text()}`);
+  const url =
+    api === 'v2'
+      ? `${mock.url}/api/v2/write?${new URLSearchParams({ org: mock.org, bucket: db, precision: 's' })}`
+      : `${mock.url}/api/v3/write_lp?${new URLSearchParams({ db, precision: 'second' })}`;
+  const res = await fetch(url, { method: 'POST', headers: { authorization: `${api === 'v2' ? 'Token' : 'Bearer'} ${TOKEN}` }, body: lines });
+  if (res.status !== 204) throw new Error(`seed ${db}: ${res.status} ${await res.text()}`);
 }
 
 async function bucketId(mock: InfluxMock, name: string): Promise<string> {
@@ -368,25 +372,9 @@ function v3Config(mock: InfluxMock): InfluxConfig {
   return resolveInfluxConfig({ influxUrl: mock.url, influxApi: 'v3' }, { INFLUX_TOKEN: TOKEN });
 }
 
-async function provision3(mock: InfluxMock, tenant: string, vault: TokenVault) {
-  const http = new InfluxHttp(v3Config(mock), 2);
-  try {
-    await ensureInfluxDatabase(http, tenant);
-    return await ensureInfluxReader(http, tenant, tenantLogin(tenant), 'unused-on-v3', vault);
-  } finally {
-    await http.close();
-  }
-}
+const provision3 = (mock: InfluxMock, tenant: string, vault: TokenVault) => provisionWith(v3Config(mock), tenant, 'unused-on-v3', vault);
 
-async function seed3(mock: InfluxMock, db: string, points: number): Promise<void> {
-  const lines = Array.from({ length: points }, (_, i) => `electrical,device=d1,channel=U1 value=${i} ${1_700_000_000 + i * 600}`).join('\n');
-  const res = await fetch(`${mock.url}/api/v3/write_lp?${new URLSearchParams({ db, precision: 'second' })}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${TOKEN}` },
-    body: lines,
-  });
-  if (res.status !== 204) throw new Error(`seed ${db}: ${res.status} ${await res.text()}`);
-}
+const seed3 = (mock: InfluxMock, db: string, points: number) => seed(mock, db, points, 'v3');
 
 t.test('v3 Enterprise: a read-only resource token, kept in the vault, usable as Grafana uses it', async (t) => {
   const mock = await v2Mock(t, { v3Enterprise: true });
