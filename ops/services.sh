@@ -589,7 +589,10 @@ stop_influxdb() { stop_pidfile influxdb "$INFLUX_PID" influxd; }
 
 prom_pid() { pidfile_alive "$PROM_PID" prometheus; }
 prom_ready() {
-  [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$PROM_URL/-/ready" 2>/dev/null || true) == 200 ]]
+  [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$PROM_URL/-/ready" 2>/dev/null || true) == 200 ]] || return 1
+  # /-/ready comes before service discovery has handed over the scrape targets (about 5 s later):
+  # ready means the targets are known too, so a client asking at once finds the service's target
+  curl -s --max-time 2 "$PROM_URL/api/v1/targets" 2>/dev/null | grep -q '"scrapeUrl"'
 }
 
 prom_write_config() {

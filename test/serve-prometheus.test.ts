@@ -49,8 +49,12 @@ t.test('Prometheus scrapes the service: its series hold what the work implies', 
   const env = await servicesUp();
   const promUrl = env.PROMETHEUS_URL || 'http://127.0.0.1:19090';
   try {
-    const targets = (await (await fetch(new URL('/api/v1/targets', promUrl))).json()) as { data: { activeTargets: Array<{ scrapeUrl: string; labels: Record<string, string> }> } };
-    if (!targets.data.activeTargets.some((x) => x.scrapeUrl.includes(`127.0.0.1:${PORT}`))) {
+    // a Prometheus started a moment ago lists its targets once service discovery has run (a few seconds)
+    const scrapesUs = async () => {
+      const targets = (await (await fetch(new URL('/api/v1/targets', promUrl))).json()) as { data: { activeTargets: Array<{ scrapeUrl: string }> } };
+      return targets.data.activeTargets.some((x) => x.scrapeUrl.includes(`127.0.0.1:${PORT}`));
+    };
+    if (!(await waitUntil(scrapesUs, 20_000, 500))) {
       t.plan(0, `the local Prometheus does not scrape 127.0.0.1:${PORT} (POWERVIEW_SCRAPE_TARGET?)`);
       return;
     }
