@@ -18,12 +18,21 @@ import { ensureInfluxDatabase, ensureInfluxReader } from '../src/provision/influ
 import { openToken, PgTokenVault, sealToken, type TokenSlot, type TokenVault } from '../src/provision/token-vault.js';
 import { provisionTenant } from '../src/provision/tenant.js';
 import { tenantPassword } from '../src/provision/secrets.js';
-import { passwordEnvVar, tenantLogin } from '../src/grafana/names.js';
+import { passwordEnvVar, tenantLogin, tenantRole } from '../src/grafana/names.js';
 import { StoreError, ErrorCodes } from '../src/errors.js';
 import { migrate } from '../src/postgres/migrate.js';
 import { startInfluxMock, type InfluxMock, type InfluxMockOptions } from './influx-mock.js';
 import { runCli, servicesSkip } from './services.js';
-import { testDatabase } from './postgres-db.js';
+import { testDatabase, type TestDatabase } from './postgres-db.js';
+
+/** A fresh, migrated database; the roles provisioning creates for `tenant` are dropped with it. */
+async function tenantDatabase(t: Test, label: string, tenant: string): Promise<TestDatabase> {
+  const db = await testDatabase(t, label);
+  await migrate(db.pool);
+  db.dropRoleLater(tenantLogin(tenant));
+  db.dropRoleLater(tenantRole(tenant));
+  return db;
+}
 
 const TOKEN = 'operator-token-of-the-test';
 const SECRET = 'v2-provisioning-secret-0123456789';
@@ -268,11 +277,8 @@ t.test('v2: an operator token without rights on authorizations → STORE_AUTH, w
 });
 
 t.test('provisionTenant: InfluxDB refusing the read credentials is a warning, the rest is provisioned; InfluxDB down is thrown (serve retries)', { skip: servicesSkip }, async (t) => {
-  const db = await testDatabase(t, 'provfail');
-  await migrate(db.pool);
   const tenant = `v2f${process.pid}`;
-  db.dropRoleLater(tenantLogin(tenant));
-  db.dropRoleLater(`pv_tenant_${tenant}`);
+  const db = await tenantDatabase(t, 'provfail', tenant);
   const mock = await v2Mock(t);
   const influx = v2Config(mock);
   // one refusal: the first request to the authorizations API (the look-up) is answered 403
@@ -329,11 +335,8 @@ t.test('PgTokenVault: the tenant lock serializes provisioners, a failure keeps n
 });
 
 t.test('CLI: powerview provision on InfluxDB 2, then the password grafana env prints opens the bucket', { skip: servicesSkip }, async (t) => {
-  const db = await testDatabase(t, 'provv2');
-  await migrate(db.pool);
   const tenant = `v2t${process.pid}`;
-  db.dropRoleLater(tenantLogin(tenant));
-  db.dropRoleLater(`pv_tenant_${tenant}`);
+  const db = await tenantDatabase(t, 'provv2', tenant);
   const mock = await v2Mock(t);
   const env = { ...db.env, DATABASE_URL: db.url, INFLUX_URL: mock.url, INFLUX_API: 'v2', INFLUX_TOKEN: TOKEN, INFLUX_ORG: mock.org, POWERVIEW_TENANT_SECRET: SECRET };
   const prov = await runCli(['provision', tenant, 'site-1', '--json'], env);
@@ -466,11 +469,8 @@ t.test('sealed tokens open only with the same secret and tenant, and unaltered',
 });
 
 t.test('CLI: powerview provision on InfluxDB 3 Enterprise keeps the token sealed in PostgreSQL; grafana env prints it', { skip: servicesSkip }, async (t) => {
-  const db = await testDatabase(t, 'provv3');
-  await migrate(db.pool);
   const tenant = `v3t${process.pid}`;
-  db.dropRoleLater(tenantLogin(tenant));
-  db.dropRoleLater(`pv_tenant_${tenant}`);
+  const db = await tenantDatabase(t, 'provv3', tenant);
   const mock = await v2Mock(t, { v3Enterprise: true });
   const env = { ...db.env, DATABASE_URL: db.url, INFLUX_URL: mock.url, INFLUX_API: 'v3', INFLUX_TOKEN: TOKEN, POWERVIEW_TENANT_SECRET: SECRET };
   const prov = await runCli(['provision', tenant, 'site-1', '--json'], env);

@@ -126,6 +126,25 @@ export function tenantName(label: string): string {
   return `sv_${label}_${process.pid}_${Math.random().toString(36).slice(2, 7)}`.toLowerCase();
 }
 
+/** What every serve test starts from: a fresh database, a tenant of its own (its InfluxDB database dropped with the
+ *  database), and a temporary folder `base` holding an empty data root `base/root`. */
+export interface ServeSetup {
+  db: ServeDb;
+  tenant: string;
+  base: string;
+  root: string;
+}
+
+export async function serveSetup(t: Test, dbLabel: string, label: string): Promise<ServeSetup> {
+  const db = await serveDb(t, dbLabel);
+  const tenant = tenantName(label);
+  db.tenants.push(tenant);
+  const base = tempDir(t, label);
+  const root = join(base, 'root');
+  mkdirSync(root);
+  return { db, tenant, base, root };
+}
+
 export const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
 
 // ---------------------------------------------------------------- database

@@ -5,11 +5,10 @@
  * comes from a hook. A mkdir hook provisions the tenant first.
  */
 import t from 'tap';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { influxQuery, servicesSkip } from './services.js';
 import {
-  checkStores, expectedOf, promValue, serial, serveDb, startServe, tempDir, tenantName, uploadEvent, waitParsed, waitUntil, writeDeviceFiles,
+  checkStores, expectedOf, promValue, serial, serveSetup, startServe, uploadEvent, waitParsed, waitUntil, writeDeviceFiles,
 } from './serve-harness.js';
 
 // the services are taken one test file at a time (servicesUp): the wait for them counts too
@@ -17,12 +16,7 @@ t.setTimeout(600_000);
 
 t.test('200 concurrent hook calls for 50 files: each file ingested once', { skip: servicesSkip }, async (t) => {
   const t0 = Date.now();
-  const db = await serveDb(t, 'hooks');
-  const tenant = tenantName('hooks');
-  db.tenants.push(tenant);
-  const base = tempDir(t, 'hooks');
-  const root = join(base, 'root');
-  mkdirSync(root);
+  const { db, tenant, base, root } = await serveSetup(t, 'hooks', 'hooks');
   // 5 devices × 10 files, each overlapping the previous one by 40 rows
   const files: string[] = [];
   for (let d = 0; d < 5; d++) files.push(...writeDeviceFiles(root, tenant, 'camp', { masterSn: serial(d), files: 10, rows: 120, overlap: 40, seed: 100 + d }));

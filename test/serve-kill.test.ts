@@ -6,26 +6,20 @@
  * process fsynced before answering 200.
  */
 import t from 'tap';
-import { existsSync, linkSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, linkSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { servicesSkip } from './services.js';
 import {
-  checkStores, expectedOf, notParsed, parsedPath, serial, serveDb, startServe, tenantName, uploadEvent, waitParsed, waitUntil, writeDeviceFiles,
-  tempDir,
+  checkStores, expectedOf, notParsed, parsedPath, serial, serveSetup, startServe, uploadEvent, waitParsed, waitUntil, writeDeviceFiles,
 } from './serve-harness.js';
 
 // the services are taken one test file at a time (servicesUp): the wait for them counts too
 t.setTimeout(900_000);
 
 t.test('SIGKILL mid-work, restart, again and again: every file once', { skip: servicesSkip }, async (t) => {
-  const db = await serveDb(t, 'kill');
-  const tenant = tenantName('kill');
-  db.tenants.push(tenant);
-  const base = tempDir(t, 'kill');
-  const root = join(base, 'root');
+  const { db, tenant, base, root } = await serveSetup(t, 'kill', 'kill');
   const stateDir = join(base, 'state');
-  mkdirSync(root);
   // 4 devices × 6 files of 1500 rows × 8 channels, each overlapping the previous by 300 rows
   const files: string[] = [];
   for (let d = 0; d < 4; d++) {
@@ -65,13 +59,8 @@ t.test('killed between the two halves of a move (the file both in place and in p
   // moveFinished() links the file into parsed/, then unlinks it from the device folder: a crash in between
   // leaves the same file in both. Restarted, the service finds the bytes already in the ledger (noop) and
   // moves the file again: it must not end as a second copy, parsed/<name>.1.tsv.
-  const db = await serveDb(t, 'killmove');
-  const tenant = tenantName('kmove');
-  db.tenants.push(tenant);
-  const base = tempDir(t, 'kmove');
-  const root = join(base, 'root');
+  const { db, tenant, base, root } = await serveSetup(t, 'killmove', 'kmove');
   const stateDir = join(base, 'state');
-  mkdirSync(root);
   const files = writeDeviceFiles(root, tenant, 'camp', { masterSn: serial(1), files: 2, rows: 300, overlap: 100, seed: 3 });
   const expected = await expectedOf(root, files);
   let serve = await startServe(t, db.env, { root, stateDir, settle: 3600, rescan: 3600 });

@@ -15,9 +15,8 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { serviceCtl, servicesScript, servicesSkip } from './services.js';
 import {
-  checkStores, deliver, expectedOf, notParsed, promValue, rebase, serial, serveDb, startServe, tenantName, uploadEvent, waitParsed, waitUntil,
+  checkStores, deliver, expectedOf, notParsed, promValue, rebase, serial, serveSetup, startServe, uploadEvent, waitParsed, waitUntil,
   writeDeviceFiles, type HookReply,
-  tempDir,
 } from './serve-harness.js';
 
 const OUTAGE_S = Number(process.env.POWERVIEW_TEST_OUTAGE_SECONDS || 60);
@@ -52,14 +51,9 @@ async function storeAnswers(env: Record<string, string>, store: 'influxdb' | 'po
 }
 
 async function outage(t: Test, store: 'influxdb' | 'postgres'): Promise<void> {
-  const db = await serveDb(t, `outage_${store}`);
-  const tenant = tenantName(store === 'influxdb' ? 'oinflux' : 'opg');
-  db.tenants.push(tenant);
-  const base = tempDir(t, `outage-${store}`);
+  const { db, tenant, base, root } = await serveSetup(t, `outage_${store}`, store === 'influxdb' ? 'oinflux' : 'opg');
   const stage = join(base, 'stage');
   const ref = join(base, 'ref');
-  const root = join(base, 'root');
-  mkdirSync(root);
   // 4 devices × 40 files, overlapping re-exports; delivered in export order, round-robin over the devices
   const perDevice: string[][] = [];
   for (let d = 0; d < 4; d++) perDevice.push(writeDeviceFiles(stage, tenant, 'camp', { masterSn: serial(d), files: 40, rows: 100, overlap: 30, seed: 200 + d }));

@@ -8,13 +8,11 @@
  * (Grafana) share: `.powerview/port-9464.lock`.
  */
 import t from 'tap';
-import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { servicesSkip, servicesUp } from './services.js';
 import {
-  checkStores, expectedOf, lockPort, promValue, serial, serveDb, startServe, tenantName, uploadEvent, waitParsed, waitUntil, writeDeviceFiles,
-  tempDir,
+  checkStores, expectedOf, lockPort, promValue, serial, serveSetup, startServe, uploadEvent, waitParsed, waitUntil, writeDeviceFiles,
 } from './serve-harness.js';
 
 // the services are taken one test file at a time (servicesUp): the wait for them counts too
@@ -49,12 +47,9 @@ t.test('Prometheus scrapes the service: its series hold what the work implies', 
   const env = await servicesUp();
   const promUrl = env.PROMETHEUS_URL || 'http://127.0.0.1:19090';
   try {
-    // a Prometheus started a moment ago lists its targets once service discovery has run (a few seconds)
-    const scrapesUs = async () => {
-      const targets = (await (await fetch(new URL('/api/v1/targets', promUrl))).json()) as { data: { activeTargets: Array<{ scrapeUrl: string }> } };
-      return targets.data.activeTargets.some((x) => x.scrapeUrl.includes(`127.0.0.1:${PORT}`));
-    };
-    if (!(await waitUntil(scrapesUs, 20_000, 500))) {
+    // ops/services.sh counts Prometheus ready only once service discovery has listed its targets
+    const targets = (await (await fetch(new URL('/api/v1/targets', promUrl))).json()) as { data: { activeTargets: Array<{ scrapeUrl: string }> } };
+    if (!targets.data.activeTargets.some((x) => x.scrapeUrl.includes(`127.0.0.1:${PORT}`))) {
       t.plan(0, `the local Prometheus does not scrape 127.0.0.1:${PORT} (POWERVIEW_SCRAPE_TARGET?)`);
       return;
     }
@@ -68,12 +63,7 @@ t.test('Prometheus scrapes the service: its series hold what the work implies', 
     t.plan(0, `127.0.0.1:${PORT} is taken by a process outside the port lock`);
     return;
   }
-  const db = await serveDb(t, 'prom');
-  const tenant = tenantName('prom');
-  db.tenants.push(tenant);
-  const base = tempDir(t, 'prom');
-  const root = join(base, 'root');
-  mkdirSync(root);
+  const { db, tenant, base, root } = await serveSetup(t, 'prom', 'prom');
   // 3 devices × 4 re-exports overlapping by 50 rows: duplicate rows to count
   const files: string[] = [];
   for (let d = 0; d < 3; d++) files.push(...writeDeviceFiles(root, tenant, 'camp', { masterSn: serial(d), files: 4, rows: 150, overlap: 50, seed: 60 + d }));

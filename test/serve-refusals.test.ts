@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { servicesSkip } from './services.js';
 import {
-  HOOK_SECRET, checkStores, expectedOf, postHook, promValue, rawPost, serial, serveDb, startServe, tenantName, uploadEvent, waitParsed,
+  HOOK_SECRET, checkStores, expectedOf, postHook, promValue, rawPost, serial, serveSetup, startServe, uploadEvent, waitParsed,
   writeDeviceFiles,
   tempDir,
 } from './serve-harness.js';
@@ -21,13 +21,8 @@ import {
 t.setTimeout(600_000);
 
 t.test('the hook refuses bad calls with the right status; the service carries on', { skip: servicesSkip }, async (t) => {
-  const db = await serveDb(t, 'refusals');
-  const tenant = tenantName('refuse');
-  db.tenants.push(tenant);
-  const base = tempDir(t, 'refuse');
-  const root = join(base, 'root');
+  const { db, tenant, base, root } = await serveSetup(t, 'refusals', 'refuse');
   const outside = join(base, 'outside');
-  mkdirSync(root);
   // valid logger files outside the data root (another tenant's, say): never to be read through the root
   const [secretFile] = writeDeviceFiles(outside, tenant, 'camp', { masterSn: serial(9), files: 1, rows: 50, overlap: 0, seed: 99 });
   writeFileSync(join(base, 'passwd'), 'root:x:0:0:root:/root:/bin/bash\n');

@@ -11,20 +11,15 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { servicesSkip } from './services.js';
 import {
-  checkStores, expectedOf, promValue, rebase, serial, serveDb, startServe, tempDir, tenantName, waitParsed, writeDeviceFiles,
+  checkStores, expectedOf, promValue, rebase, serial, serveSetup, startServe, waitParsed, writeDeviceFiles,
 } from './serve-harness.js';
 
 // the services are taken one test file at a time (servicesUp): the wait for them counts too
 t.setTimeout(600_000);
 
 t.test('a file written slowly is ingested once, whole, after it stopped changing', { skip: servicesSkip }, async (t) => {
-  const db = await serveDb(t, 'settle');
-  const tenant = tenantName('settle');
-  db.tenants.push(tenant);
-  const base = tempDir(t, 'settle');
+  const { db, tenant, base, root } = await serveSetup(t, 'settle', 'settle');
   const stage = join(base, 'stage');
-  const root = join(base, 'root');
-  mkdirSync(root);
   // two devices written side by side; the staged copies give the expected content
   const staged = [
     ...writeDeviceFiles(stage, tenant, 'camp', { masterSn: serial(1), files: 1, rows: 1500, overlap: 0, seed: 11 }),

@@ -8,16 +8,15 @@
  * bound (code 1), and the file is taken up again after a restart.
  */
 import t from 'tap';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { servicesSkip } from './services.js';
 import {
-  checkStores, expectedOf, notParsed, promValue, serial, serveDb, startServe, tenantName, uploadEvent, waitParsed, waitUntil,
+  checkStores, expectedOf, notParsed, promValue, serial, serveSetup, startServe, uploadEvent, waitParsed, waitUntil,
   writeDeviceFiles, type ServeProc,
-  tempDir,
 } from './serve-harness.js';
 
 // the services are taken one test file at a time (servicesUp): the wait for them counts too
@@ -44,13 +43,8 @@ async function inFlight(serve: ServeProc): Promise<number> {
 }
 
 t.test('SIGTERM drains: 503 to hooks, in-flight files finish, exit 0 in time; the rest comes back from the journal', { skip: servicesSkip }, async (t) => {
-  const db = await serveDb(t, 'sigterm');
-  const tenant = tenantName('term');
-  db.tenants.push(tenant);
-  const base = tempDir(t, 'term');
-  const root = join(base, 'root');
+  const { db, tenant, base, root } = await serveSetup(t, 'sigterm', 'term');
   const stateDir = join(base, 'state');
-  mkdirSync(root);
   // one device with larger files (taken first: its hooks go first), four with small ones
   const big = writeDeviceFiles(root, tenant, 'camp', { masterSn: serial(0), files: 3, rows: 6000, overlap: 500, channels: 12, seed: 1 });
   const small: string[] = [];
@@ -107,13 +101,8 @@ t.test('SIGTERM drains: 503 to hooks, in-flight files finish, exit 0 in time; th
 });
 
 t.test('SIGTERM while a file waits for InfluxDB: exit within the drain bound (code 1), the file taken up after a restart', { skip: servicesSkip }, async (t) => {
-  const db = await serveDb(t, 'sigterm2');
-  const tenant = tenantName('term2');
-  db.tenants.push(tenant);
-  const base = tempDir(t, 'term2');
-  const root = join(base, 'root');
+  const { db, tenant, base, root } = await serveSetup(t, 'sigterm2', 'term2');
   const stateDir = join(base, 'state');
-  mkdirSync(root);
   const files = [
     ...writeDeviceFiles(root, tenant, 'camp', { masterSn: serial(0), files: 1, rows: 300, overlap: 0, seed: 2 }),
     ...writeDeviceFiles(root, tenant, 'camp', { masterSn: serial(1), files: 2, rows: 100, overlap: 0, seed: 3 }),

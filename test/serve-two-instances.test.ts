@@ -5,25 +5,19 @@
  * the others announced by a hook sent to both instances at once.
  */
 import t from 'tap';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { servicesSkip } from './services.js';
 import {
-  checkStores, deliver, expectedOf, promValue, serial, serveDb, startServe, tempDir, tenantName, uploadEvent, waitParsed, writeDeviceFiles,
+  checkStores, deliver, expectedOf, promValue, serial, serveSetup, startServe, tempDir, uploadEvent, waitParsed, writeDeviceFiles,
 } from './serve-harness.js';
 
 // the services are taken one test file at a time (servicesUp): the wait for them counts too
 t.setTimeout(600_000);
 
 t.test('two instances, one root, one database: every file once', { skip: servicesSkip }, async (t) => {
-  const db = await serveDb(t, 'two');
-  const tenant = tenantName('two');
-  db.tenants.push(tenant);
-  const base = tempDir(t, 'two');
+  const { db, tenant, base, root } = await serveSetup(t, 'two', 'two');
   const stage = join(base, 'stage');
-  const root = join(base, 'root');
-  mkdirSync(root);
   // 8 devices × 6 files, overlapping re-exports
   const staged: string[][] = [];
   for (let d = 0; d < 8; d++) staged.push(writeDeviceFiles(stage, tenant, 'camp', { masterSn: serial(d), files: 6, rows: 200, overlap: 60, seed: 40 + d }));
