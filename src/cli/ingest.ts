@@ -60,6 +60,7 @@ export async function runIngest(paths: string[], flags: IngestFlags): Promise<nu
     includeProcessed: flags.includeProcessed,
     company: flags.company,
     campaign: flags.campaign,
+    timeZone: config.v002TimeZone,
   });
   if (influx) return runWrite(tasks, flags, config, influx);
   const reportOut = flags.lpOut === '-' ? process.stderr : process.stdout;

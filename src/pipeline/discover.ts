@@ -2,6 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { ErrorCodes, UsageError } from '../errors.js';
 import type { FileIdentity } from '../tsv/series.js';
+import { exportOrder } from './export-order.js';
 import type { FileTask } from './pipeline.js';
 
 export const PROCESSED_DIRS = new Set(['parsed', 'error']);
@@ -14,6 +15,8 @@ export interface DiscoverOptions {
   /** identity overrides, for files outside the layout */
   company?: string;
   campaign?: string;
+  /** the tenant's zone: export times in file names are wall-clock time there (default Europe/Paris) */
+  timeZone?: string;
 }
 
 /** Upload leftovers and hidden files are never data. */
@@ -66,8 +69,9 @@ export function identityOf(file: string, root: string, overrides: DiscoverOption
 }
 
 /**
- * PATHs (files or folders) → the files to ingest, in path order (so one
- * device's files come in export order), each with its company/campaign/device.
+ * PATHs (files or folders) → the files to ingest, in export order (the
+ * export time in the file name, see export-order.ts; files without one last,
+ * in path order), each with its company/campaign/device.
  */
 export async function discover(paths: string[], options: DiscoverOptions = {}): Promise<FileTask[]> {
   if (paths.length === 0) throw new UsageError('no PATH given: name files or folders to ingest');
@@ -83,8 +87,8 @@ export async function discover(paths: string[], options: DiscoverOptions = {}): 
     if (st.isDirectory()) await walk(full, options.includeProcessed ?? false, files);
     else files.push(full);
   }
-  // path order whatever the order of the arguments: one device's files in export order
-  const unique = [...new Set(files)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  // export order whatever the order of the arguments or the names' prefixes (a renamed file)
+  const unique = [...new Set(files)].sort(exportOrder(options.timeZone ?? 'Europe/Paris'));
   const overridden = Boolean(options.company && options.campaign);
   let root = options.root ? resolve(options.root) : undefined;
   // with --company/--campaign and no root, nothing is guessed from the folders

@@ -8,6 +8,7 @@ import type { Block } from '../tsv/scanner.js';
 import { FileScanner } from '../tsv/scanner.js';
 import { buildSeriesTable, type FileIdentity } from '../tsv/series.js';
 import { TimeZoneRules } from '../tsv/timezone.js';
+import { exportTimeOf } from './export-order.js';
 import type { SeriesTable } from '../tsv/block-parser.js';
 import type { FileHeader } from '../tsv/header.js';
 import { applyHeader, applyStats, emptyFileReport, type FileReport } from './report.js';
@@ -256,6 +257,7 @@ export class Pipeline {
       plan: null,
       agg: null,
     };
+    state.report.export_time = exportTimeOf(task.path, this.v002TimeZone);
     let handle: FileHandle | null = null;
     try {
       handle = await open(task.path, 'r');
@@ -291,6 +293,7 @@ export class Pipeline {
         state.report.warnings.push(`folder ${device} but the header's master is ${scan.header.masterSn}: the header wins`);
       }
       applyHeader(state.report, scan.header, scan.basis);
+      state.report.export_time = exportTimeOf(task.path, this.v002TimeZone, scan.basis.kind === 'utc' && scan.basis.source === 'header');
       state.stats = new FileStats(scan.header.channels.length);
       if (scan.rows === 0) throw new FileFormatError(ErrorCodes.NO_VALID_ROW, 'no data rows (header only)');
       if (this.options.planFile && sha256) {

@@ -61,6 +61,8 @@ export interface FileReport {
   sha256?: string;
   /** points an earlier file already brought: skipped in both stores (DESIGN §4) */
   held_points?: number;
+  /** the export time from the file name (export-order.ts), UTC; null when the name holds none */
+  export_time?: string | null;
   /** the header layout differs from the device's known layout */
   layout_drift?: boolean;
   /** the PostgreSQL ledger row committed with the aggregates; `noop`: why nothing was written */

@@ -265,7 +265,7 @@ export class IngestStore {
         report.path,
         agg.sha256,
         report.bytes,
-        exportTimeOf(report.path),
+        report.export_time ?? null,
         report.rows,
         report.points,
         report.duplicate_rows,
@@ -336,7 +336,7 @@ export class IngestStore {
         report.path,
         report.sha256,
         report.bytes,
-        exportTimeOf(report.path),
+        report.export_time ?? null,
         report.rows,
         report.points,
         report.invalid_timestamps.count,
@@ -442,13 +442,4 @@ async function copyRows(client: PoolClient, table: string, columns: string[], ro
     })(),
   );
   await pipeline(source, stream);
-}
-
-/** Export time from the file name (`MV2_<sn>_<YYYYMMDD>_<HHMMSS>.tsv` or `…_<YYYYMMDDTHHMMSS>.tsv`), as UTC; null when absent. */
-export function exportTimeOf(path: string): string | null {
-  const m = /_(\d{4})(\d{2})(\d{2})[_T]?(\d{2})(\d{2})(\d{2})(?:\.\d+)?\.tsv$/i.exec(path);
-  if (!m) return null;
-  const [, y, mo, d, h, mi, s] = m;
-  const t = Date.UTC(+y, +mo - 1, +d, +h, +mi, +s);
-  return Number.isNaN(t) ? null : new Date(t).toISOString();
 }

@@ -1,11 +1,12 @@
 import { realpath, stat } from 'node:fs/promises';
-import { basename, dirname, relative, sep } from 'node:path';
+import { dirname, relative, sep } from 'node:path';
 import type { Logger } from 'pino';
 import { ErrorCodes, errorMessage } from '../errors.js';
 import { identityOf } from '../pipeline/discover.js';
 import type { FileTask } from '../pipeline/pipeline.js';
 import type { FileReport } from '../pipeline/report.js';
 import { jitteredBackoff } from '../pipeline/flow.js';
+import { exportOrder } from '../pipeline/export-order.js';
 
 export interface ClaimSource {
   tryClaim(folder: string): Promise<boolean>;
@@ -31,14 +32,13 @@ interface Device {
   queued: boolean;
 }
 
-/** Inserts `path` into `order`, kept sorted by file name (export time). */
-function insertByName(order: string[], path: string): void {
-  const name = basename(path);
+/** Inserts `path` into `order`, kept in export order (export-order.ts: the same rule as `ingest`). */
+function insertInOrder(order: string[], path: string, compare: (a: string, b: string) => number): void {
   let lo = 0;
   let hi = order.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (basename(order[mid]) <= name) lo = mid + 1;
+    if (compare(order[mid], path) <= 0) lo = mid + 1;
     else hi = mid;
   }
   order.splice(lo, 0, path);
@@ -68,7 +68,13 @@ export class Scheduler implements AsyncIterable<FileTask> {
     private readonly log?: Logger,
     /** after each change of the backlog (journal compaction, gauges) */
     private readonly onIdle?: () => void,
-  ) {}
+    /** the tenant's zone, for export times written as local time in file names */
+    timeZone = 'Europe/Paris',
+  ) {
+    this.compare = exportOrder(timeZone);
+  }
+
+  private readonly compare: (a: string, b: string) => number;
 
   /** Device folder of a path under the root: `<company>/<campaign>/<device>`. */
   folderOf(path: string): string {
@@ -141,7 +147,7 @@ export class Scheduler implements AsyncIterable<FileTask> {
     }
     if (this.claims.isHeld(d.folder)) {
       // held: its new files join the device's export order
-      for (const path of d.fresh) insertByName(d.order, path);
+      for (const path of d.fresh) insertInOrder(d.order, path, this.compare);
       d.fresh = [];
       if (!d.queued && d.order.length > 0) {
         d.queued = true;

@@ -80,7 +80,7 @@ export class Service {
     this.rootReal = realpathSync(options.root);
     this.journal = new Journal(join(options.stateDir, 'events.jsonl'));
     this.claims = new Claims(options.pgClientConfig, (p) => this.scheduler.folderOf(p), this.log);
-    this.scheduler = new Scheduler(this.rootReal, this.claims, this.log, () => this.maybeCompact());
+    this.scheduler = new Scheduler(this.rootReal, this.claims, this.log, () => this.maybeCompact(), options.pipeline.v002TimeZone);
     this.watch = new RootWatch(this.rootReal, {
       settleMs: options.settleMs,
       rescanMs: options.rescanMs,

@@ -122,6 +122,8 @@ export class RootWatch {
 
   private async checkAll(): Promise<void> {
     const now = Date.now();
+    // handed over together after the look: a backlog reaches the scheduler at once, which puts it in export order
+    const settled: Array<[string, number]> = [];
     for (const [path, c] of this.candidates) {
       if (this.options.knows(path)) {
         this.candidates.delete(path);
@@ -140,9 +142,10 @@ export class RootWatch {
       }
       if (now - c.since >= this.options.settleMs) {
         this.candidates.delete(path);
-        if (!this.stopped) this.options.onSettled(path, Math.min(now, Math.round(st.mtimeMs)));
+        settled.push([path, Math.min(now, Math.round(st.mtimeMs))]);
       }
     }
+    for (const [path, at] of settled) if (!this.stopped) this.options.onSettled(path, at);
   }
 
   /** Files seen and not yet settled. */
