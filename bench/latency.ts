@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { servicesUp } from '../test/services.js';
-import { generateFile, type FileSpec } from '../fixtures/generate.js';
+import { exportFileName, generateFile, type FileSpec } from '../fixtures/generate.js';
 
 const projectRoot = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 const { values } = parseArgs({
@@ -82,8 +82,7 @@ for (let i = 0; i < total; i++) {
   const masterSn = String(2100000 + d).padStart(8, '0');
   const spec: FileSpec = { format: 'v003', masterSn, channels: 7, slaves: 1, slaveChannels: 6, rows: 144, start: start0 + day * 86400, step: 600, defects: [], seed: i + 1 } as FileSpec;
   const text = [...generateFile(spec)].join('');
-  const stamp = new Date((start0 + (day + 1) * 86400 + 300) * 1000).toISOString().replace(/[-:]/g, '').replace('T', '_').slice(0, 15);
-  uploads.push({ device: masterSn, name: `MV2_${masterSn}_${stamp}.tsv`, text, points: 144 * 13 });
+  uploads.push({ device: masterSn, name: exportFileName(start0 + (day + 1) * 86400 + 300, 'v003'), text, points: 144 * 13 });
 }
 
 const port = await freePort();

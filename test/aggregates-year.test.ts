@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { writeFile as writeTsv } from '../fixtures/generate.js';
+import { exportFileName, writeFile as writeTsv } from '../fixtures/generate.js';
 import { dropDatabase, influxQuery, runCli, servicesSkip, servicesUp } from './services.js';
 
 t.setTimeout(600_000);
@@ -31,8 +31,7 @@ t.test('a year of one device: PostgreSQL hourly rows equal InfluxQL GROUP BY tim
   mkdirSync(dir, { recursive: true });
   for (let m = 0; m < 13; m++) {
     const start = START + m * 4 * WEEK;
-    const stamp = new Date((start + 5 * WEEK) * 1000).toISOString().replace(/[-:]/g, '').slice(0, 15);
-    await writeTsv(join(dir, `MV2_02001171_${stamp}.tsv`), {
+    await writeTsv(join(dir, exportFileName(start + 5 * WEEK, 'v003')), {
       format: 'v003', masterSn: '02001171', channels: 6, slaves: 0, slaveChannels: 0,
       rows: (5 * WEEK) / STEP, start, step: STEP, defects: m % 4 === 0 ? ['invalid-values', 'duplicates'] : [], seed: 100 + m,
     });

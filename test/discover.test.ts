@@ -155,25 +155,26 @@ t.test('outside the layout with --company/--campaign and no root: the folder nam
   t.equal(tasks[0].identity.device, undefined, 'no device guessed from an arbitrary folder');
 });
 
-t.test('ordering by path', async (t) => {
+t.test('ordering by export time in the file name, files without one last by path', async (t) => {
   const root = tree({
-    'acme/camp/02001084/MV2_02001084_20251029T101500.tsv': 'x',
-    'acme/camp/02001084/MV2_02001084_20250901T000000.tsv': 'x',
-    'acme/camp/02001084/MV2_02001084_20251001T000000.tsv': 'x',
-    'acme/camp/02001007/MV2_02001007_20251001T000000.tsv': 'x',
+    'acme/camp/02001084/T302_251029_101500.tsv': 'x',
+    'acme/camp/02001084/T302_250901_000000.tsv': 'x',
+    // renamed by the customer: serial in front, export time last (sorts first by path)
+    'acme/camp/02001084/T302_02001084_T302_251001_000000.tsv': 'x',
+    'acme/camp/02001007/T302_251001_000000.tsv': 'x',
     'acme/camp/02001084/Z.tsv': 'x',
     'acme/camp/02001084/a.tsv': 'x',
   });
   const walked = rel(root, await discover([root]));
   const expected = [
-    'acme/camp/02001007/MV2_02001007_20251001T000000.tsv',
-    'acme/camp/02001084/MV2_02001084_20250901T000000.tsv',
-    'acme/camp/02001084/MV2_02001084_20251001T000000.tsv',
-    'acme/camp/02001084/MV2_02001084_20251029T101500.tsv',
+    'acme/camp/02001084/T302_250901_000000.tsv',
+    'acme/camp/02001007/T302_251001_000000.tsv',
+    'acme/camp/02001084/T302_02001084_T302_251001_000000.tsv',
+    'acme/camp/02001084/T302_251029_101500.tsv',
     'acme/camp/02001084/Z.tsv',
     'acme/camp/02001084/a.tsv',
   ];
-  t.same(walked, expected, 'walk order: by path, code-unit order (not locale)');
+  t.same(walked, expected, 'by export time; equal times and names without one by path, code-unit order (not locale)');
 
   // a file named twice, or inside a folder also named, is taken once
   const dev = join(root, 'acme', 'camp', '02001084');
@@ -183,9 +184,23 @@ t.test('ordering by path', async (t) => {
   // the export order of a device's files must not depend on the argument order
   const files = expected.map((p) => join(root, ...p.split('/')));
   const reversed = rel(root, await discover([...files].reverse()));
-  t.same(reversed, expected, 'explicit files given in reverse come out by path (export order)');
+  t.same(reversed, expected, 'explicit files given in reverse come out in export order');
   const split = rel(root, await discover([join(root, 'acme', 'camp', '02001084'), join(root, 'acme', 'camp', '02001007')]));
-  t.same(split, expected, 'folders given out of order come out by path');
+  t.same(split, expected, 'folders given out of order come out in export order');
+});
+
+t.test('ordering: a _UTC name against a local one in the tenant zone', async (t) => {
+  const root = tree({
+    // 01:30 UTC is 03:30 in Paris (summer): after the local 02:00 export
+    'acme/camp/dev/T302_250801_013000_UTC.tsv': 'x',
+    'acme/camp/dev/T302_250801_020000.tsv': 'x',
+  });
+  t.same(rel(root, await discover([root])), ['acme/camp/dev/T302_250801_020000.tsv', 'acme/camp/dev/T302_250801_013000_UTC.tsv'], 'Europe/Paris');
+  t.same(
+    rel(root, await discover([root], { timeZone: 'UTC' })),
+    ['acme/camp/dev/T302_250801_013000_UTC.tsv', 'acme/camp/dev/T302_250801_020000.tsv'],
+    'a UTC tenant: by the written times',
+  );
 });
 
 t.test('walking: ignored names, parsed/ and error/, non-TSV files, symlinks', async (t) => {

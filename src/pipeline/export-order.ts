@@ -12,7 +12,8 @@ import { LocalTimeResolver, TimeZoneRules } from '../tsv/timezone.js';
  *   `MV2_02001000_20250803T000000.tsv`; 2-digit years are 20YY;
  * - `_UTC` right after it (or a V003 header declaring UTC, where the header is
  *   known) means UTC; otherwise the time is wall-clock time in the tenant's
- *   zone (the configured local zone; in the autumn repeated hour, summer time);
+ *   zone (the configured local zone; in the autumn repeated hour summer time,
+ *   in the spring gap the offset before it);
  * - files are applied by export time; files without one come after all files
  *   with one; ties and those without one in path order.
  */
@@ -59,8 +60,8 @@ export function exportEpochOf(path: string, zone: string, headerUtc = false): nu
   if (stamp.utc || headerUtc) return stamp.wallClock * 1000;
   const resolver = new LocalTimeResolver(TimeZoneRules.get(zone));
   let utc = resolver.toUtc(stamp.wallClock);
-  // inside the spring gap the clock showed the time an hour on
-  if (Number.isNaN(utc)) utc = resolver.toUtc(stamp.wallClock + 3600) - 3600;
+  // inside the spring gap: the offset before the change (a clock that has not jumped yet)
+  if (Number.isNaN(utc)) utc = resolver.toUtc(stamp.wallClock - 3600) + 3600;
   return Number.isNaN(utc) ? null : utc * 1000;
 }
 
