@@ -106,8 +106,8 @@ t.test('PostgreSQL lifecycle', { skip: servicesSkip }, async (t) => {
     mkdirSync(dir, { recursive: true });
     const base = { format: 'v003' as const, masterSn: '02001171', channels: 6, slaves: 0, slaveChannels: 6, step: 600, defects: [], seed: 9 };
     // the second export repeats the last 20 instants of the first: the first file's points win
-    await writeTsv(join(dir, 'MV2_02001171_20250101_000000.tsv'), { ...base, rows: 60, start: Date.UTC(2024, 11, 1) / 1000 });
-    await writeTsv(join(dir, 'MV2_02001171_20250102_000000.tsv'), { ...base, rows: 60, start: Date.UTC(2024, 11, 1) / 1000 + 40 * 600 });
+    await writeTsv(join(dir, 'T302_250101_000000.tsv'), { ...base, rows: 60, start: Date.UTC(2024, 11, 1) / 1000 });
+    await writeTsv(join(dir, 'T302_250102_000000.tsv'), { ...base, rows: 60, start: Date.UTC(2024, 11, 1) / 1000 + 40 * 600 });
     const metricsFile = join(root, 'powerview.prom');
     const r = await runCli(['ingest', '--json', '--meta-db', '', '--root', root, '--report-dir', join(root, 'r'), '--metrics-file', metricsFile, root], env);
     t.equal(r.code, 0, r.stderr.slice(-500));
@@ -125,8 +125,8 @@ t.test('PostgreSQL lifecycle', { skip: servicesSkip }, async (t) => {
     const dir = join(root, company, 'c', '02001171');
     mkdirSync(dir, { recursive: true });
     const base = { format: 'v003' as const, masterSn: '02001171', slaveChannels: 6, rows: 50, step: 600, defects: [], seed: 4 };
-    await writeTsv(join(dir, 'MV2_02001171_20250101_000000.tsv'), { ...base, channels: 6, slaves: 0, start: Date.UTC(2024, 11, 1) / 1000 });
-    await writeTsv(join(dir, 'MV2_02001171_20250201_000000.tsv'), { ...base, channels: 6, slaves: 1, start: Date.UTC(2025, 0, 1) / 1000 });
+    await writeTsv(join(dir, 'T302_250101_000000.tsv'), { ...base, channels: 6, slaves: 0, start: Date.UTC(2024, 11, 1) / 1000 });
+    await writeTsv(join(dir, 'T302_250201_000000.tsv'), { ...base, channels: 6, slaves: 1, start: Date.UTC(2025, 0, 1) / 1000 });
     const metricsFile = join(root, 'powerview.prom');
     const r = await runCli(['ingest', '--json', '--meta-db', '', '--root', root, '--report-dir', join(root, 'r'), '--metrics-file', metricsFile, root], env);
     t.equal(r.code, 0, r.stderr.slice(-500));

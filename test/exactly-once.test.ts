@@ -23,9 +23,9 @@ function spec(startRow: number, rows: number, seed: number, defects: FileSpec['d
 
 /** Three overlapping exports with different values where they overlap (so the winner shows), one with invalid cells. */
 const FILES: Array<[string, FileSpec]> = [
-  ['MV2_02001171_20250304_000000.tsv', spec(0, 144, 1, ['invalid-values'])],
-  ['MV2_02001171_20250305_000000.tsv', spec(72, 144, 2)],
-  ['MV2_02001171_20250306_000000.tsv', spec(200, 100, 3, ['invalid-values'])],
+  ['T302_250304_000000.tsv', spec(0, 144, 1, ['invalid-values'])],
+  ['T302_250305_000000.tsv', spec(72, 144, 2)],
+  ['T302_250306_000000.tsv', spec(200, 100, 3, ['invalid-values'])],
 ];
 
 function permutations<T>(xs: T[]): T[][] {

@@ -170,8 +170,8 @@ t.test('a store failure while a file waits for an overlapping earlier file ends 
   const { mkdirSync } = await import('node:fs');
   mkdirSync(dir, { recursive: true });
   const base = { format: 'v003' as const, masterSn: '02001171', channels: 6, slaves: 0, slaveChannels: 0, rows: 4000, step: 60, defects: [], seed: 1 };
-  await writeTsv(join(dir, 'MV2_02001171_20250101_000000.tsv'), { ...base, start: Date.UTC(2025, 0, 1) / 1000 });
-  await writeTsv(join(dir, 'MV2_02001171_20250102_000000.tsv'), { ...base, start: Date.UTC(2025, 0, 1) / 1000 + 3000 * 60 });
+  await writeTsv(join(dir, 'T302_250101_000000.tsv'), { ...base, start: Date.UTC(2025, 0, 1) / 1000 });
+  await writeTsv(join(dir, 'T302_250102_000000.tsv'), { ...base, start: Date.UTC(2025, 0, 1) / 1000 + 3000 * 60 });
   const tasks = await discover([root], { root });
   // PostgreSQL as ExactlyOnce sees it: nothing known, nothing held
   const store = {
