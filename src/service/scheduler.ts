@@ -31,6 +31,9 @@ interface Device {
   queued: boolean;
 }
 
+/** Files given up (failed for good, could not be moved) remembered at most, oldest forgotten first. */
+export const GIVEN_UP_MAX = 10_000;
+
 /** Inserts `path` into `order`, kept sorted by file name (export time). */
 function insertByName(order: string[], path: string): void {
   const name = basename(path);
@@ -188,7 +191,9 @@ export class Scheduler implements AsyncIterable<FileTask> {
     const leftInPlace = report.moved_to === null || report.moved_to === undefined;
     if (leftInPlace && report.status === 'error' && report.error?.code !== ErrorCodes.STORE_UNAVAILABLE) {
       // failed for good and still there: the watch leaves it alone until a new upload announces it
-      if (this.givenUp.size < 100_000) this.givenUp.add(task.path);
+      // bounded (docs/operations.md, memory bounds): past the bound the oldest is forgotten, found again by a rescan, refused again
+      this.givenUp.add(task.path);
+      if (this.givenUp.size > GIVEN_UP_MAX) this.givenUp.delete(this.givenUp.values().next().value!);
       this.schedule(d);
       return;
     }
