@@ -3,6 +3,9 @@ import type { IngestStore } from '../postgres/ingest-store.js';
 import { HeldPoints, timeProfile, type Run } from './coverage.js';
 import type { FileAggregates, FilePlan, FileTask } from './pipeline.js';
 
+/** Devices whose latest layout a long job remembers (least recently planned forgotten first). */
+export const DEVICE_CACHE_MAX = 10_000;
+
 /** What the plan of one file decided, for its commit. */
 export interface PlannedFile {
   sha256: string;
@@ -90,7 +93,10 @@ export class ExactlyOnce {
         ]),
       );
       const knownLayout = this.layouts.get(device) ?? storedLayout;
+      // most recently planned last; past the bound the least recent device is forgotten (PostgreSQL knows its layout)
+      this.layouts.delete(device);
       this.layouts.set(device, scan.header.layout);
+      if (this.layouts.size > DEVICE_CACHE_MAX) this.layouts.delete(this.layouts.keys().next().value!);
       const planned = {
         sha256,
         replace: this.options.force && known ? known.fileId : null,

@@ -33,6 +33,8 @@ export interface IngestJobOptions {
   onProgress?: (p: { bytes: number; points: number; files: number }) => void;
   /** the JSON report is written here (null or absent: kept in memory only) */
   reportDir?: string | null;
+  /** a job that never ends (serve): at most this many file reports in memory, the most recent (totals count all) */
+  reportKeep?: number;
   /** PostgreSQL: hourly aggregates, coverage, ledger (exactly-once). Absent: InfluxDB only. */
   postgres?: { pool: Pool; force?: boolean; commitLingerMs?: number; commitMaxFiles?: number; fence?: CommitFence };
   /** Prometheus metrics to report into */
@@ -86,11 +88,11 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
   const reportName = `ingest-${started.toISOString().replace(/[:.]/g, '-')}-${runId.slice(0, 8)}.json`;
   let collector: RunReportWriter;
   try {
-    collector = new RunReportWriter(options.reportDir ?? null, reportName);
+    collector = options.reportKeep !== undefined ? new RunReportWriter(options.reportDir ?? null, reportName, options.reportKeep, { recent: true }) : new RunReportWriter(options.reportDir ?? null, reportName);
   } catch (err) {
     // no report file is no reason not to ingest: the report stays in memory, the CLI warns
     log?.error({ event: 'report', dir: options.reportDir, error: errorMessage(err) }, 'report folder not writable');
-    collector = new RunReportWriter(null, reportName);
+    collector = options.reportKeep !== undefined ? new RunReportWriter(null, reportName, options.reportKeep, { recent: true }) : new RunReportWriter(null, reportName);
   }
   const metaDb = options.metaDb ?? 'powerview_meta';
   const meta = metaDb ? new MetaSummaries(writer, metaDb, runId, log) : null;

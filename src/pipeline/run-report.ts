@@ -23,9 +23,18 @@ export class RunReportWriter {
   /** reports not kept in memory (they are in the file) */
   omitted = 0;
 
-  /** `dir`: where the report goes (null: memory only, every report kept). */
-  constructor(dir: string | null, name: string, keep = 2000) {
-    this.keep = dir ? keep : Number.POSITIVE_INFINITY;
+  /** `recent`: the newest reports (failures and successes in two rings of keep/2), not the first ones */
+  private readonly rings: { ok: Ring<FileReport>; failed: Ring<FileReport> } | null;
+
+  /**
+   * `dir`: where the report goes (null: memory only, every report kept, unless `recent`).
+   * `recent`: a run that never ends (serve): at most `keep` reports in memory, with or without a
+   * folder, the most recent ones (half of them the latest failures); the totals count every file.
+   */
+  constructor(dir: string | null, name: string, keep = 2000, options: { recent?: boolean } = {}) {
+    this.keep = dir || options.recent ? keep : Number.POSITIVE_INFINITY;
+    const failedCap = Math.max(1, Math.floor(keep / 2));
+    this.rings = options.recent ? { failed: new Ring(failedCap), ok: new Ring(Math.max(1, keep - failedCap)) } : null;
     if (dir) {
       mkdirSync(dir, { recursive: true });
       this.path = join(dir, name);
@@ -47,6 +56,10 @@ export class RunReportWriter {
         this.spoolError = err as Error;
       }
     }
+    if (this.rings) {
+      if ((report.status === 'ok' ? this.rings.ok : this.rings.failed).push(report)) this.omitted++;
+      return;
+    }
     if (this.kept.length < this.keep && (report.status !== 'ok' || this.okKept < this.keep / 2)) {
       this.kept.push(report);
       if (report.status === 'ok') this.okKept++;
@@ -55,7 +68,8 @@ export class RunReportWriter {
 
   /** The reports kept in memory, in path order. */
   files(): FileReport[] {
-    return [...this.kept].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const kept = this.rings ? [...this.rings.failed.items(), ...this.rings.ok.items()] : this.kept;
+    return [...kept].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
   /** Writes the report file: `head`'s fields, every file's report from the spool, the totals. */
@@ -101,5 +115,28 @@ export class RunReportWriter {
     if (this.spoolFd !== null) closeSync(this.spoolFd);
     this.spoolFd = null;
     if (this.spoolPath) rmSync(this.spoolPath, { force: true });
+  }
+}
+
+/** A fixed-capacity ring: the newest `cap` items. */
+class Ring<T> {
+  private readonly slots: T[] = [];
+  private next = 0;
+
+  constructor(private readonly cap: number) {}
+
+  /** Adds `item`; true when it pushed the oldest one out. */
+  push(item: T): boolean {
+    if (this.slots.length < this.cap) {
+      this.slots.push(item);
+      return false;
+    }
+    this.slots[this.next] = item;
+    this.next = (this.next + 1) % this.cap;
+    return true;
+  }
+
+  items(): T[] {
+    return [...this.slots.slice(this.next), ...this.slots.slice(0, this.next)];
   }
 }

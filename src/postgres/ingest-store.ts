@@ -53,6 +53,9 @@ export interface KnownFile {
   status: string;
 }
 
+/** Campaigns and devices a long job remembers having written (oldest forgotten first). */
+const CACHE_MAX = 10_000;
+
 /**
  * The PostgreSQL side of one file (DESIGN §4): what is already held (ledger,
  * coverage, known layout), and the commit that makes a file's aggregates,
@@ -81,6 +84,8 @@ export class IngestStore {
     await this.pool.query('SELECT core.ensure_tenant($1)', [tenant]);
     await this.pool.query('INSERT INTO core.campaigns (tenant, campaign) VALUES ($1, $2) ON CONFLICT DO NOTHING', [tenant, campaign]);
     this.tenants.add(key);
+    // bounded: a forgotten campaign only costs the two idempotent statements again
+    if (this.tenants.size > CACHE_MAX) this.tenants.delete(this.tenants.values().next().value!);
   }
 
   async knownFile(tenant: string, sha256: string): Promise<KnownFile | null> {
@@ -210,7 +215,10 @@ export class IngestStore {
         const key = `${input.report.company}\u0000${input.agg.header.masterSn}`;
         if (this.devicesDone.get(key) === input.agg.header.layout) continue;
         await this.upsertDevice(client, input.report.company, input.agg.header);
+        this.devicesDone.delete(key);
         this.devicesDone.set(key, input.agg.header.layout);
+        // bounded: a forgotten device only costs its (idempotent) upsert again
+        if (this.devicesDone.size > CACHE_MAX) this.devicesDone.delete(this.devicesDone.keys().next().value!);
         written.push(key);
       }
       await this.options.fence?.(client, inputs);

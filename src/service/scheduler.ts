@@ -32,6 +32,9 @@ interface Device {
   queued: boolean;
 }
 
+/** Files given up (failed for good, could not be moved) remembered at most, oldest forgotten first. */
+export const GIVEN_UP_MAX = 10_000;
+
 /** Inserts `path` into `order`, kept in export order (export-order.ts: the same rule as `ingest`). */
 function insertInOrder(order: string[], path: string, compare: (a: string, b: string) => number): void {
   let lo = 0;
@@ -194,7 +197,9 @@ export class Scheduler implements AsyncIterable<FileTask> {
     const leftInPlace = report.moved_to === null || report.moved_to === undefined;
     if (leftInPlace && report.status === 'error' && report.error?.code !== ErrorCodes.STORE_UNAVAILABLE) {
       // failed for good and still there: the watch leaves it alone until a new upload announces it
-      if (this.givenUp.size < 100_000) this.givenUp.add(task.path);
+      // bounded (docs/operations.md, memory bounds): past the bound the oldest is forgotten, found again by a rescan, refused again
+      this.givenUp.add(task.path);
+      if (this.givenUp.size > GIVEN_UP_MAX) this.givenUp.delete(this.givenUp.values().next().value!);
       this.schedule(d);
       return;
     }

@@ -111,6 +111,8 @@ export class Service {
       metaDb: this.options.metaDb,
       logger: this.log,
       reportDir: null,
+      // serve never ends: the latest reports only (memory bounds, docs/operations.md); every file is in the log and the ledger
+      reportKeep: 200,
       metrics: this.metrics,
       lingerMs: this.options.lingerMs ?? 20,
       // small groups: a backlog is committed in short transactions, not one long one (latency)
