@@ -8,11 +8,13 @@ import type { InfluxHttp, Reply } from './http-api.js';
 const gzip = promisify(gzipCb);
 
 /** Why a request is tried again (metrics label). */
-export type RetryCause = 'network' | 'throttled' | 'server_error' | 'timeout' | 'database_missing';
+export type RetryCause = 'network' | 'throttled' | 'server_error' | 'timeout' | 'database_missing' | 'credentials';
 
 export interface WriterHooks {
   onRetry?(cause: RetryCause, db: string, delayMs: number, detail: string): void;
   onRequest?(seconds: number, lines: number, bytes: number, status: number): void;
+  /** the store answered with something other than a refusal of the credentials (they work) */
+  onCredentialsAccepted?(): void;
 }
 
 export interface RetryPolicy {
@@ -22,6 +24,12 @@ export interface RetryPolicy {
   baseDelayMs?: number;
   /** backoff cap (Retry-After is honoured up to the store wait). Default 5 s. */
   maxDelayMs?: number;
+  /**
+   * 401 (and 403 to a write) are waited out like an outage, within the store
+   * wait, instead of stopping the run (serve: a rotated password is fixed
+   * without a restart). Default false: the run stops with STORE_AUTH.
+   */
+  waitOutCredentials?: boolean;
 }
 
 /** Part of a batch that belongs to one file (byte range, line count): a rejection lands on the right file. */
@@ -144,7 +152,7 @@ export class InfluxWriter {
   constructor(http: InfluxHttp, policy: RetryPolicy, hooks: WriterHooks = {}) {
     this.http = http;
     this.gzip = http.config.gzip;
-    this.policy = { baseDelayMs: 250, maxDelayMs: 5000, ...policy };
+    this.policy = { baseDelayMs: 250, maxDelayMs: 5000, waitOutCredentials: false, ...policy };
     this.hooks = hooks;
   }
 
@@ -158,7 +166,8 @@ export class InfluxWriter {
   /** Creates the database unless this writer already did; retried like a write. */
   async ensureDatabase(db: string): Promise<void> {
     if (this.known.has(db)) return;
-    const reply = await this.retrying(db, () => this.http.createDatabase(db));
+    // 403 here is a user that may write but not create databases (below), not a refused login
+    const reply = await this.retrying(db, () => this.http.createDatabase(db), { retry403: false });
     // 403: a user allowed to write but not to create databases (1.x non-admin): the database
     // may well exist; the write says if it does not
     if (reply.status >= 300 && reply.status !== 403) this.failReply(reply, `cannot create database "${db}"`);
@@ -242,7 +251,7 @@ export class InfluxWriter {
   }
 
   /** Retries network errors and transient statuses until the store wait runs out. */
-  async retrying(db: string, call: () => Promise<Reply>): Promise<Reply> {
+  async retrying(db: string, call: () => Promise<Reply>, options: { retry403?: boolean } = {}): Promise<Reply> {
     const deadline = Date.now() + this.policy.storeWaitMs;
     for (let attempt = 0; ; attempt++) {
       if (this.stopped) throw this.stopped;
@@ -251,7 +260,9 @@ export class InfluxWriter {
       let hinted: number | null = null;
       try {
         const reply = await call();
-        const transient = tooLarge(reply) ? null : transientCause(reply.status);
+        const refused = reply.status === 401 || (reply.status === 403 && options.retry403 !== false);
+        if (!refused && reply.status < 500 && reply.status !== 408 && reply.status !== 429) this.hooks.onCredentialsAccepted?.();
+        const transient = tooLarge(reply) ? null : refused && this.policy.waitOutCredentials ? 'credentials' : transientCause(reply.status);
         if (!transient) return reply;
         cause = transient;
         detail = `HTTP ${reply.status}: ${serverMessage(reply.body)}`;

@@ -133,6 +133,24 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly storeRefused = new Gauge({
+    name: 'powerview_store_refused',
+    help: 'Whether a store refuses the credentials right now (1: ingestion waits, files stay in place, retried), by store',
+    labelNames: ['store'] as const,
+    registers: [this.registry],
+  });
+  readonly jobUp = new Gauge({
+    name: 'powerview_ingest_job_up',
+    help: 'Whether the ingest job runs (serve): 0 between a job failure and its restart',
+    registers: [this.registry],
+  });
+  readonly jobRestarts = new Counter({
+    name: 'powerview_ingest_job_restarts_total',
+    help: 'Ingest job restarts after an unexpected end (serve), by reason (store_failure, crash)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { defaults?: boolean } = {}) {
     if (options.defaults ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'powerview_' });
   }

@@ -13,7 +13,8 @@ import { emptyFileReport, runHead, type FileReport, type RunReport } from './rep
 import { RunReportWriter } from './run-report.js';
 import { moveFinished } from './lifecycle.js';
 import { jitteredBackoff, Slots } from './flow.js';
-import { toDatabaseError } from '../postgres/errors.js';
+import { DatabaseError, failureOwner } from '../postgres/errors.js';
+import type { StoreHealth } from './store-health.js';
 import type { Pool } from 'pg';
 import { IngestStore } from '../postgres/ingest-store.js';
 import { ExactlyOnce } from './exactly-once.js';
@@ -45,6 +46,13 @@ export interface IngestJobOptions {
   onFileDone?: (report: FileReport, task: FileTask) => void;
   /** the running pipeline and batcher, for gauges (queue depths, bytes in flight, pool utilisation) */
   onStart?: (running: { pipeline: Pipeline; batcher: LpBatcher }) => void;
+  /**
+   * A store refusing the credentials is waited out (within the store wait)
+   * instead of stopping the run, and reported here (serve: /readyz, metric, log).
+   */
+  health?: StoreHealth;
+  /** the run gave up on its stream (a store failure stopped it): the stream's pending next() must let go */
+  onAbort?: () => void;
 }
 
 export interface IngestJobResult {
@@ -70,13 +78,15 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
   const http = new InfluxHttp(options.influx);
   const writer = new InfluxWriter(
     http,
-    { storeWaitMs: options.influx.storeWaitMs },
+    { storeWaitMs: options.influx.storeWaitMs, waitOutCredentials: !!options.health },
     {
       onRetry(cause: RetryCause, db, delayMs, detail) {
         retries[cause] = (retries[cause] ?? 0) + 1;
         metrics?.retries.inc({ store: 'influxdb', cause });
+        if (cause === 'credentials') options.health?.refused('influxdb', 'credentials refused', detail);
         log?.warn({ event: 'retry', cause, db, delay_ms: Math.round(delayMs), detail }, 'InfluxDB write retried');
       },
+      onCredentialsAccepted: () => options.health?.ok('influxdb'),
       onRequest(seconds, lines, bytes, status) {
         requests++;
         metrics?.influxRequestDone(seconds, lines, bytes, status);
@@ -135,7 +145,7 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
   const once = store
     ? new ExactlyOnce(store, {
         force: options.postgres?.force,
-        retry: (call) => retryPg(options.influx.storeWaitMs, log, metrics, call),
+        retry: (call) => retryPg(options.influx.storeWaitMs, log, metrics, options.health, call),
       })
     : null;
 
@@ -152,7 +162,7 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
     }
     let fileId: number;
     try {
-      fileId = await retryPg(options.influx.storeWaitMs, log, metrics, () =>
+      fileId = await retryPg(options.influx.storeWaitMs, log, metrics, options.health, () =>
         store!.commitFile({ report, agg, runId, layoutDrift: planned?.layoutDrift ?? false, replace: planned?.replace ?? null }),
       );
     } catch (err) {
@@ -177,8 +187,8 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
         // failed before pass 1 finished hashing it: the ledger still wants its identity
         report.sha256 = await sha256Of(task.path).catch(() => undefined);
       }
-      if (report.status === 'error' && report.error?.code === ErrorCodes.STORE_UNAVAILABLE) {
-        // PostgreSQL was not there to plan it: a good file stays where it is, for a later run
+      if (report.status === 'error' && storeOwned(report)) {
+        // PostgreSQL was not there (or refused us) to plan it: a good file stays where it is, for a later run
       } else if (report.status === 'error') {
         // unreadable: the cause travels with it
         if (moveFiles) report.moved_to = await moveFinished(task.path, 'error', report.error);
@@ -193,7 +203,9 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
           try {
             await commit(report, task, agg);
           } catch (err) {
-            fail(report, err instanceof PowerViewError ? err : new StoreError(ErrorCodes.STORE_REJECTED, `PostgreSQL: ${errorMessage(err)}`));
+            fail(report, err instanceof PowerViewError ? err : new StoreError(ErrorCodes.STORE_REJECTED, `PostgreSQL refused the file's data: ${errorMessage(err)}`));
+            // the data itself was refused (retried store failures never get here): the file goes with its cause
+            if (!storeOwned(report) && moveFiles) report.moved_to = await moveFinished(task.path, 'error', report.error);
           }
           tPg = performance.now();
         }
@@ -205,7 +217,7 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
       once?.release(task);
     }
     // the ledger knows failed files too (with their cause), unless the store itself is what failed
-    if (store && report.status === 'error' && report.error?.code !== ErrorCodes.STORE_UNAVAILABLE && !batcher.fatal) {
+    if (store && report.status === 'error' && !storeOwned(report) && !batcher.fatal) {
       await store.recordFailure(report, runId).catch((err: unknown) => report.warnings.push(`ledger: ${errorMessage(err)}`));
     }
     const fields = {
@@ -268,7 +280,11 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
     sink: batcher,
     collectReports: false,
     onProgress: options.onProgress,
-    ...(once ? { planFile: once.planFile, onConsumed: once.onConsumed, onAbort: once.abort } : {}),
+    ...(once ? { planFile: once.planFile, onConsumed: once.onConsumed } : {}),
+    onAbort: () => {
+      once?.abort();
+      options.onAbort?.();
+    },
     onFile: (report, task, agg) => {
       reached++;
       const done: Promise<void> = finish(report, task, agg)
@@ -292,12 +308,17 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
   });
   options.onStart?.({ pipeline, batcher });
   let storeFailure: StoreError | null = null;
+  /** not a store's failure (a bug): the files in flight are settled as left in place, then it is thrown */
+  let crash: Error | null = null;
   try {
     await pipeline.run(runnable);
     await batcher.close();
   } catch (err) {
-    if (!(err instanceof StoreError)) throw err;
-    storeFailure = err;
+    if (err instanceof StoreError) storeFailure = err;
+    else {
+      crash = err instanceof Error ? err : new Error(String(err));
+      storeFailure = new StoreError(ErrorCodes.STORE_UNAVAILABLE, `ingest job failed: ${errorMessage(err)}`, { cause: err });
+    }
   } finally {
     await pipeline.close();
   }
@@ -359,6 +380,7 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
     if (warning) head.meta_warning = `run summary not written to ${metaDb}: ${warning}`;
   }
   await http.close();
+  if (crash) throw crash;
   let reportPath: string | null = null;
   try {
     reportPath = await collector.finish(head);
@@ -379,6 +401,11 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
   return { report, exitCode };
 }
 
+/** Failed because of a store (unavailable, credentials): not the file's fault, it stays where it is. */
+function storeOwned(report: FileReport): boolean {
+  return report.error?.code === ErrorCodes.STORE_UNAVAILABLE || report.error?.code === ErrorCodes.STORE_AUTH;
+}
+
 function fail(report: FileReport, err: PowerViewError): void {
   report.status = 'error';
   report.error = { code: err.code, message: err.message.split('\n')[0] };
@@ -388,23 +415,46 @@ function fail(report: FileReport, err: PowerViewError): void {
   }
 }
 
-async function retryPg<T>(waitMs: number, log: Logger | undefined, metrics: Metrics | undefined, call: () => Promise<T>): Promise<T> {
+/**
+ * A PostgreSQL call of the job, retried while the failure is the store's
+ * (src/postgres/errors.ts, PG_FAILURE_OWNERS): cancelled, timed out, locked,
+ * deadlocked, full, read-only, shutting down, unreachable, a permission taken
+ * away, a connection lost mid-transaction. Refused credentials are waited out
+ * too when `health` is given (serve), else they stop the file as STORE_AUTH.
+ * Past the store wait: STORE_UNAVAILABLE, the file stays where it is. Only an
+ * error about the data itself (or one of ours: PowerViewError) is thrown as is.
+ */
+async function retryPg<T>(waitMs: number, log: Logger | undefined, metrics: Metrics | undefined, health: StoreHealth | undefined, call: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + waitMs;
   for (let attempt = 0; ; attempt++) {
     try {
-      return await call();
+      const out = await call();
+      health?.ok('postgres');
+      return out;
     } catch (err) {
-      // the project's one notion of "PostgreSQL is not there (yet)": waited for, like InfluxDB
-      if (toDatabaseError(err, 'PostgreSQL commit').code !== ErrorCodes.DATABASE_UNAVAILABLE) throw err;
+      if (err instanceof PowerViewError && !(err instanceof DatabaseError)) throw err;
+      const { owner, cause } = failureOwner(err);
+      if (owner === 'file') throw err;
+      if (owner === 'credentials') {
+        if (!health) throw new StoreError(ErrorCodes.STORE_AUTH, `PostgreSQL ${cause}: ${errorMessage(err)}`, { cause: err });
+        health.refused('postgres', cause, errorMessage(err));
+      }
       if (Date.now() >= deadline) {
-        throw new StoreError(ErrorCodes.STORE_UNAVAILABLE, `PostgreSQL unavailable for ${Math.round(waitMs / 1000)} s: ${errorMessage(err)}`);
+        throw new StoreError(ErrorCodes.STORE_UNAVAILABLE, `PostgreSQL unavailable for ${Math.round(waitMs / 1000)} s (${cause}): ${errorMessage(err)}`, { cause: err });
       }
       const delay = jitteredBackoff(attempt, 250, 5000);
-      metrics?.retries.inc({ store: 'postgres', cause: 'unavailable' });
-      log?.warn({ event: 'retry', store: 'postgres', delay_ms: Math.round(delay), detail: errorMessage(err) }, 'PostgreSQL commit retried');
+      const label = owner === 'credentials' ? 'credentials' : cause === 'unreachable' || cause === 'connection lost' ? 'unavailable' : sqlStateOf(err) ?? 'unavailable';
+      metrics?.retries.inc({ store: 'postgres', cause: label });
+      log?.warn({ event: 'retry', store: 'postgres', cause, delay_ms: Math.round(delay), detail: errorMessage(err) }, 'PostgreSQL call retried');
       await new Promise((r) => setTimeout(r, delay));
     }
   }
+}
+
+function sqlStateOf(err: unknown): string | undefined {
+  if (err instanceof DatabaseError) return err.sqlState;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
 
 async function sha256Of(path: string): Promise<string> {

@@ -200,8 +200,14 @@ export class Pipeline {
     let points = 0;
     for (let entry = await queue.next(); entry; entry = await queue.next()) {
       if (entry.kind === 'end') {
+        let aggregates: FileAggregates | null = null;
+        try {
+          aggregates = this.aggregatesOf(entry.file);
+        } catch (err) {
+          // one file's bug or limit fails that file alone, never the run
+          entry.file.failure ??= err instanceof Error ? err : new Error(String(err));
+        }
         const report = this.finishFile(entry.file);
-        const aggregates = this.aggregatesOf(entry.file);
         this.options.onConsumed?.(entry.file.task, aggregates);
         sink?.endFile?.(entry.file.task);
         if (collect) reports.push(report);
@@ -222,13 +228,20 @@ export class Pipeline {
         continue;
       }
       if (!entry.file.failure) {
-        entry.file.stats!.add(result.stats);
-        const agg = entry.file.agg;
-        if (agg && result.agg) {
-          mergeHourly(agg.hourly, result.agg.hourly);
-          agg.coverage.addBlock(result.epochs, result.agg.brought);
-          agg.skippedPoints += result.agg.skippedPoints;
+        try {
+          entry.file.stats!.add(result.stats);
+          const agg = entry.file.agg;
+          if (agg && result.agg) {
+            mergeHourly(agg.hourly, result.agg.hourly);
+            agg.coverage.addBlock(result.epochs, result.agg.brought);
+            agg.skippedPoints += result.agg.skippedPoints;
+          }
+        } catch (err) {
+          // one file's bug or limit (a RangeError, say) fails that file alone, with its cause: never the run
+          entry.file.failure = err instanceof Error ? err : new Error(String(err));
         }
+      }
+      if (!entry.file.failure) {
         points += result.stats.points;
         if (sink && result.lpLength > 0) await sink.write(result.lp.subarray(0, result.lpLength), entry.file.task);
       }

@@ -23,6 +23,59 @@ export class MigrationError extends DatabaseError {
   }
 }
 
+/**
+ * Whose a PostgreSQL failure is, during ingestion (docs/errors.md, "Whose
+ * failure is it"). `file`: the data itself was refused (a value, a
+ * constraint): the file fails alone, with the cause. `credentials`: the login
+ * was refused: serve waits it out. `store`: everything else — PostgreSQL is
+ * cancelling, timing out, full, read-only, shutting down, unreachable or took
+ * a permission away: the file is kept in place and retried.
+ * The first matching row wins; a SQLSTATE no row names is the store's.
+ */
+export type FailureOwner = 'file' | 'credentials' | 'store';
+
+export const PG_FAILURE_OWNERS: ReadonlyArray<{ sqlState: RegExp; owner: FailureOwner; cause: string }> = [
+  { sqlState: /^22/, owner: 'file', cause: 'data exception (a value PostgreSQL refuses)' },
+  { sqlState: /^23/, owner: 'file', cause: 'integrity constraint violation' },
+  { sqlState: /^54/, owner: 'file', cause: 'program limit exceeded' },
+  { sqlState: /^28(000|P01)$/, owner: 'credentials', cause: 'credentials refused' },
+  { sqlState: /^3D000$/, owner: 'credentials', cause: 'database does not exist' },
+  { sqlState: /^57014$/, owner: 'store', cause: 'statement cancelled or timed out' },
+  { sqlState: /^55P03$/, owner: 'store', cause: 'lock timeout' },
+  { sqlState: /^40(001|P01)$/, owner: 'store', cause: 'serialization failure or deadlock' },
+  { sqlState: /^53/, owner: 'store', cause: 'insufficient resources (disk full, out of memory, too many connections)' },
+  { sqlState: /^25006$/, owner: 'store', cause: 'read-only transaction (after a failover)' },
+  { sqlState: /^57P0[1-4]$/, owner: 'store', cause: 'session terminated or server shutting down' },
+  { sqlState: /^08/, owner: 'store', cause: 'connection exception' },
+  { sqlState: /^42501$/, owner: 'store', cause: 'permission denied' },
+];
+
+/**
+ * Whose failure `err` is (see PG_FAILURE_OWNERS). Without a SQLSTATE: a
+ * socket error or a connection lost mid-transaction is the store's; anything
+ * else thrown while handling a file (a TypeError, a RangeError) is the file's.
+ */
+export function failureOwner(err: unknown): { owner: FailureOwner; cause: string } {
+  const e = (err ?? {}) as PgLikeError;
+  const code = typeof e.code === 'string' ? e.code : undefined;
+  if (err instanceof DatabaseError) {
+    if (err.code === ErrorCodes.DATABASE_AUTH) return { owner: 'credentials', cause: 'credentials refused' };
+    if (err.code === ErrorCodes.DATABASE_UNAVAILABLE) return { owner: 'store', cause: 'unreachable' };
+    if (err.sqlState) return failureOwner({ code: err.sqlState });
+  }
+  if (code && /^[0-9A-Z]{5}$/.test(code)) {
+    for (const row of PG_FAILURE_OWNERS) if (row.sqlState.test(code)) return { owner: row.owner, cause: row.cause };
+    return { owner: 'store', cause: `SQLSTATE ${code}` };
+  }
+  if (code && NETWORK_CODES.has(code)) return { owner: 'store', cause: 'unreachable' };
+  if (LOST_CONNECTION.test(e.message ?? '')) return { owner: 'store', cause: 'connection lost' };
+  return { owner: 'file', cause: 'error while handling the file' };
+}
+
+/** node-postgres and pg-pool messages of a session that is gone or never came (no SQLSTATE). */
+const LOST_CONNECTION =
+  /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed|Cannot use a pool after calling end|not queryable|terminated|ECONNREFUSED|ECONNRESET|EPIPE|socket hang up/i;
+
 /** SQLSTATEs meaning "could not get a working session": class 08, shutdown/startup (57P0x), too many connections. */
 const UNAVAILABLE_STATES = /^(08|57P0[1-4]|53300)/;
 /** Node socket errors meaning the server is not there (yet). */

@@ -8,12 +8,17 @@ import { ErrorCodes, PowerViewError, errorMessage } from '../errors.js';
 import type { InfluxConfig } from '../influx/config.js';
 import { InfluxHttp } from '../influx/http-api.js';
 import { Metrics } from '../metrics/metrics.js';
-import { runIngestJob, type IngestJobResult } from '../pipeline/ingest-job.js';
-import type { Pipeline, PipelineOptions } from '../pipeline/pipeline.js';
+import { runIngestJob } from '../pipeline/ingest-job.js';
+import type { FileTask, Pipeline, PipelineOptions } from '../pipeline/pipeline.js';
+import { emptyFileReport } from '../pipeline/report.js';
+import { StoreHealth } from '../pipeline/store-health.js';
+import { failureOwner } from '../postgres/errors.js';
 import type { LpBatcher } from '../influx/batcher.js';
 import { assertMigrated } from '../postgres/migrate.js';
 import { jitteredBackoff } from '../pipeline/flow.js';
 import { Claims } from './claims.js';
+import { JobFeed } from './job-feed.js';
+import type { ClaimSource } from './scheduler.js';
 import { HookError, authorized, classify, parseEvent, pathInRoot, readBody } from './hook.js';
 import { Journal, type JournalEvent } from './journal.js';
 import { Scheduler } from './scheduler.js';
@@ -65,7 +70,13 @@ export class Service {
   private readonly watch: RootWatch;
   private readonly influxHttp: InfluxHttp;
   private server: Server | null = null;
-  private job: Promise<IngestJobResult> | null = null;
+  private job: Promise<void> | null = null;
+  /** what stores refuse right now (credentials): /readyz, metric, log */
+  private readonly health: StoreHealth;
+  private readonly feed: JobFeed;
+  /** why the ingest job is not running (between an unexpected end and its restart), else null */
+  private jobDown: string | null = null;
+  private wakeRestart: (() => void) | null = null;
   private running: { pipeline: Pipeline; batcher: LpBatcher } | null = null;
   private draining = false;
   /** provisioning events not yet done: `<company>/<campaign>` → accepted at */
@@ -80,7 +91,25 @@ export class Service {
     this.rootReal = realpathSync(options.root);
     this.journal = new Journal(join(options.stateDir, 'events.jsonl'));
     this.claims = new Claims(options.pgClientConfig, (p) => this.scheduler.folderOf(p), this.log);
-    this.scheduler = new Scheduler(this.rootReal, this.claims, this.log, () => this.maybeCompact(), options.pipeline.v002TimeZone);
+    this.health = new StoreHealth(this.log, this.metrics);
+    // a claim taken says PostgreSQL accepts the login; a refused one is a state to wait out, reported
+    const claims: ClaimSource = {
+      tryClaim: (folder) =>
+        this.claims.tryClaim(folder).then(
+          (ok) => {
+            this.health.ok('postgres');
+            return ok;
+          },
+          (err: unknown) => {
+            this.notePgFailure(err);
+            throw err;
+          },
+        ),
+      release: (folder) => this.claims.release(folder),
+      isHeld: (folder) => this.claims.isHeld(folder),
+    };
+    this.scheduler = new Scheduler(this.rootReal, claims, this.log, () => this.maybeCompact(), options.pipeline.v002TimeZone);
+    this.feed = new JobFeed(this.scheduler);
     this.watch = new RootWatch(this.rootReal, {
       settleMs: options.settleMs,
       rescanMs: options.rescanMs,
@@ -104,23 +133,7 @@ export class Service {
     await this.journal.open();
     for (const e of left) this.accept(e);
     await this.journal.compact(() => this.unfinished());
-    this.job = runIngestJob(this.scheduler, {
-      pipeline: this.options.pipeline,
-      // the service waits for a store as long as it takes; SIGTERM is what ends a wait
-      influx: { ...this.options.influx, storeWaitMs: 365 * 86400_000 },
-      metaDb: this.options.metaDb,
-      logger: this.log,
-      reportDir: null,
-      // serve never ends: the latest reports only (memory bounds, docs/operations.md); every file is in the log and the ledger
-      reportKeep: 200,
-      metrics: this.metrics,
-      lingerMs: this.options.lingerMs ?? 20,
-      // small groups: a backlog is committed in short transactions, not one long one (latency)
-      postgres: { pool: this.options.pool, commitLingerMs: this.options.commitLingerMs ?? 5, commitMaxFiles: 16, fence: this.claims.fence },
-      onFileDone: (report, task) => this.scheduler.done(report, task),
-      onStart: (running) => (this.running = running),
-    });
-    this.job.catch((err: unknown) => this.log?.fatal({ event: 'job', error: errorMessage(err) }, 'ingest job failed'));
+    this.job = this.supervise();
     this.server = createServer((req, res) => void this.route(req, res));
     this.server.requestTimeout = 30_000;
     this.server.headersTimeout = 10_000;
@@ -132,12 +145,94 @@ export class Service {
     this.log?.info({ event: 'serve_start', address: this.address, root: this.rootReal, pending: left.length }, 'serving');
   }
 
+  /**
+   * The one ingest job, restarted whenever it ends while serve is not
+   * stopping (a run-level store failure, a bug): serve never lives on without
+   * ingesting. Files it held go back to the scheduler, kept in place.
+   */
+  private async supervise(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const { stream, end } = this.feed.lend();
+      const t0 = Date.now();
+      let reason: 'store_failure' | 'crash';
+      let detail: string;
+      this.jobDown = null;
+      this.metrics.jobUp.set(1);
+      try {
+        const r = await runIngestJob(stream, {
+          pipeline: this.options.pipeline,
+          // the service waits for a store as long as it takes; SIGTERM is what ends a wait
+          influx: { ...this.options.influx, storeWaitMs: 365 * 86400_000 },
+          metaDb: this.options.metaDb,
+          logger: this.log,
+          reportDir: null,
+          // serve never ends: the latest reports only (memory bounds, docs/operations.md); every file is in the log and the ledger
+          reportKeep: 200,
+          metrics: this.metrics,
+          lingerMs: this.options.lingerMs ?? 20,
+          // small groups: a backlog is committed in short transactions, not one long one (latency)
+          postgres: { pool: this.options.pool, commitLingerMs: this.options.commitLingerMs ?? 5, commitMaxFiles: 16, fence: this.claims.fence },
+          health: this.health,
+          onAbort: end,
+          onFileDone: (report, task) => {
+            this.feed.done(task);
+            this.scheduler.done(report, task);
+          },
+          onStart: (running) => (this.running = running),
+        });
+        reason = 'store_failure';
+        detail = r.report.store_failure ? `${r.report.store_failure.code}: ${r.report.store_failure.message}` : 'the job ended';
+      } catch (err) {
+        reason = 'crash';
+        detail = errorMessage(err);
+      } finally {
+        end();
+        this.running = null;
+        this.metrics.jobUp.set(0);
+      }
+      this.giveBack(detail);
+      if (this.draining) return;
+      if (Date.now() - t0 > 60_000) attempt = 0;
+      const delay = jitteredBackoff(attempt, 1000, 30_000);
+      this.jobDown = `restarting after: ${detail}`;
+      this.metrics.jobRestarts.inc({ reason });
+      this.log?.error({ event: 'job', reason, error: detail, restart_in_ms: Math.round(delay) }, 'ingest job ended: restarting it, files kept in place');
+      await new Promise<void>((r) => {
+        const timer = setTimeout(r, delay);
+        this.wakeRestart = () => {
+          clearTimeout(timer);
+          r();
+        };
+      });
+      this.wakeRestart = null;
+      if (this.draining) return;
+    }
+  }
+
+  /** Files a finished job held and never reported: back to the scheduler, left in place. */
+  private giveBack(why: string): void {
+    for (const task of [...this.feed.out]) {
+      this.feed.done(task);
+      const r = emptyFileReport(task.path, task.identity);
+      r.status = 'error';
+      r.moved_to = null;
+      r.error = { code: ErrorCodes.STORE_UNAVAILABLE, message: `not finished: ${why}` };
+      this.scheduler.done(r, task as FileTask);
+    }
+  }
+
+  private notePgFailure(err: unknown): void {
+    const { owner, cause } = failureOwner(err);
+    if (owner === 'credentials') this.health.refused('postgres', cause, errorMessage(err));
+  }
+
   /** SIGTERM: intake stops (hooks get 503, SFTPGo retries them), in-flight files finish within the bound. */
   async stop(): Promise<{ drained: boolean }> {
     if (this.draining) return { drained: false };
     this.draining = true;
     this.watch.stop();
     this.scheduler.stop();
+    this.wakeRestart?.();
     const t0 = Date.now();
     let drained = true;
     if (this.job) {
@@ -317,13 +412,19 @@ export class Service {
       this.influxHttp.ping(),
       assertMigrated(this.options.pool).then(
         () => 'ok',
-        (err: unknown) => errorMessage(err),
+        (err: unknown) => {
+          this.notePgFailure(err);
+          const { owner, cause } = failureOwner(err);
+          return owner === 'credentials' ? cause : errorMessage(err);
+        },
       ),
     ]);
-    detail.influxdb = influx ? 'ok' : 'unreachable';
-    detail.postgres = pg;
+    detail.influxdb = this.health.problem('influxdb') ?? (influx ? 'ok' : 'unreachable');
+    detail.postgres = pg === 'ok' ? (this.health.problem('postgres') ?? 'ok') : pg;
+    if (this.jobDown) detail.ingest = this.jobDown;
     if (this.draining) detail.service = 'stopping';
-    this.ready = { at: Date.now(), ok: influx && pg === 'ok' && !this.draining, detail };
+    const ok = detail.influxdb === 'ok' && detail.postgres === 'ok' && !this.jobDown && !this.draining;
+    this.ready = { at: Date.now(), ok, detail };
     return this.ready;
   }
 }
