@@ -31,19 +31,71 @@ export function runsOf(sorted: ArrayLike<number>): Run[] {
   return out;
 }
 
+/** One group's runs, clipped to the window, sorted by start, with the running maximum of their ends. */
+interface RunIndex {
+  starts: Float64Array;
+  steps: Float64Array;
+  ends: Float64Array;
+  /** maxEnd[i] = max(ends[0..i]) */
+  maxEnd: Float64Array;
+}
+
+function indexRuns(list: Run[], from: number, to: number): RunIndex {
+  const clipped: Array<[number, number, number]> = [];
+  for (const r of list) {
+    const first = r.start >= from ? 0 : Math.ceil((from - r.start) / r.step);
+    const start = r.start + first * r.step;
+    if (first >= r.n || start > to) continue;
+    const last = Math.min(r.n - 1, r.start <= to ? Math.floor((to - r.start) / r.step) : -1);
+    if (last < first) continue;
+    // a single point may be stored with step 0
+    clipped.push([start, r.step > 0 ? r.step : 1, r.start + last * r.step]);
+  }
+  clipped.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const n = clipped.length;
+  const idx: RunIndex = { starts: new Float64Array(n), steps: new Float64Array(n), ends: new Float64Array(n), maxEnd: new Float64Array(n) };
+  let max = -Infinity;
+  clipped.forEach(([start, step, end], i) => {
+    idx.starts[i] = start;
+    idx.steps[i] = step;
+    idx.ends[i] = end;
+    max = Math.max(max, end);
+    idx.maxEnd[i] = max;
+  });
+  return idx;
+}
+
+/** Whether t is one of the runs' timestamps: binary search, then back over the runs that still reach t. */
+function heldIn(idx: RunIndex, t: number): boolean {
+  let lo = 0;
+  let hi = idx.starts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (idx.starts[mid] <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let i = lo - 1; i >= 0 && idx.maxEnd[i] >= t; i--) {
+    if (t <= idx.ends[i] && (t - idx.starts[i]) % idx.steps[i] === 0) return true;
+  }
+  return false;
+}
+
 /**
  * The points one device already holds, per channel, over a time window:
- * channels with the same runs share one set, so a lookup costs one probe
- * per group of channels, not one per cell.
+ * channels with the same runs share one index, so a lookup costs one probe
+ * per group of channels, not one per cell. Held points stay runs (start,
+ * step, count): memory and building cost O(runs in the window), a lookup a
+ * binary search, whatever the window's length or the number of timestamps
+ * (a clock-reset row years back makes the window years long).
  */
 export class HeldPoints {
-  private readonly groups: Array<{ channels: number[]; held: Set<number> }> = [];
+  private readonly groups: Array<{ channels: number[]; runs: RunIndex }> = [];
 
-  /** `runs[c]`: every run known for channel c (may overlap); only [from, to] is expanded. */
+  /** `runs[c]`: every run known for channel c (may overlap); only [from, to] counts. */
   constructor(runs: Run[][], from: number, to: number) {
     const bySignature = new Map<string, { channels: number[]; runs: Run[] }>();
     runs.forEach((list, c) => {
-      const inWindow = list.filter((r) => runEnd(r) >= from && r.start <= to);
+      const inWindow = list.filter((r) => r.n > 0 && runEnd(r) >= from && r.start <= to);
       if (inWindow.length === 0) return;
       inWindow.sort((a, b) => a.start - b.start || a.step - b.step || a.n - b.n);
       const sig = inWindow.map((r) => `${r.start}/${r.step}/${r.n}`).join(',');
@@ -52,21 +104,18 @@ export class HeldPoints {
       else bySignature.set(sig, { channels: [c], runs: inWindow });
     });
     for (const { channels, runs: list } of bySignature.values()) {
-      const held = new Set<number>();
-      for (const r of list) {
-        const first = r.start >= from ? 0 : Math.ceil((from - r.start) / r.step);
-        for (let k = first; k < r.n; k++) {
-          const t = r.start + k * r.step;
-          if (t > to) break;
-          held.add(t);
-        }
-      }
-      this.groups.push({ channels, held });
+      const idx = indexRuns(list, from, to);
+      if (idx.starts.length) this.groups.push({ channels, runs: idx });
     }
   }
 
   get empty(): boolean {
     return this.groups.length === 0;
+  }
+
+  /** Whether channel c already holds time t. */
+  has(c: number, t: number): boolean {
+    return this.groups.some((g) => g.channels.includes(c) && heldIn(g.runs, t));
   }
 
   /** Row-major rows × channels mask of the cells already held, or null when none is. */
@@ -77,7 +126,7 @@ export class HeldPoints {
       const t = epochs[r];
       if (t < EPOCH_MIN_VALID) continue;
       for (const g of this.groups) {
-        if (!g.held.has(t)) continue;
+        if (!heldIn(g.runs, t)) continue;
         mask ??= new Uint8Array(epochs.length * channels);
         for (const c of g.channels) mask[r * channels + c] = 1;
       }
@@ -86,16 +135,54 @@ export class HeldPoints {
   }
 }
 
+/** Sorts a typed array in place and drops repeats; returns the distinct prefix. */
+function sortedDistinct(a: Uint32Array): Uint32Array {
+  a.sort();
+  let k = 0;
+  for (let i = 0; i < a.length; i++) if (k === 0 || a[i] !== a[k - 1]) a[k++] = a[i];
+  return a.subarray(0, k);
+}
+
+/** Merges two sorted distinct arrays into one sorted distinct array. */
+function mergeDistinct(a: Uint32Array, b: Uint32Array): Uint32Array {
+  const out = new Uint32Array(a.length + b.length);
+  let i = 0, j = 0, k = 0;
+  while (i < a.length || j < b.length) {
+    const v = j >= b.length || (i < a.length && a[i] <= b[j]) ? a[i++] : b[j++];
+    if (k === 0 || out[k - 1] !== v) out[k++] = v;
+  }
+  return out.subarray(0, k);
+}
+
+/** A growable Uint32Array: 4 bytes a row and no per-element limit (a JS array or Set stops at 2^24). */
+class U32List {
+  private data = new Uint32Array(1024);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const next = new Uint32Array(this.data.length * 2);
+      next.set(this.data);
+      this.data = next;
+    }
+    this.data[this.length++] = v;
+  }
+  view(): Uint32Array {
+    return this.data.subarray(0, this.length);
+  }
+}
+
 /**
  * What one file wrote, cell by cell, gathered block by block: rows where
  * every channel wrote (the usual case) once, the exceptions per channel.
+ * Epochs are kept in typed arrays and sorted numerically in place, so a file
+ * of any row count (20 M rows and more) gives its runs.
  */
 export class FileCoverage {
-  private readonly full: number[] = [];
-  private readonly partial: number[][];
+  private readonly full = new U32List();
+  private readonly partial: U32List[];
 
   constructor(private readonly channels: number) {
-    this.partial = Array.from({ length: channels }, () => []);
+    this.partial = Array.from({ length: channels }, () => new U32List());
   }
 
   addBlock(epochs: Uint32Array, wrote: Uint8Array): void {
@@ -111,12 +198,11 @@ export class FileCoverage {
 
   /** Runs per channel (channels that wrote nothing: empty). */
   runs(): Run[][] {
-    const sortNum = (a: number, b: number) => a - b;
-    const full = [...new Set(this.full)].sort(sortNum);
+    const full = sortedDistinct(this.full.view());
     const shared = runsOf(full);
     return this.partial.map((extra) => {
       if (extra.length === 0) return shared;
-      return runsOf([...new Set([...full, ...extra])].sort(sortNum));
+      return runsOf(mergeDistinct(full, sortedDistinct(extra.view())));
     });
   }
 }

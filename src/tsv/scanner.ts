@@ -31,6 +31,9 @@ export interface ScanOptions extends HeaderOptions {
 
 const HEADER_LIMIT = 1 << 20;
 
+/** The longest data line accepted (1 MiB, docs/formats.md): a longer one fails the file (PV_ERR_LINE_TOO_LONG). */
+export const LINE_LIMIT = 1 << 20;
+
 class GrowableU32 {
   data = new Uint32Array(1024);
   length = 0;
@@ -145,6 +148,8 @@ export class FileScanner {
       // only the line cut at the previous chunk's end is copied, never the whole chunk
       const nl = chunk.indexOf(10);
       if (nl < 0 && !eof) {
+        // bounded: the carry never grows past LINE_LIMIT, so a line without a newline costs O(LINE_LIMIT), not O(n²)
+        this.checkLineLength(this.carry.length + chunk.length);
         this.carry = Buffer.concat([this.carry, chunk]);
         return;
       }
@@ -155,6 +160,7 @@ export class FileScanner {
       buf = chunk.subarray(cut);
     }
     const pos = this.lines(buf, base, eof);
+    if (!eof) this.checkLineLength(buf.length - pos);
     // a copy: `chunk` may be the caller's reusable read buffer
     this.carry = Buffer.from(buf.subarray(pos));
     this.carryOffset = base + pos;
@@ -176,7 +182,20 @@ export class FileScanner {
     return Math.min(pos, buf.length);
   }
 
+  private checkLineLength(bytes: number): void {
+    if (bytes > LINE_LIMIT) {
+      throw new FileFormatError(
+        ErrorCodes.LINE_TOO_LONG,
+        `line ${this.lineNo + 1} is longer than ${LINE_LIMIT} bytes (1 MiB) without a newline: not a logger export`,
+        this.lineNo + 1,
+      );
+    }
+  }
+
   private line(buf: Buffer, s: number, nl: number, base: number): void {
+    if (nl - s > LINE_LIMIT) {
+      this.checkLineLength(nl - s);
+    }
     this.lineNo++;
     if (this.dataEnded) {
       if (!this.afterEndWarned && !isBlank(buf, s, nl)) {
