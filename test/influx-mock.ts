@@ -28,6 +28,11 @@
  *               http/points/points_parser.go ErrMaxBatchSizeExceeded "points batch is too large" (size after gunzip);
  *               http/write_handler_test.go 413 body `{"code":"request too large","message":"unable to read data: points batch is too large"}`;
  *               kv/bucket.go BucketAlreadyExistsError (EConflict → HTTP 422) "bucket with name %s already exists"
+ *  [v2-buckets-src] influxdata/influxdb v2.0.0–v2.7.x tenant/http_server_bucket.go handleGetBuckets → tenant/service_bucket.go
+ *               FindBuckets: with a name and an orgID it is GetBucketByName (tenant/storage_bucket.go), whose miss is
+ *               ErrBucketNotFoundByName (tenant/error_bucket.go, ENotFound): 404 {"code":"not found","message":"bucket \"x\" not found"}
+ *  [v2-conflict] influxdata/influxdb v2.0.0–v2.7.x kit/transport/http/error_handler.go influxDBErrorToStatusCode: EConflict →
+ *               422 Unprocessable Entity (not 409), body {"code":"conflict","message":…}, header X-Platform-Error-Code
  *  [v2-codes]   https://docs.influxdata.com/influxdb/v2/api/response-codes/  (201 created, 204, 401, 404, 413, 422, 429, 503)
  *  [v2-buckets] https://docs.influxdata.com/influxdb/v2/admin/buckets/create-bucket/  and the OSS v2 API spec it links
  *               (GET /api/v2/buckets?orgID=&name= → {links, buckets[]}; POST /api/v2/buckets {orgID,name,retentionRules}
@@ -47,12 +52,12 @@
  *               GET /private/legacy/authorizations?token=|id=|orgID= → 200 {links, authorizations[]} (service.go: a token
  *               or id filter that matches nothing → 404 "authorization not found"); POST {orgID, token,
  *               status, description, permissions} → 201 authorization (400 "token required for v1 user authorization type",
- *               409 {"code":"conflict","message":"token already exists"}); DELETE /{id} → 204; POST /{id}/password {password}
+ *               422 {"code":"conflict","message":"token already exists"} [v2-conflict]); DELETE /{id} → 204; POST /{id}/password {password}
  *               → 204; 1.x credentials that fail (unknown name, wrong password, inactive) → 401 "Unauthorized"
  *  [v2-dbrp]    https://docs.influxdata.com/influxdb/v2/query-data/influxql/dbrp/  and the OSS spec (DBRP, DBRPCreate):
  *               GET /api/v2/dbrps?orgID=&db= → {content: DBRP[]}; POST {orgID, bucketID, database, retention_policy, default}
  *               → 201 DBRP; virtual mappings (2.2+): every bucket without an explicit one, database = bucket name, rp autogen.
- *  [v2-dbrp-src] influxdata/influxdb dbrp/service.go Create, dbrp/error.go: the same (org, database, rp) again → 409
+ *  [v2-dbrp-src] influxdata/influxdb dbrp/service.go Create, dbrp/error.go: the same (org, database, rp) again → 422
  *               {"code":"conflict","message":"another DBRP mapping with same orgID, db, and rp exists"}
  *               Not taken from a source: the 403 this mock answers when an authorization lacks the bucket permission
  *               (the tests only rely on "refused, no data").
@@ -324,6 +329,7 @@ export class InfluxMock {
   private readonly databases = new Set<string>();
   private readonly buckets = new Map<string, Bucket>();
   private readonly faults: Array<Fault & { left: number }> = [];
+  private readonly hooks: Array<{ match: (req: RecordedRequest) => boolean; fn: () => void | Promise<void> }> = [];
   /** v2 v1-compatible authorizations, by id */
   readonly legacyAuths = new Map<string, LegacyAuth>();
   /** v2 explicit DBRP mappings */
@@ -408,6 +414,14 @@ export class InfluxMock {
   /** The next `times` requests the fault matches answer its status, headers and body. */
   failNext(times: number, fault: Fault): void {
     this.faults.push({ ...fault, left: times });
+  }
+
+  /**
+   * "Meanwhile": the next request `match` accepts runs `fn` first (once), as if another client had acted
+   * just before it arrived — a race played deterministically.
+   */
+  beforeNext(match: (req: RecordedRequest) => boolean, fn: () => void | Promise<void>): void {
+    this.hooks.push({ match, fn });
   }
 
   /**
@@ -563,6 +577,9 @@ export class InfluxMock {
       if (this.replyDelayMs > 0) await sleep(this.replyDelayMs);
       while (this.gate) await this.gate;
     }
+
+    const hook = this.hooks.findIndex((h) => h.match(rec));
+    if (hook >= 0) await this.hooks.splice(hook, 1)[0].fn();
 
     const fault = this.faults.find((f) => f.left > 0 && (f.match === undefined || (f.match instanceof RegExp ? f.match.test(path) : f.match(rec))));
     if (fault) {
@@ -833,7 +850,8 @@ export class InfluxMock {
     const status = body.status ?? 'active';
     if (status !== 'active' && status !== 'inactive') return reply(400, { code: 'invalid', message: 'unknown authorization status' });
     if (!body.token) return reply(400, { code: 'invalid', message: 'token required for v1 user authorization type' });
-    if ([...this.legacyAuths.values()].some((a) => a.token === body.token)) return reply(409, { code: 'conflict', message: 'token already exists' });
+    // [v2-conflict] ErrTokenAlreadyExistsError is EConflict: 422, not 409
+    if ([...this.legacyAuths.values()].some((a) => a.token === body.token)) return reply(422, { code: 'conflict', message: 'token already exists' });
     for (const p of body.permissions) {
       if (p.resource.type === 'buckets' && p.resource.id && ![...this.buckets.values()].some((b) => b.id === p.resource.id)) {
         return reply(404, { code: 'not found', message: 'bucket not found when creating auth' });
@@ -909,9 +927,9 @@ export class InfluxMock {
     if (!body.bucketID || !body.database || !body.retention_policy) return reply(400, { code: 'invalid', message: 'bucketID, database and retention_policy are required' });
     if (body.orgID !== this.orgId && body.org !== this.org) return reply(404, { code: 'not found', message: 'organization not found' });
     if (![...this.buckets.values()].some((b) => b.id === body.bucketID)) return reply(404, { code: 'not found', message: 'bucket not found' });
-    // [v2-dbrp-src] dbrp/service.go Create: the same (org, db, rp) twice → ErrDBRPAlreadyExists (EConflict → 409)
+    // [v2-dbrp-src] dbrp/service.go Create: the same (org, db, rp) twice → ErrDBRPAlreadyExists (EConflict → 422 [v2-conflict])
     if (this.dbrps.some((m) => m.database === body.database && m.retention_policy === body.retention_policy)) {
-      return reply(409, { code: 'conflict', message: 'another DBRP mapping with same orgID, db, and rp exists' });
+      return reply(422, { code: 'conflict', message: 'another DBRP mapping with same orgID, db, and rp exists' });
     }
     const m: MockDbrp = {
       id: (this.nextId++).toString(16).padStart(16, '0'),
@@ -922,7 +940,7 @@ export class InfluxMock {
       default: body.default ?? false,
     };
     this.dbrps.push(m);
-    reply(201, { content: m });
+    reply(201, m); // [v2-dbrp-src] dbrp/http_server_dbrp.go postDBRP: 201 and the mapping itself
   }
 
   /** Parses and (unless `atomic` and something failed) stores the lines of one write. */
@@ -1074,6 +1092,8 @@ export class InfluxMock {
     if (orgID !== undefined && orgID !== this.orgId) return reply(404, { code: 'not found', message: 'organization not found' });
     if (org !== undefined && org !== this.org) return reply(404, { code: 'not found', message: `organization name "${org}" not found` });
     const list = [...this.buckets.values()].filter((b) => name === undefined || b.name === name);
+    // [v2-buckets-src] a name with an org is GetBucketByName: a miss is 404, never an empty list
+    if (name !== undefined && list.length === 0) return reply(404, { code: 'not found', message: `bucket ${JSON.stringify(name)} not found` });
     reply(200, { links: { self: '/api/v2/buckets?descending=false&limit=20&offset=0' }, buckets: list });
   }
 

@@ -188,9 +188,11 @@ t.test('v2: /api/v2/write request shape, org lookup, bucket GET then POST', asyn
 
       t.same(
         mock.requests.map((r) => `${r.method} ${r.path} ${r.status}`),
-        ['GET /api/v2/orgs 200', 'GET /api/v2/buckets 200', 'POST /api/v2/buckets 201', 'POST /api/v2/write 204'],
+        ['GET /api/v2/orgs 200', 'GET /api/v2/buckets 404', 'POST /api/v2/buckets 201', 'POST /api/v2/write 204'],
+        'the lookup of a missing bucket is a 404 (as 2.0–2.7 answer it): absent, so it is created',
       );
       const [orgs, find, make, write] = mock.requests;
+      t.equal(find.status, 404);
       for (const r of mock.requests) t.equal(r.headers.authorization, `Token ${TOKEN}`, `${r.method} ${r.path}: Token auth`);
       t.same(orgs.query, { org: ORG });
       t.same(find.query, { orgID: mock.orgId, name: 'plant_a' });
@@ -220,14 +222,19 @@ t.test('v2: /api/v2/write request shape, org lookup, bucket GET then POST', asyn
 
   await t.test('a bucket created by someone else meanwhile (422 conflict) counts as created', async (t) => {
     const { mock, writer } = await rig(t, 'v2', { mock: { databases: ['plant_d'] } });
-    // the lookup does not see it yet; the POST then answers 422 "already exists"
-    mock.failNext(1, { status: 200, headers: { 'content-type': 'application/json' }, body: '{"buckets":[]}', match: /^\/api\/v2\/buckets$/ });
+    // the lookup does not see it yet (404, as 2.x answers a missing name); the POST then answers 422 "already exists"
+    mock.failNext(1, {
+      status: 404,
+      headers: { 'content-type': 'application/json; charset=utf-8', 'x-platform-error-code': 'not found' },
+      body: '{"code":"not found","message":"bucket \\"plant_d\\" not found"}',
+      match: (r) => r.method === 'GET' && r.path === '/api/v2/buckets',
+    });
     const body = joined(lpLines(2));
     const out = await writer.send('plant_d', body, oneSegment('f', body));
     t.same(out.map((o) => o.rejection), [null]);
     t.same(
       mock.requests.map((r) => `${r.method} ${r.path} ${r.status}`),
-      ['GET /api/v2/orgs 200', 'GET /api/v2/buckets 200', 'POST /api/v2/buckets 422', 'POST /api/v2/write 204'],
+      ['GET /api/v2/orgs 200', 'GET /api/v2/buckets 404', 'POST /api/v2/buckets 422', 'POST /api/v2/write 204'],
     );
     t.match(mock.requests[2].text, /plant_d/);
   });
@@ -307,7 +314,7 @@ t.test('a database dropped behind the writer is created again, once', async (t) 
     t.same(out.map((o) => o.rejection), [null]);
     t.same(
       mock.requests.slice(4).map((r) => `${r.method} ${r.path} ${r.status}`),
-      ['POST /api/v2/write 404', 'GET /api/v2/buckets 200', 'POST /api/v2/buckets 201', 'POST /api/v2/write 204'],
+      ['POST /api/v2/write 404', 'GET /api/v2/buckets 404', 'POST /api/v2/buckets 201', 'POST /api/v2/write 204'],
     );
     t.equal(mock.points('plant').length, 6);
   });

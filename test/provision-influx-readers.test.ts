@@ -222,12 +222,66 @@ t.test('v2.0/2.1 (no virtual DBRP mappings): the mapping is created once', async
   t.equal(mock.requests.filter((r) => r.method === 'POST' && r.path === '/api/v2/dbrps').length, 1);
 });
 
-t.test('v2.0/2.1: provisioners racing to create the DBRP mapping all succeed (409 from the loser is checked)', async (t) => {
+t.test('v2.0/2.1: provisioners racing to create the DBRP mapping all succeed (the loser\'s 422 conflict is checked)', async (t) => {
   const mock = await v2Mock(t, { virtualDbrps: false, databases: ['acme'] });
   const results = await Promise.all(Array.from({ length: 4 }, () => provision(mock, 'acme')));
   t.ok(results.every((r) => r.status === 'set'), 'every one succeeded');
   t.equal(mock.dbrps.length, 1, 'one mapping');
-  t.ok(mock.requests.some((r) => r.path === '/api/v2/dbrps' && r.method === 'POST' && r.status === 409), 'a loser saw 409 and accepted the mapping');
+  // 2.x answers every conflict 422 {"code":"conflict"} (kit/transport/http/error_handler.go), never 409
+  t.ok(mock.requests.some((r) => r.path === '/api/v2/dbrps' && r.method === 'POST' && r.status === 422), 'a loser saw 422 conflict and accepted the mapping');
+});
+
+t.test('v2: a bucket lookup answering 404 (as 2.0–2.7 do for a missing name) means absent: the bucket is created', async (t) => {
+  const mock = await v2Mock(t);
+  const http = new InfluxHttp(v2Config(mock), 2);
+  t.teardown(() => http.close());
+  await ensureInfluxDatabase(http, 'bravo');
+  t.same(
+    mock.requests.map((r) => `${r.method} ${r.path} ${r.status}`),
+    ['GET /api/v2/orgs 200', 'GET /api/v2/buckets 404', 'POST /api/v2/buckets 201'],
+  );
+  t.ok(mock.hasDatabase('bravo'));
+  // a 404 that is not 2.x's "not found" (no such route: INFLUX_URL points at something else) is not "absent"
+  const other = await v2Mock(t);
+  other.failNext(1, { status: 404, body: '404 page not found\n', match: (r) => r.path === '/api/v2/buckets' });
+  const http2 = new InfluxHttp(v2Config(other), 2);
+  t.teardown(() => http2.close());
+  await t.rejects(ensureInfluxDatabase(http2, 'bravo'), /HTTP 404 404 page not found/);
+  t.notOk(other.requests.some((r) => r.method === 'POST'), 'nothing created');
+});
+
+t.test('v2: a bucket created meanwhile by another provisioner (422 conflict) counts as created', async (t) => {
+  const mock = await v2Mock(t);
+  mock.beforeNext((r) => r.method === 'POST' && r.path === '/api/v2/buckets', () => mock.createDatabase('bravo'));
+  t.same(await provision(mock, 'bravo'), { user: tenantLogin('bravo'), status: 'set' });
+  t.ok(mock.requests.some((r) => r.method === 'POST' && r.path === '/api/v2/buckets' && r.status === 422), 'the create answered 422 conflict');
+});
+
+t.test('v2: an authorization created meanwhile (422 conflict, not 409) is looked up again and used', async (t) => {
+  const mock = await v2Mock(t);
+  const posts = (m: InfluxMock) => m.requests.filter((r) => r.method === 'POST' && r.path === '/private/legacy/authorizations');
+  // between our lookup (404) and our create, another provisioner creates the same authorization
+  mock.beforeNext((r) => r.method === 'POST' && r.path === '/private/legacy/authorizations', async () => {
+    await provision(mock, 'acme');
+  });
+  t.same(await provision(mock, 'acme'), { user: tenantLogin('acme'), status: 'set' });
+  // in the order they were answered: ours arrived first, but the other's was answered before it
+  const answered = (rs: Array<{ status?: number; answeredAt?: number }>) => [...rs].sort((a, b) => a.answeredAt! - b.answeredAt!).map((r) => r.status);
+  t.same(answered(posts(mock)), [201, 422], "the other's create won, ours answered 422 conflict");
+  t.equal(authsNamed(mock, tenantLogin('acme')).length, 1, 'one authorization');
+  await seed(mock, 'acme', 2);
+  t.equal((await queryAs(mock, tenantLogin('acme'), tenantPassword(SECRET, 'acme', 'influx'), 'acme')).count, 2, 'and it reads the bucket');
+});
+
+t.test('v2.0/2.1: a DBRP mapping created meanwhile (422 conflict) is checked and accepted', async (t) => {
+  const mock = await v2Mock(t, { virtualDbrps: false });
+  mock.beforeNext((r) => r.method === 'POST' && r.path === '/api/v2/dbrps', async () => {
+    await provision(mock, 'acme');
+  });
+  t.same(await provision(mock, 'acme'), { user: tenantLogin('acme'), status: 'set' });
+  const posts = mock.requests.filter((r) => r.method === 'POST' && r.path === '/api/v2/dbrps');
+  t.same(posts.sort((a, b) => a.answeredAt! - b.answeredAt!).map((r) => r.status), [201, 422], "the other's create won, ours answered 422 conflict");
+  t.equal(mock.dbrps.length, 1, 'one mapping');
 });
 
 t.test('v2: an authorization of that name in another organisation is not ours: a clear error, left alone', async (t) => {
@@ -258,9 +312,9 @@ t.test('v2: two provisioners racing on one tenant end with one authorization', a
   await seed(mock, 'acme', 1);
   t.equal((await queryAs(mock, tenantLogin('acme'), tenantPassword(SECRET, 'acme', 'influx'), 'acme')).count, 1, 'and it works');
   t.ok(
-    mock.requests.some((r) => r.path === '/private/legacy/authorizations' && r.method === 'POST' && r.status === 409) ||
+    mock.requests.some((r) => r.path === '/private/legacy/authorizations' && r.method === 'POST' && r.status === 422) ||
       mock.requests.filter((r) => r.path === '/private/legacy/authorizations' && r.method === 'POST').length === 1,
-    'the losers of the race saw 409 "token already exists" (or never tried)',
+    'the losers of the race saw 422 conflict "token already exists" (or never tried)',
   );
 });
 

@@ -128,8 +128,9 @@ export class InfluxHttp {
           JSON.stringify({ orgID: orgId, name: db, retentionRules: [] }),
           { 'content-type': 'application/json' },
         );
-        // 422 "bucket with name … already exists": created by someone else meanwhile
-        return made.status === 422 && /already exists/i.test(made.body) ? { ...made, status: 200 } : made;
+        // created by someone else meanwhile: 422 {"code":"conflict","message":"bucket with name x already exists"}
+        // (tenant/error_bucket.go BucketAlreadyExistsError, EConflict → 422 in kit/transport/http/error_handler.go)
+        return v2Conflict(made) ? { ...made, status: 200 } : made;
       }
       case 'v3': {
         const made = await this.request('POST', `${this.basePath}/api/v3/configure/database`, JSON.stringify({ db }), {
@@ -165,6 +166,11 @@ export class InfluxHttp {
     const orgId = await this.v2OrgId();
     if (typeof orgId !== 'string') return orgId;
     const reply = await this.request('GET', `${this.basePath}/api/v2/buckets?${new URLSearchParams({ orgID: orgId, name })}`);
+    // 2.0–2.7 answer a name that is not there with 404 {"code":"not found","message":"bucket \"x\" not found"}, not an
+    // empty list: a name and an orgID make FindBuckets a GetBucketByName (tenant/service_bucket.go FindBuckets,
+    // tenant/storage_bucket.go GetBucketByName → ErrBucketNotFoundByName, ENotFound → 404 in
+    // kit/transport/http/error_handler.go). Any other 404 (no such route: not a 2.x server) is the failed reply.
+    if (reply.status === 404 && v2ErrorCode(reply) === 'not found') return { absent: true, reply };
     if (reply.status !== 200) return reply;
     const bucket = ((JSON.parse(reply.body) as { buckets?: Array<{ id: string; name: string }> }).buckets ?? []).find((b) => b.name === name);
     return bucket ? { id: bucket.id, reply } : { absent: true, reply };
@@ -214,6 +220,29 @@ export class InfluxHttp {
       }
     }
   }
+}
+
+/**
+ * The `code` of an InfluxDB 2.x error body (`{"code": "...", "message": "..."}`, kit/transport/http/api.go ErrBody;
+ * the same code travels in the X-Platform-Error-Code header), or null.
+ */
+export function v2ErrorCode(reply: Reply): string | null {
+  try {
+    const code = (JSON.parse(reply.body) as { code?: unknown }).code;
+    return typeof code === 'string' ? code : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * 2.x "already exists": every conflict (EConflict) is 422 Unprocessable Entity with code "conflict", never 409
+ * (kit/transport/http/error_handler.go influxDBErrorToStatusCode, the same in v2.0.0 and v2.7.x): a bucket
+ * (tenant/error_bucket.go), a v1 authorization's token name (v1/authorization/error.go ErrTokenAlreadyExistsError),
+ * a DBRP mapping (dbrp/error.go ErrDBRPAlreadyExists).
+ */
+export function v2Conflict(reply: Reply): boolean {
+  return reply.status === 422 && v2ErrorCode(reply) === 'conflict';
 }
 
 async function readLimited(body: AsyncIterable<Buffer> & { dump(): Promise<void> }, limit: number): Promise<string> {

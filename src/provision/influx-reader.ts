@@ -1,5 +1,5 @@
 import { ErrorCodes, StoreError } from '../errors.js';
-import { InfluxHttp, quoteIdent, type Reply } from '../influx/http-api.js';
+import { InfluxHttp, quoteIdent, v2Conflict, type Reply } from '../influx/http-api.js';
 import type { TokenVault } from './token-vault.js';
 
 /** What became of a tenant's InfluxDB read credentials. */
@@ -139,7 +139,7 @@ async function ensureV2Reader(http: InfluxHttp, db: string, login: string, passw
   const base = `${http.basePath}${LEGACY_AUTHS}`;
   const jsonHeaders = { 'content-type': 'application/json' };
   let auth: LegacyAuthorization | undefined;
-  // a concurrent provisioner may create the same name between our look and our create (409): look again
+  // a concurrent provisioner may create the same name between our look and our create (422 conflict): look again
   for (let round = 0; round < 3 && !auth; round++) {
     const listed = await http.request('GET', `${base}?${new URLSearchParams({ token: login })}`);
     // a token filter that matches nothing is a 404 "authorization not found" (v1/authorization/service.go)
@@ -173,7 +173,9 @@ async function ensureV2Reader(http: InfluxHttp, db: string, login: string, passw
       }),
       jsonHeaders,
     );
-    if (made.status === 409) continue; // "token already exists": look again
+    // 422 {"code":"conflict","message":"token already exists"} (v1/authorization/error.go ErrTokenAlreadyExistsError;
+    // EConflict is 422 on 2.x, kit/transport/http/error_handler.go): someone else's create won, look again
+    if (v2Conflict(made)) continue;
     if (made.status !== 201) throw failed(`create the authorization ${login}`, made);
     auth = json<LegacyAuthorization>(made, 'authorization');
   }
@@ -244,8 +246,9 @@ async function ensureDbrp(http: InfluxHttp, orgID: string, bucketID: string, db:
     JSON.stringify({ orgID, bucketID, database: db, retention_policy: 'autogen', default: true }),
     { 'content-type': 'application/json' },
   );
-  if (made.status === 409) {
-    // "another DBRP mapping with same orgID, db, and rp exists": a concurrent provisioner made it — if it is ours, fine
+  if (v2Conflict(made)) {
+    // 422 {"code":"conflict","message":"another DBRP mapping with same orgID, db, and rp exists"} (dbrp/service.go
+    // isDBRPUnique → dbrp/error.go ErrDBRPAlreadyExists, EConflict → 422): a concurrent provisioner made it — if it is ours, fine
     const again = await http.request('GET', `${base}?${new URLSearchParams({ orgID, db })}`);
     const now = again.status === 200 ? (json<{ content?: Array<{ database: string; bucketID: string }> }>(again, 'DBRP mappings').content ?? []) : [];
     if (now.some((m) => m.database === db && m.bucketID === bucketID)) return;
