@@ -4,7 +4,8 @@
  * long job's report collector, and the scheduler's memory of given-up files.
  */
 import t from 'tap';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runIngestJob } from '../src/pipeline/ingest-job.js';
@@ -13,6 +14,7 @@ import { emptyFileReport } from '../src/pipeline/report.js';
 import { resolveInfluxConfig } from '../src/influx/config.js';
 import { identityOf } from '../src/pipeline/discover.js';
 import { Scheduler } from '../src/service/scheduler.js';
+import { RootWatch } from '../src/service/watch.js';
 import { ErrorCodes } from '../src/errors.js';
 import type { FileTask } from '../src/pipeline/pipeline.js';
 import type { FileReport } from '../src/pipeline/report.js';
@@ -90,4 +92,31 @@ t.test('the scheduler forgets its oldest given-up files past its bound', async (
   t.ok(s.knows(paths[N - 1]), 'the latest is remembered');
   t.notOk(s.knows(paths[0]), 'the oldest is forgotten (a rescan finds it and refuses it again)');
   t.same(s.depth, { pending: 0, inFlight: 0 });
+});
+
+t.test('the watch holds one watch per folder, none per file nor in parsed/, and finds files in new folders', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'pv-bounds-watch-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  const old = join(root, 'co', 'camp', 'dev0');
+  mkdirSync(join(old, 'parsed'), { recursive: true });
+  for (let i = 0; i < 300; i++) writeFileSync(join(old, 'parsed', `p${i}.tsv`), 'x\n');
+  writeFileSync(join(old, 'a.tsv'), 'x\n');
+  const got: string[] = [];
+  const w = new RootWatch(root, { settleMs: 100, rescanMs: 3_600_000, knows: (p) => got.includes(p), onSettled: (p) => got.push(p) });
+  w.start();
+  t.teardown(() => w.stop());
+  await sleep(300);
+  const dev1 = join(root, 'co2', 'camp', 'dev1');
+  mkdirSync(dev1, { recursive: true });
+  writeFileSync(join(dev1, 'b.tsv'), 'x\n');
+  for (let i = 0; i < 100 && got.length < 2; i++) await sleep(100);
+  t.ok(got.includes(join(old, 'a.tsv')), 'a file present at start is found');
+  t.ok(got.includes(join(dev1, 'b.tsv')), 'a file in a folder created after start is found without a rescan');
+  mkdirSync(join(dev1, 'parsed'));
+  renameSync(join(dev1, 'b.tsv'), join(dev1, 'parsed', 'b.tsv'));
+  await sleep(300);
+  // root, co, co/camp, co/camp/dev0, co2, co2/camp, co2/camp/dev1: 300 archived files cost nothing
+  const watchers = (w as unknown as { watchers: Map<string, unknown> }).watchers;
+  t.equal(watchers.size, 7, 'one watch per folder up to the device level');
+  t.notOk([...watchers.keys()].some((k) => k.endsWith('parsed')), 'parsed/ is never watched');
 });

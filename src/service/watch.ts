@@ -35,7 +35,8 @@ interface Candidate {
  */
 export class RootWatch {
   private readonly candidates = new Map<string, Candidate>();
-  private watcher: FSWatcher | null = null;
+  /** watched folders (root, companies, campaigns, devices) → their watch */
+  private readonly watchers = new Map<string, FSWatcher>();
   private tick: NodeJS.Timeout | null = null;
   private rescanTimer: NodeJS.Timeout | null = null;
   private scanning: Promise<void> | null = null;
@@ -48,19 +49,10 @@ export class RootWatch {
 
   /** Starts watching; the first full scan runs at once (files left by the previous process). */
   start(): void {
-    try {
-      this.watcher = watch(this.root, { recursive: true }, (_event, name) => {
-        if (name) this.consider(join(this.root, name.toString()));
-      });
-      this.watcher.on('error', (err) => {
-        // the rescan still finds everything, later
-        this.options.log?.warn({ event: 'watch', error: errorMessage(err) }, 'directory watch failed: the periodic rescan carries on');
-        this.watcher?.close();
-        this.watcher = null;
-      });
-    } catch (err) {
-      this.options.log?.warn({ event: 'watch', error: errorMessage(err) }, 'directory watch unavailable: relying on the periodic rescan');
-    }
+    // one non-recursive watch per folder of the root, company, campaign and device levels (added by the walk and
+    // by the parent's events), never parsed/ or error/: Node 20's recursive watch keeps a watch and a Stats per
+    // file of the whole archive (memory bounds, docs/operations.md)
+    this.watchFolder(this.root, 0);
     const every = Math.max(100, Math.min(1000, this.options.settleMs / 4));
     this.tick = setInterval(() => void this.check(), every);
     this.tick.unref();
@@ -85,16 +77,75 @@ export class RootWatch {
         return [];
       }
     };
+    const seen = new Set<string>([this.root]);
     try {
       for (const company of await list(this.root)) {
+        this.watchFolder(company, 1);
+        seen.add(company);
         for (const campaign of await list(company)) {
+          this.watchFolder(campaign, 2);
+          seen.add(campaign);
           for (const device of await list(campaign)) {
+            this.watchFolder(device, 3);
+            seen.add(device);
             for (const file of await list(device)) this.consider(file);
           }
         }
       }
+      // folders removed since: their watches go (a walk that failed half-way keeps them)
+      for (const [folder, w] of this.watchers) {
+        if (!seen.has(folder)) {
+          w.close();
+          this.watchers.delete(folder);
+        }
+      }
     } catch (err) {
       this.options.log?.warn({ event: 'rescan', error: errorMessage(err) }, 'rescan failed');
+    }
+  }
+
+  /** Watches one folder (level 0 root … 3 device); a new folder announced in it is watched and walked in turn. */
+  private watchFolder(folder: string, level: number): void {
+    if (this.stopped || this.watchers.has(folder)) return;
+    let w: FSWatcher;
+    try {
+      w = watch(folder, (_event, name) => {
+        if (!name) return;
+        const path = join(folder, name.toString());
+        if (level === 3) this.consider(path);
+        else if (!isIgnoredName(name.toString())) void this.folderAppeared(path, level + 1);
+      });
+    } catch (err) {
+      // the rescan still finds everything, later
+      if (level === 0) this.options.log?.warn({ event: 'watch', error: errorMessage(err) }, 'directory watch unavailable: relying on the periodic rescan');
+      return;
+    }
+    w.on('error', (err) => {
+      if (level === 0) this.options.log?.warn({ event: 'watch', error: errorMessage(err) }, 'directory watch failed: the periodic rescan carries on');
+      w.close();
+      if (this.watchers.get(folder) === w) this.watchers.delete(folder);
+    });
+    this.watchers.set(folder, w);
+  }
+
+  /** A name appeared (or went) in a watched root, company or campaign folder. */
+  private async folderAppeared(path: string, level: number): Promise<void> {
+    const st = await lstat(path).catch(() => null);
+    if (!st || !st.isDirectory()) {
+      const w = this.watchers.get(path);
+      w?.close();
+      this.watchers.delete(path);
+      return;
+    }
+    if (this.watchers.has(path)) return;
+    this.watchFolder(path, level);
+    // what it held before its watch began
+    const entries = await readdir(path, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      if (isIgnoredName(e.name) || e.isSymbolicLink()) continue;
+      const child = join(path, e.name);
+      if (level === 3) this.consider(child);
+      else if (e.isDirectory()) await this.folderAppeared(child, level + 1);
     }
   }
 
@@ -155,7 +206,8 @@ export class RootWatch {
 
   stop(): void {
     this.stopped = true;
-    this.watcher?.close();
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
     if (this.tick) clearInterval(this.tick);
     if (this.rescanTimer) clearInterval(this.rescanTimer);
   }
