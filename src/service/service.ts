@@ -192,8 +192,9 @@ export class Service {
         this.running = null;
         this.metrics.jobUp.set(0);
       }
-      await this.giveBack(detail, reason === 'crash');
+      // stopping: what the job held stays in flight, so the journal keeps it for the next start
       if (this.draining) return;
+      await this.giveBack(detail, reason === 'crash');
       if (Date.now() - t0 > 60_000) attempt = 0;
       const delay = jitteredBackoff(attempt, 1000, 30_000);
       this.jobDown = `restarting after: ${detail}`;
