@@ -77,6 +77,7 @@ export class Service {
   private readonly feed: JobFeed;
   /** why the ingest job is not running (between an unexpected end and its restart), else null */
   private jobDown: string | null = null;
+  private jobDownAt = 0;
   private wakeRestart: (() => void) | null = null;
   /** path → consecutive job crashes while the file was in the job */
   private readonly crashes = new Map<string, number>();
@@ -159,7 +160,6 @@ export class Service {
       const t0 = Date.now();
       let reason: 'store_failure' | 'crash';
       let detail: string;
-      this.jobDown = null;
       this.metrics.jobUp.set(1);
       try {
         const r = await runIngestJob(stream, {
@@ -178,7 +178,11 @@ export class Service {
           onFileDone: (report, task) => {
             this.feed.done(task);
             this.crashes.delete(task.path);
-            this.scheduler.done(report, task);
+            if (report.status === 'ok') this.jobDown = null;
+            // left in place by a run-level store failure (a redirect, refused credentials): the store's, retried
+            const code = report.error?.code;
+            const runLevel = report.status === 'error' && !report.moved_to && (code === ErrorCodes.STORE_REJECTED || code === ErrorCodes.STORE_AUTH);
+            this.scheduler.done(runLevel ? { ...report, error: { ...report.error!, code: ErrorCodes.STORE_UNAVAILABLE } } : report, task);
           },
           onStart: (running) => (this.running = running),
         });
@@ -197,7 +201,9 @@ export class Service {
       await this.giveBack(detail, reason === 'crash');
       if (Date.now() - t0 > 60_000) attempt = 0;
       const delay = jitteredBackoff(attempt, 1000, 30_000);
+      // /readyz says so until the restarted job ingests a file (or a minute passes without another end)
       this.jobDown = `restarting after: ${detail}`;
+      this.jobDownAt = Date.now();
       this.metrics.jobRestarts.inc({ reason });
       this.log?.error({ event: 'job', reason, error: detail, restart_in_ms: Math.round(delay) }, 'ingest job ended: restarting it, files kept in place');
       await new Promise<void>((r) => {
@@ -439,6 +445,7 @@ export class Service {
     ]);
     detail.influxdb = this.health.problem('influxdb') ?? (influx ? 'ok' : 'unreachable');
     detail.postgres = pg === 'ok' ? (this.health.problem('postgres') ?? 'ok') : pg;
+    if (this.jobDown && Date.now() - this.jobDownAt > 60_000 && this.running) this.jobDown = null;
     if (this.jobDown) detail.ingest = this.jobDown;
     if (this.draining) detail.service = 'stopping';
     const ok = detail.influxdb === 'ok' && detail.postgres === 'ok' && !this.jobDown && !this.draining;
