@@ -11,6 +11,7 @@ import { Metrics } from '../metrics/metrics.js';
 import { runIngestJob } from '../pipeline/ingest-job.js';
 import type { FileTask, Pipeline, PipelineOptions } from '../pipeline/pipeline.js';
 import { emptyFileReport } from '../pipeline/report.js';
+import { moveFinished } from '../pipeline/lifecycle.js';
 import { StoreHealth } from '../pipeline/store-health.js';
 import { failureOwner } from '../postgres/errors.js';
 import type { LpBatcher } from '../influx/batcher.js';
@@ -76,7 +77,10 @@ export class Service {
   private readonly feed: JobFeed;
   /** why the ingest job is not running (between an unexpected end and its restart), else null */
   private jobDown: string | null = null;
+  private jobDownAt = 0;
   private wakeRestart: (() => void) | null = null;
+  /** path → consecutive job crashes while the file was in the job */
+  private readonly crashes = new Map<string, number>();
   private running: { pipeline: Pipeline; batcher: LpBatcher } | null = null;
   private draining = false;
   /** provisioning events not yet done: `<company>/<campaign>` → accepted at */
@@ -156,7 +160,6 @@ export class Service {
       const t0 = Date.now();
       let reason: 'store_failure' | 'crash';
       let detail: string;
-      this.jobDown = null;
       this.metrics.jobUp.set(1);
       try {
         const r = await runIngestJob(stream, {
@@ -176,7 +179,12 @@ export class Service {
           onAbort: end,
           onFileDone: (report, task) => {
             this.feed.done(task);
-            this.scheduler.done(report, task);
+            this.crashes.delete(task.path);
+            if (report.status === 'ok') this.jobDown = null;
+            // left in place by a run-level store failure (a redirect, refused credentials): the store's, retried
+            const code = report.error?.code;
+            const runLevel = report.status === 'error' && !report.moved_to && (code === ErrorCodes.STORE_REJECTED || code === ErrorCodes.STORE_AUTH);
+            this.scheduler.done(runLevel ? { ...report, error: { ...report.error!, code: ErrorCodes.STORE_UNAVAILABLE } } : report, task);
           },
           onStart: (running) => (this.running = running),
         });
@@ -190,11 +198,14 @@ export class Service {
         this.running = null;
         this.metrics.jobUp.set(0);
       }
-      this.giveBack(detail);
+      // stopping: what the job held stays in flight, so the journal keeps it for the next start
       if (this.draining) return;
+      await this.giveBack(detail, reason === 'crash');
       if (Date.now() - t0 > 60_000) attempt = 0;
       const delay = jitteredBackoff(attempt, 1000, 30_000);
+      // /readyz says so until the restarted job ingests a file (or a minute passes without another end)
       this.jobDown = `restarting after: ${detail}`;
+      this.jobDownAt = Date.now();
       this.metrics.jobRestarts.inc({ reason });
       this.log?.error({ event: 'job', reason, error: detail, restart_in_ms: Math.round(delay) }, 'ingest job ended: restarting it, files kept in place');
       await new Promise<void>((r) => {
@@ -209,16 +220,31 @@ export class Service {
     }
   }
 
-  /** Files a finished job held and never reported: back to the scheduler, left in place. */
-  private giveBack(why: string): void {
+  /**
+   * Files a finished job held and never reported: back to the scheduler, left
+   * in place. A file that was in the job at CRASH_SUSPECT crashes in a row is
+   * failed alone (error/, with the cause): one file never kills every restart.
+   */
+  private async giveBack(why: string, crashed: boolean): Promise<void> {
     for (const task of [...this.feed.out]) {
       this.feed.done(task);
       const r = emptyFileReport(task.path, task.identity);
       r.status = 'error';
       r.moved_to = null;
       r.error = { code: ErrorCodes.STORE_UNAVAILABLE, message: `not finished: ${why}` };
+      const crashes = crashed ? (this.crashes.get(task.path) ?? 0) + 1 : 0;
+      if (crashes > 0) this.crashes.set(task.path, crashes);
+      else this.crashes.delete(task.path);
+      if (crashes >= CRASH_SUSPECT) {
+        this.crashes.delete(task.path);
+        r.error = { code: ErrorCodes.READ, message: `the ingest job failed ${crashes} times while this file was in it: ${why}` };
+        r.moved_to = await moveFinished(task.path, 'error', r.error).catch(() => null);
+        this.log?.error({ event: 'file', path: task.path, status: 'error', code: r.error.code, error: r.error.message, moved_to: r.moved_to }, 'file failed');
+        this.metrics.fileDone(r);
+      }
       this.scheduler.done(r, task as FileTask);
     }
+    if (this.crashes.size > 10_000) this.crashes.clear();
   }
 
   private notePgFailure(err: unknown): void {
@@ -421,6 +447,7 @@ export class Service {
     ]);
     detail.influxdb = this.health.problem('influxdb') ?? (influx ? 'ok' : 'unreachable');
     detail.postgres = pg === 'ok' ? (this.health.problem('postgres') ?? 'ok') : pg;
+    if (this.jobDown && Date.now() - this.jobDownAt > 60_000 && this.running) this.jobDown = null;
     if (this.jobDown) detail.ingest = this.jobDown;
     if (this.draining) detail.service = 'stopping';
     const ok = detail.influxdb === 'ok' && detail.postgres === 'ok' && !this.jobDown && !this.draining;
@@ -428,6 +455,9 @@ export class Service {
     return this.ready;
   }
 }
+
+/** a file in the job at this many crashes in a row is failed alone */
+const CRASH_SUSPECT = 3;
 
 const ACTIONS = new Set(['upload', 'mkdir', 'rename', 'delete', 'download', 'rmdir', 'pre-upload', 'pre-download', 'pre-delete', 'ssh_cmd']);
 
