@@ -17,8 +17,9 @@ import { toDatabaseError } from '../postgres/errors.js';
 import type { Pool } from 'pg';
 import { IngestStore } from '../postgres/ingest-store.js';
 import { ExactlyOnce } from './exactly-once.js';
-import { AlreadyCommittedError, type CommitFence } from '../postgres/ingest-store.js';
+import { AlreadyCommittedError, StaleCoverageError, type CommitFence } from '../postgres/ingest-store.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { DeviceClaims } from '../service/claims.js';
 
 export interface IngestJobOptions {
   pipeline: Pick<PipelineOptions, 'workers' | 'blockBytes' | 'v002TimeZone' | 'maxBlocksInFlight' | 'keepWholeBytes'>;
@@ -34,7 +35,7 @@ export interface IngestJobOptions {
   /** the JSON report is written here (null or absent: kept in memory only) */
   reportDir?: string | null;
   /** PostgreSQL: hourly aggregates, coverage, ledger (exactly-once). Absent: InfluxDB only. */
-  postgres?: { pool: Pool; force?: boolean; commitLingerMs?: number; commitMaxFiles?: number; fence?: CommitFence };
+  postgres?: { pool: Pool; force?: boolean; commitLingerMs?: number; commitMaxFiles?: number; fence?: CommitFence; claims?: DeviceClaims };
   /** Prometheus metrics to report into */
   metrics?: Metrics;
   /** a partly filled InfluxDB batch is sent after this long (default 1000 ms; the service uses less: latency) */
@@ -133,6 +134,7 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
   const once = store
     ? new ExactlyOnce(store, {
         force: options.postgres?.force,
+        claims: options.postgres?.claims,
         retry: (call) => retryPg(options.influx.storeWaitMs, log, metrics, call),
       })
     : null;
@@ -151,9 +153,11 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
     let fileId: number;
     try {
       fileId = await retryPg(options.influx.storeWaitMs, log, metrics, () =>
-        store!.commitFile({ report, agg, runId, layoutDrift: planned?.layoutDrift ?? false, replace: planned?.replace ?? null }),
+        store!.commitFile({ report, agg, runId, layoutDrift: planned?.layoutDrift ?? false, replace: planned?.replace ?? null, planVersion: planned?.version ?? null }),
       );
     } catch (err) {
+      // the fence refused a plan made against coverage another process changed since: the file stays in place and is planned again
+      if (err instanceof StaleCoverageError) throw new StoreError(ErrorCodes.STORE_UNAVAILABLE, err.message);
       if (!(err instanceof AlreadyCommittedError)) throw err;
       // two processes took the same bytes (the service's claims make this rare): the first commit stands
       report.ledger = { file_id: null, noop: err.message };
