@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { createPool } from '../postgres/db.js';
+import { clientConfigOf, createPool } from '../postgres/db.js';
+import { Claims } from '../service/claims.js';
 import { resolvePgConfig } from '../postgres/config.js';
 import { assertMigrated } from '../postgres/migrate.js';
 import { dirname, join, resolve } from 'node:path';
@@ -149,7 +150,16 @@ async function runWrite(
   const totalBytes = tasks.reduce((s, t) => s + (t.size ?? 0), 0);
   // PostgreSQL (aggregates, exactly-once) when a database is configured, unless --no-postgres
   const pgConfigured = flags.databaseUrl !== undefined || Boolean(process.env.DATABASE_URL) || ['PGHOST', 'PGDATABASE', 'PGUSER'].some((k) => process.env[k]);
-  const pgPool = flags.postgres !== false && pgConfigured ? createPool(resolvePgConfig({ databaseUrl: flags.databaseUrl }), { max: 4, applicationName: 'powerview ingest' }) : null;
+  const pgConfig = flags.postgres !== false && pgConfigured ? resolvePgConfig({ databaseUrl: flags.databaseUrl }) : null;
+  const pgPool = pgConfig ? createPool(pgConfig, { max: 4, applicationName: 'powerview ingest' }) : null;
+  // a logger's files are planned and committed by one process at a time (serve or another backfill): its claim is waited for
+  const claims = pgConfig
+    ? new Claims(clientConfigOf(pgConfig), null, logger, {
+        applicationName: 'powerview ingest claims',
+        onWait: (tenant, device) =>
+          process.stderr.write(`powerview: waiting for logger ${device} (${tenant}): another process (serve or a backfill) is ingesting its files\n`),
+      })
+    : null;
   if (flags.force && !pgPool) throw new UsageError('--force replaces a file\'s aggregates and coverage in PostgreSQL: it needs DATABASE_URL');
   if (pgPool) {
     try {
@@ -166,7 +176,7 @@ async function runWrite(
   let result;
   try {
     result = await runIngestJob(tasks, {
-      ...(pgPool ? { postgres: { pool: pgPool, force: flags.force } } : {}),
+      ...(pgPool ? { postgres: { pool: pgPool, force: flags.force, ...(claims ? { claims, fence: claims.fence } : {}) } } : {}),
       pipeline: { workers: config.workers, blockBytes: config.blockBytes, v002TimeZone: config.v002TimeZone },
       influx,
       metaDb: flags.metaDb ?? (process.env.POWERVIEW_META_DB || 'powerview_meta'),
@@ -178,6 +188,7 @@ async function runWrite(
     });
   } finally {
     progress?.stop();
+    await claims?.close();
     await pgPool?.end();
   }
   if (metrics && flags.metricsFile) {

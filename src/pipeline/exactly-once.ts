@@ -2,6 +2,7 @@ import type { ScanResult } from '../tsv/scanner.js';
 import type { IngestStore } from '../postgres/ingest-store.js';
 import { HeldPoints, timeProfile, type Run } from './coverage.js';
 import type { FileAggregates, FilePlan, FileTask } from './pipeline.js';
+import type { DeviceClaims } from '../service/claims.js';
 
 /** Devices whose latest layout a long job remembers (least recently planned forgotten first). */
 export const DEVICE_CACHE_MAX = 10_000;
@@ -14,6 +15,8 @@ export interface PlannedFile {
   /** header layout differs from the device's known one */
   layoutDrift: boolean;
   knownLayout: string | null;
+  /** the device's coverage version read with the committed coverage (the commit fence checks it) */
+  version: number | null;
 }
 
 interface Pending {
@@ -36,7 +39,7 @@ export class ExactlyOnce {
   private readonly pending = new Map<string, Pending[]>();
   /** parsed, not yet committed: device → file → channel id → runs */
   private readonly uncommitted = new Map<string, Map<FileTask, Map<string, Run[]>>>();
-  private readonly planned = new Map<FileTask, PlannedFile & { device: string; pending: Pending }>();
+  private readonly planned = new Map<FileTask, PlannedFile & { device: string; pending: Pending; tenant: string; masterSn: string }>();
   /** the layout of the device's latest file planned in this run (it becomes the known one at commit) */
   private readonly layouts = new Map<string, string>();
 
@@ -46,8 +49,43 @@ export class ExactlyOnce {
       force?: boolean;
       /** PostgreSQL look-ups go through this (the job retries them while PostgreSQL is unreachable) */
       retry?: <T>(call: () => Promise<T>) => Promise<T>;
+      /**
+       * Device claims across processes: a file's device (tenant, master
+       * serial) is claimed before its plan reads the committed coverage and
+       * held until every file of the device this run planned is committed or
+       * given up, so no other process plans against coverage still to come.
+       */
+      claims?: DeviceClaims;
     } = {},
   ) {}
+
+  /** device → files of this run holding its claim */
+  private readonly claimHolders = new Map<string, Set<FileTask>>();
+
+  private async claim(task: FileTask, tenant: string, masterSn: string, device: string): Promise<void> {
+    const claims = this.options.claims;
+    if (!claims) return;
+    let holders = this.claimHolders.get(device);
+    if (!holders) {
+      holders = new Set();
+      this.claimHolders.set(device, holders);
+    }
+    holders.add(task);
+    const retry = this.options.retry ?? (<T>(call: () => Promise<T>) => call());
+    try {
+      await retry(() => claims.claimDevice(tenant, masterSn));
+    } catch (err) {
+      this.unclaim(task, tenant, masterSn, device);
+      throw err;
+    }
+  }
+
+  private unclaim(task: FileTask, tenant: string, masterSn: string, device: string): void {
+    const holders = this.claimHolders.get(device);
+    if (!holders?.delete(task) || holders.size > 0) return;
+    this.claimHolders.delete(device);
+    void this.options.claims?.releaseDevice(tenant, masterSn);
+  }
 
   /** time the reader spent waiting for plans (PostgreSQL look-ups, overlapping files) */
   planSeconds = 0;
@@ -79,6 +117,9 @@ export class ExactlyOnce {
       if (this.aborted) throw new Error('the run stopped');
       const retry = this.options.retry ?? (<T>(call: () => Promise<T>) => call());
       await retry(() => this.store.ensureTenant(tenant, task.identity.campaign));
+      // no other process plans or commits this logger's files until this one is committed
+      await this.claim(task, tenant, scan.header.masterSn, device);
+      if (this.aborted) throw new Error('the run stopped');
       // this run's parsed files first, then the committed ones: a commit in between is seen by one or the other
       const mem = new Map<string, Run[]>();
       for (const byChannel of this.uncommitted.get(device)?.values() ?? []) {
@@ -89,7 +130,9 @@ export class ExactlyOnce {
         Promise.all([
           this.store.knownFile(tenant, sha256),
           this.layouts.has(device) ? Promise.resolve(null) : this.store.deviceLayout(tenant, scan.header.masterSn),
-          from > to ? Promise.resolve(new Map<string, Run[]>()) : this.store.coverage(tenant, scan.header.masterSn, from, to, null),
+          from > to
+            ? this.store.coverageVersion(tenant, scan.header.masterSn).then((version) => ({ runs: new Map<string, Run[]>(), version }))
+            : this.store.coverageVersioned(tenant, scan.header.masterSn, from, to, null),
         ]),
       );
       const knownLayout = this.layouts.get(device) ?? storedLayout;
@@ -102,8 +145,11 @@ export class ExactlyOnce {
         replace: this.options.force && known ? known.fileId : null,
         layoutDrift: knownLayout !== null && knownLayout !== scan.header.layout,
         knownLayout,
+        version: committedAll.version,
         device,
         pending: mine,
+        tenant,
+        masterSn: scan.header.masterSn,
       };
       this.planned.set(task, planned);
       if (known && known.status === 'ok' && !this.options.force) {
@@ -111,13 +157,18 @@ export class ExactlyOnce {
       }
       if (from > to) return { held: null, power, stepSeconds };
       // --force: the coverage of the file being replaced does not count
-      const committed =
-        planned.replace === null ? committedAll : await retry(() => this.store.coverage(tenant, scan.header.masterSn, from, to, planned.replace));
+      let committed = committedAll.runs;
+      if (planned.replace !== null) {
+        const again = await retry(() => this.store.coverageVersioned(tenant, scan.header.masterSn, from, to, planned.replace));
+        committed = again.runs;
+        planned.version = Math.min(planned.version, again.version);
+      }
       const runs = scan.header.channels.map((c) => [...(committed.get(c.channelId) ?? []), ...(mem.get(c.channelId) ?? [])]);
       const held = new HeldPoints(runs, from, to);
       return { held: held.empty ? null : held, power, stepSeconds };
     } catch (err) {
       this.release(task);
+      this.unclaim(task, tenant, scan.header.masterSn, device);
       mine.resolve();
       throw err;
     }
@@ -165,5 +216,6 @@ export class ExactlyOnce {
     const files = this.uncommitted.get(p.device);
     files?.delete(task);
     if (files && files.size === 0) this.uncommitted.delete(p.device);
+    this.unclaim(task, p.tenant, p.masterSn, p.device);
   }
 }

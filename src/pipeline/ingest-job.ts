@@ -18,8 +18,9 @@ import type { StoreHealth } from './store-health.js';
 import type { Pool } from 'pg';
 import { IngestStore } from '../postgres/ingest-store.js';
 import { ExactlyOnce } from './exactly-once.js';
-import { AlreadyCommittedError, type CommitFence } from '../postgres/ingest-store.js';
+import { AlreadyCommittedError, StaleCoverageError, type CommitFence } from '../postgres/ingest-store.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { DeviceClaims } from '../service/claims.js';
 
 export interface IngestJobOptions {
   pipeline: Pick<PipelineOptions, 'workers' | 'blockBytes' | 'v002TimeZone' | 'maxBlocksInFlight' | 'keepWholeBytes'>;
@@ -37,7 +38,7 @@ export interface IngestJobOptions {
   /** a job that never ends (serve): at most this many file reports in memory, the most recent (totals count all) */
   reportKeep?: number;
   /** PostgreSQL: hourly aggregates, coverage, ledger (exactly-once). Absent: InfluxDB only. */
-  postgres?: { pool: Pool; force?: boolean; commitLingerMs?: number; commitMaxFiles?: number; fence?: CommitFence };
+  postgres?: { pool: Pool; force?: boolean; commitLingerMs?: number; commitMaxFiles?: number; fence?: CommitFence; claims?: DeviceClaims };
   /** Prometheus metrics to report into */
   metrics?: Metrics;
   /** a partly filled InfluxDB batch is sent after this long (default 1000 ms; the service uses less: latency) */
@@ -145,6 +146,7 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
   const once = store
     ? new ExactlyOnce(store, {
         force: options.postgres?.force,
+        claims: options.postgres?.claims,
         retry: (call) => retryPg(options.influx.storeWaitMs, log, metrics, options.health, call),
       })
     : null;
@@ -163,9 +165,11 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
     let fileId: number;
     try {
       fileId = await retryPg(options.influx.storeWaitMs, log, metrics, options.health, () =>
-        store!.commitFile({ report, agg, runId, layoutDrift: planned?.layoutDrift ?? false, replace: planned?.replace ?? null }),
+        store!.commitFile({ report, agg, runId, layoutDrift: planned?.layoutDrift ?? false, replace: planned?.replace ?? null, planVersion: planned?.version ?? null }),
       );
     } catch (err) {
+      // the fence refused a plan made against coverage another process changed since: the file stays in place and is planned again
+      if (err instanceof StaleCoverageError) throw new StoreError(ErrorCodes.STORE_UNAVAILABLE, err.message);
       if (!(err instanceof AlreadyCommittedError)) throw err;
       // two processes took the same bytes (the service's claims make this rare): the first commit stands
       report.ledger = { file_id: null, noop: err.message };

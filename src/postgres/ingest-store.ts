@@ -23,6 +23,8 @@ export interface CommitInput {
   layoutDrift: boolean;
   /** ledger row of the same bytes to replace (--force) */
   replace: number | null;
+  /** the device's coverage version the plan read with its committed coverage (null or absent: not fenced) */
+  planVersion?: number | null;
 }
 
 /**
@@ -36,6 +38,22 @@ export type CommitFence = (client: PoolClient, inputs: readonly CommitInput[]) =
 export class AlreadyCommittedError extends Error {
   constructor(readonly sha256: string) {
     super(`the same bytes (sha256 ${sha256.slice(0, 12)}…) were committed by another process`);
+  }
+}
+
+/**
+ * The commit fence refused the plan: another process committed coverage of
+ * the device after the plan read it, so the plan may count points twice.
+ * Nothing was written; the file is to be planned again.
+ */
+export class StaleCoverageError extends Error {
+  constructor(
+    readonly tenant: string,
+    readonly device: string,
+    readonly planVersion: number,
+    readonly version: number,
+  ) {
+    super(`coverage of device ${device} changed since the plan (version ${planVersion} → ${version}, by another process): planned again`);
   }
 }
 
@@ -122,6 +140,82 @@ export class IngestStore {
   }
 
   /**
+   * Committed runs as `coverage()` does, with the device's coverage version
+   * read in the same statement (one snapshot): the version the commit fence
+   * compares against.
+   */
+  async coverageVersioned(tenant: string, device: string, from: number, to: number, excludeFile: number | null): Promise<{ runs: Map<string, Run[]>; version: number }> {
+    const r = await this.pool.query<{ version: string; channel_id: string | null; t_start: string; step: number; n: number }>(
+      `SELECT v.version, c.channel_id, c.t_start, c.step, c.n
+         FROM (SELECT coalesce((SELECT version FROM core.device_coverage_versions WHERE tenant = $1 AND device_master_sn = $2), 0) AS version) v
+         LEFT JOIN core.coverage c ON c.tenant = $1 AND c.device_master_sn = $2 AND c.t_end >= $3 AND c.t_start <= $4
+          AND ($5::bigint IS NULL OR c.file_id <> $5)`,
+      [tenant, device, from, to, excludeFile],
+    );
+    const runs = new Map<string, Run[]>();
+    for (const row of r.rows) {
+      if (row.channel_id === null) continue;
+      const list = runs.get(row.channel_id) ?? [];
+      list.push({ start: Number(row.t_start), step: row.step, n: row.n });
+      runs.set(row.channel_id, list);
+    }
+    return { runs, version: Number(r.rows[0]?.version ?? 0) };
+  }
+
+  /** The device's coverage version now (0 before its first commit). */
+  async coverageVersion(tenant: string, device: string): Promise<number> {
+    const r = await this.pool.query<{ version: string }>('SELECT version FROM core.device_coverage_versions WHERE tenant = $1 AND device_master_sn = $2', [tenant, device]);
+    return Number(r.rows[0]?.version ?? 0);
+  }
+
+  /** device → versions made by this store's own commits (a plan is not stale for the commits of its own run) */
+  private readonly ownVersions = new Map<string, Set<number>>();
+
+  private rememberOwn(key: string, version: number): void {
+    // bounded (serve runs for months): a plan older than the versions forgotten is refused and planned again, never wrong
+    let own = this.ownVersions.get(key);
+    if (own) this.ownVersions.delete(key);
+    else own = new Set<number>();
+    this.ownVersions.set(key, own);
+    own.add(version);
+    if (own.size > OWN_VERSIONS_KEPT) own.delete(own.values().next().value as number);
+    if (this.ownVersions.size > OWN_DEVICES_KEPT) this.ownVersions.delete(this.ownVersions.keys().next().value as string);
+  }
+
+  /**
+   * The fence, first thing in a commit's transaction: each device's version
+   * row is locked (devices in one order: no deadlock between groups) and
+   * bumped; a file whose plan read an older version than the one before this
+   * bump is refused unless every version in between was made by this store.
+   */
+  private async fenceCoverage(client: PoolClient, inputs: readonly CommitInput[]): Promise<Array<[string, number]>> {
+    const byDevice = new Map<string, { tenant: string; device: string; plans: number[] }>();
+    for (const input of inputs) {
+      const key = `${input.report.company}\u0000${input.agg.header.masterSn}`;
+      const d = byDevice.get(key) ?? { tenant: input.report.company, device: input.agg.header.masterSn, plans: [] };
+      if (input.planVersion !== undefined && input.planVersion !== null) d.plans.push(input.planVersion);
+      byDevice.set(key, d);
+    }
+    const made: Array<[string, number]> = [];
+    for (const key of [...byDevice.keys()].sort()) {
+      const d = byDevice.get(key)!;
+      const r = await client.query<{ version: string }>(
+        `INSERT INTO core.device_coverage_versions AS v (tenant, device_master_sn, version) VALUES ($1, $2, 1)
+         ON CONFLICT (tenant, device_master_sn) DO UPDATE SET version = v.version + 1
+         RETURNING version`,
+        [d.tenant, d.device],
+      );
+      const next = Number(r.rows[0].version);
+      const own = this.ownVersions.get(key);
+      for (const planned of d.plans) {
+        for (let v = planned + 1; v < next; v++) if (!own?.has(v)) throw new StaleCoverageError(d.tenant, d.device, planned, next - 1);
+      }
+      made.push([key, next]);
+    }
+    return made;
+  }
+
+  /**
    * Commits a file: its ledger row, hourly partials (COPY to staging, then
    * merged), coverage runs, device and channels, all or nothing. Files that
    * become ready while a commit runs are committed together in the next
@@ -185,6 +279,7 @@ export class IngestStore {
     const written: string[] = [];
     try {
       await client.query('BEGIN');
+      const versions = await this.fenceCoverage(client, inputs);
       const ids: number[] = [];
       for (const input of inputs) {
         if (input.replace !== null) await this.removeFile(client, input.replace);
@@ -223,6 +318,7 @@ export class IngestStore {
       }
       await this.options.fence?.(client, inputs);
       await client.query('COMMIT');
+      for (const [key, v] of versions) this.rememberOwn(key, v);
       this.stats.commits++;
       let hourly = 0;
       let coverage = 0;
@@ -369,6 +465,10 @@ export class IngestStore {
     }
   }
 }
+
+/** own commit versions remembered per device, and devices remembered (least recently committed forgotten first) */
+const OWN_VERSIONS_KEPT = 256;
+const OWN_DEVICES_KEPT = 4096;
 
 /** files per commit, and how long the first one waits for others to join it */
 const GROUP_MAX = 64;

@@ -11,6 +11,19 @@ export function claimKey(deviceFolder: string): bigint {
   return h.readBigUInt64BE(0) & 0x7fff_ffff_ffff_ffffn;
 }
 
+/** Advisory-lock key of a device (tenant, master serial): the unit whose coverage a plan reads. */
+export function deviceClaimKey(tenant: string, masterSn: string): bigint {
+  const h = createHash('sha256').update(`powerview-device-claim\u0000${tenant}\u0000${masterSn}`).digest();
+  return h.readBigUInt64BE(0) & 0x7fff_ffff_ffff_ffffn;
+}
+
+/** What exactly-once planning needs of claims: a device's claim, waited for, and given back. */
+export interface DeviceClaims {
+  /** resolves once this process holds the device's claim (waits while another process holds it) */
+  claimDevice(tenant: string, masterSn: string): Promise<void>;
+  releaseDevice(tenant: string, masterSn: string): Promise<void>;
+}
+
 /**
  * Claims (DESIGN §5): a device folder is worked on by one process at a time,
  * across `serve` instances sharing a data root and database. A claim is a
@@ -21,7 +34,7 @@ export function claimKey(deviceFolder: string): bigint {
  * holds the lock of each file's device, so a process whose claims connection
  * was lost (and whose device another instance may now hold) never commits.
  */
-export class Claims {
+export class Claims implements DeviceClaims {
   private client: pg.Client | null = null;
   private backendPid = 0;
   private connecting: Promise<pg.Client> | null = null;
@@ -37,10 +50,67 @@ export class Claims {
 
   constructor(
     private readonly config: pg.ClientConfig,
-    /** device folder of a committed file (relative to the data root) */
-    private readonly folderOf: (path: string) => string,
+    /** device folder of a committed file (relative to the data root); null: folders are not claimed (`powerview ingest`) */
+    private readonly folderOf: ((path: string) => string) | null,
     private readonly log?: Logger,
+    private readonly options: {
+      applicationName?: string;
+      /** told once when a device's claim has been waited for this long (default 3 s) */
+      waitNoticeMs?: number;
+      onWait?: (tenant: string, masterSn: string, seconds: number) => void;
+    } = {},
   ) {}
+
+  /** devices (tenant NUL master serial) this process holds, with their lock keys */
+  private readonly devices = new Map<string, bigint>();
+
+  /**
+   * A device's claim (DESIGN §5): whoever plans a file of the device holds it
+   * from the plan to the commit, whatever folder the file is in. Waits while
+   * another process holds it (polling: one claims session serves every
+   * device, a blocking lock would stall the others); throws only when
+   * PostgreSQL is unreachable.
+   */
+  async claimDevice(tenant: string, masterSn: string): Promise<void> {
+    const name = `${tenant}\u0000${masterSn}`;
+    const key = deviceClaimKey(tenant, masterSn);
+    const t0 = Date.now();
+    let told = false;
+    for (let attempt = 0; ; attempt++) {
+      const ok = await this.serial(async () => {
+        if (this.devices.has(name)) return true;
+        const client = await this.connection();
+        const r = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [key.toString()]);
+        if (r.rows[0].ok && this.client === client) this.devices.set(name, key);
+        return r.rows[0].ok && this.client === client;
+      });
+      if (ok) {
+        if (told) this.log?.info({ event: 'claim', tenant, device: masterSn, waited_s: Math.round((Date.now() - t0) / 1000) }, 'device claim taken');
+        return;
+      }
+      const waited = Date.now() - t0;
+      if (!told && waited >= (this.options.waitNoticeMs ?? 3000)) {
+        told = true;
+        this.log?.info({ event: 'claim', tenant, device: masterSn }, 'waiting for the device claim: another process is ingesting this logger');
+        this.options.onWait?.(tenant, masterSn, Math.round(waited / 1000));
+      }
+      await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 1000) * (0.5 + Math.random())));
+    }
+  }
+
+  releaseDevice(tenant: string, masterSn: string): Promise<void> {
+    const name = `${tenant}\u0000${masterSn}`;
+    const key = this.devices.get(name);
+    if (key === undefined) return Promise.resolve();
+    this.devices.delete(name);
+    return this.serial(async () => {
+      const client = this.client;
+      if (!client) return;
+      await client.query('SELECT pg_advisory_unlock($1::bigint)', [key.toString()]).catch((err: unknown) => {
+        this.log?.warn({ event: 'claims', tenant, device: masterSn, error: errorMessage(err) }, 'device claim release failed (it ends with the connection)');
+      });
+    });
+  }
 
   /** Device folders this process holds. */
   get folders(): string[] {
@@ -54,7 +124,7 @@ export class Claims {
   private async connection(): Promise<pg.Client> {
     if (this.client) return this.client;
     this.connecting ??= (async () => {
-      const client = new pg.Client({ ...this.config, application_name: 'powerview serve claims' });
+      const client = new pg.Client({ ...this.config, application_name: this.options.applicationName ?? 'powerview serve claims' });
       client.on('error', (err) => this.lost(client, err));
       client.on('end', () => this.lost(client, new Error('connection ended')));
       try {
@@ -77,9 +147,10 @@ export class Claims {
     if (this.client !== client) return;
     this.client = null;
     this.backendPid = 0;
-    if (this.held.size > 0) this.log?.warn({ event: 'claims_lost', devices: this.held.size, error: errorMessage(err) }, 'claims connection lost: its claims are gone');
+    if (this.held.size + this.devices.size > 0) this.log?.warn({ event: 'claims_lost', devices: this.held.size, error: errorMessage(err) }, 'claims connection lost: its claims are gone');
     // the locks died with the session: nothing is held any more, commits under them are fenced off
     this.held.clear();
+    this.devices.clear();
   }
 
   /** Takes the device's claim if no process holds it; false when another one does. Throws when PostgreSQL is unreachable. */
@@ -108,14 +179,19 @@ export class Claims {
     });
   }
 
-  /** Inside a commit: every file's device claim is still held by this process's claims session. */
+  /** Inside a commit: every file's folder claim (serve) and device claim are still held by this process's claims session. */
   readonly fence: CommitFence = async (tx: PoolClient, inputs: readonly CommitInput[]): Promise<void> => {
     const keys = new Set<string>();
     for (const input of inputs) {
-      const folder = this.folderOf(input.report.path);
-      const key = this.held.get(folder);
-      if (key === undefined) throw claimLost(folder);
-      keys.add(key.toString());
+      if (this.folderOf) {
+        const folder = this.folderOf(input.report.path);
+        const key = this.held.get(folder);
+        if (key === undefined) throw claimLost(folder);
+        keys.add(key.toString());
+      }
+      const device = this.devices.get(`${input.report.company}\u0000${input.agg.header.masterSn}`);
+      if (device === undefined) throw claimLost(`device ${input.agg.header.masterSn}`);
+      keys.add(device.toString());
     }
     const r = await tx.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pg_catalog.pg_locks
@@ -123,13 +199,14 @@ export class Claims {
           AND ((classid::bigint << 32) | objid::bigint) = ANY($2::bigint[])`,
       [this.backendPid, [...keys]],
     );
-    if (r.rows[0].n !== keys.size) throw claimLost([...new Set(inputs.map((i) => this.folderOf(i.report.path)))].join(', '));
+    if (r.rows[0].n !== keys.size) throw claimLost([...new Set(inputs.map((i) => (this.folderOf ? this.folderOf(i.report.path) : `device ${i.agg.header.masterSn}`)))].join(', '));
   };
 
   async close(): Promise<void> {
     const client = this.client;
     this.client = null;
     this.held.clear();
+    this.devices.clear();
     await client?.end().catch(() => {});
   }
 }

@@ -174,7 +174,7 @@ export class Service {
           metrics: this.metrics,
           lingerMs: this.options.lingerMs ?? 20,
           // small groups: a backlog is committed in short transactions, not one long one (latency)
-          postgres: { pool: this.options.pool, commitLingerMs: this.options.commitLingerMs ?? 5, commitMaxFiles: 16, fence: this.claims.fence },
+          postgres: { pool: this.options.pool, commitLingerMs: this.options.commitLingerMs ?? 5, commitMaxFiles: 16, fence: this.claims.fence, claims: this.claims },
           health: this.health,
           onAbort: end,
           onFileDone: (report, task) => {
