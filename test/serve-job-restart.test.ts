@@ -42,7 +42,10 @@ t.test('a job stopped by a store failure is restarted, and ingests once the stor
     req.pipe(up);
   });
   await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-  t.teardown(() => new Promise<void>((r) => proxy.close(() => r())));
+  t.teardown(() => new Promise<void>((r) => {
+    proxy.close(() => r());
+    proxy.closeAllConnections();
+  }));
   const env = { ...db.env, INFLUX_URL: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}` };
 
   const serve = await startServe(t, env, { root, stateDir: join(base, 'state'), settle: 1, rescan: 5, workers: 1 });
@@ -62,7 +65,7 @@ t.test('a job stopped by a store failure is restarted, and ingests once the stor
   t.same(existsSync(join(dirname(delivered[0]), 'error')) ? readdirSync(join(dirname(delivered[0]), 'error')) : [], [], 'none in error/');
 
   redirecting = false;
-  const drained = await waitParsed(delivered, 60_000);
+  const drained = await waitParsed(delivered, 45_000);
   t.ok(drained, 'the store answers properly again: everything ingested');
   if (!drained) t.comment(`not parsed: ${notParsed(delivered).length}; logs:\n${serve.stderr().slice(-3000)}`);
   t.ok(await waitUntil(async () => (await serve.get('/readyz')).status === 200, 15_000, 250), '/readyz 200 again');

@@ -34,21 +34,24 @@ export class MigrationError extends DatabaseError {
  */
 export type FailureOwner = 'file' | 'credentials' | 'store';
 
-export const PG_FAILURE_OWNERS: ReadonlyArray<{ sqlState: RegExp; owner: FailureOwner; cause: string }> = [
-  { sqlState: /^22/, owner: 'file', cause: 'data exception (a value PostgreSQL refuses)' },
-  { sqlState: /^23/, owner: 'file', cause: 'integrity constraint violation' },
-  { sqlState: /^54/, owner: 'file', cause: 'program limit exceeded' },
-  { sqlState: /^28(000|P01)$/, owner: 'credentials', cause: 'credentials refused' },
-  { sqlState: /^3D000$/, owner: 'credentials', cause: 'database does not exist' },
-  { sqlState: /^57014$/, owner: 'store', cause: 'statement cancelled or timed out' },
-  { sqlState: /^55P03$/, owner: 'store', cause: 'lock timeout' },
-  { sqlState: /^40(001|P01)$/, owner: 'store', cause: 'serialization failure or deadlock' },
-  { sqlState: /^53/, owner: 'store', cause: 'insufficient resources (disk full, out of memory, too many connections)' },
-  { sqlState: /^25006$/, owner: 'store', cause: 'read-only transaction (after a failover)' },
-  { sqlState: /^57P0[1-4]$/, owner: 'store', cause: 'session terminated or server shutting down' },
-  { sqlState: /^08/, owner: 'store', cause: 'connection exception' },
-  { sqlState: /^42501$/, owner: 'store', cause: 'permission denied' },
+export const PG_FAILURE_OWNERS: ReadonlyArray<{ sqlStates: readonly string[]; owner: FailureOwner; cause: string }> = [
+  { sqlStates: ['22xxx'], owner: 'file', cause: 'data exception (a value PostgreSQL refuses)' },
+  { sqlStates: ['23xxx'], owner: 'file', cause: 'integrity constraint violation' },
+  { sqlStates: ['54xxx'], owner: 'file', cause: 'program limit exceeded' },
+  { sqlStates: ['28000', '28P01'], owner: 'credentials', cause: 'credentials refused' },
+  { sqlStates: ['3D000'], owner: 'credentials', cause: 'database does not exist' },
+  { sqlStates: ['57014'], owner: 'store', cause: 'statement cancelled or timed out' },
+  { sqlStates: ['55P03'], owner: 'store', cause: 'lock timeout' },
+  { sqlStates: ['40001', '40P01'], owner: 'store', cause: 'serialization failure or deadlock' },
+  { sqlStates: ['53xxx'], owner: 'store', cause: 'insufficient resources (disk full, out of memory, too many connections)' },
+  { sqlStates: ['25006'], owner: 'store', cause: 'read-only transaction (after a failover)' },
+  { sqlStates: ['57P01', '57P02', '57P03', '57P04'], owner: 'store', cause: 'session terminated or server shutting down' },
+  { sqlStates: ['08xxx'], owner: 'store', cause: 'connection exception' },
+  { sqlStates: ['42501'], owner: 'store', cause: 'permission denied (a grant taken away)' },
 ];
+
+/** `22xxx` matches a class, `57014` one code. */
+const matches = (pattern: string, code: string): boolean => [...pattern].every((c, i) => c === 'x' || c === code[i]);
 
 /**
  * Whose failure `err` is (see PG_FAILURE_OWNERS). Without a SQLSTATE: a
@@ -64,7 +67,7 @@ export function failureOwner(err: unknown): { owner: FailureOwner; cause: string
     if (err.sqlState) return failureOwner({ code: err.sqlState });
   }
   if (code && /^[0-9A-Z]{5}$/.test(code)) {
-    for (const row of PG_FAILURE_OWNERS) if (row.sqlState.test(code)) return { owner: row.owner, cause: row.cause };
+    for (const row of PG_FAILURE_OWNERS) if (row.sqlStates.some((p) => matches(p, code))) return { owner: row.owner, cause: row.cause };
     return { owner: 'store', cause: `SQLSTATE ${code}` };
   }
   if (code && NETWORK_CODES.has(code)) return { owner: 'store', cause: 'unreachable' };
