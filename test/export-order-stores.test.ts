@@ -12,13 +12,12 @@
  * (local names in the tenant's zone, a V003 header declaring UTC as UTC).
  */
 import t from 'tap';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { exportFileName, formatWallClock, wallClockIn, writeFile as writeTsv } from '../fixtures/generate.js';
 import type { Test } from 'tap';
-import { dropDatabase, pointsOf, runCli, servicesSkip, servicesUp } from './services.js';
+import { pointsOf, runCli, servicesSkip } from './services.js';
 import { serveSetup, startServe, waitParsed } from './serve-harness.js';
 
 // the services are taken one test file at a time (servicesUp): the wait for them counts too
@@ -153,18 +152,12 @@ async function checkStores(
 }
 
 t.test('a re-export with a changed layout, exported last but first by path, is applied last in both stores', { skip: servicesSkip }, async (t) => {
-  const env = await servicesUp();
-  const company = `exporder_${process.pid}`;
-  const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 2 });
-  const root = mkdtempSync(join(tmpdir(), 'pv-export-order-'));
-  t.teardown(async () => {
-    await pool.end();
-    await dropDatabase(env, company).catch(() => {});
-    rmSync(root, { recursive: true, force: true });
-  });
-  t.equal((await runCli(['migrate', '--json'], env)).code, 0, 'migrated');
+  // a fresh migrated database of its own (the shared one may be at another branch's migration level)
+  const { db, tenant: company, root } = await serveSetup(t, 'exporder_ingest', 'exporderi');
+  const env = db.env;
+  const pool = db.pool;
   const { daily, reexport } = await writeArchive(t, root, company);
-  const run = await runCli(['ingest', '--json', '--meta-db', '', '--root', root, '--report-dir', join(root, 'r'), '--v002-timezone', ZONE, root], env);
+  const run = await runCli(['ingest', '--json', '--meta-db', '', '--root', root, '--report-dir', join(root, '..', 'r'), '--v002-timezone', ZONE, root], env);
   t.equal(run.code, 0, run.code === 0 ? 'one ingest run over the archive' : run.stderr.slice(-1500));
   await checkStores(t, env, pool, company, daily, reexport);
 });
