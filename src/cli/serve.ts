@@ -5,6 +5,7 @@ import { resolveInfluxConfig, type InfluxFlags } from '../influx/config.js';
 import { resolvePgConfig } from '../postgres/config.js';
 import { clientConfigOf, createPool } from '../postgres/db.js';
 import { Service, type Provisioner } from '../service/service.js';
+import { parseUserMap } from '../service/hook.js';
 import { makeLogger } from './ingest.js';
 import { provisionTenant } from '../provision/tenant.js';
 import { resolveDashboardsPath } from '../grafana/providers.js';
@@ -16,6 +17,7 @@ export interface ServeFlags extends InfluxFlags {
   root?: string;
   httpAddr?: string;
   hookSecret?: string;
+  hookUserMap?: string;
   settle?: string;
   rescan?: string;
   drainTimeout?: string;
@@ -55,6 +57,12 @@ export async function runServe(flags: ServeFlags, env: NodeJS.ProcessEnv = proce
   if (!secret || secret.length < 16) {
     throw new UsageError('--hook-secret / POWERVIEW_HOOK_SECRET is required, at least 16 characters (SFTPGo sends it as Bearer or basic-auth password)', ErrorCodes.CONFIG);
   }
+  let userMap: Map<string, string>;
+  try {
+    userMap = parseUserMap(flags.hookUserMap ?? env.POWERVIEW_HOOK_USER_MAP);
+  } catch (err) {
+    throw new UsageError(`--hook-user-map / POWERVIEW_HOOK_USER_MAP: ${(err as Error).message} (expected user=company,...)`, ErrorCodes.CONFIG);
+  }
   const { host, port } = parseAddr(flags.httpAddr ?? (env.POWERVIEW_HTTP_ADDR || '127.0.0.1:9464'));
   const settleMs = seconds(flags.settle ?? env.POWERVIEW_SETTLE_SECONDS, 5, '--settle / POWERVIEW_SETTLE_SECONDS', 0.1, 3600) * 1000;
   const rescanMs = seconds(flags.rescan ?? env.POWERVIEW_RESCAN_SECONDS, 60, '--rescan / POWERVIEW_RESCAN_SECONDS', 1, 86400) * 1000;
@@ -72,6 +80,7 @@ export async function runServe(flags: ServeFlags, env: NodeJS.ProcessEnv = proce
     host,
     port,
     hookSecret: secret,
+    hookUserMap: userMap,
     settleMs,
     rescanMs,
     drainMs,

@@ -34,10 +34,24 @@ export interface CommitInput {
  */
 export type CommitFence = (client: PoolClient, inputs: readonly CommitInput[]) => Promise<void>;
 
-/** The same bytes were committed meanwhile by another process: nothing to add. */
+/**
+ * The same bytes are already committed: by this run (the same file came twice,
+ * under another name or path) or meanwhile by another process. Nothing to add.
+ */
 export class AlreadyCommittedError extends Error {
-  constructor(readonly sha256: string) {
-    super(`the same bytes (sha256 ${sha256.slice(0, 12)}…) were committed by another process`);
+  constructor(
+    readonly sha256: string,
+    /** the committed row: its path and whether this run committed it */
+    readonly by: { path: string; sameRun: boolean } | null = null,
+  ) {
+    const bytes = `the same bytes (sha256 ${sha256.slice(0, 12)}…)`;
+    super(
+      !by
+        ? `${bytes} were committed by another process`
+        : by.sameRun
+          ? `${bytes} came twice in this run: already committed from ${by.path}`
+          : `${bytes} were already committed from ${by.path} by another run or process`,
+    );
   }
 }
 
@@ -384,7 +398,14 @@ export class IngestStore {
       ],
     );
     // an 'ok' row of the same bytes is never overwritten: another process committed them meanwhile
-    if (!ins.rows[0]) throw new AlreadyCommittedError(agg.sha256);
+    if (!ins.rows[0]) {
+      const held = await client.query<{ path: string; run_id: string | null }>(
+        'SELECT path, run_id FROM core.files WHERE tenant = $1 AND sha256 = $2',
+        [report.company, agg.sha256],
+      );
+      const row = held.rows[0];
+      throw new AlreadyCommittedError(agg.sha256, row ? { path: row.path, sameRun: row.run_id !== null && String(row.run_id) === String(input.runId) } : null);
+    }
     return Number(ins.rows[0].file_id);
   }
 

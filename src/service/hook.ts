@@ -1,7 +1,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import type { IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIgnoredName, PROCESSED_DIRS } from '../pipeline/discover.js';
 
 /** Largest hook body accepted: SFTPGo's notifications are well under 4 KiB. */
@@ -63,6 +63,49 @@ export async function readBody(req: IncomingMessage, limit = MAX_HOOK_BODY): Pro
   return Buffer.concat(chunks);
 }
 
+/** Bounds of the hook's HTTP server: a client that has not sent its headers within HEADERS_TIMEOUT_MS is cut. */
+export const HEADERS_TIMEOUT_MS = 10_000;
+export const REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * The HTTP server of serve. Node checks the header and request timeouts only
+ * every `connectionsCheckingInterval` (30 s by default): a slow client would be
+ * cut after up to 40 s instead of 10. Checked every second here.
+ */
+export function hookServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Server {
+  return createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 }, handler);
+}
+
+/**
+ * `--hook-user-map user=company,...` / POWERVIEW_HOOK_USER_MAP: which company
+ * folder an SFTPGo user may upload to when its name is not the folder's.
+ */
+export function parseUserMap(text: string | undefined): Map<string, string> {
+  const map = new Map<string, string>();
+  if (!text) return map;
+  for (const item of text.split(',')) {
+    const pair = item.trim();
+    if (!pair) continue;
+    const i = pair.indexOf('=');
+    const user = i > 0 ? pair.slice(0, i).trim() : '';
+    const company = i > 0 ? pair.slice(i + 1).trim() : '';
+    if (!user || !company || company.includes('/')) throw new Error(`hook user map: "${pair}" is not user=company`);
+    map.set(user, company);
+  }
+  return map;
+}
+
+/**
+ * The event's SFTPGo user must own the company folder it names: the folder is
+ * the user's name, or the one the user map gives it. Otherwise 403 — a user
+ * whose home is misconfigured (or a forged `path`) cannot feed another tenant.
+ */
+export function checkOwner(e: SftpgoEvent, company: string, userMap: ReadonlyMap<string, string>): void {
+  if (!e.username) throw new HookError(400, '"username" is required');
+  const allowed = userMap.get(e.username) ?? e.username;
+  if (allowed !== company) throw new HookError(403, `user "${e.username}" may not write to company folder "${company}"`);
+}
+
 export function parseEvent(body: Buffer): SftpgoEvent {
   let v: unknown;
   try {
@@ -79,6 +122,8 @@ export function parseEvent(body: Buffer): SftpgoEvent {
   for (const k of ['file_size', 'status', 'timestamp'] as const) {
     if (e[k] !== undefined && e[k] !== null && typeof e[k] !== 'number') throw new HookError(400, `"${k}" must be a number`);
   }
+  // SFTPGo always sends status (1 ok, 2 error, 3 quota exceeded): an upload without it is not SFTPGo's, nor known to be complete
+  if (e.action === 'upload' && (e.status === undefined || e.status === null)) throw new HookError(400, '"status" is required for an upload (1: completed)');
   return e as unknown as SftpgoEvent;
 }
 

@@ -1,5 +1,8 @@
-import { mkdirSync, openSync, readFileSync, renameSync, writeSync, fsyncSync, closeSync, existsSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { mkdirSync, readFileSync, existsSync } from 'node:fs';
+import { open, rename, type FileHandle } from 'node:fs/promises';
+
+/** events serialized and written per step of a compaction: the event loop runs between steps */
+export const COMPACT_CHUNK = 2000;
 import { dirname } from 'node:path';
 
 /** One event the service accepted: a file to ingest, or a tenant to provision. */
@@ -92,20 +95,23 @@ export class Journal {
     return this.chain(async () => {
       const events = remaining();
       const tmp = `${this.path}.tmp`;
-      const fd = openSync(tmp, 'w');
+      // written in chunks, fsynced and renamed asynchronously: a large backlog never holds the event loop (hooks, /metrics)
+      const out = await open(tmp, 'w');
       try {
-        writeSync(fd, events.map((e) => `${JSON.stringify(e)}\n`).join(''));
-        fsyncSync(fd);
+        for (let i = 0; i < events.length; i += COMPACT_CHUNK) {
+          await out.write(events.slice(i, i + COMPACT_CHUNK).map((e) => `${JSON.stringify(e)}\n`).join(''));
+        }
+        await out.sync();
       } finally {
-        closeSync(fd);
+        await out.close();
       }
       await this.handle?.close();
-      renameSync(tmp, this.path);
-      const dirFd = openSync(dirname(this.path), 'r');
+      await rename(tmp, this.path);
+      const dir = await open(dirname(this.path), 'r');
       try {
-        fsyncSync(dirFd);
+        await dir.sync();
       } finally {
-        closeSync(dirFd);
+        await dir.close();
       }
       this.handle = await open(this.path, 'a');
       this.appended = 0;

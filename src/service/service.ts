@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { mkdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -20,7 +20,7 @@ import { jitteredBackoff } from '../pipeline/flow.js';
 import { Claims } from './claims.js';
 import { JobFeed } from './job-feed.js';
 import type { ClaimSource } from './scheduler.js';
-import { HookError, authorized, classify, parseEvent, pathInRoot, readBody } from './hook.js';
+import { HookError, authorized, checkOwner, classify, hookServer, parseEvent, pathInRoot, readBody } from './hook.js';
 import { Journal, type JournalEvent } from './journal.js';
 import { Scheduler } from './scheduler.js';
 import { RootWatch } from './watch.js';
@@ -34,6 +34,8 @@ export interface ServiceOptions {
   host: string;
   port: number;
   hookSecret: string;
+  /** SFTPGo user → the company folder it may write to, when not its own name (`--hook-user-map`) */
+  hookUserMap?: ReadonlyMap<string, string>;
   settleMs: number;
   rescanMs: number;
   /** SIGTERM: in-flight files get this long to finish */
@@ -138,9 +140,7 @@ export class Service {
     for (const e of left) this.accept(e);
     await this.journal.compact(() => this.unfinished());
     this.job = this.supervise();
-    this.server = createServer((req, res) => void this.route(req, res));
-    this.server.requestTimeout = 30_000;
-    this.server.headersTimeout = 10_000;
+    this.server = hookServer((req, res) => void this.route(req, res));
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(this.options.port, this.options.host, () => resolve());
@@ -391,11 +391,20 @@ export class Service {
       }
       throw err;
     }
-    const { kind } = classify(this.rootReal, path);
+    const { kind, parts } = classify(this.rootReal, path);
+    if ((action === 'upload' || action === 'rename' || action === 'mkdir') && kind !== 'other') {
+      try {
+        checkOwner(event, parts[0], this.options.hookUserMap ?? new Map());
+      } catch (err) {
+        if (!(err instanceof HookError)) throw err;
+        this.log?.warn({ event: 'hook_refused', action, status: err.status, username: event.username, path, error: err.message }, 'hook refused');
+        return reply(err.status, { error: err.message }, action);
+      }
+    }
     let je: JournalEvent | null = null;
     if ((action === 'upload' || action === 'rename') && kind === 'file') {
       // status 1: the upload completed; 2 (error) and 3 (quota exceeded) leave a partial file, not ours to read
-      if (action === 'upload' && event.status !== undefined && event.status !== 1) {
+      if (action === 'upload' && event.status !== 1) {
         return reply(200, { result: 'ignored', reason: `upload status ${event.status}` }, action, 'ignored');
       }
       je = { kind: 'upload', path, at: Date.now() };
