@@ -6,7 +6,7 @@
  * Commits of the planning process itself never make its plans stale.
  */
 import t from 'tap';
-import { IngestStore, StaleCoverageError, type CommitInput } from '../src/postgres/ingest-store.js';
+import { IngestStore, type CommitInput } from '../src/postgres/ingest-store.js';
 import { migrate } from '../src/postgres/migrate.js';
 import { emptyFileReport } from '../src/pipeline/report.js';
 import type { FileHeader } from '../src/tsv/header.js';
@@ -61,7 +61,7 @@ t.test('a plan made against coverage another process changed since is refused; p
   // B commits first; A's plan did not see B's coverage
   await b.commitFile(input(T, 10, planB.version));
   const stale = input(T, 10, planA.version);
-  await t.rejects(a.commitFile(stale), StaleCoverageError, 'the stale plan is refused');
+  await t.rejects(a.commitFile(stale), { name: 'StaleCoverageError' }, 'the stale plan is refused');
   const files = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM core.files WHERE sha256 = $1', [stale.agg.sha256]);
   t.equal(files.rows[0].n, 0, 'the refused commit wrote nothing');
 
@@ -76,7 +76,7 @@ t.test('a plan made against coverage another process changed since is refused; p
   await a.commitFile(input(T + 6000, 10, v));
   await a.commitFile(input(T + 12000, 10, v));
   // but B's plan from before those is stale
-  await t.rejects(b.commitFile(input(T + 18000, 10, v)), StaleCoverageError, "A's commits make B's older plan stale");
+  await t.rejects(b.commitFile(input(T + 18000, 10, v)), { name: 'StaleCoverageError' }, "A's commits make B's older plan stale");
   t.equal(await a.coverageVersion('acme', SN), 4, 'one version per commit, none for the refused ones');
   // an unfenced commit (no plan version: nothing read) is not refused
   await b.commitFile(input(T + 24000, 10, null));

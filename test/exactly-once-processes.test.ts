@@ -14,7 +14,7 @@ import pg from 'pg';
 import { writeFile as writeTsv, type FileSpec } from '../fixtures/generate.js';
 import { dropDatabase, pointsOf, pointsOfLp, runCli, servicesSkip, servicesUp } from './services.js';
 
-t.setTimeout(110_000);
+t.setTimeout(600_000);
 
 const SN = '02001172';
 const STEP = 600;

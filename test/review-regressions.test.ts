@@ -179,6 +179,8 @@ t.test('a store failure while a file waits for an overlapping earlier file ends 
     knownFile: async () => null,
     deviceLayout: async () => null,
     coverage: async () => new Map(),
+    coverageVersioned: async () => ({ runs: new Map(), version: 0 }),
+    coverageVersion: async () => 0,
   };
   const { ExactlyOnce } = await import('../src/pipeline/exactly-once.js');
   const once = new ExactlyOnce(store as never);

@@ -68,6 +68,7 @@ export class StaleCoverageError extends Error {
     readonly version: number,
   ) {
     super(`coverage of device ${device} changed since the plan (version ${planVersion} → ${version}, by another process): planned again`);
+    this.name = 'StaleCoverageError';
   }
 }
 

@@ -203,6 +203,8 @@ export class Claims implements DeviceClaims {
   };
 
   async close(): Promise<void> {
+    // releases already asked for go first (no "release failed" for a connection being closed)
+    await this.tail.catch(() => {});
     const client = this.client;
     this.client = null;
     this.held.clear();
