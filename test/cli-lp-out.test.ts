@@ -8,9 +8,10 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { writeFile } from '../fixtures/generate.js';
 import { sharedDir, sharedSkip } from './helpers.js';
+import { sortByExportOrder } from '../src/pipeline/export-order.js';
 import { AUG, JAN, archive, hasScript, lineCount, parseLp, putFile, run, runTty, snapshot, spec, tempDir, wall, type Json } from './cli-helpers.js';
 
-t.test('--lp-out FILE: one line per point, in file order (files sorted by path)', async (t) => {
+t.test('--lp-out FILE: one line per point, in file order (files in export order)', async (t) => {
   const cwd = tempDir(t);
   const root = join(cwd, 'data');
   await archive(root);
@@ -21,7 +22,7 @@ t.test('--lp-out FILE: one line per point, in file order (files sorted by path)'
   t.ok(text.endsWith('\n'), 'ends with a newline');
   t.equal(lineCount(text), report.totals.points, 'line count = totals.points');
   const paths = report.files.map((f: Json) => f.path);
-  t.same(paths, [...paths].sort(), 'report files sorted by path');
+  t.same(paths, sortByExportOrder(paths, 'Europe/Paris'), 'report files in export order (time in the name, then path)');
   const lp = parseLp(text);
   let offset = 0;
   for (const f of report.files) {
@@ -53,10 +54,10 @@ t.test('--lp-out -: line protocol on stdout, the JSON report on stderr', async (
   t.ok(r.stdout.startsWith('electrical,campaign=camp-2025,'), 'starts with a point');
 });
 
-t.test('explicit files given out of path order are still ingested in path order', async (t) => {
+t.test('explicit files given out of order are still ingested in export order', async (t) => {
   const cwd = tempDir(t);
   const { files } = await archive(join(cwd, 'data'));
-  const sorted = [...files].sort();
+  const sorted = sortByExportOrder(files, 'Europe/Paris');
   const r = await run(['ingest', '--dry-run', '--json', '--workers', '0', ...[...sorted].reverse()], { cwd });
   t.equal(r.code, 0);
   const report = JSON.parse(r.stdout);

@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { writeFile } from '../fixtures/generate.js';
 import { sharedDir, sharedSkip } from './helpers.js';
+import { sortByExportOrder } from '../src/pipeline/export-order.js';
 import { AUG, JAN, archive, hasScript, lineCount, parseLp, putFile, run, runTty, snapshot, spec, tempDir, wall, type Json } from './cli-helpers.js';
 
 t.test('ingest --dry-run --json DIR: one JSON report with every field, identity from the path', async (t) => {
@@ -32,8 +33,8 @@ t.test('ingest --dry-run --json DIR: one JSON report with every field, identity 
   t.equal(report.files.length, 4, 'four files');
   t.same(
     report.files.map((f: Json) => f.path),
-    [...files].sort(),
-    'files listed by path, absolute',
+    sortByExportOrder(files, 'Europe/Paris'),
+    'files listed in export order, absolute',
   );
   t.same(report.totals, {
     files: 4,
