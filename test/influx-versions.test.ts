@@ -60,3 +60,65 @@ t.test('InfluxDB 2.x: a backfill of one tenant creates its bucket (lookup 404 �
   t.ok(lookups.length >= 2 && lookups.every((r) => r.status === 404), 'each lookup of a missing bucket answered 404');
   for (const f of report.files) t.match(f.moved_to, /\/parsed\//, `${f.path} moved to parsed/`);
 });
+
+t.test('InfluxDB 3 partial writes: a file mostly stored is reported as such, by its own line numbers, and not sent again', async (t) => {
+  // 20 columns per table: 10 tags + time + 9 fields. Device 1's 6 channels fit; device 2's first 3 do, its last 3 do not
+  const mock = await mockOf(t, { v3Limits: { columnsPerTable: 20 }, databases: ['powerview_meta'] });
+  const a = await archive(['acme'], { devices: 2, files: 2, rows: 50, channels: 6 });
+  const { exitCode, report } = await run(mock, 'v3', a);
+  t.equal(exitCode, 1, 'exit 1: a file failed, the run went on');
+  t.equal(report.store_failure ?? null, null, 'nothing stopped the run');
+  const [ok, partial] = [...report.files].sort((x, y) => (x.master_sn! < y.master_sn! ? -1 : 1));
+  t.equal(ok.status, 'ok');
+  t.match(ok.moved_to, /\/parsed\//);
+  t.equal(partial.status, 'error');
+  t.equal(partial.error?.code, 'PV_ERR_STORE_PARTIAL', 'not "rejected" as a whole');
+  t.same(partial.written, { lines: 150, batches: 1, refused: 150 }, 'stored and refused lines counted apart');
+  t.match(partial.error?.message, /^InfluxDB stored 150 of 300 lines and refused 150 \(HTTP 422\): line 4: Update to schema would exceed number of columns per table limit of 20 columns; line 5: /);
+  t.match(partial.error?.message, /hint: a table of InfluxDB 3 holds at most 20 columns/);
+  t.equal(partial.error?.http_status, 422, '422: a line hit a limit');
+  const refused = partial.error?.refused_lines ?? [];
+  t.equal(refused.length, 20, 'the first 20 refused lines');
+  t.same(refused.slice(0, 4).map((r) => r.line), [4, 5, 6, 10], "the file's own line numbers: channels 4–6 of each row");
+  t.ok(refused.every((r) => r.text.startsWith('electrical,') && r.text.length > 20), 'each line whole, not the 20 bytes the server echoes');
+  t.match(partial.moved_to, /\/error\//);
+  const stored = mock.points('acme').filter((p) => p.tags.device_master_sn === partial.master_sn).length;
+  t.equal(stored, 150, 'what was stored stays stored');
+  t.equal(mock.writes().filter((w) => w.query.db === 'acme').length, 1, 'one write for the tenant: nothing sent again');
+});
+
+t.test('InfluxDB 3 Core database limit: the fifth database fails that tenant\'s files, with the server\'s message and a hint; the others land', async (t) => {
+  // Core holds 5 databases (`_internal` not counted): the meta database and four tenants, all there already;
+  // a fifth tenant comes first in the run, the four after it must still land
+  const mock = await mockOf(t, { databases: ['powerview_meta', 't2', 't3', 't4', 't5', '_internal'] });
+  const a = await archive(['t1', 't2', 't3', 't4', 't5'], { files: 1, rows: 20 });
+  const { exitCode, report } = await run(mock, 'v3', a);
+  t.equal(exitCode, 1, 'exit 1 (some file failed), not 2 or 3: the run was not stopped');
+  t.equal(report.store_failure ?? null, null);
+  t.equal(report.files[0].company, 't1', 'the refused tenant went first');
+  const by = new Map(report.files.map((f) => [f.company, f]));
+  for (const ok of ['t2', 't3', 't4', 't5']) t.equal(by.get(ok)?.status, 'ok', `${ok} landed after it`);
+  const refused = by.get('t1')!;
+  t.equal(refused.error?.code, 'PV_ERR_STORE_REJECTED');
+  t.equal(refused.error?.http_status, 422);
+  t.match(refused.error?.message, /^InfluxDB refused to create database "t1" \(HTTP 422\): Adding a new database would exceed limit of 5 databases — hint: this InfluxDB 3 holds at most 5 databases/);
+  t.match(refused.moved_to, /\/error\//);
+  t.same(refused.written, { lines: 0, batches: 1, refused: 120 });
+  t.notOk(mock.hasDatabase('t1'));
+  t.equal(mock.writes().filter((w) => w.query.db === 't1').length, 0, 'no write was tried for t1');
+});
+
+t.test('InfluxDB 3: the request-size limit answers 500 up to 3.9 and 413 from 3.10; both split the batch', async (t) => {
+  for (const v3Version of ['3.9', '3.10']) {
+    await t.test(v3Version, async (t) => {
+      const mock = await mockOf(t, { v3Version, maxBodyBytes: 8 * 1024, databases: ['powerview_meta'] });
+      const a = await archive(['acme'], { files: 1, rows: 200 });
+      const { exitCode, report } = await run(mock, 'v3', a, { INFLUX_BATCH_BYTES: String(64 * 1024) });
+      t.equal(exitCode, 0, report.files[0]?.error?.message ?? '');
+      const refused = mock.writes().filter((w) => w.query.db === 'acme' && w.status !== 204);
+      t.ok(refused.length > 0 && refused.every((w) => w.status === (v3Version === '3.9' ? 500 : 413)), `too large: ${v3Version === '3.9' ? 500 : 413}`);
+      t.equal(mock.points('acme').length, report.totals.points, 'every point landed once split');
+      t.equal(report.influx?.retries.server_error ?? 0, 0, 'the 500 was not retried as a server error');
+    });
+  }
+});
