@@ -122,3 +122,29 @@ t.test('InfluxDB 3: the request-size limit answers 500 up to 3.9 and 413 from 3.
     });
   }
 });
+
+t.test("InfluxDB 3 database names: a '.' that 1.x and 2.x accept is refused up front, saying which store and why", async (t) => {
+  const mock = await mockOf(t, { databases: ['powerview_meta'] });
+  const a = await archive(['acme.fr', 'acme-de'], { files: 1, rows: 10 });
+  const { exitCode, report } = await run(mock, 'v3', a);
+  t.equal(exitCode, 1);
+  const dotted = report.files.find((f) => f.company === 'acme.fr')!;
+  t.equal(dotted.error?.code, 'PV_ERR_TENANT_NAME');
+  t.equal(
+    dotted.error?.message,
+    'company name "acme.fr" cannot be an InfluxDB 3 database name: InfluxDB 3 takes ASCII letters, digits, \'_\' and \'-\' only (no \'.\'), ' +
+      'starting with a letter or digit (InfluxDB 1.x and 2.x accept it). Rename the company folder (e.g. "acme-fr") before its files are ingested',
+  );
+  t.equal(dotted.moved_to, null, 'left in place, to be renamed');
+  t.ok(existsSync(dotted.path));
+  t.notOk(
+    mock.requests.some((r) => r.query.db === 'acme.fr' || (r.path === '/api/v3/configure/database' && r.text.includes('acme.fr'))),
+    'InfluxDB was not asked to create or write "acme.fr"',
+  );
+  t.equal(report.files.find((f) => f.company === 'acme-de')?.status, 'ok', 'the other company landed');
+
+  // the same archive on 2.x: the name is fine there
+  const v2 = await mockOf(t);
+  const b = await archive(['acme.fr'], { files: 1, rows: 10 });
+  t.equal((await run(v2, 'v2', b)).exitCode, 0, 'InfluxDB 2.x takes "acme.fr" as a bucket name');
+});

@@ -271,6 +271,23 @@ t.test('v1: /write request shape, Basic auth, CREATE DATABASE', async (t) => {
   t.equal(mock.points('plant_a').length, 12);
 });
 
+t.test("v3 stand-in: a '.' in a database name, as each release answers it (why the client checks the name itself)", async (t) => {
+  for (const [v3Version, expected] of [
+    ['3.0', ['/api/v3/configure/database 200', '/api/v3/write_lp 400']],
+    ['3.8', ['/api/v3/configure/database 400']],
+  ] as const) {
+    await t.test(v3Version, async (t) => {
+      const { mock, writer } = await rig(t, 'v3', { mock: { v3Version } });
+      const body = joined(lpLines(2));
+      const [o] = await writer.send('acme.fr', body, oneSegment('f', body));
+      t.same(mock.requests.map((r) => `${r.path} ${r.status}`), expected, v3Version === '3.0' ? '3.0–3.1 create it, then refuse every write' : '3.2+ refuse to create it');
+      t.equal(o.rejection?.code, ErrorCodes.STORE_REJECTED, 'a rejection of that database, not of the run');
+      t.match(o.rejection?.message, v3Version === '3.0' ? /invalid character in database name/ : /refused to create database "acme.fr" \(HTTP 400\): invalid character in database or rp name/);
+      t.equal(mock.points('acme.fr').length, 0);
+    });
+  }
+});
+
 t.test('a URL with a path prefix: every request goes below it', async (t) => {
   const mock = await startInfluxMock(t, { token: TOKEN, basePath: '/influx' });
   const config = resolveInfluxConfig({ influxUrl: `${mock.url}/`, influxApi: 'v3' }, { INFLUX_TOKEN: TOKEN });

@@ -105,7 +105,8 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
 
   /** files whose company or campaign cannot name a database or role: refused up front */
   const refused = (task: FileTask): boolean => {
-    const problem = tenantNameProblem('company', task.identity.company) ?? tenantNameProblem('campaign', task.identity.campaign);
+    // the company is a database name: with the store's rule (InfluxDB 3 takes no '.')
+    const problem = tenantNameProblem('company', task.identity.company, options.influx.api) ?? tenantNameProblem('campaign', task.identity.campaign);
     if (!problem) return false;
     const r = emptyFileReport(task.path, task.identity);
     r.bytes = task.size ?? 0;

@@ -50,7 +50,8 @@ export async function provisionTenant(opts: ProvisionOptions): Promise<Provision
   const { tenant } = opts;
   const campaign = opts.campaign ?? null;
   for (const [kind, name] of [['company', tenant], ['campaign', campaign]] as const) {
-    const problem = name === null ? null : tenantNameProblem(kind, name);
+    // the store's own rule too: InfluxDB 3 refuses a '.' in a database name that 1.x and 2.x accept
+    const problem = name === null ? null : tenantNameProblem(kind, name, opts.influx.api);
     if (problem) throw new TenantNameError(problem);
   }
   const secret = opts.secret ?? resolveTenantSecret();
