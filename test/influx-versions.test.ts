@@ -14,6 +14,10 @@ import { generateArchive } from '../fixtures/generate.js';
 import { discover } from '../src/pipeline/discover.js';
 import { runIngestJob } from '../src/pipeline/ingest-job.js';
 import { resolveInfluxConfig, type InfluxApi } from '../src/influx/config.js';
+import { parse as parseYaml } from 'yaml';
+import { tenantDatasources } from '../src/grafana/datasources.js';
+import { tenantTree } from '../src/grafana/tree.js';
+import { passwordEnvVar } from '../src/grafana/names.js';
 import { startInfluxMock, type InfluxMock, type InfluxMockOptions } from './influx-mock.js';
 
 const TOKEN = 'operator-token-of-the-test';
@@ -147,4 +151,68 @@ t.test("InfluxDB 3 database names: a '.' that 1.x and 2.x accept is refused up f
   const v2 = await mockOf(t);
   const b = await archive(['acme.fr'], { files: 1, rows: 10 });
   t.equal((await run(v2, 'v2', b)).exitCode, 0, 'InfluxDB 2.x takes "acme.fr" as a bucket name');
+});
+
+/** A request as Grafana's InfluxQL datasource sends it: POST /query?db=&epoch=ms, q in the form body, its auth ($VARs expanded). */
+async function asGrafana(mock: InfluxMock, ds: Record<string, unknown>, env: Record<string, string>): Promise<number> {
+  const expand = (v: string) => v.replace(/\$([A-Z_][A-Z0-9_]*)/g, (_, k: string) => env[k] ?? '');
+  const json = ds.jsonData as Record<string, string>;
+  const secure = ds.secureJsonData as Record<string, string>;
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+  // Grafana: user + password → HTTP Basic (pkg/services/datasources httpClientOptions); httpHeaderNameN/ValueN → that header
+  if (typeof ds.user === 'string') headers.authorization = `Basic ${Buffer.from(`${ds.user}:${expand(secure.password)}`).toString('base64')}`;
+  for (const [k, name] of Object.entries(json)) {
+    const n = /^httpHeaderName(\d+)$/.exec(k)?.[1];
+    if (n) headers[name.toLowerCase()] = expand(secure[`httpHeaderValue${n}`]);
+  }
+  const res = await fetch(`${mock.url}/query?${new URLSearchParams({ db: json.dbName, epoch: 'ms' })}`, {
+    method: 'POST',
+    headers,
+    body: new URLSearchParams({ q: 'SELECT count(*) FROM "electrical" WHERE time >= 0s' }).toString(),
+  });
+  await res.text();
+  return res.status;
+}
+
+t.test('InfluxDB 3 /query: the Grafana datasource sends the token as `Authorization: Token`, which 3.0 and 3.10 both accept; --verify uses Bearer on query_sql', async (t) => {
+  const entry = { tenant: 'acme', timeZone: 'Europe/Paris', campaigns: ['c1'] };
+  const [v3ds] = tenantDatasources(entry, 'v3').datasources;
+  const [v1ds] = tenantDatasources(entry, 'v1').datasources;
+  t.notOk('user' in v3ds, 'no user/password on 3.x: Grafana would send them as Basic');
+  t.same(v3ds.jsonData, { version: 'InfluxQL', dbName: 'acme', httpMode: 'POST', httpHeaderName1: 'Authorization' });
+  t.same(v3ds.secureJsonData, { httpHeaderValue1: `Token $${passwordEnvVar('acme', 'influx')}` }, 'the token from the environment, never in the file');
+  // the provisioning tree (powerview grafana build --influx-api v3, or INFLUX_API=v3; provisionTenant on 3.x) carries that form
+  const files = tenantTree(entry, { influxApi: 'v3' });
+  const dsFile = [...files].find(([path]) => path.includes('datasources'))![1];
+  t.same((parseYaml(dsFile) as { datasources: unknown[] }).datasources[0], v3ds);
+  const env = { [passwordEnvVar('acme', 'influx')]: TOKEN };
+  for (const [v3Version, basic] of [
+    ['3.0', 400],
+    ['3.1', 200],
+    ['3.10', 200],
+  ] as const) {
+    await t.test(v3Version, async (t) => {
+      const mock = await mockOf(t, { product: 'v3', v3Version, databases: ['acme'] });
+      t.equal(await asGrafana(mock, v3ds, env), 200, 'Token header: accepted');
+      t.equal(await asGrafana(mock, v1ds, env), basic, `the 1.x form (Basic, the token as password): ${basic === 400 ? 'refused as malformed on 3.0' : 'accepted from 3.1'}`);
+      t.equal(await asGrafana(mock, v3ds, { [passwordEnvVar('acme', 'influx')]: 'wrong' }), 401, 'a wrong token: 401');
+    });
+  }
+
+  await t.test('--verify on 3.0', async (t) => {
+    const mock = await mockOf(t, { product: 'v3', v3Version: '3.0', databases: ['powerview_meta'] });
+    const a = await archive(['acme'], { files: 1, rows: 30 });
+    const tasks = await discover([a.root], { root: a.root });
+    const { exitCode, report } = await runIngestJob(tasks, {
+      pipeline: { workers: 0 },
+      influx: resolveInfluxConfig({ influxUrl: mock.url, influxApi: 'v3' }, { INFLUX_TOKEN: TOKEN }),
+      metaDb: 'powerview_meta',
+      moveFiles: false,
+      verify: true,
+    });
+    t.equal(exitCode, 0, report.files[0].error?.message ?? '');
+    t.same(report.files[0].verify, { expected: report.files[0].points, found: report.files[0].points });
+    const counts = mock.requests.filter((r) => r.path === '/api/v3/query_sql');
+    t.ok(counts.length > 0 && counts.every((r) => r.headers.authorization === `Bearer ${TOKEN}` && r.status === 200), 'Bearer on /api/v3/query_sql: every 3.x release');
+  });
 });

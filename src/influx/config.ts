@@ -53,6 +53,15 @@ function positiveInt(text: string | undefined, fallback: number, what: string, m
   return n;
 }
 
+/** `--influx-api`, else INFLUX_API, else v1; anything else is a configuration error. */
+export function resolveInfluxApi(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): InfluxApi {
+  const api = (flag ?? (env.INFLUX_API || 'v1')) as InfluxApi;
+  if (!['v1', 'v2', 'v3'].includes(api)) {
+    throw new UsageError(`--influx-api / INFLUX_API must be v1, v2 or v3, got "${api}"`, ErrorCodes.CONFIG);
+  }
+  return api;
+}
+
 /** Flags, then environment (and .env), then defaults; validated once, frozen. */
 export function resolveInfluxConfig(flags: InfluxFlags, env: NodeJS.ProcessEnv = process.env): Readonly<InfluxConfig> {
   const url = flags.influxUrl ?? (env.INFLUX_URL || 'http://127.0.0.1:8086');
@@ -69,10 +78,7 @@ export function resolveInfluxConfig(flags: InfluxFlags, env: NodeJS.ProcessEnv =
   if (parsed.username || parsed.password) {
     throw new UsageError('INFLUX_URL must not carry credentials: use INFLUX_USERNAME/INFLUX_PASSWORD or INFLUX_TOKEN', ErrorCodes.CONFIG);
   }
-  const api = (flags.influxApi ?? (env.INFLUX_API || 'v1')) as InfluxApi;
-  if (!['v1', 'v2', 'v3'].includes(api)) {
-    throw new UsageError(`--influx-api / INFLUX_API must be v1, v2 or v3, got "${api}"`, ErrorCodes.CONFIG);
-  }
+  const api = resolveInfluxApi(flags.influxApi, env);
   const token = flags.influxToken ?? (env.INFLUX_TOKEN || undefined);
   const org = flags.influxOrg ?? (env.INFLUX_ORG || undefined);
   const username = flags.influxUsername ?? (env.INFLUX_USERNAME || undefined);

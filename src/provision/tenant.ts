@@ -99,7 +99,8 @@ export async function provisionTenant(opts: ProvisionOptions): Promise<Provision
       throw toDatabaseError(err, `read the catalog of ${tenant}`);
     });
     const entry = catalog.tenants[0] ?? { tenant, timeZone: 'Europe/Paris', campaigns: campaign ? [campaign] : [] };
-    const tree = new Map([...staticTree(opts.tree), ...tenantTree(entry, opts.tree)]);
+    const treeOptions = { ...opts.tree, influxApi: opts.influx.api };
+    const tree = new Map([...staticTree(treeOptions), ...tenantTree(entry, treeOptions)]);
     grafana = { dir: opts.grafanaDir, ...(await writeTree(opts.grafanaDir, tree, { tenant })) };
   }
 
