@@ -271,6 +271,23 @@ t.test('v1: /write request shape, Basic auth, CREATE DATABASE', async (t) => {
   t.equal(mock.points('plant_a').length, 12);
 });
 
+t.test("v3 stand-in: a '.' in a database name, as each release answers it (why the client checks the name itself)", async (t) => {
+  for (const [v3Version, expected] of [
+    ['3.0', ['/api/v3/configure/database 200', '/api/v3/write_lp 400']],
+    ['3.8', ['/api/v3/configure/database 400']],
+  ] as const) {
+    await t.test(v3Version, async (t) => {
+      const { mock, writer } = await rig(t, 'v3', { mock: { v3Version } });
+      const body = joined(lpLines(2));
+      const [o] = await writer.send('acme.fr', body, oneSegment('f', body));
+      t.same(mock.requests.map((r) => `${r.path} ${r.status}`), expected, v3Version === '3.0' ? '3.0–3.1 create it, then refuse every write' : '3.2+ refuse to create it');
+      t.equal(o.rejection?.code, ErrorCodes.STORE_REJECTED, 'a rejection of that database, not of the run');
+      t.match(o.rejection?.message, v3Version === '3.0' ? /invalid character in database name/ : /refused to create database "acme.fr" \(HTTP 400\): invalid character in database or rp name/);
+      t.equal(mock.points('acme.fr').length, 0);
+    });
+  }
+});
+
 t.test('a URL with a path prefix: every request goes below it', async (t) => {
   const mock = await startInfluxMock(t, { token: TOKEN, basePath: '/influx' });
   const config = resolveInfluxConfig({ influxUrl: `${mock.url}/`, influxApi: 'v3' }, { INFLUX_TOKEN: TOKEN });
@@ -536,18 +553,40 @@ t.test('413: the batch is split until every part fits, every line arrives once',
 // ---------------------------------------------------------------------------
 
 t.test('4xx: the rejection carries status, server message and the refused lines', async (t) => {
-  await t.test('v3 partial write: data[].original_line', async (t) => {
+  for (const v3Version of ['3.5', '3.10']) {
+    await t.test(`v3 ${v3Version} partial write: the refused line by its number, whole from our batch; the rest stored`, async (t) => {
+      const { mock, writer } = await rig(t, 'v3', { mock: { databases: ['db'], v3Version } });
+      const good = lpLines(4, { sn: 'SN2' });
+      const body = Buffer.from(good[0] + good[1] + `${BAD}\n` + good[2] + good[3]);
+      const [o] = await writer.send('db', body, [{ file: 'f', start: 0, end: body.length, lines: 5, firstLine: 101 }]);
+      t.ok(o.rejection instanceof StoreError);
+      t.equal(o.rejection?.code, ErrorCodes.STORE_PARTIAL, 'four of five lines were stored: a partial write, not a rejection of the whole');
+      t.equal(o.rejection?.status, 400);
+      t.equal(o.rejection?.message, 'InfluxDB stored 4 of 5 lines and refused 1 (HTTP 400): line 103: No fields were provided');
+      t.equal(o.stored, 4);
+      t.same(o.refused, [{ line: 103, error: 'No fields were provided', text: BAD }], "numbered as the file numbers it (its part began at the file's line 101)");
+      t.same(o.rejection?.lines, [BAD], 'the whole line, from our batch');
+      const sent = (JSON.parse(o.rejection?.body ?? '{}') as { data: Array<{ original_line: string; line_number: number }> }).data[0];
+      t.equal(sent.line_number, 3);
+      t.equal(sent.original_line, v3Version === '3.5' ? BAD : BAD.slice(0, 20), v3Version === '3.5' ? 'before 3.6 the server echoes the whole line' : 'from 3.6 only its first 20 bytes');
+      t.equal(mock.points('db').length, 4, 'InfluxDB 3 kept the valid lines');
+      t.equal(mock.writes().length, 1, 'nothing sent again');
+    });
+  }
+
+  await t.test('v3: a partial write whose numbers do not match the batch is taken as a refusal of the whole', async (t) => {
     const { mock, writer } = await rig(t, 'v3', { mock: { databases: ['db'] } });
-    const good = lpLines(4, { sn: 'SN2' });
-    const body = Buffer.from(good[0] + good[1] + `${BAD}\n` + good[2] + good[3]);
+    mock.failNext(1, {
+      status: 400,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ error: 'partial write of line protocol occurred', data: [{ error_message: 'x', line_number: 9, original_line: 'nope' }] }),
+      match: /write_lp/,
+    });
+    const body = joined(lpLines(3));
     const [o] = await writer.send('db', body, oneSegment('f', body));
-    t.ok(o.rejection instanceof StoreError);
     t.equal(o.rejection?.code, ErrorCodes.STORE_REJECTED);
-    t.equal(o.rejection?.status, 400);
-    t.match(o.rejection?.message, /\(HTTP 400\): partial write of line protocol occurred/);
-    t.same(o.rejection?.lines, [BAD]);
-    t.match(JSON.parse(o.rejection?.body ?? '{}'), { data: [{ line_number: 3, error_message: 'No fields were provided' }] });
-    t.equal(mock.points('db').length, 4, 'InfluxDB 3 kept the valid lines');
+    t.equal(o.stored, 0, 'nothing counted as stored that the reply does not vouch for');
+    t.same(o.refused, []);
   });
 
   await t.test('v2: unable to parse \'…\'', async (t) => {
@@ -570,6 +609,59 @@ t.test('4xx: the rejection carries status, server message and the refused lines'
     t.same(o.rejection?.lines, []);
     t.equal(mock.points('db').length, 3);
     t.equal(mock.writes().length, 1, 'a rejection is not retried');
+  });
+});
+
+t.test('v3 partial writes over several batches and a split: each refused line keeps its number in its file, nothing is sent again', async (t) => {
+  await t.test('a file over three batches', async (t) => {
+    const { mock, writer } = await rig(t, 'v3', { mock: { databases: ['acme-co'] } });
+    const batcher = new LpBatcher(writer, { batchLines: 4, batchBytes: 1 << 20, concurrency: 1, lingerMs: 60_000 });
+    const A = task('a');
+    const lines = lpLines(10, { sn: 'SNA' });
+    lines.splice(5, 0, `${BAD}\n`); // the file's line 6
+    lines.splice(10, 0, `${BAD},x=1\n`); // the file's line 11
+    const outA = batcher.outcome(A);
+    await batcher.write(joined(lines), A);
+    batcher.endFile(A);
+    await batcher.close();
+    const a = (await outA) as Extract<FileWriteOutcome, { status: 'rejected' }>;
+    t.equal(a.status, 'rejected');
+    t.same([a.lines, a.batches, a.stored, a.refused], [12, 3, 10, 2]);
+    t.same(
+      a.refusedLines.map((r) => [r.line, r.text]),
+      [
+        [6, BAD],
+        [11, `${BAD},x=1`],
+      ],
+      "the file's lines 6 and 11 (lines 2 and 3 of their batches)",
+    );
+    t.equal(a.error.code, ErrorCodes.STORE_PARTIAL);
+    t.match(a.error.message, /^InfluxDB stored 10 of 12 lines and refused 2 \(HTTP 400\): line 6: No fields were provided; line 11: /);
+    t.equal(mock.writes().length, 3, 'three batches, none sent again');
+    t.equal(mock.points('acme-co').length, 10);
+  });
+
+  await t.test('a batch split by the request-size limit (3.9: 500)', async (t) => {
+    const { mock, writer } = await rig(t, 'v3', { mock: { databases: ['db'], maxBodyBytes: 1200, v3Version: '3.9' } });
+    const a = lpLines(10, { tag: 'A', pad: 30 });
+    const b = lpLines(10, { tag: 'B', pad: 30, from: T0 + 500 });
+    b.splice(7, 1, `${BAD}\n`);
+    const { body, segments } = segmentsOf([
+      ['A', a],
+      ['B', b],
+    ]);
+    segments[1].firstLine = 41; // B's part began at its line 41
+    const out = await writer.send('db', body, segments);
+    t.same(
+      out.map((o) => [o.segment.file, o.stored, o.refused.map((r) => r.line), o.rejection?.code ?? null]),
+      [
+        ['A', 10, [], null],
+        ['B', 9, [48], ErrorCodes.STORE_PARTIAL],
+      ],
+    );
+    t.ok(mock.writes().some((w) => w.status === 500), 'the 500 "max request size" was seen');
+    t.equal(new Set(mock.acceptedLines.map((l) => l.line)).size, mock.acceptedLines.length, 'no line stored twice');
+    t.equal(mock.acceptedLines.length, 19);
   });
 });
 
@@ -599,20 +691,32 @@ t.test('LpBatcher: a bad line in file B rejects B only; A is acknowledged', asyn
       t.same(a, { status: 'ok', lines: 8, batches: 1 });
       t.equal(b.status, 'rejected');
       t.equal(b.lines, 7);
-      const err = (b as Extract<FileWriteOutcome, { status: 'rejected' }>).error;
+      const rejected = b as Extract<FileWriteOutcome, { status: 'rejected' }>;
+      const err = rejected.error;
       t.ok(err instanceof StoreError);
       t.equal(err.status, 400);
       t.same(err.lines, [BAD]);
-      t.match(err.message, api === 'v3' ? /partial write of line protocol occurred/ : /unable to parse '.*': missing fields/);
-
       const writes = mock.writes();
-      t.equal(writes.length, 3, 'the shared batch, then each file alone');
       t.same(linesOf(writes[0]).length, 15, 'A and B travelled in one batch');
-      const alone = writes.slice(1).map((w) => [linesOf(w).length, w.status]).sort();
-      t.same(alone, [
-        [7, 400],
-        [8, 204],
-      ]);
+      if (api === 'v3') {
+        // the line numbers say which file: nothing is sent again, B's other lines stay stored
+        t.equal(err.code, ErrorCodes.STORE_PARTIAL);
+        t.equal(err.message, 'InfluxDB stored 6 of 7 lines and refused 1 (HTTP 400): line 4: No fields were provided');
+        t.same([rejected.stored, rejected.refused], [6, 1]);
+        t.same(rejected.refusedLines, [{ line: 4, error: 'No fields were provided', text: BAD }], "B's own line 4 (the batch's line 12)");
+        t.equal(writes.length, 1, 'one request: nothing sent again');
+        t.equal(batcher.acknowledgedLines, 14, 'acknowledged: what was stored');
+      } else {
+        t.equal(err.code, ErrorCodes.STORE_REJECTED);
+        t.match(err.message, /unable to parse '.*': missing fields/);
+        t.equal(rejected.stored, 0);
+        t.equal(writes.length, 3, 'the shared batch, then each file alone');
+        const alone = writes.slice(1).map((w) => [linesOf(w).length, w.status]).sort();
+        t.same(alone, [
+          [7, 400],
+          [8, 204],
+        ]);
+      }
       const storedA = mock.points('acme-co').filter((p) => p.tags.device_master_sn === 'SNA');
       t.equal(storedA.length, 8, "all of A's points are stored");
       t.equal(batcher.fatal, null, 'a rejection does not stop the run');
@@ -819,7 +923,8 @@ t.test('LpBatcher: at most `concurrency` requests in flight; outcomes settle aft
 t.test(
   'LpBatcher: a file re-sent alone after a 4xx still respects `concurrency`',
   async (t) => {
-    const { mock, writer } = await rig(t, 'v3', { mock: { databases: ['acme-co'], replyDelayMs: 50 } });
+    // 2.x refuses the whole request and names lines by text only: each file's part is sent alone (3.x numbers them: no resend)
+    const { mock, writer } = await rig(t, 'v2', { mock: { databases: ['acme-co'], replyDelayMs: 50 } });
     const batcher = new LpBatcher(writer, { batchLines: 1000, batchBytes: 1 << 20, concurrency: 1, lingerMs: 60_000 });
     const files = ['a', 'b', 'c', 'd'].map((n) => task(n));
     for (const [i, f] of files.entries()) {

@@ -45,6 +45,11 @@ t.test('tenant names', async (t) => {
     t.notOk(isSafeTenantName(bad), JSON.stringify(bad));
   }
   t.match(tenantNameProblem('campaign', 'a b'), /campaign name "a b" is not a safe identifier/);
+  // per store: a company is a database name, and InfluxDB 3 takes no '.' (influxdb3_server validate_db_name)
+  for (const api of [undefined, 'v1', 'v2'] as const) t.equal(tenantNameProblem('company', 'a.b', api), null, `company "a.b" on ${api ?? 'any store'}`);
+  t.match(tenantNameProblem('company', 'a.b', 'v3'), /cannot be an InfluxDB 3 database name: .*no '\.'.*\(e\.g\. "a-b"\)/);
+  t.equal(tenantNameProblem('campaign', 'a.b', 'v3'), null, 'a campaign is a tag value: any safe name');
+  t.equal(tenantNameProblem('company', 'A_b-9', 'v3'), null);
 });
 
 t.test('InfluxDB configuration: flags over environment, validated with messages naming the setting', async (t) => {

@@ -501,6 +501,33 @@ t.test('v3 Core: no resource tokens — nothing created, nothing deleted, nothin
   t.equal(mock.requests.filter((r) => r.method === 'DELETE').length, 0, 'no token deleted on Core');
 });
 
+t.test("provisionTenant on InfluxDB 3: a company name with a '.' is refused before anything is created, saying why", async (t) => {
+  const mock = await v2Mock(t);
+  const pool = { query: () => Promise.reject(new Error('PostgreSQL must not be reached')) } as unknown as import('pg').Pool;
+  const err = await provisionTenant({ pool, influx: v3Config(mock), tenant: 'acme.fr', secret: SECRET }).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  t.equal((err as StoreError | null)?.code, ErrorCodes.TENANT_NAME, 'a name error: serve does not retry it');
+  t.match((err as Error).message, /company name "acme\.fr" cannot be an InfluxDB 3 database name: .*no '\.'/);
+  t.equal(mock.requests.length, 0, 'InfluxDB was not asked');
+  // on 2.x the same name is a valid bucket: the check is per store
+  await t.resolves(provision(mock, 'acme.fr'));
+});
+
+t.test('provisioning on InfluxDB 3 Core past its database limit: the server\'s message and a hint', async (t) => {
+  const mock = await v2Mock(t, { databases: ['powerview_meta', 'a', 'b', 'c', 'd'] });
+  const http = new InfluxHttp(v3Config(mock), 2);
+  t.teardown(() => http.close());
+  const err = await ensureInfluxDatabase(http, 'e').then(
+    () => null,
+    (e: unknown) => e as StoreError,
+  );
+  t.equal(err?.code, ErrorCodes.STORE_REJECTED);
+  t.equal(err?.status, 422);
+  t.match(err?.message, /HTTP 422 \{"error":"Adding a new database would exceed limit of 5 databases","data":null\} — hint: this InfluxDB 3 holds at most 5 databases/);
+});
+
 t.test('v3 Enterprise: six provisioners racing end with one token, and the vault holds it', async (t) => {
   const mock = await v2Mock(t, { v3Enterprise: true });
   const vault = new MemoryVault();

@@ -107,15 +107,27 @@ t.test('a redirect is not a rejection of the lines: the run stops, files stay ou
   t.notOk(existsSync(join(dirname(tasks[0].path), 'error')));
 });
 
-t.test('a database the store refuses to create is a configuration problem: exit 2, not 3', async (t) => {
+t.test('a database the store refuses to create fails its own files with the message, never the run, never exit 3', async (t) => {
+  // issue 16: a refusal of one database (400/422: its name, a limit) concerns that tenant, not the others
   const { tasks } = await small(1);
-  const url = await server(t, (req, _body, res) => {
-    if (req.url!.startsWith('/query')) return res.writeHead(400).end('{"error":"max-databases limit reached"}');
+  const other = await small(1, 'other');
+  let written = 0;
+  const url = await server(t, (req, body, res) => {
+    if (req.url!.startsWith('/query')) {
+      const refused = new URLSearchParams(body).get('q')?.includes('"acme"');
+      return refused ? res.writeHead(400).end('{"error":"max-databases limit reached"}') : res.writeHead(200).end('{"results":[{"statement_id":0}]}');
+    }
+    written += body.split('\n').filter(Boolean).length;
     res.writeHead(204).end();
   });
-  const { exitCode, report } = await runIngestJob(tasks, { pipeline: { workers: 0 }, influx: resolveInfluxConfig({ influxUrl: url }, {}), metaDb: '' });
-  t.equal(exitCode, 2);
-  t.match(report.store_failure?.message, /max-databases limit reached/);
+  const { exitCode, report } = await runIngestJob([...tasks, ...other.tasks], { pipeline: { workers: 0 }, influx: resolveInfluxConfig({ influxUrl: url }, {}), metaDb: '', moveFiles: false });
+  t.equal(exitCode, 1, 'a file failed: 1 (2 would mean the whole run was refused, 3 "run again later")');
+  t.equal(report.store_failure ?? null, null, 'the run was not stopped');
+  const [acme, rest] = [report.files.find((f) => f.company === 'acme')!, report.files.find((f) => f.company === 'other')!];
+  t.equal(acme.error?.code, 'PV_ERR_STORE_REJECTED');
+  t.match(acme.error?.message, /refused to create database "acme" \(HTTP 400\): max-databases limit reached/);
+  t.equal(rest.status, 'ok', 'the other tenant landed');
+  t.equal(written, rest.points);
 });
 
 t.test('a user who may write but not create databases (403 on CREATE DATABASE) still ingests', async (t) => {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { ErrorCodes, PowerViewError, UsageError } from '../errors.js';
-import { resolveInfluxConfig, type InfluxFlags } from '../influx/config.js';
+import { resolveInfluxApi, resolveInfluxConfig, type InfluxFlags } from '../influx/config.js';
 import { describePg, resolvePgConfig } from '../postgres/config.js';
 import { createPool } from '../postgres/db.js';
 import { toDatabaseError } from '../postgres/errors.js';
@@ -23,6 +23,8 @@ export interface GrafanaBuildFlags extends DbFlags {
   out?: string;
   dashboardsPath?: string;
   staticOnly?: boolean;
+  /** how the tenants' InfluxDB datasources authenticate (InfluxDB 3: a Token header); default INFLUX_API, else v1 */
+  influxApi?: string;
 }
 export interface GrafanaApplyFlags extends DbFlags {
   grafanaUrl?: string;
@@ -71,9 +73,10 @@ export async function runGrafanaBuild(flags: GrafanaBuildFlags): Promise<number>
     process.stdout.write(human(flags) ? `${out}: ${result.written.length} file(s) written, ${result.unchanged.length} unchanged\n` : `${JSON.stringify({ out, ...result }, null, 2)}\n`);
     return 0;
   }
+  const influxApi = resolveInfluxApi(flags.influxApi);
   return withCatalog(flags, 'grafana build', async (pool) => {
     const catalog = await catalogOf(pool);
-    const result = await writeTree(out, buildTree(catalog, { dashboardsPath: path }));
+    const result = await writeTree(out, buildTree(catalog, { dashboardsPath: path, influxApi }));
     if (human(flags)) {
       process.stdout.write(
         `${out}: ${catalog.tenants.length} tenant(s), ${result.written.length} file(s) written, ${result.unchanged.length} unchanged` +
@@ -129,7 +132,7 @@ export async function runGrafanaEnv(flags: GrafanaEnvFlags): Promise<number> {
       [GRAFANA_ENV.pgSslMode, env[GRAFANA_ENV.pgSslMode] || grafanaSslMode(pgConfig.sslMode)],
       [GRAFANA_ENV.prometheusUrl, env[GRAFANA_ENV.prometheusUrl] || 'http://127.0.0.1:9090'],
     ]);
-    // InfluxDB 3 Enterprise: the tenant's resource token, kept sealed by provisioning (the datasource sends it as the password)
+    // InfluxDB 3 Enterprise: the tenant's resource token, kept sealed by provisioning (the datasource sends it as `Authorization: Token …`)
     const v3Tokens = influx.api === 'v3' ? await readTokens(pool, secret) : null;
     for (const t of catalog.tenants) {
       if (v3Tokens && !v3Tokens.has(t.tenant)) {
@@ -182,6 +185,7 @@ export function registerGrafanaCommands(program: Command, setExit: (code: number
     .option('--out <dir>', 'tree to write', 'grafana')
     .option('--dashboards-path <path>', `where Grafana reads the tree's dashboards/ folder (default: POWERVIEW_GRAFANA_DASHBOARDS_PATH, else ${DEFAULT_DASHBOARDS_PATH})`)
     .option('--static-only', 'only the files every deployment has (Prometheus, the ingester dashboard): no database needed')
+    .option('--influx-api <v1|v2|v3>', "the InfluxDB API: how the tenants' InfluxDB datasources authenticate (default: INFLUX_API, else v1)")
     .option(...dbOption)
     .option('--json', 'print the JSON result (the default when stdout is not a terminal)')
     .action(async (flags: GrafanaBuildFlags) => setExit(await runGrafanaBuild(flags)));

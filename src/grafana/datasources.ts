@@ -1,3 +1,4 @@
+import type { InfluxApi } from '../influx/config.js';
 import type { TenantEntry } from './catalog.js';
 import { passwordEnvVar, tenantLogin, uids } from './names.js';
 import { INFLUX_TYPE, POSTGRES_TYPE, PROMETHEUS_TYPE } from './queries.js';
@@ -24,8 +25,34 @@ export interface DatasourcesFile {
   datasources: Array<Record<string, unknown>>;
 }
 
-/** A tenant's two datasources: InfluxDB (InfluxQL, its database) and PostgreSQL (its login), both read-only by credentials. */
-export function tenantDatasources(t: TenantEntry): DatasourcesFile {
+/**
+ * How the tenant's InfluxQL datasource authenticates on `/query`. 1.x and 2.x: user and password, which Grafana
+ * sends as HTTP Basic (a 1.x user; a 2.x v1-compatible authorization). InfluxDB 3: the token in an
+ * `Authorization: Token <token>` header (a custom header of the datasource) — the one form every 3.x release
+ * accepts: 3.0 takes Bearer, Token or `p` and answers Basic with 400 "Authorization header was malformed"; Basic
+ * (the token as the password) only from 3.1 (influxdb3_server/src/http.rs validate_auth_header); `p` would put
+ * the token in the URL. See docs/influxdb.md#authentication.
+ */
+function influxAuth(t: TenantEntry, api: InfluxApi): Record<string, unknown> {
+  const secret = ref(passwordEnvVar(t.tenant, 'influx'));
+  if (api === 'v3') {
+    return {
+      jsonData: { version: 'InfluxQL', dbName: t.tenant, httpMode: 'POST', httpHeaderName1: 'Authorization' },
+      secureJsonData: { httpHeaderValue1: `Token ${secret}` },
+    };
+  }
+  return {
+    user: tenantLogin(t.tenant),
+    jsonData: { version: 'InfluxQL', dbName: t.tenant, httpMode: 'POST' },
+    secureJsonData: { password: secret },
+  };
+}
+
+/**
+ * A tenant's two datasources: InfluxDB (InfluxQL, its database) and PostgreSQL (its login), both read-only by
+ * credentials; `influxApi` (INFLUX_API) picks how the InfluxDB one authenticates.
+ */
+export function tenantDatasources(t: TenantEntry, influxApi: InfluxApi = 'v1'): DatasourcesFile {
   const login = tenantLogin(t.tenant);
   return {
     apiVersion: 1,
@@ -38,9 +65,7 @@ export function tenantDatasources(t: TenantEntry): DatasourcesFile {
         access: 'proxy',
         orgId: 1,
         url: ref(GRAFANA_ENV.influxUrl),
-        user: login,
-        jsonData: { version: 'InfluxQL', dbName: t.tenant, httpMode: 'POST' },
-        secureJsonData: { password: ref(passwordEnvVar(t.tenant, 'influx')) },
+        ...influxAuth(t, influxApi),
         editable: false,
         version: 1,
       },

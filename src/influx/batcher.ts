@@ -2,12 +2,24 @@ import { StoreError, ErrorCodes } from '../errors.js';
 import { Slots } from '../pipeline/flow.js';
 import type { LpSink } from '../pipeline/sink.js';
 import type { FileTask } from '../pipeline/pipeline.js';
-import type { InfluxWriter, Segment } from './writer.js';
+import { rejectionOf, type InfluxWriter, type RefusedLine, type Segment } from './writer.js';
 
 /** What became of one file's lines once every batch holding them was answered. */
 export type FileWriteOutcome =
   | { status: 'ok'; lines: number; batches: number }
-  | { status: 'rejected'; lines: number; batches: number; error: StoreError }
+  | {
+      status: 'rejected';
+      lines: number;
+      batches: number;
+      /** STORE_PARTIAL when some of its lines were stored, STORE_REJECTED when none were */
+      error: StoreError;
+      /** lines the store said it stored: they stay, and are not sent again */
+      stored: number;
+      /** lines not stored (`lines - stored`) */
+      refused: number;
+      /** the first 20 lines refused by number (InfluxDB 3), numbered as the file numbers them */
+      refusedLines: RefusedLine[];
+    }
   | { status: 'unavailable'; lines: number; batches: number; error: StoreError };
 
 export interface BatcherOptions {
@@ -29,7 +41,13 @@ interface FileState {
   batches: number;
   pending: number;
   ended: boolean;
+  /** the first rejection of one of its segments */
   rejection: StoreError | null;
+  /** lines the store said it stored */
+  stored: number;
+  /** lines refused by number (InfluxDB 3): how many, and the first 20 */
+  namedRefused: number;
+  refusedLines: RefusedLine[];
   settle: (o: FileWriteOutcome) => void;
   outcome: Promise<FileWriteOutcome>;
   done: boolean;
@@ -83,7 +101,7 @@ export class LpBatcher implements LpSink {
     if (!f) {
       let settle!: (o: FileWriteOutcome) => void;
       const outcome = new Promise<FileWriteOutcome>((r) => (settle = r));
-      f = { task, lines: 0, batches: 0, pending: 0, ended: false, rejection: null, settle, outcome, done: false, claimed: false };
+      f = { task, lines: 0, batches: 0, pending: 0, ended: false, rejection: null, stored: 0, namedRefused: 0, refusedLines: [], settle, outcome, done: false, claimed: false };
       this.files.set(task, f);
     }
     return f;
@@ -128,7 +146,7 @@ export class LpBatcher implements LpSink {
         last.end += end - pos;
         last.lines += lines;
       } else {
-        batch.segments.push({ file, start: batch.length, end: batch.length + end - pos, lines });
+        batch.segments.push({ file, start: batch.length, end: batch.length + end - pos, lines, firstLine: file.lines + 1 });
         file.pending++;
         file.batches++;
       }
@@ -205,10 +223,14 @@ export class LpBatcher implements LpSink {
       .send(batch.db, body, batch.segments)
       .then(
         (outcomes) => {
-          for (const { segment, rejection } of outcomes) {
-            if (rejection && !segment.file.rejection) segment.file.rejection = rejection;
+          for (const { segment, rejection, stored, refused } of outcomes) {
+            const f = segment.file;
+            if (rejection && !f.rejection) f.rejection = rejection;
+            f.stored += stored;
+            f.namedRefused += refused.length;
+            for (const r of refused) if (f.refusedLines.length < 20) f.refusedLines.push(r);
+            this.acknowledgedLines += stored;
           }
-          this.acknowledgedLines += batch.lines;
           this.finish(batch, null);
         },
         (err: unknown) => {
@@ -243,8 +265,14 @@ export class LpBatcher implements LpSink {
 
   private maybeSettle(f: FileState): void {
     if (!f.ended || f.pending > 0 || f.done) return;
-    if (f.rejection) this.settle(f, { status: 'rejected', lines: f.lines, batches: f.batches, error: f.rejection });
-    else this.settle(f, { status: 'ok', lines: f.lines, batches: f.batches });
+    if (f.rejection) {
+      // over the whole file: lines stored by other batches, or beside the refused ones, make it a partial write
+      const error =
+        f.stored > 0 || f.namedRefused > 0
+          ? rejectionOf({ first: f.rejection, lines: f.lines, stored: f.stored, refused: f.refusedLines, refusedCount: f.namedRefused })
+          : f.rejection;
+      this.settle(f, { status: 'rejected', lines: f.lines, batches: f.batches, error, stored: f.stored, refused: f.lines - f.stored, refusedLines: f.refusedLines });
+    } else this.settle(f, { status: 'ok', lines: f.lines, batches: f.batches });
   }
 
   private settle(f: FileState, o: FileWriteOutcome): void {

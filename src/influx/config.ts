@@ -53,6 +53,15 @@ function positiveInt(text: string | undefined, fallback: number, what: string, m
   return n;
 }
 
+/** `--influx-api`, else INFLUX_API, else v1; anything else is a configuration error. */
+export function resolveInfluxApi(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): InfluxApi {
+  const api = (flag ?? (env.INFLUX_API || 'v1')) as InfluxApi;
+  if (!['v1', 'v2', 'v3'].includes(api)) {
+    throw new UsageError(`--influx-api / INFLUX_API must be v1, v2 or v3, got "${api}"`, ErrorCodes.CONFIG);
+  }
+  return api;
+}
+
 /** Flags, then environment (and .env), then defaults; validated once, frozen. */
 export function resolveInfluxConfig(flags: InfluxFlags, env: NodeJS.ProcessEnv = process.env): Readonly<InfluxConfig> {
   const url = flags.influxUrl ?? (env.INFLUX_URL || 'http://127.0.0.1:8086');
@@ -69,10 +78,7 @@ export function resolveInfluxConfig(flags: InfluxFlags, env: NodeJS.ProcessEnv =
   if (parsed.username || parsed.password) {
     throw new UsageError('INFLUX_URL must not carry credentials: use INFLUX_USERNAME/INFLUX_PASSWORD or INFLUX_TOKEN', ErrorCodes.CONFIG);
   }
-  const api = (flags.influxApi ?? (env.INFLUX_API || 'v1')) as InfluxApi;
-  if (!['v1', 'v2', 'v3'].includes(api)) {
-    throw new UsageError(`--influx-api / INFLUX_API must be v1, v2 or v3, got "${api}"`, ErrorCodes.CONFIG);
-  }
+  const api = resolveInfluxApi(flags.influxApi, env);
   const token = flags.influxToken ?? (env.INFLUX_TOKEN || undefined);
   const org = flags.influxOrg ?? (env.INFLUX_ORG || undefined);
   const username = flags.influxUsername ?? (env.INFLUX_USERNAME || undefined);
@@ -107,10 +113,31 @@ export function isSafeTenantName(name: string): boolean {
   return SAFE_NAME.test(name) && !name.includes('..');
 }
 
-export function tenantNameProblem(kind: 'company' | 'campaign', name: string): string | null {
-  if (isSafeTenantName(name)) return null;
-  return (
-    `${kind} name ${JSON.stringify(name)} is not a safe identifier: use letters, digits, '_', '-' or '.', ` +
-    `starting with a letter or digit, at most 63 characters`
-  );
+/**
+ * InfluxDB 3's database names (influxdb3_server/src/http.rs validate_db_name, 3.0–3.10): ASCII letters, digits,
+ * '_' and '-', starting with a letter or digit; at most 64 characters up to 3.9 (NamespaceName / MAXIMUM_DATABASE_NAME_LENGTH),
+ * 511 from 3.10. Our own limit, 63, is below both. A '.' works as a 1.x database or 2.x bucket name, not on 3.x:
+ * 3.2+ refuse to create it (400), 3.0–3.1 create it and then refuse every write to it.
+ */
+const V3_DATABASE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+
+/**
+ * Why `name` cannot serve as a company (a database or bucket, a tag, a role) or campaign (a tag, a role), or null.
+ * With `api`, the rule of that store too: a company is a database name, and InfluxDB 3 takes fewer characters.
+ */
+export function tenantNameProblem(kind: 'company' | 'campaign', name: string, api?: InfluxApi): string | null {
+  if (!isSafeTenantName(name)) {
+    return (
+      `${kind} name ${JSON.stringify(name)} is not a safe identifier: use letters, digits, '_', '-' or '.', ` +
+      `starting with a letter or digit, at most 63 characters`
+    );
+  }
+  if (kind === 'company' && api === 'v3' && !V3_DATABASE_NAME.test(name)) {
+    return (
+      `company name ${JSON.stringify(name)} cannot be an InfluxDB 3 database name: InfluxDB 3 takes ASCII letters, digits, '_' and '-' ` +
+      `only (no '.'), starting with a letter or digit (InfluxDB 1.x and 2.x accept it). Rename the company folder ` +
+      `(e.g. ${JSON.stringify(name.replace(/[^A-Za-z0-9_-]/g, '-'))}) before its files are ingested`
+    );
+  }
+  return null;
 }

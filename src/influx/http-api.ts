@@ -75,6 +75,7 @@ export class InfluxHttp {
     path: string,
     body?: Uint8Array | string,
     headers: Record<string, string> = {},
+    maxErrorBody = MAX_ERROR_BODY,
   ): Promise<Reply> {
     const auth = this.authHeader();
     const res = await this.pool.request({
@@ -85,7 +86,7 @@ export class InfluxHttp {
     });
     let text = '';
     if (res.statusCode === 204) await res.body.dump();
-    else text = await readLimited(res.body, res.statusCode === 200 || res.statusCode === 201 ? Infinity : MAX_ERROR_BODY);
+    else text = await readLimited(res.body, res.statusCode === 200 || res.statusCode === 201 ? Infinity : maxErrorBody);
     const ra = res.headers['retry-after'];
     return { status: res.statusCode, retryAfter: Array.isArray(ra) ? (ra[0] ?? null) : (ra ?? null), body: text };
   }
@@ -104,7 +105,9 @@ export class InfluxHttp {
   write(db: string, body: Uint8Array, gzipped: boolean, precision: 's' | 'ns' = 's'): Promise<Reply> {
     const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
     if (gzipped) headers['content-encoding'] = 'gzip';
-    return this.request('POST', this.writePath(db, precision), body, headers);
+    // an InfluxDB 3 partial write lists every refused line (before 3.6 each whole): read such a reply whole
+    const maxErrorBody = Math.max(MAX_ERROR_BODY, 2 * this.config.batchBytes + 150 * this.config.batchLines);
+    return this.request('POST', this.writePath(db, precision), body, headers, maxErrorBody);
   }
 
   /** Creates the database (v1, v3) or bucket (v2) when missing; idempotent. Returns the reply that settled it. */

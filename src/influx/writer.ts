@@ -38,13 +38,35 @@ export interface Segment<F> {
   start: number;
   end: number;
   lines: number;
+  /** number of the segment's first line among its file's lines (1-based); default 1 */
+  firstLine?: number;
 }
 
-export type SegmentOutcome<F> = { segment: Segment<F>; rejection: StoreError | null };
+/** A line the server refused by number (InfluxDB 3 partial writes): numbered as its file numbers it, its text as we sent it. */
+export interface RefusedLine {
+  /** 1-based position among the file's lines (the line protocol `--dry-run --lp-out` prints for that file alone) */
+  line: number;
+  /** the server's reason (`error_message`) */
+  error: string;
+  /** the whole line, from our own batch (3.6+ sends back only its first 20 bytes) */
+  text: string;
+}
+
+export interface SegmentOutcome<F> {
+  segment: Segment<F>;
+  /** null: every line of the segment was stored */
+  rejection: StoreError | null;
+  /** lines of the segment the server said it stored */
+  stored: number;
+  /** lines refused by number (InfluxDB 3 partial writes: every other line was stored); [] when the request was refused whole */
+  refused: RefusedLine[];
+}
 
 /**
- * "Too large" replies: 413 (1.x, 2.x), and InfluxDB 3's 500 "max request
- * size (N bytes) exceeded": the batch is split, never retried as it is.
+ * "Too large" replies: 413 (1.x, 2.x, InfluxDB 3.10+), and InfluxDB 3.0–3.9's
+ * 500 "max request size (N bytes) exceeded" (influxdb3_server/src/http.rs:
+ * RequestSizeExceeded fell to the catch-all 500 until v3.10.0 gave it 413):
+ * the batch is split, never retried as it is.
  */
 export function tooLarge(reply: Reply): boolean {
   return reply.status === 413 || (reply.status === 500 && /max request size \(\d+ bytes\) exceeded/.test(reply.body));
@@ -131,11 +153,185 @@ export function linesWithField(body: string, batch: Uint8Array, max = 20): strin
   return out;
 }
 
+/** One entry of an InfluxDB 3 partial write's `data` (influxdb3_types WriteLineError). */
+interface LineError {
+  line_number: number;
+  error_message: string;
+  original_line?: string;
+}
+
+/**
+ * InfluxDB 3's partial write (influxdb3_server/src/http.rs, Error::PartialLpWrite; 3.0–3.10): with accept_partial
+ * (the default) the valid lines are stored and the reply — 400, or 422 when a line hit a limit — lists the others:
+ * `{"error":"partial write of line protocol occurred","data":[{error_message, line_number, original_line}]}`.
+ * `line_number` is the 1-based line of the request body (our bodies hold no blank or comment line);
+ * `original_line` is cut to 20 bytes from 3.6. Null when the reply is not one.
+ */
+export function partialWriteErrors(reply: Reply): LineError[] | null {
+  if (reply.status !== 400 && reply.status !== 422) return null;
+  try {
+    const j = JSON.parse(reply.body) as { error?: unknown; data?: unknown };
+    if (typeof j.error !== 'string' || !/partial write/i.test(j.error) || !Array.isArray(j.data) || j.data.length === 0) return null;
+    const out: LineError[] = [];
+    for (const d of j.data as Array<Record<string, unknown>>) {
+      if (!Number.isInteger(d?.line_number) || (d.line_number as number) < 1 || typeof d.error_message !== 'string') return null;
+      out.push({
+        line_number: d.line_number as number,
+        error_message: d.error_message,
+        ...(typeof d.original_line === 'string' ? { original_line: d.original_line } : {}),
+      });
+    }
+    return out;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * InfluxDB 3 refusing the request as a whole, not a line of it: `{"error": …, "data": null}` (http.rs
+ * ErrorMessage<()>: the database limit, a database name it refuses). Every part of the batch would get the same
+ * answer: no use sending each file's part alone.
+ */
+function wholeRequestRefusal(reply: Reply): boolean {
+  if (reply.status !== 400 && reply.status !== 422) return false;
+  try {
+    const j = JSON.parse(reply.body) as { error?: unknown; data?: unknown };
+    return typeof j.error === 'string' && 'data' in j && j.data === null;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * What to do about a limit of InfluxDB 3 (influxdb3_catalog/src/error.rs messages; the numbers per edition are
+ * in docs/influxdb.md#limits): a sentence to append to the server's message, or ''.
+ */
+export function limitHint(message: string): string {
+  const db = /Adding a new database would exceed limit of (\d+) databases/.exec(message);
+  if (db) {
+    return (
+      ` — hint: this InfluxDB 3 holds at most ${db[1]} databases (Core 5, Enterprise 100), the meta database ` +
+      `(--meta-db, powerview_meta) included, and every company is a database: remove a database no longer used, ` +
+      `point --meta-db at an existing one or '' (no meta summaries), or move to InfluxDB 3 Enterprise (docs/influxdb.md#limits)`
+    );
+  }
+  const columns = /exceed number of (tag )?columns per table limit of (\d+) columns/.exec(message);
+  if (columns) {
+    return (
+      ` — hint: a table of InfluxDB 3 holds at most ${columns[2]} ${columns[1] ? 'tag ' : ''}columns, and this company's ` +
+      `measurement "electrical" has one field column per device channel (plus 10 tags and time): its devices' channels ` +
+      `exceed the limit. Files of devices already in the table still land; split the company, or see docs/influxdb.md#limits`
+    );
+  }
+  if (/exceed number of tables limit/.test(message)) {
+    return ' — hint: InfluxDB 3 limits the tables across all databases (Core 2,000, Enterprise 10,000 by default, --num-table-limit): see docs/influxdb.md#limits';
+  }
+  if (/exceed the field (family )?limit/.test(message)) return ' — hint: a field-family limit of InfluxDB 3 (3.10+): see docs/influxdb.md#limits';
+  return '';
+}
+
+const count = (n: number): string => n.toLocaleString('en-US');
+
+/**
+ * The rejection of one file's lines (or of one segment of them), from what the server answered: STORE_PARTIAL when
+ * some lines were stored — the file is not "rejected as a whole" — STORE_REJECTED when none were; the refused
+ * lines by the file's own numbers when the server named them, the server's message otherwise; a limit's hint.
+ */
+export function rejectionOf(args: {
+  first: StoreError;
+  lines: number;
+  stored: number;
+  refused: RefusedLine[];
+  refusedCount: number;
+}): StoreError {
+  const { first, lines, stored, refused, refusedCount } = args;
+  const reasons = refused.length
+    ? refused
+        .slice(0, 5)
+        .map((r) => `line ${r.line}: ${r.error}`)
+        .join('; ') + (refusedCount > 5 ? `; … (${count(refusedCount - 5)} more)` : '')
+    : serverMessage(first.body) || first.message;
+  const hint = limitHint(refused.length ? refused.map((r) => r.error).join('\n') : `${first.body}\n${first.message}`);
+  const head =
+    stored > 0
+      ? `InfluxDB stored ${count(stored)} of ${count(lines)} lines and refused ${count(lines - stored)} (HTTP ${first.status})`
+      : `InfluxDB rejected lines (HTTP ${first.status})`;
+  return new StoreError(stored > 0 ? ErrorCodes.STORE_PARTIAL : ErrorCodes.STORE_REJECTED, `${head}: ${reasons}${hint}`, {
+    status: first.status,
+    body: first.body,
+    lines: refused.length ? refused.slice(0, 20).map((r) => r.text) : first.lines,
+  });
+}
+
+/**
+ * The partial write's refused lines placed on the segments they came from, by line number, without sending
+ * anything again (the rest was stored); null when the numbers do not fit this body (past its end, or a line whose
+ * `original_line` does not begin like ours): the caller falls back to treating the request as refused whole.
+ */
+function placeRefusedLines<F>(errors: LineError[], body: Uint8Array, segments: Segment<F>[], reply: Reply): SegmentOutcome<F>[] | null {
+  const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const total = segments.reduce((n, s) => n + s.lines, 0);
+  const wanted = [...new Set(errors.map((e) => e.line_number))].sort((a, b) => a - b);
+  if (wanted[wanted.length - 1] > total) return null;
+  // one pass over the body: where each wanted line starts and ends
+  const at = new Map<number, [number, number]>();
+  let line = 1;
+  let pos = 0;
+  for (const n of wanted) {
+    for (; line < n; line++) pos = buf.indexOf(10, pos) + 1;
+    const nl = buf.indexOf(10, pos);
+    at.set(n, [pos, nl < 0 ? buf.length : nl]);
+  }
+  const byNumber = new Map(errors.map((e) => [e.line_number, e]));
+  for (const [n, [from, to]] of at) {
+    const sent = byNumber.get(n)!.original_line;
+    if (sent === undefined) continue;
+    const theirs = Buffer.from(sent);
+    const k = Math.min(20, theirs.length, to - from);
+    if (k > 0 && !buf.subarray(from, from + k).equals(theirs.subarray(0, k))) return null;
+  }
+  const kept = bodyOf(reply);
+  const out: SegmentOutcome<F>[] = [];
+  let before = 0;
+  for (const s of segments) {
+    const refused: RefusedLine[] = [];
+    for (const n of wanted) {
+      if (n <= before || n > before + s.lines) continue;
+      const [from, to] = at.get(n)!;
+      refused.push({ line: (s.firstLine ?? 1) + (n - before) - 1, error: byNumber.get(n)!.error_message, text: buf.subarray(from, to).toString() });
+    }
+    const stored = s.lines - refused.length;
+    const rejection = refused.length
+      ? rejectionOf({
+          first: new StoreError(ErrorCodes.STORE_REJECTED, serverMessage(reply.body), { status: reply.status, body: kept }),
+          lines: s.lines,
+          stored,
+          refused,
+          refusedCount: refused.length,
+        })
+      : null;
+    out.push({ segment: s, rejection, stored, refused });
+    before += s.lines;
+  }
+  return out;
+}
+
+/** An error body kept with a rejection: the first 64 KiB (a partial write of many lines is read whole, kept short). */
+function bodyOf(reply: Reply): string {
+  return reply.body.length > MAX_KEPT_BODY ? reply.body.slice(0, MAX_KEPT_BODY) : reply.body;
+}
+
+const MAX_KEPT_BODY = 64 * 1024;
+
 /**
  * Sends batches of line protocol with the retry rules of DESIGN §3: 429/503
  * honour Retry-After, 5xx and network errors back off exponentially with
- * jitter, a missing database is created, 413 splits the batch, any other 4xx
- * is a rejection kept with the server's message and the lines it named.
+ * jitter, a missing database is created, 413 (and 3.x's 500 "max request
+ * size") splits the batch, any other 4xx is a rejection kept with the
+ * server's message and the lines it named — InfluxDB 3's partial writes
+ * by line number, on the files they came from, without sending again what
+ * was stored. A database the server refuses to create (400/422: its name,
+ * a limit) fails the files of that database only.
  * Throws StoreError(STORE_UNAVAILABLE) when the store wait runs out and
  * StoreError(STORE_AUTH) on 401/403: both stop the run, no file is blamed.
  */
@@ -163,15 +359,27 @@ export class InfluxWriter {
     this.stopping.abort();
   }
 
-  /** Creates the database unless this writer already did; retried like a write. */
-  async ensureDatabase(db: string): Promise<void> {
-    if (this.known.has(db)) return;
+  /**
+   * Creates the database unless this writer already did; retried like a write. Resolves with null, or with the
+   * refusal of this database alone (400/422: a name the server refuses, InfluxDB 3's database limit): its files
+   * fail, other databases go on. Anything else that is not a success (a redirect, 404, 401) stops the run.
+   */
+  async ensureDatabase(db: string): Promise<StoreError | null> {
+    if (this.known.has(db)) return null;
     // 403 here is a user that may write but not create databases (below), not a refused login
     const reply = await this.retrying(db, () => this.http.createDatabase(db), { retry403: false });
+    if (reply.status === 400 || reply.status === 422) {
+      const message = serverMessage(reply.body);
+      return new StoreError(ErrorCodes.STORE_REJECTED, `InfluxDB refused to create database "${db}" (HTTP ${reply.status}): ${message}${limitHint(message)}`, {
+        status: reply.status,
+        body: bodyOf(reply),
+      });
+    }
     // 403: a user allowed to write but not to create databases (1.x non-admin): the database
     // may well exist; the write says if it does not
     if (reply.status >= 300 && reply.status !== 403) this.failReply(reply, `cannot create database "${db}"`);
     this.known.add(db);
+    return null;
   }
 
   /**
@@ -179,7 +387,8 @@ export class InfluxWriter {
    * once the store acknowledged or rejected every line.
    */
   async send<F>(db: string, body: Uint8Array, segments: Segment<F>[], precision: 's' | 'ns' = 's'): Promise<SegmentOutcome<F>[]> {
-    await this.ensureDatabase(db);
+    const refusedDb = await this.ensureDatabase(db);
+    if (refusedDb) return segments.map((segment) => ({ segment, rejection: refusedDb, stored: 0, refused: [] }));
     const lines = segments.reduce((s, g) => s + g.lines, 0);
     const payload = this.gzip ? await gzip(body, { level: zlibConstants.Z_BEST_SPEED }) : body;
     let reply = await this.retrying(db, () => this.timed(lines, payload.length, () => this.http.write(db, payload, this.gzip, precision)));
@@ -187,36 +396,49 @@ export class InfluxWriter {
       // dropped behind our back (or created by an earlier run and removed): create it again, once
       this.known.delete(db);
       this.hooks.onRetry?.('database_missing', db, 0, serverMessage(reply.body));
-      await this.ensureDatabase(db);
+      const refused = await this.ensureDatabase(db);
+      if (refused) return segments.map((segment) => ({ segment, rejection: refused, stored: 0, refused: [] }));
       reply = await this.retrying(db, () => this.timed(lines, payload.length, () => this.http.write(db, payload, this.gzip, precision)));
     }
-    if (reply.status >= 200 && reply.status < 300) return segments.map((segment) => ({ segment, rejection: null }));
+    if (reply.status >= 200 && reply.status < 300) return segments.map((segment) => ({ segment, rejection: null, stored: segment.lines, refused: [] }));
     if (reply.status < 400) {
       // a redirect or an informational status is no answer about the lines: a misconfigured URL
       this.failReply(reply, `unexpected reply to a write${reply.status >= 300 ? ': does INFLUX_URL point at a redirect?' : ''}`);
     }
     if (reply.status === 401 || reply.status === 403) this.failReply(reply, 'InfluxDB refused the credentials');
     if (tooLarge(reply) && lines > 1) return this.split(db, body, segments, precision);
+    // InfluxDB 3 named the lines it refused and stored the others: each refused line goes to its file, nothing is sent again
+    const named = partialWriteErrors(reply);
+    const placed = named ? placeRefusedLines(named, body, segments, reply) : null;
+    if (placed) return placed;
+    if (segments.length > 1 && wholeRequestRefusal(reply)) {
+      const message = serverMessage(reply.body);
+      const rejection = new StoreError(ErrorCodes.STORE_REJECTED, `InfluxDB rejected lines (HTTP ${reply.status}): ${message}${limitHint(message)}`, {
+        status: reply.status,
+        body: bodyOf(reply),
+      });
+      return segments.map((segment) => ({ segment, rejection, stored: 0, refused: [] }));
+    }
     if (segments.length > 1) {
       // which file's lines were refused? send each file's part alone (a repeated point is an
       // overwrite), one after another: this request already holds its in-flight slot
       const out: SegmentOutcome<F>[] = [];
       for (const s of segments) {
         const [o] = await this.send(db, body.subarray(s.start, s.end), [{ ...s, start: 0, end: s.end - s.start }], precision);
-        out.push({ segment: s, rejection: o.rejection });
+        out.push({ ...o, segment: s });
       }
       return out;
     }
     const message = serverMessage(reply.body);
-    const rejection = new StoreError(ErrorCodes.STORE_REJECTED, `InfluxDB rejected lines (HTTP ${reply.status}): ${message}`, {
+    const rejection = new StoreError(ErrorCodes.STORE_REJECTED, `InfluxDB rejected lines (HTTP ${reply.status}): ${message}${limitHint(message)}`, {
       status: reply.status,
-      body: reply.body,
+      body: bodyOf(reply),
       lines: (() => {
         const named = rejectedLines(reply.body);
         return (named.length ? named : linesWithField(reply.body, body)).slice(0, 20);
       })(),
     });
-    return segments.map((segment) => ({ segment, rejection }));
+    return segments.map((segment) => ({ segment, rejection, stored: 0, refused: [] }));
   }
 
   /** 413: halves on a line boundary, each half sent on its own. */
@@ -236,7 +458,11 @@ export class InfluxWriter {
       for (const s of segments) {
         const a = Math.max(s.start, from);
         const b = Math.min(s.end, to);
-        if (a < b) part.push({ file: s.file, start: a - from, end: b - from, lines: countLines(buf, a, b) });
+        if (a < b) {
+          // the part's first line keeps its number in the file
+          const skipped = countLines(buf, s.start, a);
+          part.push({ file: s.file, start: a - from, end: b - from, lines: countLines(buf, a, b), firstLine: (s.firstLine ?? 1) + skipped });
+        }
       }
       if (part.length) out.push(...(await this.send(db, body.subarray(from, to), part, precision)));
     }
@@ -303,10 +529,15 @@ function countLines(buf: Buffer, from: number, to: number): number {
   return n;
 }
 
-/** Outcomes of split parts → one per original segment (rejected when any part of it was). */
+/** Outcomes of split parts → one per original segment: stored and refused lines added up, the first rejection kept. */
 function mergeOutcomes<F>(segments: Segment<F>[], parts: SegmentOutcome<F>[]): SegmentOutcome<F>[] {
   return segments.map((segment) => {
-    const rejected = parts.find((p) => p.segment.file === segment.file && p.rejection);
-    return { segment, rejection: rejected?.rejection ?? null };
+    const mine = parts.filter((p) => p.segment.file === segment.file);
+    const stored = mine.reduce((n, p) => n + p.stored, 0);
+    const refused = mine.flatMap((p) => p.refused);
+    const first = mine.find((p) => p.rejection)?.rejection ?? null;
+    // counted again over the whole segment: a part stored, another refused is a partial write of the segment
+    const rejection = first && (stored > 0 || refused.length > 0) ? rejectionOf({ first, lines: segment.lines, stored, refused, refusedCount: refused.length }) : first;
+    return { segment, rejection, stored, refused };
   });
 }

@@ -118,7 +118,8 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
 
   /** files whose company or campaign cannot name a database or role: refused up front */
   const refused = (task: FileTask): boolean => {
-    const problem = tenantNameProblem('company', task.identity.company) ?? tenantNameProblem('campaign', task.identity.campaign);
+    // the company is a database name: with the store's rule (InfluxDB 3 takes no '.')
+    const problem = tenantNameProblem('company', task.identity.company, options.influx.api) ?? tenantNameProblem('campaign', task.identity.campaign);
     if (!problem) return false;
     const r = emptyFileReport(task.path, task.identity);
     r.bytes = task.size ?? 0;
@@ -184,7 +185,11 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
     const outcome: FileWriteOutcome = await batcher.outcome(task);
     const tInflux = performance.now();
     let tPg = tInflux;
-    report.written = { lines: outcome.status === 'unavailable' ? 0 : outcome.lines, batches: outcome.batches };
+    // lines the store stored; those it refused counted apart (a partial write keeps what was stored)
+    report.written =
+      outcome.status === 'rejected'
+        ? { lines: outcome.stored, batches: outcome.batches, refused: outcome.refused }
+        : { lines: outcome.status === 'unavailable' ? 0 : outcome.lines, batches: outcome.batches };
     report.moved_to = null;
     try {
       if (report.status === 'error' && store && !report.sha256) {
@@ -200,6 +205,8 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
         fail(report, outcome.error);
       } else if (outcome.status === 'rejected') {
         fail(report, outcome.error);
+        // by the file's own line numbers, the whole line as sent (InfluxDB 3 names them; it echoes only 20 bytes)
+        if (outcome.refusedLines.length) report.error!.refused_lines = outcome.refusedLines;
         if (moveFiles) report.moved_to = await moveFinished(task.path, 'error', report.error);
       } else {
         if (options.verify) await verifyFile(report);
@@ -413,7 +420,7 @@ function storeOwned(report: FileReport): boolean {
 function fail(report: FileReport, err: PowerViewError): void {
   report.status = 'error';
   report.error = { code: err.code, message: err.message.split('\n')[0] };
-  if (err instanceof StoreError && err.code === ErrorCodes.STORE_REJECTED) {
+  if (err instanceof StoreError && (err.code === ErrorCodes.STORE_REJECTED || err.code === ErrorCodes.STORE_PARTIAL)) {
     report.error.http_status = err.status;
     report.error.server_lines = err.lines;
   }

@@ -32,6 +32,8 @@ export interface FileReport {
     /** store rejections: the HTTP status and the lines the server named */
     http_status?: number;
     server_lines?: string[];
+    /** lines InfluxDB 3 refused by number (first 20): the file's own line numbers (of its line protocol), reason, line */
+    refused_lines?: Array<{ line: number; error: string; text: string }>;
   } | null;
   warnings: string[];
   format: string | null;
@@ -55,8 +57,8 @@ export interface FileReport {
   channels: ChannelReport[];
   /** where the file went after the run (parsed/ or error/); absent in a dry run, null when it stayed */
   moved_to?: string | null;
-  /** lines acknowledged by InfluxDB and batches that carried them */
-  written?: { lines: number; batches: number } | null;
+  /** lines acknowledged (stored) by InfluxDB and batches that carried them; `refused`: lines it did not store */
+  written?: { lines: number; batches: number; refused?: number } | null;
   /** sha256 of the file's bytes (with PostgreSQL on: the ledger's key) */
   sha256?: string;
   /** points an earlier file already brought: skipped in both stores (DESIGN §4) */

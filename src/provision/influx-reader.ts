@@ -1,5 +1,6 @@
 import { ErrorCodes, StoreError } from '../errors.js';
 import { InfluxHttp, quoteIdent, v2Conflict, type Reply } from '../influx/http-api.js';
+import { limitHint } from '../influx/writer.js';
 import type { TokenVault } from './token-vault.js';
 
 /** What became of a tenant's InfluxDB read credentials. */
@@ -23,7 +24,8 @@ function failed(what: string, reply: Reply): StoreError {
       : reply.status >= 500 || reply.status === 429
         ? ErrorCodes.STORE_UNAVAILABLE
         : ErrorCodes.STORE_REJECTED;
-  return new StoreError(code, `InfluxDB ${what}: HTTP ${reply.status} ${reply.body.slice(0, 300)}`, { status: reply.status, body: reply.body });
+  // a limit of InfluxDB 3 (the database limit at provisioning): say what to do about it
+  return new StoreError(code, `InfluxDB ${what}: HTTP ${reply.status} ${reply.body.slice(0, 300)}${limitHint(reply.body)}`, { status: reply.status, body: reply.body });
 }
 
 /** The error of the first statement of an InfluxQL reply, or null. */

@@ -50,7 +50,8 @@ export async function provisionTenant(opts: ProvisionOptions): Promise<Provision
   const { tenant } = opts;
   const campaign = opts.campaign ?? null;
   for (const [kind, name] of [['company', tenant], ['campaign', campaign]] as const) {
-    const problem = name === null ? null : tenantNameProblem(kind, name);
+    // the store's own rule too: InfluxDB 3 refuses a '.' in a database name that 1.x and 2.x accept
+    const problem = name === null ? null : tenantNameProblem(kind, name, opts.influx.api);
     if (problem) throw new TenantNameError(problem);
   }
   const secret = opts.secret ?? resolveTenantSecret();
@@ -98,7 +99,8 @@ export async function provisionTenant(opts: ProvisionOptions): Promise<Provision
       throw toDatabaseError(err, `read the catalog of ${tenant}`);
     });
     const entry = catalog.tenants[0] ?? { tenant, timeZone: 'Europe/Paris', campaigns: campaign ? [campaign] : [] };
-    const tree = new Map([...staticTree(opts.tree), ...tenantTree(entry, opts.tree)]);
+    const treeOptions = { ...opts.tree, influxApi: opts.influx.api };
+    const tree = new Map([...staticTree(treeOptions), ...tenantTree(entry, treeOptions)]);
     grafana = { dir: opts.grafanaDir, ...(await writeTree(opts.grafanaDir, tree, { tenant })) };
   }
 

@@ -64,6 +64,8 @@ export class InfluxMock {
   readonly resourceTokens = new Map<string, ResourceToken>();
   /** the resource token a request authenticated with, by request seq */
   readonly resourceOf = new Map<number, ResourceToken>();
+  /** v3 catalog: database → table → its columns (tags, fields, time), for the limits ([v3-limits]) */
+  readonly v3Tables = new Map<string, Map<string, Set<string>>>();
   private server: Server;
   private readonly sockets = new Set<Socket>();
   private refusing: 'reset' | null = null;
@@ -200,6 +202,7 @@ export class InfluxMock {
   /** Drops a database/bucket and its points ("dropped behind the writer's back"). */
   dropDatabase(name: string): void {
     this.databases.delete(name);
+    this.v3Tables.delete(name);
     this.buckets.delete(name);
     this.store.delete(name);
   }
@@ -325,12 +328,11 @@ export class InfluxMock {
     const authProblem = this.authenticate(rec);
     if (authProblem) return reply(authProblem.status, authProblem.body);
 
-    if (rec.isWrite && body.length > this.maxBodyBytes) {
+    if (rec.isWrite && writeApi !== 'v3' && body.length > this.maxBodyBytes) {
       if (writeApi === 'v2') {
         // [v2-write] LineProtocolLengthError / [v2-src] write_handler_test.go
         return reply(413, { code: 'request too large', message: 'unable to read data: points batch is too large', maxLength: this.maxBodyBytes });
       }
-      if (writeApi === 'v3') return reply(500, `max request size (${this.maxBodyBytes} bytes) exceeded`); // [v3-src]
       return reply(413, { error: 'Request Entity Too Large' }); // [v1-api]
     }
 
@@ -406,6 +408,8 @@ export class InfluxMock {
     db: string,
     multiplier: bigint,
     atomic: boolean,
+    /** a line that parses is checked in order (InfluxDB 3's schema limits); a message refuses it */
+    check?: (p: ParsedLine) => string | null,
   ): { errors: Array<{ line: string; lineNumber: number; message: string }>; dropped: number } {
     const lines = rec.text.split('\n');
     const parsed: Array<{ line: string; p: ParsedLine }> = [];
@@ -416,8 +420,9 @@ export class InfluxMock {
       const trimmed = line.trim();
       if (trimmed === '' || trimmed.startsWith('#')) return;
       const p = parseLine(trimmed);
-      if ('error' in p) errors.push({ line: trimmed, lineNumber: idx + 1, message: p.error });
-      else parsed.push({ line: trimmed, p });
+      const refused = 'error' in p ? p.error : (check?.(p) ?? null);
+      if (refused !== null) errors.push({ line: trimmed, lineNumber: idx + 1, message: refused });
+      else parsed.push({ line: trimmed, p: p as ParsedLine });
     });
     if (atomic && errors.length) return { errors, dropped };
     const now = BigInt(Date.now()) * 1_000_000n;

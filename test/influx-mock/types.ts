@@ -64,7 +64,10 @@ export interface InfluxMockOptions {
   orgId?: string;
   /** databases / buckets that exist at start */
   databases?: string[];
-  /** write bodies (after gunzip) above this many bytes are refused: 413 (v1, v2) or 500 (v3, see [v3-src]) */
+  /**
+   * write bodies (after gunzip) above this many bytes are refused: 413 (v1, v2); v3: 500 up to 3.9, 413 from 3.10
+   * ([v3-size]). InfluxDB 3's own default is 10 MiB (`--max-http-request-size`); the stand-in's is no limit
+   */
   maxBodyBytes?: number;
   /** every write reply waits this long */
   replyDelayMs?: number;
@@ -81,8 +84,24 @@ export interface InfluxMockOptions {
   retentionCutoffS?: number;
   /** v2: every bucket has a virtual DBRP mapping (2.2+, the default); false: 2.0–2.1, only explicit ones */
   virtualDbrps?: boolean;
-  /** v3: InfluxDB 3 Enterprise (resource tokens); default Core */
+  /** v3: InfluxDB 3 Enterprise (resource tokens, its limits); default Core */
   v3Enterprise?: boolean;
+  /**
+   * v3: the release the stand-in answers as, "3.0" … "3.10" (default "3.10"): the request-size status, the
+   * database-name rule, `original_line` cut to 20 bytes, Basic auth on /query ([v3-*] in v3.ts)
+   */
+  v3Version?: string;
+  /**
+   * v3 limits ([v3-limits]): databases (`_internal` not counted), tables across all databases, columns per table
+   * (time included). Default: Core 5 / 2000 / 500, Enterprise 100 / 10000 / 500
+   */
+  v3Limits?: { databases?: number; tables?: number; columnsPerTable?: number };
+  /**
+   * the server the 1.x-compatible `/query` and `/write` belong to: 'v3' authenticates them as InfluxDB 3 does
+   * ([v3-auth]: the token as Bearer, Token, `p`, and from 3.1 as the Basic password); default: 1.x users,
+   * 2.x v1 authorizations and 3.x resource tokens alike
+   */
+  product?: 'v1' | 'v2' | 'v3';
 }
 
 /** An InfluxDB 3 Enterprise resource token ([v3-tokens]) */

@@ -13,10 +13,11 @@ import type { InfluxMock } from './server.js';
 import type { AuthRefusal, RecordedRequest, ReplyFn } from './types.js';
 import { jsonString, NS_PER, type ParsedLine } from './line-protocol.js';
 import { legacyCredentials } from './v2-auth.js';
-import { resourceTokenOf } from './v3.js';
+import { resourceTokenOf, v3AuthenticateV1 } from './v3.js';
 
-/** Who may call /write and /query: a 3.x resource token, a 2.x v1-compatible authorization ([v2-legacy] authorizer.go), the 1.x user or token. */
+/** Who may call /write and /query: on a 3.x stand-in, as 3.x decides (v3.ts [v3-auth]); otherwise a 3.x resource token, a 2.x v1-compatible authorization ([v2-legacy] authorizer.go), the 1.x user or token. */
 export function authenticateV1(mock: InfluxMock, rec: RecordedRequest): AuthRefusal {
+  if (mock.options.product === 'v3') return v3AuthenticateV1(mock, rec);
   const { token, username, password } = mock.options;
   const auth = String(rec.headers.authorization ?? '');
   // 3.x on its 1.x API: the token as Token/Bearer, as the Basic password, or as p
