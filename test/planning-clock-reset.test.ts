@@ -14,7 +14,7 @@ import pg from 'pg';
 import { writeFile as writeTsv, type FileSpec } from '../fixtures/generate.js';
 import { dropDatabase, runCli, servicesSkip, servicesUp } from './services.js';
 
-t.setTimeout(110_000);
+t.setTimeout(600_000); // includes the wait for the shared services lock, like the other service tests
 
 const STEP = 600;
 const T0 = Date.UTC(2025, 2, 3, 0, 0, 0) / 1000;
