@@ -4,7 +4,7 @@ import { errorMessage } from '../errors.js';
 import type { FileReport, RunReport } from '../pipeline/report.js';
 import type { InfluxWriter } from './writer.js';
 
-/** Meta database measurements, as the earlier deployment wrote them (DESIGN §3). */
+/** Meta database measurements, as the earlier deployment wrote them (docs/architecture.md#influxdb-output). */
 export const META_FILE = 'tsv_parser_file';
 export const META_RUN = 'tsv_parser_run';
 

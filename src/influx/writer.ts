@@ -324,7 +324,7 @@ function bodyOf(reply: Reply): string {
 const MAX_KEPT_BODY = 64 * 1024;
 
 /**
- * Sends batches of line protocol with the retry rules of DESIGN §3: 429/503
+ * Sends batches of line protocol with the retry rules of docs/architecture.md#influxdb-output: 429/503
  * honour Retry-After, 5xx and network errors back off exponentially with
  * jitter, a missing database is created, 413 (and 3.x's 500 "max request
  * size") splits the batch, any other 4xx is a rejection kept with the

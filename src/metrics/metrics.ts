@@ -6,7 +6,7 @@ import { ErrorCodes } from '../errors.js';
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
 /**
- * The service's Prometheus metrics (DESIGN §7), prefix `powerview_`. One
+ * The service's Prometheus metrics (docs/architecture.md#metrics), prefix `powerview_`. One
  * instance per process; the ingest job, the InfluxDB writer, the PostgreSQL
  * store and the HTTP service report into it. Labels are bounded: tenants,
  * outcomes, error codes, stores and causes — never paths or devices.

@@ -27,7 +27,7 @@ interface Pending {
 }
 
 /**
- * Exactly-once across files (DESIGN §4): a point (tenant, device, channel,
+ * Exactly-once across files (docs/architecture.md#postgresql-output-and-exactly-once): a point (tenant, device, channel,
  * time) is written by the first file that brings it. Before a file's blocks
  * go to the workers, the points already held are looked up: committed
  * coverage in PostgreSQL, plus the coverage of this run's files that are

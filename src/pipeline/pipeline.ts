@@ -20,7 +20,7 @@ import { FileCoverage, HOURLY_KEY, type HeldPoints, type Run } from './coverage.
 import { H, HOURLY_FIELDS, type BlockPlan } from '../tsv/block-parser.js';
 import type { ScanResult } from '../tsv/scanner.js';
 
-/** How a file is to be written, decided after pass 1 (exactly-once, DESIGN §4). */
+/** How a file is to be written, decided after pass 1 (exactly-once, docs/architecture.md#postgresql-output-and-exactly-once). */
 export interface FilePlan {
   /** the same bytes were ingested before: nothing is parsed or written; the reason */
   noop?: string;

@@ -61,7 +61,7 @@ export interface FileReport {
   written?: { lines: number; batches: number; refused?: number } | null;
   /** sha256 of the file's bytes (with PostgreSQL on: the ledger's key) */
   sha256?: string;
-  /** points an earlier file already brought: skipped in both stores (DESIGN §4) */
+  /** points an earlier file already brought: skipped in both stores (docs/architecture.md#postgresql-output-and-exactly-once) */
   held_points?: number;
   /** the export time from the file name (export-order.ts), UTC; null when the name holds none */
   export_time?: string | null;

@@ -90,7 +90,7 @@ export interface KnownFile {
 const CACHE_MAX = 10_000;
 
 /**
- * The PostgreSQL side of one file (DESIGN §4): what is already held (ledger,
+ * The PostgreSQL side of one file (docs/architecture.md#postgresql-output-and-exactly-once): what is already held (ledger,
  * coverage, known layout), and the commit that makes a file's aggregates,
  * coverage and ledger row visible together.
  */

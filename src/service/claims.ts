@@ -25,7 +25,7 @@ export interface DeviceClaims {
 }
 
 /**
- * Claims (DESIGN §5): a device folder is worked on by one process at a time,
+ * Claims (docs/architecture.md#pipeline-and-serve): a device folder is worked on by one process at a time,
  * across `serve` instances sharing a data root and database. A claim is a
  * PostgreSQL session-level advisory lock held by this process's own claims
  * connection: when the process dies, the connection and its locks go with it,
@@ -65,7 +65,7 @@ export class Claims implements DeviceClaims {
   private readonly devices = new Map<string, bigint>();
 
   /**
-   * A device's claim (DESIGN §5): whoever plans a file of the device holds it
+   * A device's claim (docs/architecture.md#pipeline-and-serve): whoever plans a file of the device holds it
    * from the plan to the commit, whatever folder the file is in. Waits while
    * another process holds it (polling: one claims session serves every
    * device, a blocking lock would stall the others); throws only when

@@ -48,7 +48,7 @@ function insertInOrder(order: string[], path: string, compare: (a: string, b: st
 }
 
 /**
- * Decides which complete file the pipeline takes next (DESIGN §5). Files are
+ * Decides which complete file the pipeline takes next (docs/architecture.md#pipeline-and-serve). Files are
  * grouped by device folder; a device's files go only once this process holds
  * the device's claim, in export order (the file name holds the export time),
  * devices side by side. The pipeline pulls (async iteration): files wait here,

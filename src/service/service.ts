@@ -58,7 +58,7 @@ export interface ServiceOptions {
 }
 
 /**
- * `powerview serve` (DESIGN §5–§7): SFTPGo hook events and a watch of the data
+ * `powerview serve` (docs/architecture.md#pipeline-and-serve): SFTPGo hook events and a watch of the data
  * root feed one long-running ingest job — the same pipeline as a backfill —
  * through claims, so each file is committed once whatever the number of
  * events, instances or restarts. HTTP: the hook, /metrics, /healthz, /readyz.

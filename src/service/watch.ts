@@ -26,7 +26,7 @@ interface Candidate {
 }
 
 /**
- * The safety net of continuous mode (DESIGN §5): a recursive directory watch
+ * The safety net of continuous mode (docs/architecture.md#pipeline-and-serve): a recursive directory watch
  * plus a periodic rescan of the data root find files no hook announced (the
  * service was down during an upload, another SFTP server wrote them). Such a
  * file is complete only once its size and mtime have been stable for

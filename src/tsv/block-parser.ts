@@ -46,7 +46,7 @@ export interface BlockResult {
 }
 
 /**
- * Exactly-once and aggregation inputs of a block (DESIGN §4): which cells an
+ * Exactly-once and aggregation inputs of a block (docs/architecture.md#postgresql-output-and-exactly-once): which cells an
  * earlier file already brought (skipped in both stores), which channels are
  * power (`W`: energy), and the file's sampling period.
  */
@@ -354,7 +354,7 @@ export function parseBlock(
   stats.minTime = minTime === Infinity ? 0 : minTime;
   stats.maxTime = maxTime;
   if (!brought) return { lp: out, lpLength: o, stats };
-  // a cross-file duplicate row is a duplicate row (DESIGN §4: counted as duplicate_rows)
+  // a cross-file duplicate row is a duplicate row (docs/architecture.md#postgresql-output-and-exactly-once: counted as duplicate_rows)
   stats.duplicateRows += skippedRows;
   return { lp: out, lpLength: o, stats, agg: { hourly: Float64Array.from(hourly), brought, skippedPoints, skippedRows } };
 }

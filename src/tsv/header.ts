@@ -68,7 +68,7 @@ export function splitNameUnit(cell: string): { name: string; unit: string } {
 
 /**
  * Channel identity exactly as the existing PowerView deployment names it
- * (DESIGN §2): master/slave by serial, tri/mono subtype, per-device labels
+ * (docs/architecture.md#input-format): master/slave by serial, tri/mono subtype, per-device labels
  * U1..U3/Ch1.. (tri) or U1/Ch1.. (mono) for the master, Ch1.. for slaves.
  */
 export function buildChannels(
@@ -253,7 +253,7 @@ export function parseHeader(head: Buffer, eof: boolean): FileHeader | null {
   };
 }
 
-/** How this file's timestamps are to be read (DESIGN §2). */
+/** How this file's timestamps are to be read (docs/architecture.md#input-format). */
 export function timeBasisOf(header: FileHeader, options: HeaderOptions): TimeBasis {
   if (header.meta) {
     const settings = header.meta.DataTimeSettings;

@@ -12,7 +12,7 @@ export interface FileIdentity {
   device?: string;
 }
 
-/** Per-channel series prefixes, built once per file (DESIGN §3). */
+/** Per-channel series prefixes, built once per file (docs/architecture.md#influxdb-output). */
 export function buildSeriesTable(header: FileHeader, identity: FileIdentity): SeriesTable {
   const parts = header.channels.map((c) =>
     Buffer.from(

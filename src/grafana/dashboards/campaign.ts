@@ -13,7 +13,7 @@ export const HOURLY_VIEW = 'bi.vw_metabase_channel_hourly';
 
 /**
  * InfluxQL for one unit's curves: the field key of a channel is
- * `<channel_id>_<unit>` (DESIGN §3), so the channels picked in `$channel`
+ * `<channel_id>_<unit>` (docs/architecture.md#influxdb-output), so the channels picked in `$channel`
  * select the fields, one series per channel.
  */
 export function curveQuery(unit: 'W' | 'V'): string {

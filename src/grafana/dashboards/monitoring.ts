@@ -22,7 +22,7 @@ function promPanel(title: string, description: string, unit: string, series: Ser
   return panel;
 }
 
-/** The ingester's own dashboard (DESIGN §7 metrics, prefix powerview_): one for every deployment. */
+/** The ingester's own dashboard (docs/architecture.md#metrics metrics, prefix powerview_): one for every deployment. */
 export function monitoringDashboard(): Dashboard {
   const ds = prometheusRef(uids.prometheusDatasource);
   const builder = new DashboardBuilder('PowerView ingester')
