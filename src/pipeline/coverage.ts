@@ -1,3 +1,4 @@
+import { GrowableU32 } from '../tsv/scanner.js';
 import { EPOCH_MIN_VALID } from '../tsv/timestamp.js';
 
 /** Hourly partials are keyed hour × HOURLY_KEY + channel (channels < 1024). */
@@ -154,22 +155,6 @@ function mergeDistinct(a: Uint32Array, b: Uint32Array): Uint32Array {
   return out.subarray(0, k);
 }
 
-/** A growable Uint32Array: 4 bytes a row and no per-element limit (a JS array or Set stops at 2^24). */
-class U32List {
-  private data = new Uint32Array(1024);
-  length = 0;
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const next = new Uint32Array(this.data.length * 2);
-      next.set(this.data);
-      this.data = next;
-    }
-    this.data[this.length++] = v;
-  }
-  view(): Uint32Array {
-    return this.data.subarray(0, this.length);
-  }
-}
 
 /**
  * What one file wrote, cell by cell, gathered block by block: rows where
@@ -178,11 +163,11 @@ class U32List {
  * of any row count (20 M rows and more) gives its runs.
  */
 export class FileCoverage {
-  private readonly full = new U32List();
-  private readonly partial: U32List[];
+  private readonly full = new GrowableU32();
+  private readonly partial: GrowableU32[];
 
   constructor(private readonly channels: number) {
-    this.partial = Array.from({ length: channels }, () => new U32List());
+    this.partial = Array.from({ length: channels }, () => new GrowableU32());
   }
 
   addBlock(epochs: Uint32Array, wrote: Uint8Array): void {

@@ -34,7 +34,8 @@ const HEADER_LIMIT = 1 << 20;
 /** The longest data line accepted (1 MiB, docs/formats.md): a longer one fails the file (PV_ERR_LINE_TOO_LONG). */
 export const LINE_LIMIT = 1 << 20;
 
-class GrowableU32 {
+/** A growable Uint32Array: 4 bytes a row and no per-element limit (a JS array or Set stops at 2^24). */
+export class GrowableU32 {
   data = new Uint32Array(1024);
   length = 0;
   push(v: number): void {
@@ -44,6 +45,9 @@ class GrowableU32 {
       this.data = next;
     }
     this.data[this.length++] = v;
+  }
+  view(): Uint32Array {
+    return this.data.subarray(0, this.length);
   }
 }
 
