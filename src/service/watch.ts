@@ -104,6 +104,9 @@ export class RootWatch {
     }
   }
 
+  /** a folder below the root could not be watched, and the log said so */
+  private unwatchedTold = false;
+
   /** Watches one folder (level 0 root … 3 device); a new folder announced in it is watched and walked in turn. */
   private watchFolder(folder: string, level: number): void {
     if (this.stopped || this.watchers.has(folder)) return;
@@ -118,6 +121,14 @@ export class RootWatch {
     } catch (err) {
       // the rescan still finds everything, later
       if (level === 0) this.options.log?.warn({ event: 'watch', error: errorMessage(err) }, 'directory watch unavailable: relying on the periodic rescan');
+      else if (!this.unwatchedTold && (err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        // told once: past the kernel's limit every further folder fails alike, at every rescan
+        this.unwatchedTold = true;
+        this.options.log?.warn(
+          { event: 'watch', folder, code: (err as NodeJS.ErrnoException).code, error: errorMessage(err) },
+          'folder not watched (inotify limit? raise fs.inotify.max_user_watches): files there are found by the periodic rescan only',
+        );
+      }
       return;
     }
     w.on('error', (err) => {
