@@ -247,6 +247,8 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
       ...(report.error ? { code: report.error.code, error: report.error.message } : {}),
     };
     if (report.status === 'ok') log?.info(fields, 'file ingested');
+    // a store that went away or a claim lost with its PostgreSQL session: the file is fine, kept, and taken again
+    else if (!report.moved_to && report.error?.code === ErrorCodes.STORE_UNAVAILABLE) log?.warn(fields, `file kept in place, retried later: ${report.error.message}`);
     else log?.error(fields, 'file failed');
     record(report, task);
   };
