@@ -18,7 +18,10 @@ import { tcpProxy } from './tcp-proxy.js';
 t.setTimeout(600_000);
 
 t.test('a claim lost with PostgreSQL down: a warning, the file kept and retried, then ingested', { skip: servicesSkip }, async (t) => {
+  const t0 = Date.now();
+  const mark = (what: string) => t.comment(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`);
   const { db, tenant, base, root } = await serveSetup(t, 'claim_lost_log', 'claimlog');
+  mark('services taken, database ready');
   const files = writeDeviceFiles(root, tenant, 'camp', { masterSn: serial(7), files: 1, rows: 200, overlap: 0, seed: 43 });
   const expected = await expectedOf(root, files);
 
@@ -57,6 +60,7 @@ t.test('a claim lost with PostgreSQL down: a warning, the file kept and retried,
   t.ok(await waitUntil(() => held.length > 0, 60_000, 100), 'the file is in flight: its write waits at the InfluxDB proxy');
 
   // PostgreSQL goes away: every connection dropped (the claims session with it), new ones refused
+  mark('file in flight');
   pgProxy.down();
   t.ok(await waitUntil(() => serve.logs().some((l) => l.event === 'claims_lost'), 30_000, 100), 'serve sees its claims session end');
   holding = false;
@@ -65,6 +69,7 @@ t.test('a claim lost with PostgreSQL down: a warning, the file kept and retried,
   t.ok(await waitUntil(() => serve.logs().some((l) => l.event === 'retry' && l.store === 'postgres'), 30_000, 100), 'the commit is retried while PostgreSQL is down');
   await sleep(500);
   // ... and once it is back, finds the claim gone
+  mark('PostgreSQL back');
   pgProxy.up();
   const kept = await waitUntil(() => serve.logs().find((l) => l.event === 'file' && l.status === 'error'), 60_000, 100);
   t.ok(kept, 'the file ended its first attempt');
@@ -76,7 +81,9 @@ t.test('a claim lost with PostgreSQL down: a warning, the file kept and retried,
     t.match(String(kept.error), /claim on .* lost/, 'and in the error field');
     t.equal(kept.moved_to, null, 'the file stays in place');
   }
+  mark('first attempt ended');
   t.ok(await waitParsed(files, 90_000), 'then ingested, once PostgreSQL is back');
+  mark('ingested');
   if (notParsed(files).length) t.comment(serve.stderr().slice(-3000));
   t.same(serve.logs().filter((l) => l.msg === 'file failed'), [], 'never "file failed"');
   await checkStores(t, db, tenant, files, expected);
