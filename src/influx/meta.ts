@@ -78,11 +78,31 @@ export class MetaSummaries {
     if (this.lines.length >= 1000) this.flush();
   }
 
-  /** Sends what is left and the run's line; resolves with the failure, if any. */
-  async finish(run: RunReport): Promise<string | null> {
+  /**
+   * Sends what is left and the run's line; resolves with the failure, if any.
+   * With `waitMs` (serve's shutdown) it is best effort: past that wait the
+   * summaries still unsent are dropped (logged; the meta database never
+   * holds files or data, a later run writes its own) and the caller stops the
+   * writer's retries.
+   */
+  async finish(run: RunReport, waitMs?: number): Promise<string | null> {
     this.lines.push(this.stamp(runSummaryLine(run, new Date())));
+    const pending = this.lines.length;
     this.flush();
-    await this.sending;
+    if (waitMs === undefined) {
+      await this.sending;
+      return this.failure;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const late = await Promise.race([
+      this.sending.then(() => false),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(true), waitMs))),
+    ]);
+    clearTimeout(timer);
+    if (late && !this.failure) {
+      this.failure = `not acknowledged within ${Math.round(waitMs / 1000)} s: dropped`;
+      this.log?.warn({ event: 'meta', db: this.db, lines: pending, error: this.failure }, 'summaries not written to the meta database');
+    }
     return this.failure;
   }
 
@@ -104,6 +124,8 @@ export class MetaSummaries {
         const rejected = out.find((o) => o.rejection)?.rejection;
         if (rejected) throw rejected;
       } catch (err) {
+        // already dropped past finish()'s wait: said once
+        if (this.failure) return;
         this.failure = errorMessage(err);
         this.log?.warn({ event: 'meta', db: this.db, error: this.failure }, 'summaries not written to the meta database');
       }

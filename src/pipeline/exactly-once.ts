@@ -1,4 +1,4 @@
-import type { ScanResult } from '../tsv/scanner.js';
+import { leadingFoldEpochs, shiftLeadingFold, type ScanResult } from '../tsv/scanner.js';
 import type { IngestStore } from '../postgres/ingest-store.js';
 import { HeldPoints, timeProfile, type Run } from './coverage.js';
 import type { FileAggregates, FilePlan, FileTask } from './pipeline.js';
@@ -103,7 +103,7 @@ export class ExactlyOnce {
     const tenant = task.identity.company;
     const device = `${tenant}\u0000${scan.header.masterSn}`;
     if (scan.header.channels.length >= 1024) throw new Error(`${scan.header.channels.length} channels: at most 1023 per file`);
-    const { from, to, step: stepSeconds } = timeProfile(scan.blocks.map((b) => b.epochs));
+    let { from, to, step: stepSeconds } = timeProfile(scan.blocks.map((b) => b.epochs));
     // earlier overlapping files of this device first: their coverage decides what this one holds
     const list = this.pending.get(device) ?? [];
     const waits = list.filter((p) => p.from <= to && p.to >= from).map((p) => p.done);
@@ -164,8 +164,20 @@ export class ExactlyOnce {
         planned.version = Math.min(planned.version, again.version);
       }
       const runs = scan.header.channels.map((c) => [...(committed.get(c.channelId) ?? []), ...(mem.get(c.channelId) ?? [])]);
-      const held = new HeldPoints(runs, from, to);
-      return { held: held.empty ? null : held, power, stepSeconds };
+      let held = new HeldPoints(runs, from, to);
+      const warnings: string[] = [];
+      if (scan.leadingFold && secondOccurrence(scan, held)) {
+        // the device already holds the repeated hour's first occurrence: this file's first rows are its second (winter time)
+        const lead = scan.leadingFold;
+        warnings.push(
+          `starts in the repeated hour: rows ${new Date(lead.from * 1000).toISOString()}..${new Date(lead.to * 1000).toISOString()} already held by an earlier file, ` +
+            `read as the second occurrence (+${lead.shift} s)`,
+        );
+        shiftLeadingFold(scan);
+        ({ from, to, step: stepSeconds } = timeProfile(scan.blocks.map((b) => b.epochs)));
+        held = new HeldPoints(runs, from, to);
+      }
+      return { held: held.empty ? null : held, power, stepSeconds, ...(warnings.length ? { warnings } : {}) };
     } catch (err) {
       this.release(task);
       this.unclaim(task, tenant, scan.header.masterSn, device);
@@ -218,4 +230,21 @@ export class ExactlyOnce {
     if (files && files.size === 0) this.uncommitted.delete(p.device);
     this.unclaim(task, p.tenant, p.masterSn, p.device);
   }
+}
+
+/**
+ * A file starting inside an autumn repeated hour (ScanResult.leadingFold)
+ * holds its second occurrence when every one of those rows, read as the first
+ * occurrence, is a time the device already holds (on any of the file's
+ * channels): an earlier file brought the summer-time hour, and this file goes
+ * on straight into winter time. Otherwise the first occurrence stands.
+ */
+function secondOccurrence(scan: ScanResult, held: HeldPoints): boolean {
+  const epochs = leadingFoldEpochs(scan);
+  if (epochs.length === 0 || held.empty) return false;
+  const n = scan.header.channels.length;
+  return epochs.every((t) => {
+    for (let c = 0; c < n; c++) if (held.has(c, t)) return true;
+    return false;
+  });
 }

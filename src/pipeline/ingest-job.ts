@@ -27,6 +27,8 @@ export interface IngestJobOptions {
   influx: Readonly<InfluxConfig>;
   /** meta database for the run and file summaries; default powerview_meta; '' writes none */
   metaDb?: string;
+  /** the last summaries wait at most this long for the meta database, then are dropped (serve: shutdown is not held) */
+  metaWaitMs?: number;
   /** count each file's points back from InfluxDB before moving it to parsed/ */
   verify?: boolean;
   /** move files to parsed/ and error/ (default true) */
@@ -245,6 +247,8 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
       ...(report.error ? { code: report.error.code, error: report.error.message } : {}),
     };
     if (report.status === 'ok') log?.info(fields, 'file ingested');
+    // a store that went away or a claim lost with its PostgreSQL session: the file is fine, kept, and taken again
+    else if (!report.moved_to && report.error?.code === ErrorCodes.STORE_UNAVAILABLE) log?.warn(fields, `file kept in place, retried later: ${report.error.message}`);
     else log?.error(fields, 'file failed');
     record(report, task);
   };
@@ -387,8 +391,10 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
       : {}),
   };
   if (meta) {
-    const warning = storeFailure ? 'InfluxDB unavailable' : await meta.finish({ ...head, totals, files: [] });
+    const warning = storeFailure ? 'InfluxDB unavailable' : await meta.finish({ ...head, totals, files: [] }, options.metaWaitMs);
     if (warning) head.meta_warning = `run summary not written to ${metaDb}: ${warning}`;
+    // a summary still retrying past its wait gives up (the data batches are all settled by now)
+    if (warning && options.metaWaitMs !== undefined) writer.stop(new StoreError(ErrorCodes.STORE_UNAVAILABLE, `meta summaries dropped: ${warning}`));
   }
   await http.close();
   if (crash) throw crash;

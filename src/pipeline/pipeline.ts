@@ -30,6 +30,8 @@ export interface FilePlan {
   power: Uint8Array;
   /** the file's sampling period, seconds (energy) */
   stepSeconds: number;
+  /** for the file's report */
+  warnings?: string[];
 }
 
 /** What a planned file wrote: hourly partials per channel and its coverage. */
@@ -311,6 +313,7 @@ export class Pipeline {
       if (scan.rows === 0) throw new FileFormatError(ErrorCodes.NO_VALID_ROW, 'no data rows (header only)');
       if (this.options.planFile && sha256) {
         state.plan = await this.options.planFile(task, scan, sha256);
+        if (state.plan.warnings) state.report.warnings.push(...state.plan.warnings);
         state.agg = { hourly: new Map(), coverage: new FileCoverage(scan.header.channels.length), skippedPoints: 0, sha256 };
         if (state.plan.noop) return;
       }

@@ -167,6 +167,8 @@ export class Service {
           // the service waits for a store as long as it takes; SIGTERM is what ends a wait
           influx: { ...this.options.influx, storeWaitMs: 365 * 86400_000 },
           metaDb: this.options.metaDb,
+          // the run summary is best effort: an unreachable InfluxDB never holds a stop for the drain bound
+          metaWaitMs: 5000,
           logger: this.log,
           reportDir: null,
           // serve never ends: the latest reports only (memory bounds, docs/operations.md); every file is in the log and the ledger

@@ -1,6 +1,6 @@
 import { FileFormatError, ErrorCodes } from '../errors.js';
 import { parseHeader, timeBasisOf, type FileHeader, type HeaderOptions, type TimeBasis } from './header.js';
-import { EPOCH_DUPLICATE, EPOCH_GAP, EPOCH_INVALID, parseWallClock } from './timestamp.js';
+import { EPOCH_DUPLICATE, EPOCH_GAP, EPOCH_INVALID, EPOCH_MIN_VALID, parseWallClock } from './timestamp.js';
 import { LocalTimeResolver, TimeZoneRules } from './timezone.js';
 
 /** A run of whole data lines, the unit of work sent to a parser worker. */
@@ -22,6 +22,54 @@ export interface ScanResult {
   /** total bytes seen */
   bytes: number;
   warnings: string[];
+  /**
+   * The file starts inside an autumn repeated hour (local times): its first
+   * rows were resolved to the first occurrence (summer time), and the clock
+   * then went straight on past the repeated hour into winter time. Whether
+   * they are the second occurrence instead is for the device's held coverage
+   * to decide (src/pipeline/exactly-once.ts, docs/architecture.md#time).
+   */
+  leadingFold?: LeadingFold;
+}
+
+/** Rows [firstRow, rowEnd) (row indices across blocks) resolved to the first occurrence of a repeated hour. */
+export interface LeadingFold {
+  firstRow: number;
+  rowEnd: number;
+  /** seconds from the first occurrence to the second (the offset change, 3600 in Europe) */
+  shift: number;
+  /** first and last of those rows' epochs as resolved (first occurrence) */
+  from: number;
+  to: number;
+}
+
+/** The valid epochs of the leading-fold rows, as they are now in the blocks. */
+export function leadingFoldEpochs(scan: ScanResult): number[] {
+  const out: number[] = [];
+  const lead = scan.leadingFold;
+  if (!lead) return out;
+  let row = 0;
+  for (const b of scan.blocks) {
+    for (let i = 0; i < b.epochs.length; i++, row++) {
+      if (row >= lead.rowEnd) return out;
+      if (row >= lead.firstRow && b.epochs[i] >= EPOCH_MIN_VALID) out.push(b.epochs[i]);
+    }
+  }
+  return out;
+}
+
+/** Moves the leading-fold rows to the second occurrence of the repeated hour (winter time), in the blocks. */
+export function shiftLeadingFold(scan: ScanResult): void {
+  const lead = scan.leadingFold;
+  if (!lead) return;
+  let row = 0;
+  for (const b of scan.blocks) {
+    for (let i = 0; i < b.epochs.length; i++, row++) {
+      if (row >= lead.rowEnd) break;
+      if (row >= lead.firstRow && b.epochs[i] >= EPOCH_MIN_VALID) b.epochs[i] += lead.shift;
+    }
+  }
+  scan.leadingFold = undefined;
 }
 
 export interface ScanOptions extends HeaderOptions {
@@ -81,6 +129,10 @@ export class FileScanner {
   private header: FileHeader | null = null;
   private basis: TimeBasis | null = null;
   private resolver: LocalTimeResolver | null = null;
+  private zone: TimeZoneRules | null = null;
+  /** the leading rows in a repeated hour: 0 before the first valid row, 1 while in it, 2 decided */
+  private leadState: 0 | 1 | 2 = 0;
+  private lead: (LeadingFold & { key: number; hi: number; lastLocal: number; complete: boolean }) | null = null;
   private carry: Buffer = Buffer.alloc(0);
   /** file offset of carry[0] */
   private carryOffset = 0;
@@ -136,7 +188,8 @@ export class FileScanner {
     }
     this.header = header;
     this.basis = timeBasisOf(header, this.options);
-    this.resolver = new LocalTimeResolver(TimeZoneRules.get(this.basis.kind === 'utc' ? 'UTC' : this.basis.zone));
+    this.zone = TimeZoneRules.get(this.basis.kind === 'utc' ? 'UTC' : this.basis.zone);
+    this.resolver = new LocalTimeResolver(this.zone);
     this.head = null;
     this.lineNo = header.dataLine - 1;
     this.carry = Buffer.alloc(0);
@@ -246,6 +299,7 @@ export class FileScanner {
       this.epochs.push(EPOCH_INVALID);
       return;
     }
+    if (this.leadState !== 2) this.trackLead(rowIndex, local, utc);
     this.epochs.push(utc);
     if (utc > this.maxEpoch) {
       this.maxEpoch = utc;
@@ -266,6 +320,33 @@ export class FileScanner {
     } else this.outOfOrder.add(utc);
   }
 
+  /** Follows the file's first valid rows while they are the first occurrence of a repeated hour (ScanResult.leadingFold). */
+  private trackLead(rowIndex: number, local: number, utc: number): void {
+    const zone = this.zone!;
+    if (this.leadState === 0) {
+      this.leadState = 2;
+      if (zone.isUtc) return;
+      const r = zone.classify(local);
+      if (r.kind !== 'fold' || utc !== r.earlier) return;
+      const w = zone.foldWindowsNear(local).find((x) => x.key === r.key);
+      if (!w) return;
+      this.lead = { firstRow: rowIndex, rowEnd: rowIndex + 1, shift: r.later - r.earlier, from: utc, to: utc, key: r.key, hi: w.hi, lastLocal: local, complete: false };
+      this.leadState = 1;
+      return;
+    }
+    const lead = this.lead!;
+    const r = zone.classify(local);
+    if (r.kind === 'fold' && r.key === lead.key && utc === r.earlier && local > lead.lastLocal) {
+      lead.rowEnd = rowIndex + 1;
+      lead.lastLocal = local;
+      lead.to = utc;
+      return;
+    }
+    this.leadState = 2;
+    // straight on past the repeated hour, into winter time (not back to its start: the file holds both occurrences)
+    lead.complete = r.kind === 'ok' && local >= lead.hi && local < lead.hi + 3600 && utc > lead.to + lead.shift;
+  }
+
   private closeBlock(end: number): void {
     if (this.blockStart < 0) return;
     if (end > this.blockStart) {
@@ -278,6 +359,16 @@ export class FileScanner {
       });
     }
     this.blockStart = -1;
+  }
+
+  /** The leading fold rows, when the file went on into winter time and no other row falls on them, before or after a shift. */
+  private leadingFold(): LeadingFold | undefined {
+    const lead = this.lead;
+    if (!lead?.complete) return undefined;
+    const clash = (v: number) => (v >= lead.from && v <= lead.to) || (v >= lead.from + lead.shift && v <= lead.to + lead.shift);
+    for (const v of this.outOfOrder) if (clash(v)) return undefined;
+    for (const v of this.duplicated) if (clash(v)) return undefined;
+    return { firstRow: lead.firstRow, rowEnd: lead.rowEnd, shift: lead.shift, from: lead.from, to: lead.to };
   }
 
   private finish(): ScanResult {
@@ -311,6 +402,7 @@ export class FileScanner {
       rows: this.epochs.length,
       bytes: this.bytes,
       warnings: [...header.warnings, ...this.warnings],
+      ...(this.leadingFold() ? { leadingFold: this.leadingFold()! } : {}),
     };
   }
 }
