@@ -51,7 +51,7 @@ t.test('one logger in three campaign folders: two backfills at once and serve be
   // all three at once: the hooks tell serve, the two backfills start
   const [hooks, ...runs] = await Promise.all([Promise.all(c3.map((p) => serve.hook(uploadEvent(serveRoot, p)))), ingest('c1'), ingest('c2')]);
   t.same(hooks.map((h) => h.status), [200, 200], 'serve took the hooks');
-  for (const r of runs) t.equal(r.code, 0, r.code === 0 ? "backfill exit 0" : `backfill exit ${r.code}: ${r.stderr.slice(-800)}`);
+  for (const r of runs) t.equal(r.code, 0, r.code === 0 ? 'backfill exit 0' : `backfill exit ${r.code}: ${r.stderr.slice(-800)}`);
   t.ok(await waitParsed(c3, 120_000), "serve ingested the third folder's files");
   const waited = [...runs.map((r) => r.stderr), serve.stderr()].join('\n').match(/waiting for the device claim/g)?.length ?? 0;
   t.comment(`device claim waits logged: ${waited}`);
