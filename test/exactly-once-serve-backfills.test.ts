@@ -13,7 +13,7 @@ import t from 'tap';
 import { existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { pointsOf, runCli, servicesSkip } from './services.js';
-import { expectedOf, parsedPath, serveSetup, startServe, uploadEvent, waitParsed, writeDeviceFiles } from './serve-harness.js';
+import { deliver, expectedOf, parsedPath, serveSetup, startServe, uploadEvent, waitParsed, writeDeviceFiles } from './serve-harness.js';
 
 t.setTimeout(600_000);
 
@@ -21,11 +21,13 @@ const SN = '02001173';
 
 t.test('one logger in three campaign folders: two backfills at once and serve beside a third count each point once', { skip: servicesSkip }, async (t) => {
   const { db, tenant, base, root: serveRoot } = await serveSetup(t, 'xsrv', 'xsrv');
-  // one long recording cut in 6 windows of 2000 rows, each overlapping the next two (stride 800):
-  // every folder's files overlap both other folders' files
+  // one long recording cut in 12 windows of 2000 rows, each overlapping the next two (stride 800),
+  // dealt to the three folders in turn: every folder's files overlap both other folders' files
   const stage = join(base, 'stage');
-  const windows = writeDeviceFiles(stage, tenant, 'stage', { masterSn: SN, files: 6, rows: 2000, overlap: 1200, channels: 3, step: 60, seed: 11 });
+  const windows = writeDeviceFiles(stage, tenant, 'stage', { masterSn: SN, files: 12, rows: 2000, overlap: 1200, channels: 3, step: 60, seed: 11 });
   const backfillRoot = join(base, 'backfill');
+  // serve's files wait outside its root until the backfills are under way
+  const serveStage = join(base, 'serve-stage');
   const folder = (r: string, c: string) => join(r, tenant, c, SN);
   const place = (paths: string[], r: string, c: string) =>
     paths.map((p) => {
@@ -34,34 +36,42 @@ t.test('one logger in three campaign folders: two backfills at once and serve be
       renameSync(p, to);
       return to;
     });
-  const c1 = place([windows[0], windows[3]], backfillRoot, 'c1');
-  const c2 = place([windows[1], windows[4]], backfillRoot, 'c2');
-  const c3 = place([windows[2], windows[5]], serveRoot, 'c3');
+  const dealt = (k: number) => windows.filter((_, i) => i % 3 === k);
+  const c1 = place(dealt(0), backfillRoot, 'c1');
+  const c2 = place(dealt(1), backfillRoot, 'c2');
+  const staged3 = place(dealt(2), serveStage, 'c3');
 
   // the distinct points (device, channel, field, time), without their campaign; one recording: one value each
   const distinct = new Map<string, number>();
-  for (const [r, paths] of [[backfillRoot, [...c1, ...c2]], [serveRoot, c3]] as Array<[string, string[]]>) {
+  for (const [r, paths] of [[backfillRoot, [...c1, ...c2]], [serveStage, staged3]] as Array<[string, string[]]>) {
     for (const [k, v] of (await expectedOf(r, paths)).points) distinct.set(k.replace(/,campaign=[^,]+/, ''), v);
   }
-  t.equal(distinct.size, (800 * 5 + 2000) * 3, 'the fixture: 6000 distinct rows × 3 channels');
+  t.equal(distinct.size, (800 * 11 + 2000) * 3, 'the fixture: 10800 distinct rows × 3 channels');
 
+  const t0 = Date.now();
   const serve = await startServe(t, db.env, { root: serveRoot, stateDir: join(base, 'state'), settle: 1, rescan: 2, workers: 1 });
   const ingest = (c: string) =>
     runCli(['ingest', '--json', '--meta-db', '', '--workers', '1', '--root', backfillRoot, '--report-dir', join(base, `r-${c}`), join(backfillRoot, tenant, c)], db.env);
-  // all three at once: the hooks tell serve, the two backfills start
-  const [hooks, ...runs] = await Promise.all([Promise.all(c3.map((p) => serve.hook(uploadEvent(serveRoot, p)))), ingest('c1'), ingest('c2')]);
-  t.same(hooks.map((h) => h.status), [200, 200], 'serve took the hooks');
-  for (const r of runs) t.equal(r.code, 0, r.code === 0 ? 'backfill exit 0' : `backfill exit ${r.code}: ${r.stderr.slice(-800)}`);
+  const runs = [ingest('c1'), ingest('c2')];
+  // once a backfill has ingested its first file (three to go), serve's files arrive, announced by hooks
+  let started!: () => void;
+  const underWay = new Promise<void>((r) => (started = r));
+  for (const r of runs) r.child.stderr!.on('data', (d: Buffer) => String(d).includes('"event":"file"') && started());
+  await Promise.race([underWay, Promise.all(runs)]);
+  const c3 = deliver(serveStage, serveRoot, staged3);
+  const hooks = await Promise.all(c3.map((p) => serve.hook(uploadEvent(serveRoot, p))));
+  t.same(hooks.map((h) => h.status), [200, 200, 200, 200], 'serve took the hooks');
+  for (const r of await Promise.all(runs)) t.equal(r.code, 0, r.code === 0 ? 'backfill exit 0' : `backfill exit ${r.code}: ${r.stderr.slice(-800)}`);
   t.ok(await waitParsed(c3, 120_000), "serve ingested the third folder's files");
-  const waited = [...runs.map((r) => r.stderr), serve.stderr()].join('\n').match(/waiting for the device claim/g)?.length ?? 0;
-  t.comment(`device claim waits logged: ${waited}`);
+  const waited = [...(await Promise.all(runs)).map((r) => r.stderr), serve.stderr()].join('\n').match(/waiting for the device claim/g)?.length ?? 0;
+  t.comment(`device claim waits logged: ${waited}; ${Math.round((Date.now() - t0) / 1000)} s from serve's start to the last file`);
 
   const all = [...c1, ...c2, ...c3];
   t.same(all.filter((p) => !existsSync(parsedPath(p))).map((p) => basename(p)), [], 'every file in parsed/');
   const errors = [...new Set(all.map((p) => join(dirname(p), 'error')))].flatMap((d) => (existsSync(d) ? readdirSync(d) : []));
   t.same(errors, [], 'nothing in error/');
   const ledger = await db.pool.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM core.files WHERE tenant = $1 GROUP BY 1', [tenant]);
-  t.same(ledger.rows, [{ status: 'ok', n: 6 }], 'the ledger: 6 files ok');
+  t.same(ledger.rows, [{ status: 'ok', n: 12 }], 'the ledger: 12 files ok');
 
   // InfluxDB: each distinct point once, in one campaign or another, with its value
   const found = await pointsOf(db.env, tenant);
