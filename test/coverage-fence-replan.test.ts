@@ -25,17 +25,18 @@ t.setTimeout(600_000);
 
 const SN = '02001174';
 
-/** An HTTP proxy to `target` that holds every request until `release()`. */
-async function holdingProxy(t: Test, target: string): Promise<{ url: string; held: () => number; release: () => void }> {
+/** An HTTP proxy to `target` that holds every write until `release()` (all, from then on) or `releaseOne()` (the oldest held); other requests pass. */
+async function holdingProxy(t: Test, target: string): Promise<{ url: string; held: () => number; release: () => void; releaseOne: () => void }> {
   let held = 0;
-  let open!: () => void;
-  const released = new Promise<void>((r) => (open = r));
+  let open = false;
+  const waiting: Array<() => void> = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      held++;
-      void released
+      const write = /\/write/.test(req.url ?? '');
+      if (write) held++;
+      void (open || !write ? Promise.resolve() : new Promise<void>((r) => waiting.push(r)))
         .then(async () => {
           const headers: Record<string, string> = {};
           for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && !['host', 'connection', 'content-length'].includes(k)) headers[k] = v;
@@ -56,7 +57,15 @@ async function holdingProxy(t: Test, target: string): Promise<{ url: string; hel
     server.closeAllConnections();
     return new Promise<void>((r) => server.close(() => r()));
   });
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, held: () => held, release: open };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    held: () => held,
+    release: () => {
+      open = true;
+      for (const go of waiting.splice(0)) go();
+    },
+    releaseOne: () => waiting.shift()?.(),
+  };
 }
 
 t.test('a file refused by the coverage fence is planned again in the run and committed', { skip: servicesSkip }, async (t) => {
@@ -98,4 +107,38 @@ t.test('a file refused by the coverage fence is planned again in the run and com
   t.equal(found.size, expected.points.size, 'InfluxDB points = the distinct points');
   const ledger = await db.pool.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM core.files WHERE tenant = $1 GROUP BY 1', [tenant]);
   t.same(ledger.rows, [{ status: 'ok', n: 2 }], 'the ledger: both files ok, once each');
+});
+
+t.test('a file the fence keeps refusing is planned again 3 times, then left in place for a later run', { skip: servicesSkip }, async (t) => {
+  const { db, tenant, root } = await serveSetup(t, 'replan3', 'replan3');
+  // B's file, and four files of the same logger another process commits one by one, each while B waits for InfluxDB
+  // (the version is per device: they need not overlap B's file to make its plan stale)
+  const files = writeDeviceFiles(root, tenant, 'c1', { masterSn: SN, files: 5, rows: 300, overlap: 0, channels: 3, step: 60, seed: 22 });
+  const fb = files[4];
+  const tasks = await discover(files, { root });
+  const proxy = await holdingProxy(t, db.env.INFLUX_URL);
+  const job = (task: (typeof tasks)[number], influxUrl: string) =>
+    runIngestJob([task], {
+      pipeline: { workers: 0 },
+      influx: resolveInfluxConfig({ influxUrl }, db.env),
+      metaDb: '',
+      postgres: { pool: db.pool, commitLingerMs: 0 },
+    });
+  const b = job(tasks[4], proxy.url);
+  for (let k = 0; k < 4; k++) {
+    // B's pass k+1 is planned and waits for InfluxDB; another process commits a file of the device meanwhile
+    t.ok(await waitUntil(() => proxy.held() > k, 60_000, 50), `B's pass ${k + 1} planned`);
+    t.equal((await job(tasks[k], db.env.INFLUX_URL)).exitCode, 0, `the other process commits file ${k + 1}`);
+    proxy.releaseOne();
+  }
+  const rb = await b;
+  const report = rb.report.files[0];
+  t.equal(rb.report.files.length, 1, 'one report for the file, not one per pass');
+  t.equal(report.status, 'error');
+  t.equal(report.error?.code, 'PV_ERR_STORE_UNAVAILABLE', 'the store\'s failure, not the file\'s');
+  t.match(report.error?.message, /still changing after 3 new plans, left in place/);
+  t.equal(rb.exitCode, 1, 'exit 1: a file failed');
+  t.ok(existsSync(fb) && !existsSync(parsedPath(fb)), 'left in place for a later run (not in parsed/, not in error/)');
+  const ledger = await db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM core.files WHERE tenant = $1 AND status = 'ok'", [tenant]);
+  t.equal(ledger.rows[0].n, 4, "the other process's four files only");
 });
