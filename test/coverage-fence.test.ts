@@ -44,6 +44,8 @@ function input(start: number, rows: number, planVersion: number | null): CommitI
   };
 }
 
+t.setTimeout(600_000);
+
 t.test('a plan made against coverage another process changed since is refused; planned again it commits', { skip: servicesSkip }, async (t) => {
   const db = await testDatabase(t, 'fence');
   await migrate(db.pool);

@@ -154,6 +154,72 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
       })
     : null;
 
+  /**
+   * Files the commit fence refused (a plan made against coverage another
+   * process changed since): planned again in this run, against the coverage
+   * now committed, at most MAX_REPLANS times each. A refused file goes back
+   * to the pipeline once its finish is over (its plan and claim let go).
+   */
+  const replans = new Map<FileTask, number>();
+  const toReplan = new Set<FileTask>();
+  const again: FileTask[] = [];
+  /** handed to the pipeline again, not yet back at onFile */
+  const replanning = new Set<FileTask>();
+  /** files handed to the pipeline whose outcome is not final (a refused one may come back) */
+  let live = 0;
+  let stopped = false;
+  let nudge: (() => void) | null = null;
+  const poke = () => {
+    const n = nudge;
+    nudge = null;
+    n?.();
+  };
+  const replan = (task: FileTask, err: StaleCoverageError): boolean => {
+    const n = replans.get(task) ?? 0;
+    if (n >= MAX_REPLANS || stopped) return false;
+    replans.set(task, n + 1);
+    toReplan.add(task);
+    log?.warn({ event: 'replan', path: task.path, attempt: n + 1, error: err.message }, 'file planned again: its device coverage changed since its plan');
+    return true;
+  };
+  /** the run's files, then the refused ones again; ends once no file handed over can come back */
+  const withReplans = async function* (source: FileTask[] | AsyncIterable<FileTask>): AsyncGenerator<FileTask> {
+    const it: Iterator<FileTask> | AsyncIterator<FileTask> = Array.isArray(source) ? source[Symbol.iterator]() : source[Symbol.asyncIterator]();
+    let next: Promise<IteratorResult<FileTask>> | null = null;
+    let ended = false;
+    try {
+      while (!stopped) {
+        if (again.length > 0) {
+          const task = again.shift()!;
+          live++;
+          replanning.add(task);
+          yield task;
+          continue;
+        }
+        if (ended) {
+          if (live === 0) return;
+          await new Promise<void>((r) => (nudge = r));
+          continue;
+        }
+        next ??= Promise.resolve(it.next());
+        const woken = new Promise<'again'>((r) => (nudge = () => r('again')));
+        const r = await Promise.race([next, woken]);
+        if (r === 'again') continue;
+        nudge = null;
+        next = null;
+        if (r.done) {
+          ended = true;
+          continue;
+        }
+        live++;
+        yield r.value;
+      }
+    } finally {
+      // the run stopped early: the source lets go (a stream's pending next() answers done through onAbort)
+      if (!ended) void Promise.resolve(it.return?.()).catch(() => {});
+    }
+  };
+
   /** The file's commit in PostgreSQL, retried while PostgreSQL is unreachable. */
   const commit = async (report: FileReport, task: FileTask, agg: FileAggregates): Promise<void> => {
     const planned = once!.plannedFile(task);
@@ -171,8 +237,8 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
         store!.commitFile({ report, agg, runId, layoutDrift: planned?.layoutDrift ?? false, replace: planned?.replace ?? null, planVersion: planned?.version ?? null }),
       );
     } catch (err) {
-      // the fence refused a plan made against coverage another process changed since: the file stays in place and is planned again
-      if (err instanceof StaleCoverageError) throw new StoreError(ErrorCodes.STORE_UNAVAILABLE, err.message);
+      // the fence refused a plan made against coverage another process changed since: finish() plans the file again
+      if (err instanceof StaleCoverageError) throw err;
       if (!(err instanceof AlreadyCommittedError)) throw err;
       // two processes took the same bytes (the service's claims make this rare): the first commit stands
       report.ledger = { file_id: null, noop: err.message };
@@ -185,6 +251,8 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
   const finish = async (report: FileReport, task: FileTask, agg: FileAggregates | null): Promise<void> => {
     const tParsed = performance.now();
     const outcome: FileWriteOutcome = await batcher.outcome(task);
+    const planned = replans.get(task);
+    if (planned) report.warnings.push(`planned again ${planned === 1 ? 'once' : `${planned} times`}: another process committed coverage of the device after its plan`);
     const tInflux = performance.now();
     let tPg = tInflux;
     // lines the store stored; those it refused counted apart (a partial write keeps what was stored)
@@ -216,6 +284,12 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
           try {
             await commit(report, task, agg);
           } catch (err) {
+            if (err instanceof StaleCoverageError) {
+              if (replan(task, err)) return;
+              // left in place (the store's, never error/): the next run or serve's retry plans it again
+              const why = stopped ? 'the run stopped before a new plan' : `still changing after ${MAX_REPLANS} new plans`;
+              err = new StoreError(ErrorCodes.STORE_UNAVAILABLE, `${err.message.replace(/: planned again$/, '')}: ${why}, left in place`);
+            }
             fail(report, err instanceof PowerViewError ? err : new StoreError(ErrorCodes.STORE_REJECTED, `PostgreSQL refused the file's data: ${errorMessage(err)}`));
             // the data itself was refused (retried store failures never get here): the file goes with its cause
             if (!storeOwned(report) && moveFiles) report.moved_to = await moveFinished(task.path, 'error', report.error);
@@ -297,11 +371,14 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
     onProgress: options.onProgress,
     ...(once ? { planFile: once.planFile, onConsumed: once.onConsumed } : {}),
     onAbort: () => {
+      stopped = true;
+      poke();
       once?.abort();
       options.onAbort?.();
     },
     onFile: (report, task, agg) => {
-      reached++;
+      if (!replans.has(task)) reached++;
+      replanning.delete(task);
       const done: Promise<void> = finish(report, task, agg)
         .catch((err: unknown) => {
           // a file's ending failed (disk full for the report, say): it is reported, never lost from the totals
@@ -317,7 +394,12 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
             // the report spool itself is failing: the totals still counted it if add() got that far
           }
         })
-        .finally(() => finishing.delete(done));
+        .finally(() => {
+          finishing.delete(done);
+          live--;
+          if (toReplan.delete(task)) again.push(task);
+          poke();
+        });
       finishing.add(done);
     },
   });
@@ -326,7 +408,7 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
   /** not a store's failure (a bug): the files in flight are settled as left in place, then it is thrown */
   let crash: Error | null = null;
   try {
-    await pipeline.run(runnable);
+    await pipeline.run(once ? withReplans(runnable) : runnable);
     await batcher.close();
   } catch (err) {
     if (err instanceof StoreError) storeFailure = err;
@@ -345,6 +427,17 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
   }
   while (finishing.size > 0) await Promise.all([...finishing]);
 
+  // refused by the fence and not planned again before the run stopped: left where they are, as the store's
+  stopped = true;
+  for (const task of new Set([...again, ...toReplan, ...replanning])) {
+    const r = emptyFileReport(task.path, task.identity);
+    r.bytes = task.size ?? 0;
+    r.moved_to = null;
+    fail(r, storeFailure ?? new StoreError(ErrorCodes.STORE_UNAVAILABLE, 'refused by the coverage fence and not planned again before the run stopped'));
+    record(r, task);
+  }
+  again.length = 0;
+  replanning.clear();
   // files the run never reached (a store stopped it; files are reported in order): left where they are
   // (a stream's files not taken are its owner's: the service keeps them queued)
   for (const task of Array.isArray(runnable) ? runnable.slice(reached) : []) {
@@ -417,6 +510,9 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
   if (storeFailure) exitCode = storeFailure.code === ErrorCodes.STORE_UNAVAILABLE ? 3 : 2;
   return { report, exitCode };
 }
+
+/** A file the commit fence refuses is planned again in the run at most this many times (then left in place, STORE_UNAVAILABLE). */
+export const MAX_REPLANS = 3;
 
 /** Failed because of a store (unavailable, credentials): not the file's fault, it stays where it is. */
 function storeOwned(report: FileReport): boolean {
