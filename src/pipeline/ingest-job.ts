@@ -11,7 +11,7 @@ import { MEASUREMENT } from '../tsv/series.js';
 import { Pipeline, type FileAggregates, type FileTask, type PipelineOptions } from './pipeline.js';
 import { emptyFileReport, runHead, type FileReport, type RunReport } from './report.js';
 import { RunReportWriter } from './run-report.js';
-import { moveFinished } from './lifecycle.js';
+import { moveFinished, releaseTaken } from './lifecycle.js';
 import { jitteredBackoff, Slots } from './flow.js';
 import { DatabaseError, failureOwner } from '../postgres/errors.js';
 import type { StoreHealth } from './store-health.js';
@@ -194,20 +194,20 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
     try {
       if (report.status === 'error' && store && !report.sha256) {
         // failed before pass 1 finished hashing it: the ledger still wants its identity
-        report.sha256 = await sha256Of(task.path).catch(() => undefined);
+        report.sha256 = await sha256Of(task.taken?.pin ?? task.path).catch(() => undefined);
       }
       if (report.status === 'error' && storeOwned(report)) {
         // PostgreSQL was not there (or refused us) to plan it: a good file stays where it is, for a later run
       } else if (report.status === 'error') {
         // unreadable: the cause travels with it
-        if (moveFiles) report.moved_to = await moveFinished(task.path, 'error', report.error);
+        if (moveFiles) report.moved_to = await moveFinished(task.path, 'error', report.error, task.taken);
       } else if (outcome.status === 'unavailable') {
         fail(report, outcome.error);
       } else if (outcome.status === 'rejected') {
         fail(report, outcome.error);
         // by the file's own line numbers, the whole line as sent (InfluxDB 3 names them; it echoes only 20 bytes)
         if (outcome.refusedLines.length) report.error!.refused_lines = outcome.refusedLines;
-        if (moveFiles) report.moved_to = await moveFinished(task.path, 'error', report.error);
+        if (moveFiles) report.moved_to = await moveFinished(task.path, 'error', report.error, task.taken);
       } else {
         if (options.verify) await verifyFile(report);
         if (report.status === 'ok' && once && agg) {
@@ -216,16 +216,18 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
           } catch (err) {
             fail(report, err instanceof PowerViewError ? err : new StoreError(ErrorCodes.STORE_REJECTED, `PostgreSQL refused the file's data: ${errorMessage(err)}`));
             // the data itself was refused (retried store failures never get here): the file goes with its cause
-            if (!storeOwned(report) && moveFiles) report.moved_to = await moveFinished(task.path, 'error', report.error);
+            if (!storeOwned(report) && moveFiles) report.moved_to = await moveFinished(task.path, 'error', report.error, task.taken);
           }
           tPg = performance.now();
         }
-        if (report.status === 'ok' && moveFiles) report.moved_to = await moveFinished(task.path, 'parsed');
+        if (report.status === 'ok' && moveFiles) report.moved_to = await moveFinished(task.path, 'parsed', undefined, task.taken);
       }
     } catch (err) {
       report.warnings.push(`could not move the file: ${errorMessage(err)}`);
     } finally {
       once?.release(task);
+      // left in place (or the move failed): the pin goes; the bytes read are kept aside if a new version replaced the path
+      if (task.taken) await keepTaken(report, task);
     }
     // the ledger knows failed files too (with their cause), unless the store itself is what failed
     if (store && report.status === 'error' && !storeOwned(report) && !batcher.fatal) {
@@ -292,6 +294,7 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
     collectReports: false,
     onProgress: options.onProgress,
     ...(once ? { planFile: once.planFile, onConsumed: once.onConsumed } : {}),
+    takeFiles: moveFiles,
     onAbort: () => {
       once?.abort();
       options.onAbort?.();
@@ -340,6 +343,8 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
     batcher.abandon(storeFailure);
   }
   while (finishing.size > 0) await Promise.all([...finishing]);
+  // files taken and never finished (the run stopped): their pins go (a stream's are its owner's to settle)
+  for (const task of Array.isArray(runnable) ? runnable : []) if (task.taken) await keepTaken(null, task);
 
   // files the run never reached (a store stopped it; files are reported in order): left where they are
   // (a stream's files not taken are its owner's: the service keeps them queued)
@@ -410,6 +415,16 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
   // 3 only when running again later can help; credentials, a refused database or a redirect need a fix first
   if (storeFailure) exitCode = storeFailure.code === ErrorCodes.STORE_UNAVAILABLE ? 3 : 2;
   return { report, exitCode };
+}
+
+/** A taken file left in place: releaseTaken, and a warning naming where the bytes read were kept aside. */
+async function keepTaken(report: FileReport | null, task: FileTask): Promise<void> {
+  try {
+    const aside = await releaseTaken(task.path, task.taken!);
+    if (aside) report?.warnings.push(`${task.path} was replaced while it was read: the bytes read are kept as ${aside}`);
+  } catch (err) {
+    report?.warnings.push(`could not release the taken file: ${errorMessage(err)}`);
+  }
 }
 
 /** Failed because of a store (unavailable, credentials): not the file's fault, it stays where it is. */
