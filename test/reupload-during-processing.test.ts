@@ -124,6 +124,7 @@ function twoVersions(ref: string, tenant: string): { a: string; b: string; v1: B
 
 t.test('serve: a longer export renamed over a file being ingested → both versions ingested, both kept', { skip: servicesSkip }, async (t) => {
   const { db, tenant, base, root } = await serveSetup(t, 'reupload', 'reup');
+  const t0 = Date.now();
   const ref = join(base, 'ref');
   const { a, b, v1, v2 } = twoVersions(ref, tenant);
   const expected = await expectedOf(ref, [a, b]);
@@ -154,10 +155,12 @@ t.test('serve: a longer export renamed over a file being ingested → both versi
   await checkStores(t, db, tenant, names.map((n) => join(dir, n)), expected);
   serve.child.kill('SIGTERM');
   t.equal((await serve.exited).code, 0, 'SIGTERM: exit 0');
+  t.comment(`${((Date.now() - t0) / 1000).toFixed(1)} s once the services were ours`);
 });
 
 t.test('ingest: the file replaced while ingest reads it → parsed/ gets what was read, the new version stays', { skip: servicesSkip }, async (t) => {
   const { db, tenant, base, root } = await serveSetup(t, 'reupload_cli', 'reupcli');
+  const t0 = Date.now();
   const ref = join(base, 'ref');
   const { a, b, v1, v2 } = twoVersions(ref, tenant);
   const expected = await expectedOf(ref, [a, b]);
@@ -182,4 +185,5 @@ t.test('ingest: the file replaced while ingest reads it → parsed/ gets what wa
   t.equal(r2.code, 0, `second ingest exit 0${r2.code ? `: ${r2.stderr.slice(-1500)}` : ''}`);
   t.ok(readFileSync(join(parsed, 'MV2_export.1.tsv')).equals(v2), 'then parsed/ holds the new version too');
   await checkStores(t, db, tenant, [join(dir, 'MV2_export.tsv'), join(dir, 'MV2_export.1.tsv')], expected);
+  t.comment(`${((Date.now() - t0) / 1000).toFixed(1)} s once the services were ours`);
 });
