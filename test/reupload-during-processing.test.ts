@@ -4,12 +4,15 @@
  * must be ingested after it (scheduler: an event for a path in flight is remembered, not dropped).
  */
 import t, { type Test } from 'tap';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { moveFinished, releaseTaken, takeFile } from '../src/pipeline/lifecycle.js';
+import { cleanStalePins, moveFinished, releaseTaken, takeFile } from '../src/pipeline/lifecycle.js';
+import { Scheduler } from '../src/service/scheduler.js';
+import type { FileReport } from '../src/pipeline/report.js';
 import { runCli, servicesSkip } from './services.js';
 import { checkStores, expectedOf, serial, serveSetup, startServe, uploadEvent, waitUntil, writeDeviceFiles } from './serve-harness.js';
 
@@ -71,6 +74,49 @@ t.test('a taken file left in place: the pin goes; replaced meanwhile, the bytes 
   t.equal(readFileSync(aside!, 'utf8'), 'version 1\n', 'the bytes read kept under a free name');
   t.equal(readFileSync(path, 'utf8'), 'version 2\n');
   t.same(hidden(dir), [], 'no pin left behind');
+});
+
+t.test('start-up: pins of a dead process go; the only copy of a file gets a visible name', async (t) => {
+  const dir = deviceDir();
+  const root = dirname(dirname(dirname(dir)));
+  const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+  const host = hostname().replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 40);
+  writeFileSync(join(dir, 'kept.tsv'), 'still at its path\n');
+  linkSync(join(dir, 'kept.tsv'), join(dir, `.pv-taken.${dead}-${host}.1.kept.tsv`));
+  writeFileSync(join(dir, `.pv-taken.${dead}-${host}.2.lost.tsv`), 'replaced at its path\n');
+  writeFileSync(join(dir, `.pv-taken.${process.pid}-${host}.3.mine.tsv`), 'a live process\'s\n');
+  await cleanStalePins(root);
+  t.same(hidden(dir), [`.pv-taken.${process.pid}-${host}.3.mine.tsv`], 'only the live process\'s pin is left');
+  t.equal(readFileSync(join(dir, 'kept.tsv'), 'utf8'), 'still at its path\n');
+  t.equal(readFileSync(join(dir, 'lost.tsv'), 'utf8'), 'replaced at its path\n', 'the only copy is kept under its name');
+});
+
+t.test('scheduler: an event for a file in flight is remembered; the path is queued again if it holds another file', async (t) => {
+  const dir = realpathSync(deviceDir());
+  const root = dirname(dirname(dirname(dir)));
+  const claims = { tryClaim: async () => true, release: async () => {}, isHeld: () => true };
+  const s = new Scheduler(root, claims);
+  t.teardown(() => s.stop());
+  const it = s[Symbol.asyncIterator]();
+  const path = join(dir, 'f.tsv');
+  writeFileSync(path, 'version 1\n');
+  t.ok(s.add(path, Date.now()), 'first upload: new');
+  const task = (await it.next()).value!;
+  t.equal(task.path, path);
+  task.taken = await takeFile(path);
+  t.ok(s.add(path, Date.now()), 'the re-upload while it is in flight: not a duplicate');
+  t.notOk(s.add(path, Date.now()), 'announced a third time: a duplicate');
+  renameOver(path, 'version 2\n');
+  const to = await moveFinished(path, 'parsed', undefined, task.taken);
+  s.done({ status: 'ok', moved_to: to } as FileReport, task);
+  t.same(s.depth, { pending: 1, inFlight: 0 }, 'the new version is pending');
+  const next = (await it.next()).value!;
+  t.equal(next.path, path, 'and handed over next');
+  // the same file announced again while in flight (a duplicate hook), then moved: nothing more
+  t.ok(s.add(path, Date.now()));
+  next.taken = await takeFile(path);
+  s.done({ status: 'ok', moved_to: await moveFinished(path, 'parsed', undefined, next.taken) } as FileReport, next);
+  t.same(s.depth, { pending: 0, inFlight: 0 }, 'the path gone: nothing queued again');
 });
 
 /** A proxy in front of InfluxDB whose writes wait while `held`; `writes` counts the write requests seen. */
