@@ -33,13 +33,16 @@ function renameOver(path: string, text: string | Buffer): void {
   renameSync(tmp, path);
 }
 
+/** takeFile, where the folder is writable (always here) */
+const take = async (path: string) => (await takeFile(path))!;
+
 const hidden = (dir: string) => readdirSync(dir).filter((n) => n.startsWith('.'));
 
 t.test('the move takes the file that was read, not the version renamed over its path', async (t) => {
   const dir = deviceDir();
   const path = join(dir, 'f.tsv');
   writeFileSync(path, 'version 1\n');
-  const taken = await takeFile(path);
+  const taken = await take(path);
   renameOver(path, 'version 2, longer\n');
   const to = await moveFinished(path, 'parsed', undefined, taken);
   t.equal(to, join(dir, 'parsed', 'f.tsv'));
@@ -52,7 +55,7 @@ t.test('a taken file not replaced is moved and its path removed', async (t) => {
   const dir = deviceDir();
   const path = join(dir, 'f.tsv');
   writeFileSync(path, 'only version\n');
-  const taken = await takeFile(path);
+  const taken = await take(path);
   const to = await moveFinished(path, 'error', { code: 'X', message: 'x' }, taken);
   t.equal(readFileSync(to, 'utf8'), 'only version\n');
   t.ok(existsSync(`${to}.error.json`), 'the cause beside it');
@@ -64,10 +67,10 @@ t.test('a taken file left in place: the pin goes; replaced meanwhile, the bytes 
   const dir = deviceDir();
   const path = join(dir, 'f.tsv');
   writeFileSync(path, 'version 1\n');
-  t.equal(await releaseTaken(path, await takeFile(path)), null, 'not replaced: nothing kept aside');
+  t.equal(await releaseTaken(path, await take(path)), null, 'not replaced: nothing kept aside');
   t.equal(readFileSync(path, 'utf8'), 'version 1\n', 'the file stays');
   t.same(hidden(dir), [], 'no pin left behind');
-  const taken = await takeFile(path);
+  const taken = await take(path);
   renameOver(path, 'version 2\n');
   const aside = await releaseTaken(path, taken);
   t.equal(aside, join(dir, 'f.1.tsv'));
@@ -103,7 +106,7 @@ t.test('scheduler: an event for a file in flight is remembered; the path is queu
   t.ok(s.add(path, Date.now()), 'first upload: new');
   const task = (await it.next()).value!;
   t.equal(task.path, path);
-  task.taken = await takeFile(path);
+  task.taken = await take(path);
   t.ok(s.add(path, Date.now()), 'the re-upload while it is in flight: not a duplicate');
   t.notOk(s.add(path, Date.now()), 'announced a third time: a duplicate');
   renameOver(path, 'version 2\n');
@@ -114,7 +117,7 @@ t.test('scheduler: an event for a file in flight is remembered; the path is queu
   t.equal(next.path, path, 'and handed over next');
   // the same file announced again while in flight (a duplicate hook), then moved: nothing more
   t.ok(s.add(path, Date.now()));
-  next.taken = await takeFile(path);
+  next.taken = await take(path);
   s.done({ status: 'ok', moved_to: await moveFinished(path, 'parsed', undefined, next.taken) } as FileReport, next);
   t.same(s.depth, { pending: 0, inFlight: 0 }, 'the path gone: nothing queued again');
 });

@@ -180,6 +180,8 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
     report.ledger = { file_id: fileId, noop: null };
   };
 
+  /** taken files whose pin finish() settled */
+  const settledTaken = new WeakSet<FileTask>();
   const finish = async (report: FileReport, task: FileTask, agg: FileAggregates | null): Promise<void> => {
     const tParsed = performance.now();
     const outcome: FileWriteOutcome = await batcher.outcome(task);
@@ -227,7 +229,10 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
     } finally {
       once?.release(task);
       // left in place (or the move failed): the pin goes; the bytes read are kept aside if a new version replaced the path
-      if (task.taken) await keepTaken(report, task);
+      if (task.taken) {
+        await keepTaken(report, task);
+        settledTaken.add(task);
+      }
     }
     // the ledger knows failed files too (with their cause), unless the store itself is what failed
     if (store && report.status === 'error' && !storeOwned(report) && !batcher.fatal) {
@@ -344,7 +349,7 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
   }
   while (finishing.size > 0) await Promise.all([...finishing]);
   // files taken and never finished (the run stopped): their pins go (a stream's are its owner's to settle)
-  for (const task of Array.isArray(runnable) ? runnable : []) if (task.taken) await keepTaken(null, task);
+  for (const task of Array.isArray(runnable) ? runnable : []) if (task.taken && !settledTaken.has(task)) await keepTaken(null, task);
 
   // files the run never reached (a store stopped it; files are reported in order): left where they are
   // (a stream's files not taken are its owner's: the service keeps them queued)

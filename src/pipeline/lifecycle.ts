@@ -65,14 +65,21 @@ export async function stillTaken(path: string, taken: Taken): Promise<boolean> {
   return !!st && sameFile(st, taken);
 }
 
-/** Pins the file at `path` for processing (see Taken). Throws as open() would when the file is not there. */
-export async function takeFile(path: string): Promise<Taken> {
+/** Cannot write beside the file (a read-only archive): it is read where it is, unpinned. */
+const unwritable = (err: unknown) => ['EACCES', 'EROFS'].includes((err as NodeJS.ErrnoException).code ?? '');
+
+/**
+ * Pins the file at `path` for processing (see Taken). Throws as open() would when the file is not there;
+ * null when nothing can be written beside it (the file is then read at its path, as before).
+ */
+export async function takeFile(path: string): Promise<Taken | null> {
   const pin = pinName(path);
   try {
     await link(path, pin);
     const st = await stat(pin);
     return { pin, dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, copied: false };
   } catch (err) {
+    if (unwritable(err)) return null;
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV' && code !== 'EMLINK') throw err;
   }
@@ -80,7 +87,13 @@ export async function takeFile(path: string): Promise<Taken> {
   const src = await open(path, 'r');
   try {
     const st = await src.stat();
-    const out = await open(pin, 'wx');
+    let out;
+    try {
+      out = await open(pin, 'wx');
+    } catch (err) {
+      if (unwritable(err)) return null;
+      throw err;
+    }
     try {
       const buf = Buffer.allocUnsafe(1 << 20);
       for (;;) {

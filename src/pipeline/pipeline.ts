@@ -278,7 +278,7 @@ export class Pipeline {
     state.report.export_time = exportTimeOf(task.path, this.v002TimeZone);
     let handle: FileHandle | null = null;
     try {
-      if (this.options.takeFiles) task.taken = await takeFile(task.path);
+      if (this.options.takeFiles) task.taken = (await takeFile(task.path)) ?? undefined;
       handle = await open(task.taken?.pin ?? task.path, 'r');
       const scanner = new FileScanner({
         blockBytes: this.blockBytes,
