@@ -175,7 +175,8 @@ export async function releaseTaken(path: string, taken: Taken): Promise<string |
 }
 
 /**
- * Pins a process of this host left behind (it died between taking a file and finishing it), under the
+ * Pins a process of this host left behind (it died between taking a file and finishing it; called at
+ * start-up, before this process takes any, its own pid counts as a previous process's), under the
  * device folders of `root` (`<root>/<company>/<campaign>/<device>/`): a pin whose bytes have another name
  * (the path, parsed/) goes; the only copy of its bytes gets a visible name beside it, to be ingested.
  */
@@ -196,7 +197,9 @@ export async function cleanStalePins(root: string, log?: { warn: (o: object, m: 
         for (const name of await readdir(device).catch(() => [] as string[])) {
           if (!name.startsWith(TAKEN_PREFIX)) continue;
           const m = /^\.pv-taken\.(\d+)(-[^.]*\.)\d+\.(.*)$/.exec(name);
-          if (!m || m[2] !== host || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+          // our own pid: a previous process's that had it (a container's pid 1), unless this process took files already
+          const pid = Number(m?.[1]);
+          if (!m || m[2] !== host || (pid === process.pid ? takenSeq > 0 : alive(pid))) continue;
           const pin = join(device, name);
           try {
             const st = await stat(pin);
