@@ -11,7 +11,7 @@ import { MEASUREMENT } from '../tsv/series.js';
 import { Pipeline, type FileAggregates, type FileTask, type PipelineOptions } from './pipeline.js';
 import { emptyFileReport, runHead, type FileReport, type RunReport } from './report.js';
 import { RunReportWriter } from './run-report.js';
-import { moveFinished } from './lifecycle.js';
+import { moveFinished, releaseTaken } from './lifecycle.js';
 import { jitteredBackoff, Slots } from './flow.js';
 import { DatabaseError, failureOwner } from '../postgres/errors.js';
 import type { StoreHealth } from './store-health.js';
@@ -248,6 +248,8 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
     report.ledger = { file_id: fileId, noop: null };
   };
 
+  /** taken files whose pin finish() settled */
+  const settledTaken = new WeakSet<FileTask>();
   const finish = async (report: FileReport, task: FileTask, agg: FileAggregates | null): Promise<void> => {
     const tParsed = performance.now();
     const outcome: FileWriteOutcome = await batcher.outcome(task);
@@ -264,20 +266,20 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
     try {
       if (report.status === 'error' && store && !report.sha256) {
         // failed before pass 1 finished hashing it: the ledger still wants its identity
-        report.sha256 = await sha256Of(task.path).catch(() => undefined);
+        report.sha256 = await sha256Of(task.taken?.pin ?? task.path).catch(() => undefined);
       }
       if (report.status === 'error' && storeOwned(report)) {
         // PostgreSQL was not there (or refused us) to plan it: a good file stays where it is, for a later run
       } else if (report.status === 'error') {
         // unreadable: the cause travels with it
-        if (moveFiles) report.moved_to = await moveFinished(task.path, 'error', report.error);
+        if (moveFiles) report.moved_to = await moveFinished(task.path, 'error', report.error, task.taken);
       } else if (outcome.status === 'unavailable') {
         fail(report, outcome.error);
       } else if (outcome.status === 'rejected') {
         fail(report, outcome.error);
         // by the file's own line numbers, the whole line as sent (InfluxDB 3 names them; it echoes only 20 bytes)
         if (outcome.refusedLines.length) report.error!.refused_lines = outcome.refusedLines;
-        if (moveFiles) report.moved_to = await moveFinished(task.path, 'error', report.error);
+        if (moveFiles) report.moved_to = await moveFinished(task.path, 'error', report.error, task.taken);
       } else {
         if (options.verify) await verifyFile(report);
         if (report.status === 'ok' && once && agg) {
@@ -292,16 +294,22 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
             }
             fail(report, err instanceof PowerViewError ? err : new StoreError(ErrorCodes.STORE_REJECTED, `PostgreSQL refused the file's data: ${errorMessage(err)}`));
             // the data itself was refused (retried store failures never get here): the file goes with its cause
-            if (!storeOwned(report) && moveFiles) report.moved_to = await moveFinished(task.path, 'error', report.error);
+            if (!storeOwned(report) && moveFiles) report.moved_to = await moveFinished(task.path, 'error', report.error, task.taken);
           }
           tPg = performance.now();
         }
-        if (report.status === 'ok' && moveFiles) report.moved_to = await moveFinished(task.path, 'parsed');
+        if (report.status === 'ok' && moveFiles) report.moved_to = await moveFinished(task.path, 'parsed', undefined, task.taken);
       }
     } catch (err) {
       report.warnings.push(`could not move the file: ${errorMessage(err)}`);
     } finally {
       once?.release(task);
+      // left in place (or the move failed): the pin goes; the bytes read are kept aside if a new version replaced the path
+      // (a file planned again keeps its pin: it is read again from the same bytes)
+      if (task.taken && !toReplan.has(task)) {
+        await keepTaken(report, task);
+        settledTaken.add(task);
+      }
     }
     // the ledger knows failed files too (with their cause), unless the store itself is what failed
     if (store && report.status === 'error' && !storeOwned(report) && !batcher.fatal) {
@@ -370,6 +378,7 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
     collectReports: false,
     onProgress: options.onProgress,
     ...(once ? { planFile: once.planFile, onConsumed: once.onConsumed } : {}),
+    takeFiles: moveFiles,
     onAbort: () => {
       stopped = true;
       poke();
@@ -426,6 +435,8 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
     batcher.abandon(storeFailure);
   }
   while (finishing.size > 0) await Promise.all([...finishing]);
+  // files taken and never finished (the run stopped): their pins go (a stream's are its owner's to settle)
+  for (const task of Array.isArray(runnable) ? runnable : []) if (task.taken && !settledTaken.has(task)) await keepTaken(null, task);
 
   // refused by the fence and not planned again before the run stopped: left where they are, as the store's
   stopped = true;
@@ -513,6 +524,16 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
 
 /** A file the commit fence refuses is planned again in the run at most this many times (then left in place, STORE_UNAVAILABLE). */
 export const MAX_REPLANS = 3;
+
+/** A taken file left in place: releaseTaken, and a warning naming where the bytes read were kept aside. */
+async function keepTaken(report: FileReport | null, task: FileTask): Promise<void> {
+  try {
+    const aside = await releaseTaken(task.path, task.taken!);
+    if (aside) report?.warnings.push(`${task.path} was replaced while it was read: the bytes read are kept as ${aside}`);
+  } catch (err) {
+    report?.warnings.push(`could not release the taken file: ${errorMessage(err)}`);
+  }
+}
 
 /** Failed because of a store (unavailable, credentials): not the file's fault, it stays where it is. */
 function storeOwned(report: FileReport): boolean {

@@ -19,6 +19,7 @@ import type { BlockTask, BlockTaskResult } from './worker.js';
 import { FileCoverage, HOURLY_KEY, type HeldPoints, type Run } from './coverage.js';
 import { H, HOURLY_FIELDS, type BlockPlan } from '../tsv/block-parser.js';
 import type { ScanResult } from '../tsv/scanner.js';
+import { takeFile, type Taken } from './lifecycle.js';
 
 /** How a file is to be written, decided after pass 1 (exactly-once, docs/architecture.md#postgresql-output-and-exactly-once). */
 export interface FilePlan {
@@ -71,6 +72,8 @@ export interface PipelineOptions {
   /** keep every file's report and return them from run(); default true. A long backfill passes false and takes them through onFile. */
   collectReports?: boolean;
   onProgress?: (progress: { bytes: number; points: number; files: number }) => void;
+  /** pin each file when it is opened (lifecycle.ts takeFile): the file read is the file moved, whatever replaces the path */
+  takeFiles?: boolean;
 }
 
 export interface FileTask {
@@ -82,6 +85,8 @@ export interface FileTask {
   root?: string;
   /** when the upload was known complete (ms since the epoch; serve): the file's end-to-end latency starts here */
   receivedAt?: number;
+  /** set when the file is opened with `takeFiles`: the pinned file that is read (lifecycle.ts) */
+  taken?: Taken;
 }
 
 interface FileState {
@@ -275,7 +280,9 @@ export class Pipeline {
     state.report.export_time = exportTimeOf(task.path, this.v002TimeZone);
     let handle: FileHandle | null = null;
     try {
-      handle = await open(task.path, 'r');
+      // a file planned again (the coverage fence) is read again from the bytes it was taken with
+      if (this.options.takeFiles && !task.taken) task.taken = (await takeFile(task.path)) ?? undefined;
+      handle = await open(task.taken?.pin ?? task.path, 'r');
       const scanner = new FileScanner({
         blockBytes: this.blockBytes,
         v002TimeZone: this.v002TimeZone,

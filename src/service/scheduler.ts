@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { dirname, relative, sep } from 'node:path';
 import type { Logger } from 'pino';
@@ -30,6 +31,8 @@ interface Device {
   order: string[];
   /** in the scheduler's queue of devices with ordered files */
   queued: boolean;
+  /** in-flight paths announced again (a re-upload renamed over the file being read): looked at again when done */
+  again: Set<string>;
 }
 
 /** Files given up (failed for good, could not be moved) remembered at most, oldest forgotten first. */
@@ -100,10 +103,16 @@ export class Scheduler implements AsyncIterable<FileTask> {
     const folder = this.folderOf(path);
     let d = this.devices.get(folder);
     if (!d) {
-      d = { folder, pending: new Map(), inFlight: new Set(), notBefore: 0, attempts: 0, claiming: false, fresh: [], order: [], queued: false };
+      d = { folder, pending: new Map(), inFlight: new Set(), notBefore: 0, attempts: 0, claiming: false, fresh: [], order: [], queued: false, again: new Set() };
       this.devices.set(folder, d);
     }
-    if (d.pending.has(path) || d.inFlight.has(path)) return false;
+    if (d.pending.has(path)) return false;
+    if (d.inFlight.has(path)) {
+      // a new version may have replaced the file being read: remembered, queued again once this one is done
+      if (d.again.has(path)) return false;
+      d.again.add(path);
+      return true;
+    }
     this.givenUp.delete(path);
     d.pending.set(path, receivedAt);
     d.fresh.push(path);
@@ -194,8 +203,12 @@ export class Scheduler implements AsyncIterable<FileTask> {
     const d = this.devices.get(this.folderOf(task.path));
     if (!d) return;
     d.inFlight.delete(task.path);
+    const announced = d.again.delete(task.path);
+    // the path holds another file than the one read (renamed over it meanwhile): that one is ingested next
+    const replaced = !this.stopped && this.replaced(task, announced);
+    if (replaced) this.log?.info({ event: 'replaced', path: task.path }, 'file replaced while it was processed: the new version is queued');
     const leftInPlace = report.moved_to === null || report.moved_to === undefined;
-    if (leftInPlace && report.status === 'error' && report.error?.code !== ErrorCodes.STORE_UNAVAILABLE) {
+    if (leftInPlace && report.status === 'error' && report.error?.code !== ErrorCodes.STORE_UNAVAILABLE && !replaced) {
       // failed for good and still there: the watch leaves it alone until a new upload announces it
       // bounded (docs/operations.md, memory bounds): past the bound the oldest is forgotten, found again by a rescan, refused again
       this.givenUp.add(task.path);
@@ -213,7 +226,23 @@ export class Scheduler implements AsyncIterable<FileTask> {
       return;
     }
     if (!leftInPlace || report.status === 'ok') d.attempts = 0;
+    if (replaced) this.add(task.path, Date.now());
     this.schedule(d);
+  }
+
+  /** Does the path hold another file than the one the pipeline read (task.taken), or, unknown, was it announced meanwhile? */
+  private replaced(task: FileTask, announced: boolean): boolean {
+    if (!task.taken && !announced) return false;
+    let st;
+    try {
+      st = statSync(task.path);
+    } catch {
+      return false;
+    }
+    if (!st.isFile()) return false;
+    const t = task.taken;
+    if (!t) return announced;
+    return st.dev !== t.dev || st.ino !== t.ino || st.size !== t.size || st.mtimeMs !== t.mtimeMs;
   }
 
   /** Intake stops: the iteration ends once the pipeline asks for its next file. */

@@ -11,7 +11,7 @@ import { Metrics } from '../metrics/metrics.js';
 import { runIngestJob } from '../pipeline/ingest-job.js';
 import type { FileTask, Pipeline, PipelineOptions } from '../pipeline/pipeline.js';
 import { emptyFileReport } from '../pipeline/report.js';
-import { moveFinished } from '../pipeline/lifecycle.js';
+import { cleanStalePins, moveFinished, releaseTaken } from '../pipeline/lifecycle.js';
 import { StoreHealth } from '../pipeline/store-health.js';
 import { failureOwner } from '../postgres/errors.js';
 import type { LpBatcher } from '../influx/batcher.js';
@@ -136,6 +136,8 @@ export class Service {
   async start(): Promise<void> {
     // events accepted by the previous process and not finished: still to do, without waiting to settle
     const left = this.journal.load();
+    // files taken by a process of this host that died: pins removed, a replaced file's bytes kept aside
+    await cleanStalePins(this.rootReal, this.log);
     await this.journal.open();
     for (const e of left) this.accept(e);
     await this.journal.compact(() => this.unfinished());
@@ -240,10 +242,12 @@ export class Service {
       if (crashes >= CRASH_SUSPECT) {
         this.crashes.delete(task.path);
         r.error = { code: ErrorCodes.READ, message: `the ingest job failed ${crashes} times while this file was in it: ${why}` };
-        r.moved_to = await moveFinished(task.path, 'error', r.error).catch(() => null);
+        r.moved_to = await moveFinished(task.path, 'error', r.error, task.taken).catch(() => null);
         this.log?.error({ event: 'file', path: task.path, status: 'error', code: r.error.code, error: r.error.message, moved_to: r.moved_to }, 'file failed');
         this.metrics.fileDone(r);
       }
+      // taken and not finished: the pin goes (the bytes read kept aside if the path was replaced)
+      if (task.taken && !r.moved_to) await releaseTaken(task.path, task.taken).catch(() => null);
       this.scheduler.done(r, task as FileTask);
     }
     if (this.crashes.size > 10_000) this.crashes.clear();
