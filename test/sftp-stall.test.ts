@@ -32,9 +32,9 @@ t.test('an SFTP upload that stalls longer than --settle mid-line is ingested who
   const size = statSync(staged[0]).size;
   // held 6 s (six times --settle) after a third of the file
   const upload = runSftp(t, base, 'put', [`put ${staged[0]} ${file}`], { afterBytes: Math.floor(size / 3), holdMs: 6000 });
-  t.ok(await waitUntil(() => existsSync(file) && statSync(file).size > 0, 30_000), 'the upload began');
   let early = false;
   const spy = setInterval(() => (early ||= existsSync(join(dirname(file), 'parsed')) || existsSync(join(dirname(file), 'error'))), 100);
+  t.ok(await waitUntil(() => early || (existsSync(file) && statSync(file).size > 0), 30_000), 'the upload began');
   const r = await upload;
   clearInterval(spy);
   t.equal(r.code, 0, `sftp put succeeded${r.code ? `: ${r.stderr}` : ''}`);

@@ -33,7 +33,8 @@ t.test('uploads under a temporary name are ingested under their final name; othe
     const temp = i === 2 ? `${final.slice(0, -4)}.TMP` : `${final}.${temps[i]}`;
     return [`put ${p} ${temp}`, '!sleep 4', `rename ${temp} ${final}`];
   });
-  commands.push(`put ${notesLocal} ${join(device, 'notes.txt')}`, `put ${notesLocal} ${join(device, 'README.TSV.part')}`);
+  // other files first: whatever happens to the temporaries, these are in place from the start
+  commands.unshift(`put ${notesLocal} ${join(device, 'notes.txt')}`, `put ${notesLocal} ${join(device, 'README.TSV.part')}`);
   const r = await runSftp(t, base, 'temp-names', commands);
   t.equal(r.code, 0, `every put and rename of the sftp batch succeeded${r.code ? `: ${r.stdout.slice(-500)} ${r.stderr.slice(-500)}` : ''}`);
   t.ok(await waitParsed(files, 30_000), 'the three files ingested under their final names');

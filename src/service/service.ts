@@ -286,6 +286,7 @@ export class Service {
         this.metrics.fileDone(r);
       }
       this.scheduler.done(r, task as FileTask);
+      this.fileFinished(task.path, r.moved_to ?? null, r.bytes);
     }
     if (this.crashes.size > 10_000) this.crashes.clear();
   }
@@ -342,7 +343,8 @@ export class Service {
   private fileFinished(path: string, movedTo: string | null, bytes: number): void {
     if (this.scheduler.knows(path)) return; // left in place, retried
     this.stamps.delete(path);
-    if (this.watchFound.delete(path) && movedTo && basename(dirname(movedTo)) === 'parsed') void this.taken.remember(path, movedTo, bytes);
+    // parsed/ or error/ (a part taken after the header only has no rows): the client may still be writing into it
+    if (this.watchFound.delete(path) && movedTo && PROCESSED.has(basename(dirname(movedTo)))) void this.taken.remember(path, movedTo, bytes);
     this.finishedSinceCompact++;
     if (this.compactTimer || this.draining) return;
     // a large backlog is rewritten less often (each compaction writes every event still to do)
@@ -481,6 +483,8 @@ export class Service {
       const st = await lstat(path).catch(() => null);
       je = { kind: 'upload', path, at: Date.now(), ...(st ? { size: st.size, ino: st.ino, mtimeMs: st.mtimeMs } : {}) };
       if (st) this.stamps.set(path, { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs });
+      // announced: not the watch's any more (an event is authoritative)
+      this.watchFound.delete(path);
     } else if (action === 'mkdir' && (kind === 'campaign' || kind === 'company')) {
       je = { kind: 'provision', path, at: Date.now() };
     }
@@ -537,6 +541,8 @@ export class Service {
     return this.ready;
   }
 }
+
+const PROCESSED = new Set(['parsed', 'error']);
 
 /** a file in the job at this many crashes in a row is failed alone */
 const CRASH_SUSPECT = 3;
