@@ -32,10 +32,10 @@ export interface SftpRun {
 
 /**
  * Runs the batch `commands` (sftp's batch syntax: put, rename, `!sleep 3`…)
- * with the real client; `stall`: the client's stream is held `holdMs` after
- * `afterBytes` bytes. Resolves when the client exits.
+ * with the real client; `stall`: the client's stream is held after
+ * `afterBytes` bytes, `holdMs` ms or (an absolute path) until that file exists. Resolves when the client exits.
  */
-export function runSftp(t: Test, dir: string, name: string, commands: string[], stall?: { afterBytes: number; holdMs: number }): Promise<SftpRun> & { child: ReturnType<typeof spawn> } {
+export function runSftp(t: Test, dir: string, name: string, commands: string[], stall?: { afterBytes: number; holdMs: number | string }): Promise<SftpRun> & { child: ReturnType<typeof spawn> } {
   const batch = join(dir, `${name}.sftp-batch`);
   writeFileSync(batch, `${commands.join('\n')}\n`);
   const server = stall ? `${process.execPath} ${proxy} ${stall.afterBytes} ${stall.holdMs} ${SFTP_SERVER}` : SFTP_SERVER;

@@ -43,8 +43,9 @@ t.test('stale journal events replayed while a new upload is written never take i
     `${JSON.stringify({ kind: 'upload', path: files[0], at: old })}\n${JSON.stringify({ kind: 'upload', path: files[1], at: old, size: 4242, ino: 1, mtimeMs: old })}\n`,
   );
 
-  // the new uploads, each held 15 s after a third
-  const uploads = staged.map((p, i) => runSftp(t, base, `put${i}`, [`put ${p} ${files[i]}`], { afterBytes: Math.floor(statSync(p).size / 3), holdMs: 15_000 }));
+  // the new uploads, each held after a third until the test releases them (serve started, several settles passed)
+  const release = join(base, 'release');
+  const uploads = staged.map((p, i) => runSftp(t, base, `put${i}`, [`put ${p} ${files[i]}`], { afterBytes: Math.floor(statSync(p).size / 3), holdMs: release }));
   t.ok(await waitUntil(() => files.every((f) => existsSync(f) && statSync(f).size > 0), 30_000), 'the uploads began');
   let finished = 0;
   for (const u of uploads) void u.then(() => finished++);
@@ -52,6 +53,10 @@ t.test('stale journal events replayed while a new upload is written never take i
   t.equal(finished, 0, 'serve replayed the journal while the uploads were still stalled');
   let early = false;
   const spy = setInterval(() => (early ||= files.some((f) => existsSync(join(dirname(f), 'parsed')) || existsSync(join(dirname(f), 'error')))), 100);
+  // the replay and five settle periods while the uploads are stalled mid-line
+  await waitUntil(() => serve.logs().some((l) => l.event === 'serve_start'), 30_000);
+  await new Promise((r) => setTimeout(r, 5000));
+  writeFileSync(release, '');
   const results = await Promise.all(uploads);
   clearInterval(spy);
   t.same(results.map((r) => r.code), [0, 0], 'both sftp puts succeeded');

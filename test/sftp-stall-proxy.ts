@@ -1,16 +1,19 @@
 /**
  * A stalling pipe for the real-SFTP tests (test/sftp-*.test.ts), run by the
  * OpenSSH client as its "server": `sftp -D "node sftp-stall-proxy.js
- * <afterBytes> <holdMs> /usr/lib/openssh/sftp-server"`. It starts the real
- * sftp-server and copies the client's stream to it, holding it for `holdMs`
- * once `afterBytes` bytes have passed (a client that stalls mid-upload: a
+ * <afterBytes> <hold> /usr/lib/openssh/sftp-server"`. It starts the real
+ * sftp-server and copies the client's stream to it, holding it once
+ * `afterBytes` bytes have passed, for `hold` ms, or (a path) until that file
+ * exists (at most 5 minutes: the test releases it) (a client that stalls mid-upload: a
  * slow link, a laptop lid closed); the server's replies pass unchanged.
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
 const [afterText, holdText, server, ...serverArgs] = process.argv.slice(2);
 const after = Number(afterText);
-const hold = Number(holdText);
+const releaseFile = holdText?.startsWith('/') ? holdText : null;
+const hold = releaseFile ? 300_000 : Number(holdText);
 if (!Number.isFinite(after) || !Number.isFinite(hold) || !server) {
   process.stderr.write('usage: sftp-stall-proxy <afterBytes> <holdMs> <sftp-server> [args...]\n');
   process.exit(2);
@@ -33,9 +36,12 @@ process.stdin.on('data', (chunk: Buffer) => {
   child.stdin.write(now);
   held = true;
   process.stdin.pause();
-  setTimeout(() => {
+  const t0 = Date.now();
+  const resume = () => {
+    if (releaseFile && !existsSync(releaseFile) && Date.now() - t0 < hold) return void setTimeout(resume, 100);
     child.stdin.write(later);
     process.stdin.resume();
-  }, hold);
+  };
+  setTimeout(resume, releaseFile ? 100 : hold);
 });
 process.stdin.on('end', () => child.stdin.end());

@@ -6,7 +6,7 @@
  * the upload ends; then the whole file is ingested once.
  */
 import t from 'tap';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { checkStores, expectedOf, rebase, serial, serveSetup, startServe, waitParsed, waitUntil, writeDeviceFiles } from './serve-harness.js';
 import { cutsMidLine, runSftp, sftpSkip } from './sftp-helpers.js';
@@ -30,11 +30,14 @@ t.test('an SFTP upload that stalls longer than --settle mid-line is ingested who
   const serve = await startServe(t, db.env, { root, stateDir: join(base, 'state'), settle: 1, rescan: 1 });
 
   const size = statSync(staged[0]).size;
-  // held 6 s (six times --settle) after a third of the file
-  const upload = runSftp(t, base, 'put', [`put ${staged[0]} ${file}`], { afterBytes: Math.floor(size / 3), holdMs: 6000 });
+  // held after a third of the file, for six times --settle once the upload began
+  const release = join(base, 'release');
+  const upload = runSftp(t, base, 'put', [`put ${staged[0]} ${file}`], { afterBytes: Math.floor(size / 3), holdMs: release });
   let early = false;
   const spy = setInterval(() => (early ||= existsSync(join(dirname(file), 'parsed')) || existsSync(join(dirname(file), 'error'))), 100);
   t.ok(await waitUntil(() => early || (existsSync(file) && statSync(file).size > 0), 30_000), 'the upload began');
+  await new Promise((r) => setTimeout(r, 6000));
+  writeFileSync(release, '');
   const r = await upload;
   clearInterval(spy);
   t.equal(r.code, 0, `sftp put succeeded${r.code ? `: ${r.stderr}` : ''}`);
