@@ -241,13 +241,16 @@ missing_packages() {
   have influx || echo influxdb-client
   have prometheus || echo prometheus
   have curl || echo curl
+  # the real OpenSSH sftp client and server: the SFTP-without-hooks tests (test/sftp-*.test.ts)
+  have sftp || echo openssh-client
+  [[ -x /usr/lib/openssh/sftp-server ]] || echo openssh-sftp-server
 }
 
 cmd_install() {
   local pkgs
   mapfile -t pkgs < <(missing_packages)
   if ((${#pkgs[@]} == 0)); then
-    log "install: postgresql, influxdb, influxdb-client, prometheus and curl are present"
+    log "install: postgresql, influxdb, influxdb-client, prometheus, curl, sftp and sftp-server are present"
     return 0
   fi
   have apt-get || die "missing ${pkgs[*]} and no apt-get here; install them by hand"
@@ -723,7 +726,8 @@ Local PostgreSQL, InfluxDB 1.x and Prometheus on 127.0.0.1 for dev/test/demo.
 State: $SVC_DIR
 
   install              apt-get install what is missing (postgresql, influxdb,
-                       influxdb-client, prometheus, curl); no-op otherwise
+                       influxdb-client, prometheus, curl, openssh-client,
+                       openssh-sftp-server); no-op otherwise
   up                   install (unless POWERVIEW_SKIP_INSTALL=1), start all, wait
   down                 stop all (idempotent)
   start [SERVICE...]   start and wait (all when none named); never installs

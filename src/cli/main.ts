@@ -59,6 +59,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--hook-secret <secret>', 'shared secret of the hook: Bearer token or basic-auth password (default: POWERVIEW_HOOK_SECRET; prefer the variable)')
     .option('--hook-user-map <user=company,...>', 'SFTPGo users allowed to write to a company folder other than their own name (default: POWERVIEW_HOOK_USER_MAP; otherwise an event whose company folder is not its username gets 403)')
     .option('--settle <seconds>', 'a file no event announced is complete once unchanged this long (default: POWERVIEW_SETTLE_SECONDS, else 5)')
+    .option('--stall <seconds>', 'a file no event announced whose last byte is not a newline is taken anyway once unchanged this long (default: POWERVIEW_STALL_SECONDS, else 600)')
     .option('--rescan <seconds>', 'full rescan of the data root this often (default: POWERVIEW_RESCAN_SECONDS, else 60)')
     .option('--drain-timeout <seconds>', 'on SIGTERM, in-flight files get this long to finish (default: POWERVIEW_DRAIN_SECONDS, else 30)')
     .option('--state-dir <dir>', 'where the event journal lives (default: POWERVIEW_STATE_DIR, else <root>/../state)')

@@ -12,6 +12,10 @@ export interface JournalEvent {
   path: string;
   /** ms since the epoch when the event was accepted (upload complete) */
   at: number;
+  /** upload: the file the event announced (size, inode, mtime); a replayed event whose file now differs goes through the settle rule */
+  size?: number;
+  ino?: number;
+  mtimeMs?: number;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { mkdirSync, realpathSync } from 'node:fs';
-import { join } from 'node:path';
+import { lstat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Pool, ClientConfig } from 'pg';
 import type { Logger } from 'pino';
@@ -23,7 +24,8 @@ import type { ClaimSource } from './scheduler.js';
 import { HookError, authorized, checkOwner, classify, hookServer, parseEvent, pathInRoot, readBody } from './hook.js';
 import { Journal, type JournalEvent } from './journal.js';
 import { Scheduler } from './scheduler.js';
-import { RootWatch } from './watch.js';
+import { RootWatch, type FileStamp } from './watch.js';
+import { TakenFiles } from './retake.js';
 
 /** Provisions a tenant (and campaign): stores, roles, Grafana files. Idempotent. */
 export type Provisioner = (tenant: string, campaign: string | null) => Promise<void>;
@@ -37,6 +39,8 @@ export interface ServiceOptions {
   /** SFTPGo user → the company folder it may write to, when not its own name (`--hook-user-map`) */
   hookUserMap?: ReadonlyMap<string, string>;
   settleMs: number;
+  /** a watch-found file not ending with a newline is taken anyway once unchanged this long (default 600 s) */
+  stallMs?: number;
   rescanMs: number;
   /** SIGTERM: in-flight files get this long to finish */
   drainMs: number;
@@ -71,6 +75,15 @@ export class Service {
   private readonly claims: Claims;
   private readonly scheduler: Scheduler;
   private readonly watch: RootWatch;
+  /** watch-found files ingested: looked at until --stall, taken again if they change (a client still writing) */
+  private readonly taken: TakenFiles;
+  /** files the scheduler holds: what their event (or the watch) saw, written with them into the journal */
+  private readonly stamps = new Map<string, FileStamp>();
+  /** files the scheduler holds that the watch found (no upload event) */
+  private readonly watchFound = new Set<string>();
+  /** journaled files finished since the last compaction */
+  private finishedSinceCompact = 0;
+  private compactTimer: NodeJS.Timeout | null = null;
   private readonly influxHttp: InfluxHttp;
   private server: Server | null = null;
   private job: Promise<void> | null = null;
@@ -118,12 +131,24 @@ export class Service {
     this.feed = new JobFeed(this.scheduler);
     this.watch = new RootWatch(this.rootReal, {
       settleMs: options.settleMs,
+      stallMs: options.stallMs,
       rescanMs: options.rescanMs,
       knows: (p) => this.scheduler.knows(p),
-      onSettled: (p, at) => {
-        if (this.scheduler.add(p, at)) this.log?.info({ event: 'settled', path: p }, 'file found complete by the watch');
+      onSettled: (p, at, st) => {
+        if (this.scheduler.add(p, at)) {
+          this.stamps.set(p, st);
+          this.watchFound.add(p);
+          this.log?.info({ event: 'settled', path: p }, 'file found complete by the watch');
+        }
       },
       log: this.log,
+    });
+    this.taken = new TakenFiles({
+      settleMs: options.settleMs,
+      stallMs: options.stallMs,
+      log: this.log,
+      // our own complete copy: queued at once, like an upload event
+      onRetake: (copy) => void this.scheduler.add(copy, Date.now()),
     });
     this.influxHttp = new InfluxHttp(options.influx);
   }
@@ -139,7 +164,23 @@ export class Service {
     // files taken by a process of this host that died: pins removed, a replaced file's bytes kept aside
     await cleanStalePins(this.rootReal, this.log);
     await this.journal.open();
-    for (const e of left) this.accept(e);
+    let changed = 0;
+    for (const e of left) {
+      if (e.kind === 'upload') {
+        // the event is authoritative only for the bytes it announced: a file written again since (a new upload under
+        // the same name, stale events replayed after a crash) is found complete by the watch's rule instead
+        const st = await lstat(e.path).catch(() => null);
+        if (!st) continue; // finished (moved) before the journal was compacted
+        if (e.size !== st.size || e.ino !== st.ino || e.mtimeMs !== st.mtimeMs) {
+          this.watch.offer(e.path);
+          changed++;
+          continue;
+        }
+        this.stamps.set(e.path, { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs });
+      }
+      this.accept(e);
+    }
+    if (changed > 0) this.log?.info({ event: 'journal_replay', changed }, 'journaled files changed since their event: they settle first');
     await this.journal.compact(() => this.unfinished());
     this.job = this.supervise();
     this.server = hookServer((req, res) => void this.route(req, res));
@@ -148,6 +189,7 @@ export class Service {
       this.server!.listen(this.options.port, this.options.host, () => resolve());
     });
     this.watch.start();
+    this.taken.start();
     this.log?.info({ event: 'serve_start', address: this.address, root: this.rootReal, pending: left.length }, 'serving');
   }
 
@@ -189,6 +231,7 @@ export class Service {
             const code = report.error?.code;
             const runLevel = report.status === 'error' && !report.moved_to && (code === ErrorCodes.STORE_REJECTED || code === ErrorCodes.STORE_AUTH);
             this.scheduler.done(runLevel ? { ...report, error: { ...report.error!, code: ErrorCodes.STORE_UNAVAILABLE } } : report, task);
+            this.fileFinished(task.path, report.moved_to ?? null, report.bytes);
           },
           onStart: (running) => (this.running = running),
         });
@@ -249,6 +292,7 @@ export class Service {
       // taken and not finished: the pin goes (the bytes read kept aside if the path was replaced)
       if (task.taken && !r.moved_to) await releaseTaken(task.path, task.taken).catch(() => null);
       this.scheduler.done(r, task as FileTask);
+      this.fileFinished(task.path, r.moved_to ?? null, r.bytes);
     }
     if (this.crashes.size > 10_000) this.crashes.clear();
   }
@@ -263,6 +307,8 @@ export class Service {
     if (this.draining) return { drained: false };
     this.draining = true;
     this.watch.stop();
+    this.taken.stop();
+    if (this.compactTimer) clearTimeout(this.compactTimer);
     this.scheduler.stop();
     this.wakeRestart?.();
     const t0 = Date.now();
@@ -287,9 +333,35 @@ export class Service {
 
   private unfinished(): JournalEvent[] {
     return [
-      ...this.scheduler.unfinished().map((f) => ({ kind: 'upload' as const, path: f.path, at: f.at })),
+      ...this.scheduler.unfinished().map((f) => {
+        const st = this.stamps.get(f.path);
+        return { kind: 'upload' as const, path: f.path, at: f.at, ...(st ? { size: st.size, ino: st.ino, mtimeMs: st.mtimeMs } : {}) };
+      }),
       ...this.provisions.values(),
     ];
+  }
+
+  /**
+   * The pipeline is done with a file: a watch-found file moved to parsed/ is
+   * looked at for changes (retake.ts); the journal is compacted soon after, so
+   * a crash never replays events whose files are done.
+   */
+  private fileFinished(path: string, movedTo: string | null, bytes: number): void {
+    if (this.scheduler.knows(path)) return; // left in place, retried
+    this.stamps.delete(path);
+    // parsed/ or error/ (a part taken after the header only has no rows): the client may still be writing into it
+    if (this.watchFound.delete(path) && movedTo && PROCESSED.has(basename(dirname(movedTo)))) void this.taken.remember(path, movedTo, bytes);
+    this.finishedSinceCompact++;
+    if (this.compactTimer || this.draining) return;
+    // a large backlog is rewritten less often (each compaction writes every event still to do)
+    const { pending, inFlight } = this.scheduler.depth;
+    this.compactTimer = setTimeout(() => {
+      this.compactTimer = null;
+      if (this.draining || (this.finishedSinceCompact === 0 && this.journal.appended === 0)) return;
+      this.finishedSinceCompact = 0;
+      this.journal.compact(() => this.unfinished()).catch((err: unknown) => this.log?.warn({ event: 'journal', error: errorMessage(err) }, 'journal compaction failed'));
+    }, pending + inFlight > 10_000 ? 30_000 : 1000);
+    this.compactTimer.unref();
   }
 
   private maybeCompact(): void {
@@ -413,7 +485,12 @@ export class Service {
       if (action === 'upload' && event.status !== 1) {
         return reply(200, { result: 'ignored', reason: `upload status ${event.status}` }, action, 'ignored');
       }
-      je = { kind: 'upload', path, at: Date.now() };
+      // what the event announces: a replay after a crash takes it without a settle only if the file is still this one
+      const st = await lstat(path).catch(() => null);
+      je = { kind: 'upload', path, at: Date.now(), ...(st ? { size: st.size, ino: st.ino, mtimeMs: st.mtimeMs } : {}) };
+      if (st) this.stamps.set(path, { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs });
+      // announced: not the watch's any more (an event is authoritative)
+      this.watchFound.delete(path);
     } else if (action === 'mkdir' && (kind === 'campaign' || kind === 'company')) {
       je = { kind: 'provision', path, at: Date.now() };
     }
@@ -470,6 +547,8 @@ export class Service {
     return this.ready;
   }
 }
+
+const PROCESSED = new Set(['parsed', 'error']);
 
 /** a file in the job at this many crashes in a row is failed alone */
 const CRASH_SUSPECT = 3;

@@ -1,5 +1,5 @@
 import { watch, type FSWatcher } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
+import { lstat, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
@@ -9,13 +9,42 @@ import { classify } from './hook.js';
 export interface WatchOptions {
   /** a file is complete once its size and mtime have not changed for this long */
   settleMs: number;
+  /** a stable file whose last byte is not a newline is taken anyway once unchanged this long (--stall) */
+  stallMs?: number;
   /** full walk of the data root this often (files no event or watch announced) */
   rescanMs: number;
   /** is the file already queued or being processed? */
   knows: (path: string) => boolean;
-  /** a settled file: complete, to be ingested; `at` = its last change (ms epoch) */
-  onSettled: (path: string, at: number) => void;
+  /** a settled file: complete, to be ingested; `at` = its last change (ms epoch); `st` its size, inode and mtime */
+  onSettled: (path: string, at: number, st: FileStamp) => void;
   log?: Logger;
+}
+
+/** What identifies one version of a file: its inode, size and mtime. */
+export interface FileStamp {
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
+
+/** Only these are ever taken by the watch: `*.tsv`, any case (an SFTP client's `*.part`, `*.filepart`, `*.tmp`, notes… stay where they are). */
+export function isDataName(name: string): boolean {
+  return name.toLowerCase().endsWith('.tsv');
+}
+
+/** Does the file's last byte (at `size` − 1) read a newline? A file cut mid-line is still being written. */
+export async function endsWithNewline(path: string, size: number): Promise<boolean> {
+  if (size <= 0) return false;
+  const fh = await open(path, 'r').catch(() => null);
+  if (!fh) return false;
+  try {
+    const b = Buffer.alloc(1);
+    const { bytesRead } = await fh.read(b, 0, 1, size - 1);
+    return bytesRead === 1 && b[0] === 10;
+  } finally {
+    await fh.close();
+  }
 }
 
 interface Candidate {
@@ -30,9 +59,16 @@ interface Candidate {
  * plus a periodic rescan of the data root find files no hook announced (the
  * service was down during an upload, another SFTP server wrote them). Such a
  * file is complete only once its size and mtime have been stable for
- * `settleMs`; until then it is only looked at, never read. SFTPGo's temporary
- * upload files and dot-files are ignored, so are parsed/ and error/.
+ * `settleMs` and its last byte is a newline (a client that stalls mid-line
+ * has not finished; after `stallMs` unchanged it is taken all the same); until
+ * then it is only looked at, never read. Only `*.tsv` files are taken: SFTP
+ * clients' temporary names (`*.part`, `*.filepart`, `*.tmp`), SFTPGo's
+ * temporary upload files, other files and dot-files are left alone, so are
+ * parsed/ and error/.
  */
+/** --stall default: a file stable this long without a final newline is taken anyway */
+export const DEFAULT_STALL_MS = 600_000;
+
 export class RootWatch {
   private readonly candidates = new Map<string, Candidate>();
   /** watched folders (root, companies, campaigns, devices) → their watch */
@@ -164,7 +200,7 @@ export class RootWatch {
   private consider(path: string): void {
     if (this.stopped || this.candidates.has(path)) return;
     // the hook's rule: `<company>/<campaign>/<device>/<file>`, no hidden part, no temp upload, not parsed/ or error/
-    if (classify(this.root, path).kind !== 'file') return;
+    if (classify(this.root, path).kind !== 'file' || !isDataName(path)) return;
     if (this.options.knows(path)) return;
     // first sighting: settles from now on, unless it keeps changing
     this.candidates.set(path, { size: -1, mtimeMs: -1, since: Date.now() });
@@ -185,7 +221,7 @@ export class RootWatch {
   private async checkAll(): Promise<void> {
     const now = Date.now();
     // handed over together after the look: a backlog reaches the scheduler at once, which puts it in export order
-    const settled: Array<[string, number]> = [];
+    const settled: Array<[string, number, FileStamp]> = [];
     for (const [path, c] of this.candidates) {
       if (this.options.knows(path)) {
         this.candidates.delete(path);
@@ -203,11 +239,18 @@ export class RootWatch {
         continue;
       }
       if (now - c.since >= this.options.settleMs) {
+        // stable, but cut mid-line: the client stalled (or is slow); taken only past the stall bound
+        if (now - c.since < (this.options.stallMs ?? DEFAULT_STALL_MS) && !(await endsWithNewline(path, st.size))) continue;
         this.candidates.delete(path);
-        settled.push([path, Math.min(now, Math.round(st.mtimeMs))]);
+        settled.push([path, Math.min(now, Math.round(st.mtimeMs)), { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs }]);
       }
     }
-    for (const [path, at] of settled) if (!this.stopped) this.options.onSettled(path, at);
+    for (const [path, at, stamp] of settled) if (!this.stopped) this.options.onSettled(path, at, stamp);
+  }
+
+  /** A path to look at as if the watch had found it (a journal event whose file changed since): the settle rule applies. */
+  offer(path: string): void {
+    this.consider(path);
   }
 
   /** Files seen and not yet settled. */
