@@ -66,7 +66,9 @@ export async function runServe(flags: ServeFlags, env: NodeJS.ProcessEnv = proce
   }
   const { host, port } = parseAddr(flags.httpAddr ?? (env.POWERVIEW_HTTP_ADDR || '127.0.0.1:9464'));
   const settleMs = seconds(flags.settle ?? env.POWERVIEW_SETTLE_SECONDS, 5, '--settle / POWERVIEW_SETTLE_SECONDS', 0.1, 3600) * 1000;
-  const stallMs = seconds(flags.stall ?? env.POWERVIEW_STALL_SECONDS, 600, '--stall / POWERVIEW_STALL_SECONDS', 1, 86400) * 1000;
+  const stallGiven = flags.stall ?? env.POWERVIEW_STALL_SECONDS;
+  // by default the stall bound is 600 s, or the settle time when that is longer
+  const stallMs = stallGiven === undefined ? Math.max(600_000, settleMs) : seconds(stallGiven, 600, '--stall / POWERVIEW_STALL_SECONDS', 1, 86400) * 1000;
   if (stallMs < settleMs) throw new UsageError('--stall / POWERVIEW_STALL_SECONDS must be at least --settle', ErrorCodes.CONFIG);
   const rescanMs = seconds(flags.rescan ?? env.POWERVIEW_RESCAN_SECONDS, 60, '--rescan / POWERVIEW_RESCAN_SECONDS', 1, 86400) * 1000;
   const drainMs = seconds(flags.drainTimeout ?? env.POWERVIEW_DRAIN_SECONDS, 30, '--drain-timeout / POWERVIEW_DRAIN_SECONDS', 1, 3600) * 1000;
