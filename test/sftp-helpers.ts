@@ -81,8 +81,14 @@ export async function checkPoints(t: Test, db: ServeDb, tenant: string, expected
   t.equal(bad, 0, 'hourly samples and sums as those of the distinct points');
 }
 
-/** the offsets where sftp's 32 KiB writes end (its default -B): where a stalled upload is cut */
-export function cutsMidLine(bytes: Buffer, chunk = 32768): boolean {
-  for (let end = chunk; end < bytes.length; end += chunk) if (bytes[end - 1] === 10) return false;
+/**
+ * The write sizes of the real client: 32 KiB, or 255 KiB (261,120 bytes) once
+ * OpenSSH's sftp-server announces its limits (limits@openssh.com).
+ */
+export const SFTP_WRITE_SIZES = [32768, 261120];
+
+/** whether every offset where one of those writes ends is mid-line: a stalled upload is cut there */
+export function cutsMidLine(bytes: Buffer, chunks = SFTP_WRITE_SIZES): boolean {
+  for (const chunk of chunks) for (let end = chunk; end < bytes.length; end += chunk) if (bytes[end - 1] === 10) return false;
   return true;
 }
