@@ -99,17 +99,7 @@ export class Claims implements DeviceClaims {
   }
 
   releaseDevice(tenant: string, masterSn: string): Promise<void> {
-    const name = `${tenant}\u0000${masterSn}`;
-    const key = this.devices.get(name);
-    if (key === undefined) return Promise.resolve();
-    this.devices.delete(name);
-    return this.serial(async () => {
-      const client = this.client;
-      if (!client) return;
-      await client.query('SELECT pg_advisory_unlock($1::bigint)', [key.toString()]).catch((err: unknown) => {
-        this.log?.warn({ event: 'claims', tenant, device: masterSn, error: errorMessage(err) }, 'device claim release failed (it ends with the connection)');
-      });
-    });
+    return this.unlock(this.devices, `${tenant}\u0000${masterSn}`, { tenant, device: masterSn }, 'device claim release failed (it ends with the connection)');
   }
 
   /** Device folders this process holds. */
@@ -167,14 +157,19 @@ export class Claims implements DeviceClaims {
   }
 
   release(folder: string): Promise<void> {
-    const key = this.held.get(folder);
+    return this.unlock(this.held, folder, { folder }, 'claim release failed (it ends with the connection)');
+  }
+
+  /** Lets go of the advisory lock held under `name` in `held` (a lost connection let go of it already). */
+  private unlock(held: Map<string, bigint>, name: string, fields: Record<string, string>, failed: string): Promise<void> {
+    const key = held.get(name);
     if (key === undefined) return Promise.resolve();
-    this.held.delete(folder);
+    held.delete(name);
     return this.serial(async () => {
       const client = this.client;
       if (!client) return;
       await client.query('SELECT pg_advisory_unlock($1::bigint)', [key.toString()]).catch((err: unknown) => {
-        this.log?.warn({ event: 'claims', folder, error: errorMessage(err) }, 'claim release failed (it ends with the connection)');
+        this.log?.warn({ event: 'claims', ...fields, error: errorMessage(err) }, failed);
       });
     });
   }
