@@ -12,7 +12,16 @@
  * Results: stdout (markdown) and <dir>/e2e.json.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -44,10 +53,13 @@ const concurrency = Number(values.concurrency);
 const batchLines = Number(values['batch-lines']);
 const gzip = values.gzip;
 
-
 // the services, held like a test file holds them: a test that stops a store meanwhile would spoil the figures
 const env = await servicesUp();
-if (withPg) execFileSync(process.execPath, [join(projectRoot, 'bin', 'powerview.js'), 'migrate'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+if (withPg)
+  execFileSync(process.execPath, [join(projectRoot, 'bin', 'powerview.js'), 'migrate'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
 const pgPool = withPg ? new (await import('pg')).default.Pool({ connectionString: env.DATABASE_URL, max: 1 }) : null;
 
 /** PostgreSQL state of the product's tenant, wiped between rounds (the ledger would make a second round a no-op). */
@@ -109,9 +121,23 @@ const archiveBytes = Number(execFileSync('du', ['-sb', source], { encoding: 'utf
 const lpFile = join(dir, 'archive.lp');
 if (!existsSync(lpFile) || statSync(lpFile).mtimeMs < statSync(join(source, '.complete')).mtimeMs) {
   console.error('building the line protocol once (dry run) …');
-  execFileSync(process.execPath, [join(projectRoot, 'bin', 'powerview.js'), 'ingest', '--dry-run', '--json', '--lp-out', lpFile, '--root', source, source], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  execFileSync(
+    process.execPath,
+    [
+      join(projectRoot, 'bin', 'powerview.js'),
+      'ingest',
+      '--dry-run',
+      '--json',
+      '--lp-out',
+      lpFile,
+      '--root',
+      source,
+      source,
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
 }
 
 /** The ceiling: batches of exactly `batchLines` lines read from the file, `concurrency` requests in flight. */
@@ -168,7 +194,14 @@ async function ceiling(db: string): Promise<{ points: number; seconds: number }>
 }
 
 /** The product: `powerview ingest` over a fresh copy of the archive, as an operator runs it. */
-async function product(db: string): Promise<{ points: number; seconds: number; peakRss: number; report: { postgres?: { hourly_rows: number; commit_seconds: number; hourly_rows_per_second: number } } }> {
+async function product(
+  db: string,
+): Promise<{
+  points: number;
+  seconds: number;
+  peakRss: number;
+  report: { postgres?: { hourly_rows: number; commit_seconds: number; hourly_rows_per_second: number } };
+}> {
   const root = join(dir, 'run');
   rmSync(root, { recursive: true, force: true });
   mkdirSync(root, { recursive: true });
@@ -195,13 +228,20 @@ async function product(db: string): Promise<{ points: number; seconds: number; p
     root,
   ];
   const t0 = performance.now();
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d));
   const code = await new Promise<number | null>((r) => child.on('close', r));
   const seconds = (performance.now() - t0) / 1000;
   if (code !== 0) throw new Error(`powerview ingest exited ${code}`);
-  const report = JSON.parse(out) as { totals: { points: number }; peak_rss_bytes: number; postgres?: { hourly_rows: number; commit_seconds: number; hourly_rows_per_second: number } };
+  const report = JSON.parse(out) as {
+    totals: { points: number };
+    peak_rss_bytes: number;
+    postgres?: { hourly_rows: number; commit_seconds: number; hourly_rows_per_second: number };
+  };
   return { points: report.totals.points, seconds, peakRss: report.peak_rss_bytes, report };
 }
 
@@ -261,7 +301,9 @@ const summary = {
   rounds,
 };
 writeFileSync(join(dir, '..', 'e2e.json'), JSON.stringify(summary, null, 2));
-console.log(`| round | ceiling points/s | powerview points/s | ratio | powerview peak RSS | points in InfluxDB (ceiling / powerview) | PostgreSQL hourly rows, COPY+merge rows/s, share of wall time |`);
+console.log(
+  `| round | ceiling points/s | powerview points/s | ratio | powerview peak RSS | points in InfluxDB (ceiling / powerview) | PostgreSQL hourly rows, COPY+merge rows/s, share of wall time |`,
+);
 console.log(`|---|---|---|---|---|---|---|`);
 for (const r of rounds) {
   console.log(
@@ -273,4 +315,6 @@ console.log(
   `| **median** | ${med(rounds.map((r) => r.ceiling_pps)).toLocaleString('en-US')} | ${med(rounds.map((r) => r.product_pps)).toLocaleString('en-US')} | **${(med(rounds.map((r) => r.ratio)) * 100).toFixed(1)} %** | max ${Math.max(...rounds.map((r) => r.product_peak_rss_mb))} MB | |`,
 );
 await pgPool?.end();
-console.log(`\nPostgreSQL ${withPg ? 'on' : 'off'}; archive: ${files} files, ${(files * rows * channels).toLocaleString('en-US')} points, ${(archiveBytes / 1e6).toFixed(0)} MB; gzip ${gzip ? 'on' : 'off'}, ${concurrency} requests in flight, ${batchLines} lines per batch`);
+console.log(
+  `\nPostgreSQL ${withPg ? 'on' : 'off'}; archive: ${files} files, ${(files * rows * channels).toLocaleString('en-US')} points, ${(archiveBytes / 1e6).toFixed(0)} MB; gzip ${gzip ? 'on' : 'off'}, ${concurrency} requests in flight, ${batchLines} lines per batch`,
+);

@@ -43,7 +43,6 @@ const company = 'bench_latency';
 const campaign = 'live';
 const secret = 'bench-latency-secret-0123456789';
 
-
 async function freePort(): Promise<number> {
   return new Promise((res) => {
     const s = createServer().listen(0, '127.0.0.1', () => {
@@ -58,7 +57,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // the services, held like a test file holds them: a test that stops a store meanwhile would spoil the figures
 const env = await servicesUp();
 const cli = join(projectRoot, 'bin', 'powerview.js');
-execFileSync(process.execPath, [cli, 'migrate'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+execFileSync(process.execPath, [cli, 'migrate'], {
+  env: { ...process.env, ...env },
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
 
 // a clean tenant: no ledger, coverage or points from an earlier run
 const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 2 });
@@ -66,7 +68,10 @@ await pool.query('DELETE FROM core.files WHERE tenant = $1', [company]);
 await pool.query('DELETE FROM core.hourly WHERE tenant = $1', [company]);
 const influxAuth = `Basic ${Buffer.from(`${env.INFLUX_USERNAME}:${env.INFLUX_PASSWORD}`).toString('base64')}`;
 async function influxql(q: string, db = ''): Promise<any> {
-  const r = await fetch(`${env.INFLUX_URL}/query?${new URLSearchParams({ q, db })}`, { method: 'POST', headers: { authorization: influxAuth } });
+  const r = await fetch(`${env.INFLUX_URL}/query?${new URLSearchParams({ q, db })}`, {
+    method: 'POST',
+    headers: { authorization: influxAuth },
+  });
   return r.json();
 }
 await influxql(`DROP DATABASE "${company}"`);
@@ -80,30 +85,79 @@ for (let i = 0; i < total; i++) {
   const d = i % devices;
   const day = Math.floor(i / devices);
   const masterSn = String(2100000 + d).padStart(8, '0');
-  const spec: FileSpec = { format: 'v003', masterSn, channels: 7, slaves: 1, slaveChannels: 6, rows: 144, start: start0 + day * 86400, step: 600, defects: [], seed: i + 1 } as FileSpec;
+  const spec: FileSpec = {
+    format: 'v003',
+    masterSn,
+    channels: 7,
+    slaves: 1,
+    slaveChannels: 6,
+    rows: 144,
+    start: start0 + day * 86400,
+    step: 600,
+    defects: [],
+    seed: i + 1,
+  } as FileSpec;
   const text = [...generateFile(spec)].join('');
-  uploads.push({ device: masterSn, name: exportFileName(start0 + (day + 1) * 86400 + 300, 'v003'), text, points: 144 * 13 });
+  uploads.push({
+    device: masterSn,
+    name: exportFileName(start0 + (day + 1) * 86400 + 300, 'v003'),
+    text,
+    points: 144 * 13,
+  });
 }
 
 const port = await freePort();
 const logFile = join(dir, 'serve.log');
 const serve = spawn(
   process.execPath,
-  [cli, 'serve', '--root', root, '--http-addr', `127.0.0.1:${port}`, '--settle', '3600', '--rescan', '3600', '--state-dir', join(dir, 'state'), '--log-file', logFile, '--log-level', process.env.BENCH_LOG_LEVEL ?? 'warn', '--grafana-dir', '', ...(values.workers ? ['--workers', values.workers] : [])],
+  [
+    cli,
+    'serve',
+    '--root',
+    root,
+    '--http-addr',
+    `127.0.0.1:${port}`,
+    '--settle',
+    '3600',
+    '--rescan',
+    '3600',
+    '--state-dir',
+    join(dir, 'state'),
+    '--log-file',
+    logFile,
+    '--log-level',
+    process.env.BENCH_LOG_LEVEL ?? 'warn',
+    '--grafana-dir',
+    '',
+    ...(values.workers ? ['--workers', values.workers] : []),
+  ],
   { env: { ...process.env, ...env, POWERVIEW_HOOK_SECRET: secret }, stdio: ['ignore', 'inherit', 'inherit'] },
 );
 const base = `http://127.0.0.1:${port}`;
 for (let i = 0; ; i++) {
-  const ok = await fetch(`${base}/readyz`).then((r) => r.ok, () => false);
+  const ok = await fetch(`${base}/readyz`).then(
+    (r) => r.ok,
+    () => false,
+  );
   if (ok) break;
   if (i > 600) throw new Error('serve did not become ready');
   await sleep(100);
 }
 const hook = (body: object) =>
-  fetch(`${base}/hooks/sftpgo`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  fetch(`${base}/hooks/sftpgo`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 // the campaign folder, as SFTPGo announces it: the tenant is provisioned before the first upload
 mkdirSync(join(root, company, campaign), { recursive: true });
-await hook({ action: 'mkdir', username: company, path: join(root, company, campaign), virtual_path: `/${campaign}`, status: 1 });
+await hook({
+  action: 'mkdir',
+  username: company,
+  path: join(root, company, campaign),
+  virtual_path: `/${campaign}`,
+  status: 1,
+});
 
 const completeAt = new Array<number>(total).fill(0);
 const committedAt = new Array<number>(total).fill(0);
@@ -136,7 +190,15 @@ for (let i = 0; i < total; i++) {
   completeAt[i] = performance.now();
   const h0 = performance.now();
   hooks.push(
-    hook({ action: 'upload', username: company, path: join(devDir, u.name), virtual_path: `/${campaign}/${u.device}/${u.name}`, file_size: u.text.length, status: 1, timestamp: Date.now() * 1e6 }).then(async (r) => {
+    hook({
+      action: 'upload',
+      username: company,
+      path: join(devDir, u.name),
+      virtual_path: `/${campaign}/${u.device}/${u.name}`,
+      file_size: u.text.length,
+      status: 1,
+      timestamp: Date.now() * 1e6,
+    }).then(async (r) => {
       hookMs.push(performance.now() - h0);
       if (!r.ok) throw new Error(`hook ${r.status}: ${await r.text()}`);
     }),
@@ -148,11 +210,20 @@ while (committed < total && performance.now() - sent < 120_000) await sleep(20);
 clearInterval(poller);
 const wall = (performance.now() - t0) / 1000;
 
-const lat = completeAt.map((c, i) => committedAt[i] - c).filter((_, i) => committedAt[i] > 0).sort((a, b) => a - b);
+const lat = completeAt
+  .map((c, i) => committedAt[i] - c)
+  .filter((_, i) => committedAt[i] > 0)
+  .sort((a, b) => a - b);
 const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))];
 hookMs.sort((a, b) => a - b);
-const ledger = await pool.query<{ n: number; files: number }>("SELECT count(*)::int AS n, count(DISTINCT sha256)::int AS files FROM core.files WHERE tenant = $1 AND status = 'ok'", [company]);
-const hourly = await pool.query<{ s: string }>('SELECT coalesce(sum(samples), 0)::text AS s FROM core.hourly WHERE tenant = $1', [company]);
+const ledger = await pool.query<{ n: number; files: number }>(
+  "SELECT count(*)::int AS n, count(DISTINCT sha256)::int AS files FROM core.files WHERE tenant = $1 AND status = 'ok'",
+  [company],
+);
+const hourly = await pool.query<{ s: string }>(
+  'SELECT coalesce(sum(samples), 0)::text AS s FROM core.hourly WHERE tenant = $1',
+  [company],
+);
 const counted = await influxql('SELECT count(*) FROM electrical', company);
 const influxPoints = Object.entries(counted.results?.[0]?.series?.[0]?.values?.[0] ?? [])
   .slice(1)
@@ -171,8 +242,16 @@ const result = {
   files: total,
   committed,
   wall_seconds: Math.round(wall * 10) / 10,
-  latency_ms: { p50: Math.round(q(50)), p90: Math.round(q(90)), p99: Math.round(q(99)), max: Math.round(lat[lat.length - 1]) },
-  hook_ms: { p50: Math.round(hookMs[Math.floor(hookMs.length / 2)]), p99: Math.round(hookMs[Math.floor(hookMs.length * 0.99)]) },
+  latency_ms: {
+    p50: Math.round(q(50)),
+    p90: Math.round(q(90)),
+    p99: Math.round(q(99)),
+    max: Math.round(lat[lat.length - 1]),
+  },
+  hook_ms: {
+    p50: Math.round(hookMs[Math.floor(hookMs.length / 2)]),
+    p99: Math.round(hookMs[Math.floor(hookMs.length * 0.99)]),
+  },
   ledger_rows: ledger.rows[0].n,
   hourly_samples: Number(hourly.rows[0].s),
   influx_points: influxPoints,
@@ -180,12 +259,18 @@ const result = {
   service_histogram_count: Number(/^powerview_file_latency_seconds_count (\d+)/m.exec(metrics)?.[1] ?? NaN),
 };
 writeFileSync(join(dir, 'latency.json'), JSON.stringify(result, null, 2));
-console.log(`| rate | files | committed | p50 | p90 | p99 | max | hook p50/p99 | ledger rows | InfluxDB points / expected | hourly samples |`);
+console.log(
+  `| rate | files | committed | p50 | p90 | p99 | max | hook p50/p99 | ledger rows | InfluxDB points / expected | hourly samples |`,
+);
 console.log(`|---|---|---|---|---|---|---|---|---|---|---|`);
 console.log(
   `| ${rate}/s × ${seconds} s | ${total} | ${committed} | ${result.latency_ms.p50} ms | ${result.latency_ms.p90} ms | ${result.latency_ms.p99} ms | ${result.latency_ms.max} ms | ${result.hook_ms.p50}/${result.hook_ms.p99} ms | ${result.ledger_rows} | ${influxPoints} / ${expectedPoints} | ${result.hourly_samples} |`,
 );
-const ok = committed === total && result.ledger_rows === total && influxPoints === expectedPoints && result.hourly_samples === expectedPoints;
+const ok =
+  committed === total &&
+  result.ledger_rows === total &&
+  influxPoints === expectedPoints &&
+  result.hourly_samples === expectedPoints;
 if (!ok) {
   console.error('bench/latency: files lost or doubled (see the table)');
   process.exitCode = 1;

@@ -45,7 +45,11 @@ function filesUnder(d: string): string[] {
   return out;
 }
 
-async function ensureArchive(name: string, files: number, devices: number): Promise<{ root: string; files: string[]; bytes: number }> {
+async function ensureArchive(
+  name: string,
+  files: number,
+  devices: number,
+): Promise<{ root: string; files: string[]; bytes: number }> {
   const root = join(dir, name);
   const marker = join(root, '.complete');
   if (!existsSync(marker)) {
@@ -67,7 +71,9 @@ async function ensureArchive(name: string, files: number, devices: number): Prom
     });
     writeFileSync(marker, '');
   }
-  const list = filesUnder(root).filter((f) => f.endsWith('.tsv')).sort();
+  const list = filesUnder(root)
+    .filter((f) => f.endsWith('.tsv'))
+    .sort();
   return { root, files: list, bytes: list.reduce((s, f) => s + statSync(f).size, 0) };
 }
 
@@ -121,10 +127,14 @@ async function main(): Promise<void> {
   let big: { bytes: number; files: number; points: number; seconds: number; peakRss: number } | null = null;
   if (!values['skip-big']) {
     const archive = await ensureArchive('two-gb', Number(values['big-files']), 10);
-    const out = execFileSync(process.execPath, [join(projectRoot, 'bin', 'powerview.js'), 'ingest', '--dry-run', '--json', archive.root], {
-      maxBuffer: 1 << 30,
-      cwd: dir,
-    }).toString();
+    const out = execFileSync(
+      process.execPath,
+      [join(projectRoot, 'bin', 'powerview.js'), 'ingest', '--dry-run', '--json', archive.root],
+      {
+        maxBuffer: 1 << 30,
+        cwd: dir,
+      },
+    ).toString();
     const report = JSON.parse(out);
     big = {
       bytes: archive.bytes,
@@ -137,15 +147,23 @@ async function main(): Promise<void> {
 
   const rows: string[] = [];
   rows.push(`Machine: ${cpus()[0]?.model ?? 'cpu'} × ${availableParallelism()}, Node ${process.version}`);
-  rows.push(`Input: ${file.replace(dir, '<bench-dir>')} — 100,000 rows × 30 channels, ${(data.length / 1e6).toFixed(1)} MB, ${points.toLocaleString('en-US')} points, ${(lpBytes / 1e6).toFixed(0)} MB of line protocol`);
+  rows.push(
+    `Input: ${file.replace(dir, '<bench-dir>')} — 100,000 rows × 30 channels, ${(data.length / 1e6).toFixed(1)} MB, ${points.toLocaleString('en-US')} points, ${(lpBytes / 1e6).toFixed(0)} MB of line protocol`,
+  );
   rows.push('');
   rows.push('| measurement | points/s (M) | input MB/s | runs |');
   rows.push('|---|---:|---:|---|');
-  rows.push(`| one thread, in memory, pass 1 + pass 2 (best) | ${M(points / singleBest)} | ${(data.length / 1e6 / singleBest).toFixed(0)} | ${iterations} |`);
-  rows.push(`| one thread, in memory, pass 1 + pass 2 (median) | ${M(points / singleMedian)} | ${(data.length / 1e6 / singleMedian).toFixed(0)} | ${iterations} |`);
+  rows.push(
+    `| one thread, in memory, pass 1 + pass 2 (best) | ${M(points / singleBest)} | ${(data.length / 1e6 / singleBest).toFixed(0)} | ${iterations} |`,
+  );
+  rows.push(
+    `| one thread, in memory, pass 1 + pass 2 (median) | ${M(points / singleMedian)} | ${(data.length / 1e6 / singleMedian).toFixed(0)} | ${iterations} |`,
+  );
   for (const w of workerCounts) {
     const m = median(pool[w]);
-    rows.push(`| pool of ${w} worker${w > 1 ? 's' : ''}, from disk, median (pool start included) | ${M(points / m)} | ${(data.length / 1e6 / m).toFixed(0)} | ${pool[w].length} |`);
+    rows.push(
+      `| pool of ${w} worker${w > 1 ? 's' : ''}, from disk, median (pool start included) | ${M(points / m)} | ${(data.length / 1e6 / m).toFixed(0)} | ${pool[w].length} |`,
+    );
   }
   if (big) {
     rows.push('');

@@ -57,13 +57,19 @@ async function freePort(): Promise<number> {
 
 const env = await servicesUp();
 const cli = join(projectRoot, 'bin', 'powerview.js');
-execFileSync(process.execPath, [cli, 'migrate'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+execFileSync(process.execPath, [cli, 'migrate'], {
+  env: { ...process.env, ...env },
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
 const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 2 });
 await pool.query('DELETE FROM core.files WHERE tenant = $1', [company]);
 await pool.query('DELETE FROM core.hourly WHERE tenant = $1', [company]);
 const influxAuth = `Basic ${Buffer.from(`${env.INFLUX_USERNAME}:${env.INFLUX_PASSWORD}`).toString('base64')}`;
 async function influxql(q: string, db = ''): Promise<any> {
-  const r = await fetch(`${env.INFLUX_URL}/query?${new URLSearchParams({ q, db })}`, { method: 'POST', headers: { authorization: influxAuth } });
+  const r = await fetch(`${env.INFLUX_URL}/query?${new URLSearchParams({ q, db })}`, {
+    method: 'POST',
+    headers: { authorization: influxAuth },
+  });
   return r.json();
 }
 await influxql(`DROP DATABASE "${company}"`);
@@ -78,8 +84,23 @@ function upload(i: number): { device: string; name: string; text: string } {
   const d = i % devices;
   const day = Math.floor(i / devices);
   const masterSn = String(3100000 + d).padStart(8, '0');
-  const spec: FileSpec = { format: 'v003', masterSn, channels: CHANNELS, slaves: 0, slaveChannels: 0, rows: ROWS, start: start0 + day * 86400, step: 3600, defects: [], seed: i + 1 };
-  const stamp = new Date((start0 + (day + 1) * 86400 + 300) * 1000).toISOString().replace(/[-:]/g, '').replace('T', '_').slice(0, 15);
+  const spec: FileSpec = {
+    format: 'v003',
+    masterSn,
+    channels: CHANNELS,
+    slaves: 0,
+    slaveChannels: 0,
+    rows: ROWS,
+    start: start0 + day * 86400,
+    step: 3600,
+    defects: [],
+    seed: i + 1,
+  };
+  const stamp = new Date((start0 + (day + 1) * 86400 + 300) * 1000)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace('T', '_')
+    .slice(0, 15);
   return { device: masterSn, name: `MV2_${masterSn}_${stamp}.tsv`, text: [...generateFile(spec)].join('') };
 }
 
@@ -91,14 +112,22 @@ const serve = spawn(
     '--inspect=127.0.0.1:0',
     cli,
     'serve',
-    '--root', root,
-    '--http-addr', `127.0.0.1:${port}`,
-    '--settle', '3600',
-    '--rescan', '3600',
-    '--state-dir', join(dir, 'state'),
-    '--log-file', logFile,
-    '--log-level', process.env.BENCH_LOG_LEVEL ?? 'warn',
-    '--grafana-dir', '',
+    '--root',
+    root,
+    '--http-addr',
+    `127.0.0.1:${port}`,
+    '--settle',
+    '3600',
+    '--rescan',
+    '3600',
+    '--state-dir',
+    join(dir, 'state'),
+    '--log-file',
+    logFile,
+    '--log-level',
+    process.env.BENCH_LOG_LEVEL ?? 'warn',
+    '--grafana-dir',
+    '',
     ...(values.workers ? ['--workers', values.workers] : []),
   ],
   { env: { ...process.env, ...env, POWERVIEW_HOOK_SECRET: secret }, stdio: ['ignore', 'inherit', 'pipe'] },
@@ -107,11 +136,18 @@ let inspectorUrl: string | null = null;
 serve.stderr!.on('data', (chunk: Buffer) => {
   const text = chunk.toString();
   inspectorUrl ??= /ws:\/\/127\.0\.0\.1:\d+\/[\w-]+/.exec(text)?.[0] ?? null;
-  if (!/Debugger (listening|attached)|For help, see: https:\/\/nodejs.org\/en\/docs\/inspector/.test(text)) process.stderr.write(chunk);
+  if (!/Debugger (listening|attached)|For help, see: https:\/\/nodejs.org\/en\/docs\/inspector/.test(text))
+    process.stderr.write(chunk);
 });
 const base = `http://127.0.0.1:${port}`;
 for (let i = 0; ; i++) {
-  if (await fetch(`${base}/readyz`).then((r) => r.ok, () => false)) break;
+  if (
+    await fetch(`${base}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    )
+  )
+    break;
   if (i > 600) throw new Error('serve did not become ready');
   await sleep(100);
 }
@@ -136,7 +172,9 @@ const inspector = (method: string): Promise<any> =>
     ws.send(JSON.stringify({ id, method }));
   });
 
-async function measure(files: number): Promise<{ files: number; heap_used_bytes: number; rss_bytes: number; metrics_heap_used_bytes: number }> {
+async function measure(
+  files: number,
+): Promise<{ files: number; heap_used_bytes: number; rss_bytes: number; metrics_heap_used_bytes: number }> {
   // idle first: timers of the last files (linger, journal compaction) are done
   await sleep(3000);
   for (let k = 0; k < 3; k++) await inspector('HeapProfiler.collectGarbage');
@@ -152,9 +190,19 @@ async function measure(files: number): Promise<{ files: number; heap_used_bytes:
 }
 
 const hook = (body: object) =>
-  fetch(`${base}/hooks/sftpgo`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  fetch(`${base}/hooks/sftpgo`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 mkdirSync(join(root, company, campaign), { recursive: true });
-await hook({ action: 'mkdir', username: company, path: join(root, company, campaign), virtual_path: `/${campaign}`, status: 1 });
+await hook({
+  action: 'mkdir',
+  username: company,
+  path: join(root, company, campaign),
+  virtual_path: `/${campaign}`,
+  status: 1,
+});
 
 const parsed: string[] = [];
 const uncommitted = new Set<number>();
@@ -163,7 +211,8 @@ async function waitCommitted(upTo: number): Promise<void> {
   for (;;) {
     for (const i of uncommitted) if (i < upTo && existsSync(parsed[i])) uncommitted.delete(i);
     if (![...uncommitted].some((i) => i < upTo)) return;
-    if (Date.now() > deadline) throw new Error(`files not committed: ${[...uncommitted].filter((i) => i < upTo).length}`);
+    if (Date.now() > deadline)
+      throw new Error(`files not committed: ${[...uncommitted].filter((i) => i < upTo).length}`);
     await sleep(250);
   }
 }
@@ -187,7 +236,15 @@ for (let i = 0; i < total; i++) {
   parsed[i] = join(devDir, 'parsed', u.name);
   uncommitted.add(i);
   hooks.push(
-    hook({ action: 'upload', username: company, path: join(devDir, u.name), virtual_path: `/${campaign}/${u.device}/${u.name}`, file_size: u.text.length, status: 1, timestamp: Date.now() * 1e6 }).then(async (r) => {
+    hook({
+      action: 'upload',
+      username: company,
+      path: join(devDir, u.name),
+      virtual_path: `/${campaign}/${u.device}/${u.name}`,
+      file_size: u.text.length,
+      status: 1,
+      timestamp: Date.now() * 1e6,
+    }).then(async (r) => {
       if (!r.ok) throw new Error(`hook ${r.status}: ${await r.text()}`);
     }),
   );
@@ -195,15 +252,23 @@ for (let i = 0; i < total; i++) {
     await Promise.all(hooks.splice(0));
     await waitCommitted(i + 1);
     samples.push(await measure(i + 1));
-    console.error(`bench/soak: ${i + 1} files: heap ${(samples.at(-1)!.heap_used_bytes / 1e6).toFixed(1)} MB, RSS ${(samples.at(-1)!.rss_bytes / 1e6).toFixed(1)} MB`);
+    console.error(
+      `bench/soak: ${i + 1} files: heap ${(samples.at(-1)!.heap_used_bytes / 1e6).toFixed(1)} MB, RSS ${(samples.at(-1)!.rss_bytes / 1e6).toFixed(1)} MB`,
+    );
     sentAt = performance.now();
     inPhase = 0;
   }
 }
 const wall = (performance.now() - t0) / 1000;
 
-const ledger = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM core.files WHERE tenant = $1 AND status = 'ok'", [company]);
-const hourly = await pool.query<{ s: string }>('SELECT coalesce(sum(samples), 0)::text AS s FROM core.hourly WHERE tenant = $1', [company]);
+const ledger = await pool.query<{ n: number }>(
+  "SELECT count(*)::int AS n FROM core.files WHERE tenant = $1 AND status = 'ok'",
+  [company],
+);
+const hourly = await pool.query<{ s: string }>(
+  'SELECT coalesce(sum(samples), 0)::text AS s FROM core.hourly WHERE tenant = $1',
+  [company],
+);
 const counted = await influxql('SELECT count(*) FROM electrical', company);
 const influxPoints = Object.entries(counted.results?.[0]?.series?.[0]?.values?.[0] ?? [])
   .slice(1)
@@ -238,12 +303,19 @@ const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 const pct = (g: number) => `${g >= 0 ? '+' : ''}${(g * 100).toFixed(1)} %`;
 console.log(`| files | heap (after GC) | RSS | heap in /metrics (no GC) |`);
 console.log(`|---|---|---|---|`);
-for (const s of samples) console.log(`| ${s.files} | ${mb(s.heap_used_bytes)} | ${mb(s.rss_bytes)} | ${mb(s.metrics_heap_used_bytes)} |`);
+for (const s of samples)
+  console.log(`| ${s.files} | ${mb(s.heap_used_bytes)} | ${mb(s.rss_bytes)} | ${mb(s.metrics_heap_used_bytes)} |`);
 console.log(`| growth ${checkpoint} → ${total} | ${pct(heapGrowth)} | ${pct(rssGrowth)} | |`);
-console.log(`\nwall ${result.wall_seconds} s; ledger rows ${result.ledger_rows} / ${total}; InfluxDB points ${influxPoints} / ${expectedPoints}; hourly samples ${result.hourly_samples}`);
-const complete = result.ledger_rows === total && influxPoints === expectedPoints && result.hourly_samples === expectedPoints;
+console.log(
+  `\nwall ${result.wall_seconds} s; ledger rows ${result.ledger_rows} / ${total}; InfluxDB points ${influxPoints} / ${expectedPoints}; hourly samples ${result.hourly_samples}`,
+);
+const complete =
+  result.ledger_rows === total && influxPoints === expectedPoints && result.hourly_samples === expectedPoints;
 const flat = Math.abs(heapGrowth) <= TOLERANCE && Math.abs(rssGrowth) <= TOLERANCE;
 if (!complete) console.error('bench/soak: files lost or doubled (see above)');
-if (!flat) console.error(`bench/soak: memory not flat: heap ${pct(heapGrowth)}, RSS ${pct(rssGrowth)} (bound ±${TOLERANCE * 100} %)`);
+if (!flat)
+  console.error(
+    `bench/soak: memory not flat: heap ${pct(heapGrowth)}, RSS ${pct(rssGrowth)} (bound ±${TOLERANCE * 100} %)`,
+  );
 console.log(complete && flat ? 'PASS' : 'FAIL');
 if (!complete || !flat) process.exitCode = 1;

@@ -19,7 +19,17 @@
  * every file is in the ledger once and that nothing in parsed/ was taken.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -77,7 +87,9 @@ function inotifyWatches(pid: number): number {
     }
     if (target !== 'anon_inode:inotify') continue;
     try {
-      n += readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8').split('\n').filter((l) => l.startsWith('inotify wd:')).length;
+      n += readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('inotify wd:')).length;
     } catch {
       // closed meanwhile
     }
@@ -97,10 +109,17 @@ function cpuSeconds(pid: number): number {
 
 const env = await servicesUp();
 const cli = join(projectRoot, 'bin', 'powerview.js');
-execFileSync(process.execPath, [cli, 'migrate'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+execFileSync(process.execPath, [cli, 'migrate'], {
+  env: { ...process.env, ...env },
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
 const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 2 });
 const influxAuth = `Basic ${Buffer.from(`${env.INFLUX_USERNAME}:${env.INFLUX_PASSWORD}`).toString('base64')}`;
-const influxql = (q: string, db = '') => fetch(`${env.INFLUX_URL}/query?${new URLSearchParams({ q, db })}`, { method: 'POST', headers: { authorization: influxAuth } });
+const influxql = (q: string, db = '') =>
+  fetch(`${env.INFLUX_URL}/query?${new URLSearchParams({ q, db })}`, {
+    method: 'POST',
+    headers: { authorization: influxAuth },
+  });
 
 const companyName = (c: number) => `${prefix}${c}`;
 const campaignName = (k: number) => `camp${k}`;
@@ -130,7 +149,18 @@ function buildRoot(root: string, withArchive: boolean): { folders: number; archi
         // one real file per 200 devices (hard-link limits), linked under every archived name
         if (i % 200 === 0) {
           source = join(sources, `s${i}.tsv`);
-          const spec = { format: 'v003', masterSn: serialOf(i), channels: 4, slaves: 0, slaveChannels: 0, rows: 24, start: day0, step: 3600, defects: [], seed: i + 1 } as FileSpec;
+          const spec = {
+            format: 'v003',
+            masterSn: serialOf(i),
+            channels: 4,
+            slaves: 0,
+            slaveChannels: 0,
+            rows: 24,
+            start: day0,
+            step: 3600,
+            defects: [],
+            seed: i + 1,
+          } as FileSpec;
           writeFileSync(source, [...generateFile(spec)].join(''));
         }
         for (let f = 0; f < perDevice && archived < archive; f++, archived++) {
@@ -177,14 +207,39 @@ async function scenario(label: 'empty' | 'full'): Promise<Result> {
   const t0 = performance.now();
   const serve: ChildProcess = spawn(
     process.execPath,
-    [cli, 'serve', '--root', root, '--http-addr', `127.0.0.1:${port}`, '--settle', String(settle), '--rescan', '86400', '--state-dir', join(base, 'state'), '--log-file', logFile, '--log-level', 'info', '--grafana-dir', ''],
+    [
+      cli,
+      'serve',
+      '--root',
+      root,
+      '--http-addr',
+      `127.0.0.1:${port}`,
+      '--settle',
+      String(settle),
+      '--rescan',
+      '86400',
+      '--state-dir',
+      join(base, 'state'),
+      '--log-file',
+      logFile,
+      '--log-level',
+      'info',
+      '--grafana-dir',
+      '',
+    ],
     { env: { ...process.env, ...env, POWERVIEW_HOOK_SECRET: secret }, stdio: ['ignore', 'inherit', 'inherit'] },
   );
   const exited = new Promise((r) => serve.once('exit', r));
   const pid = serve.pid!;
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
-    if (await fetch(`${url}/readyz`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`${url}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     if (i > 6000) throw new Error('serve did not become ready');
     await sleep(10);
   }
@@ -206,7 +261,18 @@ async function scenario(label: 'empty' | 'full'): Promise<Result> {
     const k = Math.floor(d / devicesPer);
     const device = join(root, companyName(0), campaignName(k), serialOf(d));
     const day = 2000 + Math.floor(i / (campaigns * devicesPer));
-    const spec = { format: 'v003', masterSn: serialOf(d), channels: 7, slaves: 1, slaveChannels: 6, rows: 144, start: day0 + day * 86400, step: 600, defects: [], seed: 1000 + i } as FileSpec;
+    const spec = {
+      format: 'v003',
+      masterSn: serialOf(d),
+      channels: 7,
+      slaves: 1,
+      slaveChannels: 6,
+      rows: 144,
+      start: day0 + day * 86400,
+      step: 600,
+      defects: [],
+      seed: 1000 + i,
+    } as FileSpec;
     const name = exportFileName(day0 + (day + 1) * 86400 + 300, 'v003');
     live.push({ path: join(device, name), parsed: join(device, 'parsed', name), completeAt: 0, committedAt: 0 });
     writeFileSync(join(device, `.sftpgo-upload.${i}.${name}`), [...generateFile(spec)].join(''));
@@ -237,10 +303,19 @@ async function scenario(label: 'empty' | 'full'): Promise<Result> {
   serve.kill('SIGTERM');
   await exited;
 
-  const lat = live.filter((f) => f.committedAt).map((f) => f.committedAt - f.completeAt).sort((a, b) => a - b);
+  const lat = live
+    .filter((f) => f.committedAt)
+    .map((f) => f.committedAt - f.completeAt)
+    .sort((a, b) => a - b);
   const q = (p: number) => Math.round(lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))] ?? NaN);
-  const ledger = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM core.files WHERE tenant = $1 AND status = 'ok'", [companyName(0)]);
-  const logs = readFileSync(logFile, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event?: string; path?: string });
+  const ledger = await pool.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM core.files WHERE tenant = $1 AND status = 'ok'",
+    [companyName(0)],
+  );
+  const logs = readFileSync(logFile, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { event?: string; path?: string });
   const taken = logs.filter((l) => l.event === 'file' && /\/(parsed|error)\//.test(l.path ?? '')).length;
   const result: Result = {
     archive: label,
@@ -266,21 +341,32 @@ async function scenario(label: 'empty' | 'full'): Promise<Result> {
 }
 
 const results: Result[] = [];
-for (const label of ['empty', 'full'] as const) if (!values.only || values.only === label) results.push(await scenario(label));
+for (const label of ['empty', 'full'] as const)
+  if (!values.only || values.only === label) results.push(await scenario(label));
 await pool.end();
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
-writeFileSync(join(dir, 'watch-scale.json'), JSON.stringify({ date: new Date().toISOString(), settle_seconds: settle, rate, results }, null, 2));
+writeFileSync(
+  join(dir, 'watch-scale.json'),
+  JSON.stringify({ date: new Date().toISOString(), settle_seconds: settle, rate, results }, null, 2),
+);
 
-console.log('| archive in parsed/ | folders watched (inotify) | spawn → /readyz 200 | spawn → watch armed | CPU to armed | RSS ready / after files | files found by the watch | latency p50 | p95 | max | ledger rows | taken from parsed/ |');
+console.log(
+  '| archive in parsed/ | folders watched (inotify) | spawn → /readyz 200 | spawn → watch armed | CPU to armed | RSS ready / after files | files found by the watch | latency p50 | p95 | max | ledger rows | taken from parsed/ |',
+);
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
   console.log(
     `| ${r.archived_files.toLocaleString('en')} | ${r.inotify_watches} → ${r.inotify_watches_after_files} | ${r.ready_ms} ms | ${r.armed_ms} ms | ${r.cpu_seconds_at_armed} s | ${r.rss_mb_after_ready} / ${r.rss_mb_after_files} MB | ${r.found_by_watch} of ${r.files} (${r.committed} committed) | ${r.latency_ms.p50} ms | ${r.latency_ms.p95} ms | ${r.latency_ms.max} ms | ${r.ledger_rows} | ${r.taken_from_parsed} |`,
   );
 }
-const ok = results.every((r) => r.committed === r.files && r.ledger_rows === r.files && r.found_by_watch === r.files && r.taken_from_parsed === 0);
+const ok = results.every(
+  (r) =>
+    r.committed === r.files && r.ledger_rows === r.files && r.found_by_watch === r.files && r.taken_from_parsed === 0,
+);
 if (!ok) {
-  console.error('bench/watch-scale: a file was lost, doubled, not found by the watch, or taken from parsed/ (see the table)');
+  console.error(
+    'bench/watch-scale: a file was lost, doubled, not found by the watch, or taken from parsed/ (see the table)',
+  );
   process.exitCode = 1;
 }

@@ -75,7 +75,11 @@ export class StoreError extends PowerViewError {
   readonly status: number;
   readonly body: string;
   readonly lines: string[];
-  constructor(code: ErrorCode, message: string, fields: { status?: number; body?: string; lines?: string[]; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    fields: { status?: number; body?: string; lines?: string[]; cause?: unknown } = {},
+  ) {
     super(code, message, { cause: fields.cause });
     this.status = fields.status ?? 0;
     this.body = fields.body ?? '';

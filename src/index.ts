@@ -1,5 +1,12 @@
 export { ErrorCodes, PowerViewError, UsageError, FileFormatError, type ErrorCode } from './errors.js';
-export { parseHeader, buildChannels, splitNameUnit, SUPPORTED_FORMATS, type Channel, type FileHeader } from './tsv/header.js';
+export {
+  parseHeader,
+  buildChannels,
+  splitNameUnit,
+  SUPPORTED_FORMATS,
+  type Channel,
+  type FileHeader,
+} from './tsv/header.js';
 export { FileScanner, type Block, type ScanResult } from './tsv/scanner.js';
 export { parseBlock, type BlockResult, type BlockStats, type SeriesTable } from './tsv/block-parser.js';
 export { buildSeriesTable, MEASUREMENT, type FileIdentity } from './tsv/series.js';

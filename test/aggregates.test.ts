@@ -44,7 +44,8 @@ function parseAll(buf: Buffer, plan: { skip?: (epochs: Uint32Array) => Uint8Arra
   const hourly = new Map<string, number[]>();
   for (const r of results) {
     const p = r.agg!.hourly;
-    for (let i = 0; i < p.length; i += HOURLY_FIELDS) hourly.set(`${p[i + H.channel]} ${p[i + H.hour]}`, [...p.subarray(i, i + HOURLY_FIELDS)]);
+    for (let i = 0; i < p.length; i += HOURLY_FIELDS)
+      hourly.set(`${p[i + H.channel]} ${p[i + H.hour]}`, [...p.subarray(i, i + HOURLY_FIELDS)]);
   }
   return { s, results, hourly };
 }
@@ -106,8 +107,22 @@ t.test('coverage runs', async (t) => {
     { start: 0, step: 600, n: 4 },
     { start: 1830, step: 570, n: 2 },
   ]);
-  const held = new HeldPoints([[{ start: 0, step: 600, n: 10 }, { start: 300, step: 600, n: 2 }], []], 600, 1200);
+  const held = new HeldPoints(
+    [
+      [
+        { start: 0, step: 600, n: 10 },
+        { start: 300, step: 600, n: 2 },
+      ],
+      [],
+    ],
+    600,
+    1200,
+  );
   const mask = held.skipMask(Uint32Array.from([0, 300, 600, 900, 1200, 1500]), 2)!;
-  t.same([...mask], [0, 0, 0, 0, 1, 0, 1, 0, 1, 0, 0, 0], 'only the window [600, 1200] is held; overlapping runs both count');
+  t.same(
+    [...mask],
+    [0, 0, 0, 0, 1, 0, 1, 0, 1, 0, 0, 0],
+    'only the window [600, 1200] is held; overlapping runs both count',
+  );
   t.equal(new HeldPoints([[], []], 0, 10).skipMask(Uint32Array.from([1]), 2), null);
 });

@@ -78,7 +78,10 @@ export async function putFile(path: string, s: FileSpec): Promise<string> {
 }
 
 /** `<root>/acme/camp-2025/{02001000,02001007}/MV2_…tsv`, 2 devices × 2 files */
-export async function archive(root: string, over: { rows?: number; slaves?: number; channels?: number; format?: 'v002' | 'v003' } = {}) {
+export async function archive(
+  root: string,
+  over: { rows?: number; slaves?: number; channels?: number; format?: 'v002' | 'v003' } = {},
+) {
   return generateArchive({
     out: root,
     company: 'acme',
@@ -147,7 +150,11 @@ export function runTty(args: string[], cwd: string): Promise<RunResult> {
   const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
   const command = [process.execPath, cliPath, ...args].map(quote).join(' ');
   return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qec', command, '/dev/null'], { cwd, env: cleanEnv({ TERM: 'xterm' }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('script', ['-qec', command, '/dev/null'], {
+      cwd,
+      env: cleanEnv({ TERM: 'xterm' }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const out: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.on('data', (d: Buffer) => out.push(d));

@@ -9,13 +9,31 @@ import { join, relative } from 'node:path';
 import { writeFile } from '../fixtures/generate.js';
 import { sharedDir, sharedSkip } from './helpers.js';
 import { sortByExportOrder } from '../src/pipeline/export-order.js';
-import { AUG, JAN, archive, hasScript, lineCount, parseLp, putFile, run, runTty, snapshot, spec, tempDir, wall, type Json } from './cli-helpers.js';
+import {
+  AUG,
+  JAN,
+  archive,
+  hasScript,
+  lineCount,
+  parseLp,
+  putFile,
+  run,
+  runTty,
+  snapshot,
+  spec,
+  tempDir,
+  wall,
+  type Json,
+} from './cli-helpers.js';
 
 t.test('--lp-out FILE: one line per point, in file order (files in export order)', async (t) => {
   const cwd = tempDir(t);
   const root = join(cwd, 'data');
   await archive(root);
-  const r = await run(['ingest', '--dry-run', '--json', '--workers', '2', '--block-size', '700', '--lp-out', 'out.lp', root], { cwd });
+  const r = await run(
+    ['ingest', '--dry-run', '--json', '--workers', '2', '--block-size', '700', '--lp-out', 'out.lp', root],
+    { cwd },
+  );
   t.equal(r.code, 0);
   const report = JSON.parse(r.stdout);
   const text = readFileSync(join(cwd, 'out.lp'), 'utf8');
@@ -34,12 +52,19 @@ t.test('--lp-out FILE: one line per point, in file order (files in export order)
       mine.every((l) => l.tags.device_master_sn === f.master_sn && l.ts >= first && l.ts <= last),
       `${relative(root, f.path)}: its lines come as one run, in its place`,
     );
-    t.ok(mine.every((l) => l.tags.campaign === 'camp-2025'), 'campaign tag from the path');
+    t.ok(
+      mine.every((l) => l.tags.campaign === 'camp-2025'),
+      'campaign tag from the path',
+    );
   }
   // blocks and threads do not change the bytes
   const r0 = await run(['ingest', '--dry-run', '--workers', '0', '--lp-out', 'out0.lp', root], { cwd });
   t.equal(r0.code, 0);
-  t.equal(readFileSync(join(cwd, 'out0.lp'), 'utf8'), text, 'same line protocol on the main thread and on 2 workers with small blocks');
+  t.equal(
+    readFileSync(join(cwd, 'out0.lp'), 'utf8'),
+    text,
+    'same line protocol on the main thread and on 2 workers with small blocks',
+  );
 });
 
 t.test('--lp-out -: line protocol on stdout, the JSON report on stderr', async (t) => {
@@ -70,7 +95,10 @@ t.test('explicit files given out of order are still ingested in export order', a
 
 t.test('folder serial ≠ header master serial: a warning, and the header wins for tags', async (t) => {
   const cwd = tempDir(t);
-  const file = await putFile(join(cwd, 'data', 'acme', 'camp', '02001084', 'MV2_x.tsv'), spec({ masterSn: '02001171', slaves: 1 }));
+  const file = await putFile(
+    join(cwd, 'data', 'acme', 'camp', '02001084', 'MV2_x.tsv'),
+    spec({ masterSn: '02001171', slaves: 1 }),
+  );
   const r = await run(['ingest', '--dry-run', '--workers', '0', '--lp-out', '-', file], { cwd });
   t.equal(r.code, 0, 'not an error');
   const f = JSON.parse(r.stderr).files[0];
@@ -82,8 +110,14 @@ t.test('folder serial ≠ header master serial: a warning, and the header wins f
   t.match(f.warnings[0], /02001171/, 'names the header serial');
   const lp = parseLp(r.stdout);
   t.ok(lp.length > 0);
-  t.ok(lp.every((l) => l.tags.device_master_sn === '02001171'), 'device_master_sn is the header’s serial');
-  t.ok(lp.every((l) => l.tags.channel_id.startsWith('M02001171_')), 'channel ids from the header’s serial');
+  t.ok(
+    lp.every((l) => l.tags.device_master_sn === '02001171'),
+    'device_master_sn is the header’s serial',
+  );
+  t.ok(
+    lp.every((l) => l.tags.channel_id.startsWith('M02001171_')),
+    'channel ids from the header’s serial',
+  );
   t.notOk(r.stdout.includes('02001084'), 'the folder serial is in no tag');
 });
 
@@ -94,6 +128,12 @@ t.test('company and campaign folders with spaces, commas and = are escaped in th
   t.equal(r.code, 0);
   const f = JSON.parse(r.stderr).files[0];
   t.match(f, { company: 'Ac me', campaign: 'camp 2025,x=y', device: '02001000' }, 'identity as in the path');
-  t.ok(r.stdout.startsWith('electrical,campaign=camp\\ 2025\\,x\\=y,channel_id='), 'escaped by the line protocol rules');
-  t.ok(parseLp(r.stdout).every((l) => l.tags.campaign === 'camp 2025,x=y'), 'round-trips');
+  t.ok(
+    r.stdout.startsWith('electrical,campaign=camp\\ 2025\\,x\\=y,channel_id='),
+    'escaped by the line protocol rules',
+  );
+  t.ok(
+    parseLp(r.stdout).every((l) => l.tags.campaign === 'camp 2025,x=y'),
+    'round-trips',
+  );
 });

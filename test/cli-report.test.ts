@@ -9,13 +9,30 @@ import { join, relative } from 'node:path';
 import { writeFile } from '../fixtures/generate.js';
 import { sharedDir, sharedSkip } from './helpers.js';
 import { sortByExportOrder } from '../src/pipeline/export-order.js';
-import { AUG, JAN, archive, hasScript, lineCount, parseLp, putFile, run, runTty, snapshot, spec, tempDir, wall, type Json } from './cli-helpers.js';
+import {
+  AUG,
+  JAN,
+  archive,
+  hasScript,
+  lineCount,
+  parseLp,
+  putFile,
+  run,
+  runTty,
+  snapshot,
+  spec,
+  tempDir,
+  wall,
+  type Json,
+} from './cli-helpers.js';
 
 t.test('ingest --dry-run --json DIR: one JSON report with every field, identity from the path', async (t) => {
   const cwd = tempDir(t);
   const root = join(cwd, 'data');
   const { files } = await archive(root, { slaves: 1, channels: 10 });
-  const r = await run(['ingest', '--dry-run', '--json', '--workers', '0', '--lp-out', join(cwd, 'out.lp'), root], { cwd });
+  const r = await run(['ingest', '--dry-run', '--json', '--workers', '0', '--lp-out', join(cwd, 'out.lp'), root], {
+    cwd,
+  });
   t.equal(r.code, 0, 'exit 0');
   let report: Json;
   t.doesNotThrow(() => (report = JSON.parse(r.stdout)), 'stdout is one JSON document');
@@ -84,7 +101,11 @@ t.test('ingest --dry-run --json DIR: one JSON report with every field, identity 
     t.match(f.channels[4].channel_id, new RegExp(`^M${device}_S\\d{8}_Ch1$`), 'slave channel id');
   }
   const first = report.files[0];
-  t.same(first.time_range, { first: '2025-08-02T22:00:00Z', last: '2025-08-03T01:10:00Z' }, 'time_range in UTC (Paris summer time)');
+  t.same(
+    first.time_range,
+    { first: '2025-08-02T22:00:00Z', last: '2025-08-03T01:10:00Z' },
+    'time_range in UTC (Paris summer time)',
+  );
 
   // the channel statistics agree with the line protocol
   const lp = parseLp(readFileSync(join(cwd, 'out.lp'), 'utf8'));
@@ -173,7 +194,10 @@ t.test('row-level defects are counted with their line numbers, good rows kept', 
   t.equal(f.status, 'ok');
   t.same(f.invalid_timestamps, { count: 2, first_lines: [7, 8] }, 'invalid timestamps at lines 7 and 8');
   t.equal(f.invalid_values.count, 4, 'four bad cells (abc, -, empty, 12,5)');
-  t.ok(f.invalid_values.first_lines.length > 0 && f.invalid_values.first_lines.every((l: number) => l === 9), 'on line 9');
+  t.ok(
+    f.invalid_values.first_lines.length > 0 && f.invalid_values.first_lines.every((l: number) => l === 9),
+    'on line 9',
+  );
   t.same(f.truncated_rows, { count: 1, first_lines: [24] }, 'the cut row at the end');
   t.equal(f.duplicate_rows, 1, 'one timestamp twice');
   t.equal(f.rows, 18, '20 rows written, 2 with bad timestamps');
@@ -182,5 +206,9 @@ t.test('row-level defects are counted with their line numbers, good rows kept', 
   t.equal(lp.length, f.points);
   // 03/08/25 02:00:00 Paris (= 00:00Z) appears twice: the later row wins
   const dup = lp.filter((l) => l.ts === wall('2025-08-03T00:00:00') && l.tags.channel_label === 'Ch1');
-  t.same(dup.map((l) => l.value), ['-302.8'], 'the last occurrence of a timestamp wins');
+  t.same(
+    dup.map((l) => l.value),
+    ['-302.8'],
+    'the last occurrence of a timestamp wins',
+  );
 });

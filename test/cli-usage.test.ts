@@ -9,7 +9,22 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { writeFile } from '../fixtures/generate.js';
 import { sharedDir, sharedSkip } from './helpers.js';
-import { AUG, JAN, archive, hasScript, lineCount, parseLp, putFile, run, runTty, snapshot, spec, tempDir, wall, type Json } from './cli-helpers.js';
+import {
+  AUG,
+  JAN,
+  archive,
+  hasScript,
+  lineCount,
+  parseLp,
+  putFile,
+  run,
+  runTty,
+  snapshot,
+  spec,
+  tempDir,
+  wall,
+  type Json,
+} from './cli-helpers.js';
 
 t.test('usage errors (options): exit 2, nothing on stdout, a message on stderr saying what to fix', async (t) => {
   const cwd = tempDir(t);
@@ -22,14 +37,22 @@ t.test('usage errors (options): exit 2, nothing on stdout, a message on stderr s
   const cases: [string, string[], RegExp, Record<string, string>?][] = [
     ['no PATH', ['ingest', '--dry-run'], /paths?/i],
     ['nonexistent path', ['ingest', '--dry-run', 'nope/missing'], /nope\/missing.*no such file/],
-    ['unknown --v002-timezone', ['ingest', '--dry-run', '--v002-timezone', 'Mars/Olympus', root], /time zone.*Mars\/Olympus.*Europe\/Paris/],
+    [
+      'unknown --v002-timezone',
+      ['ingest', '--dry-run', '--v002-timezone', 'Mars/Olympus', root],
+      /time zone.*Mars\/Olympus.*Europe\/Paris/,
+    ],
     ['--workers abc', ['ingest', '--dry-run', '--workers', 'abc', root], /--workers.*integer.*"abc"/],
     ['--workers -1', ['ingest', '--dry-run', '--workers', '-1', root], /--workers.*integer/],
     ['--block-size 0', ['ingest', '--dry-run', '--block-size', '0', root], /--block-size/],
     ['--lp-out without --dry-run', ['ingest', '--lp-out', 'x.lp', root], /--lp-out goes with --dry-run/],
     ['--verify with --dry-run', ['ingest', '--dry-run', '--verify', root], /--verify.*--dry-run/],
     ['bad INFLUX_API', ['ingest', root], /INFLUX_API must be v1, v2 or v3/, { INFLUX_API: 'v9' }],
-    ['unsafe --company', ['ingest', '--company', 'a b', '--campaign', 'c', root], /--company: company name "a b" is not a safe identifier/],
+    [
+      'unsafe --company',
+      ['ingest', '--company', 'a b', '--campaign', 'c', root],
+      /--company: company name "a b" is not a safe identifier/,
+    ],
   ];
   const results = await Promise.all(cases.map(([, args, , env]) => run(args, { cwd, env })));
   cases.forEach(([name, , message], i) => {
@@ -40,4 +63,3 @@ t.test('usage errors (options): exit 2, nothing on stdout, a message on stderr s
     t.notMatch(r.stderr, /^\s+at /m, `${name}: no stack trace`);
   });
 });
-

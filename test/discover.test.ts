@@ -40,7 +40,15 @@ async function rejectsUsage(t: Test, p: Promise<unknown>, code: string, message:
 }
 
 t.test('isIgnoredName: hidden files and SFTPGo upload leftovers are never data', async (t) => {
-  for (const name of ['.hidden.tsv', '.DS_Store', '.sftpgo-upload.123.MV2_x.tsv', 'MV2_x.sftpgo-upload.abc.tsv', '.', '..', '.Trash']) {
+  for (const name of [
+    '.hidden.tsv',
+    '.DS_Store',
+    '.sftpgo-upload.123.MV2_x.tsv',
+    'MV2_x.sftpgo-upload.abc.tsv',
+    '.',
+    '..',
+    '.Trash',
+  ]) {
     t.equal(isIgnoredName(name), true, `${name} ignored`);
   }
   for (const name of ['MV2_02001084_20251029T101500.tsv', 'data.TSV', 'sftpgo-upload.tsv', 'parsed', 'a.b.tsv']) {
@@ -52,13 +60,33 @@ t.test('isIgnoredName: hidden files and SFTPGo upload leftovers are never data',
 t.test('identityOf', async (t) => {
   const root = join(tmp, 'r');
   const f = (...p: string[]) => join(root, ...p);
-  t.same(identityOf(f('acme', 'camp', '02001084', 'x.tsv'), root), { company: 'acme', campaign: 'camp', device: '02001084' });
-  t.same(identityOf(f('acme', 'camp', '02001084', 'parsed', 'x.tsv'), root), { company: 'acme', campaign: 'camp', device: '02001084' }, 'parsed/: the folder above');
-  t.same(identityOf(f('acme', 'camp', '02001084', 'error', 'x.tsv'), root), { company: 'acme', campaign: 'camp', device: '02001084' }, 'error/: the folder above');
-  t.same(identityOf(f('acme', 'camp', '02001084', 'x.tsv'), `${root}${sep}`), { company: 'acme', campaign: 'camp', device: '02001084' }, 'root with a trailing separator');
+  t.same(identityOf(f('acme', 'camp', '02001084', 'x.tsv'), root), {
+    company: 'acme',
+    campaign: 'camp',
+    device: '02001084',
+  });
+  t.same(
+    identityOf(f('acme', 'camp', '02001084', 'parsed', 'x.tsv'), root),
+    { company: 'acme', campaign: 'camp', device: '02001084' },
+    'parsed/: the folder above',
+  );
+  t.same(
+    identityOf(f('acme', 'camp', '02001084', 'error', 'x.tsv'), root),
+    { company: 'acme', campaign: 'camp', device: '02001084' },
+    'error/: the folder above',
+  );
+  t.same(
+    identityOf(f('acme', 'camp', '02001084', 'x.tsv'), `${root}${sep}`),
+    { company: 'acme', campaign: 'camp', device: '02001084' },
+    'root with a trailing separator',
+  );
   t.equal(identityOf(f('acme', 'camp', 'x.tsv'), root), null, 'too shallow');
   t.equal(identityOf(f('acme', 'camp', 'dev', 'more', 'x.tsv'), root), null, 'too deep');
-  t.equal(identityOf(f('acme', 'camp', 'dev', 'archive', 'x.tsv'), root), null, 'only parsed/ and error/ are skipped over');
+  t.equal(
+    identityOf(f('acme', 'camp', 'dev', 'archive', 'x.tsv'), root),
+    null,
+    'only parsed/ and error/ are skipped over',
+  );
   t.equal(identityOf(join(tmp, 'other', 'acme', 'camp', 'dev', 'x.tsv'), root), null, 'outside the root');
   t.equal(identityOf(f('x.tsv'), f('acme', 'camp', 'dev')), null, 'above the root');
   t.same(
@@ -82,7 +110,16 @@ t.test('root inferred from the paths', async (t) => {
     'beta/c2/02000800/MV2_d.tsv': 'ddd',
   });
   const tasks = await discover([root]);
-  t.same(rel(root, tasks), ['acme/camp/02001084/MV2_a.tsv', 'acme/camp/02001084/MV2_b.tsv', 'acme/camp/02001171/MV2_c.tsv', 'beta/c2/02000800/MV2_d.tsv'], 'by path');
+  t.same(
+    rel(root, tasks),
+    [
+      'acme/camp/02001084/MV2_a.tsv',
+      'acme/camp/02001084/MV2_b.tsv',
+      'acme/camp/02001171/MV2_c.tsv',
+      'beta/c2/02000800/MV2_d.tsv',
+    ],
+    'by path',
+  );
   t.same(
     tasks.map((x) => x.identity),
     [
@@ -92,8 +129,15 @@ t.test('root inferred from the paths', async (t) => {
       { company: 'beta', campaign: 'c2', device: '02000800' },
     ],
   );
-  t.same(tasks.map((x) => x.size), [1, 1, 2, 3], 'sizes known up front');
-  t.ok(tasks.every((x) => x.path.startsWith(root)), 'absolute paths');
+  t.same(
+    tasks.map((x) => x.size),
+    [1, 1, 2, 3],
+    'sizes known up front',
+  );
+  t.ok(
+    tasks.every((x) => x.path.startsWith(root)),
+    'absolute paths',
+  );
 
   // from any level: a company, a campaign, a device folder, a single file
   for (const start of ['acme', 'acme/camp', 'acme/camp/02001084', 'acme/camp/02001084/MV2_a.tsv']) {
@@ -103,14 +147,24 @@ t.test('root inferred from the paths', async (t) => {
   // a relative PATH is resolved against the working directory
   const relative1 = relative(process.cwd(), join(root, 'acme', 'camp'));
   const fromRel = await discover([relative1]);
-  t.same(rel(root, fromRel), ['acme/camp/02001084/MV2_a.tsv', 'acme/camp/02001084/MV2_b.tsv', 'acme/camp/02001171/MV2_c.tsv']);
-  t.ok(fromRel.every((x) => x.path.startsWith(root)), 'resolved to absolute paths');
+  t.same(rel(root, fromRel), [
+    'acme/camp/02001084/MV2_a.tsv',
+    'acme/camp/02001084/MV2_b.tsv',
+    'acme/camp/02001171/MV2_c.tsv',
+  ]);
+  t.ok(
+    fromRel.every((x) => x.path.startsWith(root)),
+    'resolved to absolute paths',
+  );
 });
 
 t.test('--root given', async (t) => {
   const root = tree({ 'acme/camp/dev1/a.tsv': 'x', 'acme/camp/dev1/parsed/p.tsv': 'x' });
   const tasks = await discover([join(root, 'acme')], { root });
-  t.same(tasks.map((x) => x.identity), [{ company: 'acme', campaign: 'camp', device: 'dev1' }]);
+  t.same(
+    tasks.map((x) => x.identity),
+    [{ company: 'acme', campaign: 'camp', device: 'dev1' }],
+  );
   const relRoot = relative(process.cwd(), root);
   const viaRelRoot = await discover([join(root, 'acme', 'camp', 'dev1', 'a.tsv')], { root: relRoot });
   t.same(viaRelRoot[0].identity, { company: 'acme', campaign: 'camp', device: 'dev1' }, 'a relative root is resolved');
@@ -128,32 +182,56 @@ t.test('--root given', async (t) => {
     /--root/,
     'a root the file is not under',
   );
-  const withOverrides = await discover([join(root, 'acme', 'camp', 'dev1', 'a.tsv')], { root: join(tmp, 'elsewhere'), company: 'c', campaign: 'k' });
-  t.same(withOverrides[0].identity, { company: 'c', campaign: 'k' }, 'outside the root with --company/--campaign: taken, no device');
+  const withOverrides = await discover([join(root, 'acme', 'camp', 'dev1', 'a.tsv')], {
+    root: join(tmp, 'elsewhere'),
+    company: 'c',
+    campaign: 'k',
+  });
+  t.same(
+    withOverrides[0].identity,
+    { company: 'c', campaign: 'k' },
+    'outside the root with --company/--campaign: taken, no device',
+  );
 });
 
 t.test('overrides: --company and --campaign', async (t) => {
   const root = tree({ 'acme/camp/dev1/a.tsv': 'x', 'loose/b.tsv': 'y' });
   const inLayout = await discover([join(root, 'acme')], { root, company: 'newco', campaign: 'newcamp' });
-  t.same(inLayout[0].identity, { company: 'newco', campaign: 'newcamp', device: 'dev1' }, 'in the layout under --root: renamed, device kept');
+  t.same(
+    inLayout[0].identity,
+    { company: 'newco', campaign: 'newcamp', device: 'dev1' },
+    'in the layout under --root: renamed, device kept',
+  );
   const mixed = await discover([join(root, 'acme'), join(root, 'loose')], { company: 'newco', campaign: 'newcamp' });
   t.same(
     mixed.map((x) => x.identity),
-    [{ company: 'newco', campaign: 'newcamp' }, { company: 'newco', campaign: 'newcamp' }],
+    [
+      { company: 'newco', campaign: 'newcamp' },
+      { company: 'newco', campaign: 'newcamp' },
+    ],
     'no common root: every file gets the overrides and no device',
   );
-  await rejectsUsage(t, discover([join(root, 'acme'), join(root, 'loose')], { company: 'newco' }), ErrorCodes.PATH_LAYOUT, /--company and --campaign/, 'one override is not enough');
+  await rejectsUsage(
+    t,
+    discover([join(root, 'acme'), join(root, 'loose')], { company: 'newco' }),
+    ErrorCodes.PATH_LAYOUT,
+    /--company and --campaign/,
+    'one override is not enough',
+  );
 });
 
-t.test('outside the layout with --company/--campaign and no root: the folder name is not taken as a device', async (t) => {
-  // `<tmp>/tN/samples/x.tsv`: only the inference's filesystem-wide guess fits a layout here
-  const root = tree({ 'samples/x.tsv': 'x' });
-  const tasks = await discover([join(root, 'samples')], { company: 'company1', campaign: 'campaign1' });
-  t.equal(tasks.length, 1);
-  t.equal(tasks[0].identity.company, 'company1');
-  t.equal(tasks[0].identity.campaign, 'campaign1');
-  t.equal(tasks[0].identity.device, undefined, 'no device guessed from an arbitrary folder');
-});
+t.test(
+  'outside the layout with --company/--campaign and no root: the folder name is not taken as a device',
+  async (t) => {
+    // `<tmp>/tN/samples/x.tsv`: only the inference's filesystem-wide guess fits a layout here
+    const root = tree({ 'samples/x.tsv': 'x' });
+    const tasks = await discover([join(root, 'samples')], { company: 'company1', campaign: 'campaign1' });
+    t.equal(tasks.length, 1);
+    t.equal(tasks[0].identity.company, 'company1');
+    t.equal(tasks[0].identity.campaign, 'campaign1');
+    t.equal(tasks[0].identity.device, undefined, 'no device guessed from an arbitrary folder');
+  },
+);
 
 t.test('ordering by export time in the file name, files without one last by path', async (t) => {
   const root = tree({
@@ -185,7 +263,10 @@ t.test('ordering by export time in the file name, files without one last by path
   const files = expected.map((p) => join(root, ...p.split('/')));
   const reversed = rel(root, await discover([...files].reverse()));
   t.same(reversed, expected, 'explicit files given in reverse come out in export order');
-  const split = rel(root, await discover([join(root, 'acme', 'camp', '02001084'), join(root, 'acme', 'camp', '02001007')]));
+  const split = rel(
+    root,
+    await discover([join(root, 'acme', 'camp', '02001084'), join(root, 'acme', 'camp', '02001007')]),
+  );
   t.same(split, expected, 'folders given out of order come out in export order');
 });
 
@@ -195,7 +276,11 @@ t.test('ordering: a _UTC name against a local one in the tenant zone', async (t)
     'acme/camp/dev/T302_250801_013000_UTC.tsv': 'x',
     'acme/camp/dev/T302_250801_020000.tsv': 'x',
   });
-  t.same(rel(root, await discover([root])), ['acme/camp/dev/T302_250801_020000.tsv', 'acme/camp/dev/T302_250801_013000_UTC.tsv'], 'Europe/Paris');
+  t.same(
+    rel(root, await discover([root])),
+    ['acme/camp/dev/T302_250801_020000.tsv', 'acme/camp/dev/T302_250801_013000_UTC.tsv'],
+    'Europe/Paris',
+  );
   t.same(
     rel(root, await discover([root], { timeZone: 'UTC' })),
     ['acme/camp/dev/T302_250801_013000_UTC.tsv', 'acme/camp/dev/T302_250801_020000.tsv'],
@@ -218,22 +303,45 @@ t.test('walking: ignored names, parsed/ and error/, non-TSV files, symlinks', as
     'acme/camp/.snapshots/dev/s.tsv': 'x',
     'acme/.old/dev/o.tsv': 'x',
   });
-  t.same(rel(root, await discover([root])), ['acme/camp/dev/B.TSV', 'acme/camp/dev/a.tsv', 'acme/camp/dev/c.Tsv'], 'pending TSV files only');
+  t.same(
+    rel(root, await discover([root])),
+    ['acme/camp/dev/B.TSV', 'acme/camp/dev/a.tsv', 'acme/camp/dev/c.Tsv'],
+    'pending TSV files only',
+  );
   const all = await discover([root], { includeProcessed: true });
   t.same(
     rel(root, all),
-    ['acme/camp/dev/B.TSV', 'acme/camp/dev/a.tsv', 'acme/camp/dev/c.Tsv', 'acme/camp/dev/error/q.tsv', 'acme/camp/dev/parsed/p.tsv'],
+    [
+      'acme/camp/dev/B.TSV',
+      'acme/camp/dev/a.tsv',
+      'acme/camp/dev/c.Tsv',
+      'acme/camp/dev/error/q.tsv',
+      'acme/camp/dev/parsed/p.tsv',
+    ],
     'includeProcessed walks parsed/ and error/, still not hidden folders',
   );
-  t.ok(all.every((x) => x.identity.device === 'dev'), 'files in parsed/ and error/ belong to the device above');
+  t.ok(
+    all.every((x) => x.identity.device === 'dev'),
+    'files in parsed/ and error/ belong to the device above',
+  );
 
   const explicit = await discover([join(root, 'acme', 'camp', 'dev', 'parsed', 'p.tsv')]);
-  t.same(explicit.map((x) => x.identity), [{ company: 'acme', campaign: 'camp', device: 'dev' }], 'a file named inside parsed/ is taken, device = folder above');
+  t.same(
+    explicit.map((x) => x.identity),
+    [{ company: 'acme', campaign: 'camp', device: 'dev' }],
+    'a file named inside parsed/ is taken, device = folder above',
+  );
   const explicitDir = await discover([join(root, 'acme', 'camp', 'dev', 'error')]);
   t.same(rel(root, explicitDir), ['acme/camp/dev/error/q.tsv'], 'an error/ folder named explicitly is walked');
   t.same(explicitDir[0].identity, { company: 'acme', campaign: 'camp', device: 'dev' });
 
-  t.same(await discover([join(root, 'acme', 'camp', 'dev', 'parsed', '..', 'parsed', '..', 'a.tsv')]).then((x) => rel(root, x)), ['acme/camp/dev/a.tsv'], 'paths normalised');
+  t.same(
+    await discover([join(root, 'acme', 'camp', 'dev', 'parsed', '..', 'parsed', '..', 'a.tsv')]).then((x) =>
+      rel(root, x),
+    ),
+    ['acme/camp/dev/a.tsv'],
+    'paths normalised',
+  );
 
   const empty = join(tmp, `empty${++n}`);
   mkdirSync(empty);
@@ -248,7 +356,13 @@ t.test('walking: ignored names, parsed/ and error/, non-TSV files, symlinks', as
 
 t.test('errors', async (t) => {
   await rejectsUsage(t, discover([]), ErrorCodes.USAGE, /no PATH/, 'no PATH');
-  await rejectsUsage(t, discover([join(tmp, 'does', 'not', 'exist')]), ErrorCodes.USAGE, /does\/not\/exist: no such file or folder/, 'missing path');
+  await rejectsUsage(
+    t,
+    discover([join(tmp, 'does', 'not', 'exist')]),
+    ErrorCodes.USAGE,
+    /does\/not\/exist: no such file or folder/,
+    'missing path',
+  );
 
   const root = tree({ 'acme/camp/dev/a.tsv': 'x', 'acme/camp/b.tsv': 'x' });
   await rejectsUsage(
@@ -280,6 +394,16 @@ t.test('errors', async (t) => {
     /cannot infer the data root/,
     'two trees with different roots',
   );
-  const ok = await discover([join(root, 'acme', 'camp', 'dev', 'a.tsv'), join(other, 'x', 'y', 'z', 'c.tsv')], { company: 'c', campaign: 'k' });
-  t.same(ok.map((x) => x.identity), [{ company: 'c', campaign: 'k' }, { company: 'c', campaign: 'k' }], 'with --company/--campaign they are taken');
+  const ok = await discover([join(root, 'acme', 'camp', 'dev', 'a.tsv'), join(other, 'x', 'y', 'z', 'c.tsv')], {
+    company: 'c',
+    campaign: 'k',
+  });
+  t.same(
+    ok.map((x) => x.identity),
+    [
+      { company: 'c', campaign: 'k' },
+      { company: 'c', campaign: 'k' },
+    ],
+    'with --company/--campaign they are taken',
+  );
 });

@@ -14,9 +14,17 @@ t.test('error classes carry stable codes and fields', async (t) => {
   const table: Array<[PowerViewError, string, string]> = [
     [new UsageError('no PATH'), 'PV_ERR_USAGE', 'UsageError'],
     [new UsageError('bad zone', ErrorCodes.TIMEZONE), 'PV_ERR_TIMEZONE', 'UsageError'],
-    [new FileFormatError(ErrorCodes.UNKNOWN_FORMAT, 'unsupported format "X"', 2), 'PV_ERR_UNKNOWN_FORMAT', 'FileFormatError'],
+    [
+      new FileFormatError(ErrorCodes.UNKNOWN_FORMAT, 'unsupported format "X"', 2),
+      'PV_ERR_UNKNOWN_FORMAT',
+      'FileFormatError',
+    ],
     [new TenantNameError('company name "a b" is not a safe identifier'), 'PV_ERR_TENANT_NAME', 'TenantNameError'],
-    [new StoreError(ErrorCodes.STORE_REJECTED, 'rejected', { status: 400, body: '{"error":"x"}', lines: ['m f=1 1'] }), 'PV_ERR_STORE_REJECTED', 'StoreError'],
+    [
+      new StoreError(ErrorCodes.STORE_REJECTED, 'rejected', { status: 400, body: '{"error":"x"}', lines: ['m f=1 1'] }),
+      'PV_ERR_STORE_REJECTED',
+      'StoreError',
+    ],
     [new StoreError(ErrorCodes.STORE_UNAVAILABLE, 'down'), 'PV_ERR_STORE_UNAVAILABLE', 'StoreError'],
   ];
   for (const [err, code, name] of table) {

@@ -47,8 +47,19 @@ t.test('PostgreSQL lifecycle', { skip: servicesSkip }, async (t) => {
     dbs.push(company);
     const root = mkdtempSync(join(tmpdir(), 'pv-noop-'));
     const a = await generateArchive({
-      out: root, company, campaign: 'c', devices: 1, files: 2, rows: 200, channels: 6, slaves: 0,
-      format: 'v003', step: 600, start: Date.UTC(2025, 4, 1) / 1000, defects: [], seed: 9,
+      out: root,
+      company,
+      campaign: 'c',
+      devices: 1,
+      files: 2,
+      rows: 200,
+      channels: 6,
+      slaves: 0,
+      format: 'v003',
+      step: 600,
+      start: Date.UTC(2025, 4, 1) / 1000,
+      defects: [],
+      seed: 9,
     });
     const args = ['ingest', '--json', '--meta-db', '', '--root', root, '--report-dir', join(root, 'r')];
     t.equal((await runCli([...args, root], env)).code, 0);
@@ -87,7 +98,10 @@ t.test('PostgreSQL lifecycle', { skip: servicesSkip }, async (t) => {
     mkdirSync(dir, { recursive: true });
     const { writeFileSync } = await import('node:fs');
     writeFileSync(join(dir, 'unknown.tsv'), '02001171\t02001171\nMV_T202_V002\tPh 1 V\n01/01/25 00:00:00\t1\n');
-    const r = await runCli(['ingest', '--json', '--meta-db', '', '--root', root, '--report-dir', join(root, 'r'), root], env);
+    const r = await runCli(
+      ['ingest', '--json', '--meta-db', '', '--root', root, '--report-dir', join(root, 'r'), root],
+      env,
+    );
     t.equal(r.code, 1);
     const f = JSON.parse(r.stdout).files[0];
     t.match(f.sha256, /^[0-9a-f]{64}$/);
@@ -104,93 +118,204 @@ t.test('PostgreSQL lifecycle', { skip: servicesSkip }, async (t) => {
     const root = mkdtempSync(join(tmpdir(), 'pv-dupm-'));
     const dir = join(root, company, 'c', '02001171');
     mkdirSync(dir, { recursive: true });
-    const base = { format: 'v003' as const, masterSn: '02001171', channels: 6, slaves: 0, slaveChannels: 6, step: 600, defects: [], seed: 9 };
+    const base = {
+      format: 'v003' as const,
+      masterSn: '02001171',
+      channels: 6,
+      slaves: 0,
+      slaveChannels: 6,
+      step: 600,
+      defects: [],
+      seed: 9,
+    };
     // the second export repeats the last 20 instants of the first: the first file's points win
     await writeTsv(join(dir, 'T302_250101_000000.tsv'), { ...base, rows: 60, start: Date.UTC(2024, 11, 1) / 1000 });
-    await writeTsv(join(dir, 'T302_250102_000000.tsv'), { ...base, rows: 60, start: Date.UTC(2024, 11, 1) / 1000 + 40 * 600 });
+    await writeTsv(join(dir, 'T302_250102_000000.tsv'), {
+      ...base,
+      rows: 60,
+      start: Date.UTC(2024, 11, 1) / 1000 + 40 * 600,
+    });
     const metricsFile = join(root, 'powerview.prom');
-    const r = await runCli(['ingest', '--json', '--meta-db', '', '--root', root, '--report-dir', join(root, 'r'), '--metrics-file', metricsFile, root], env);
+    const r = await runCli(
+      [
+        'ingest',
+        '--json',
+        '--meta-db',
+        '',
+        '--root',
+        root,
+        '--report-dir',
+        join(root, 'r'),
+        '--metrics-file',
+        metricsFile,
+        root,
+      ],
+      env,
+    );
     t.equal(r.code, 0, r.stderr.slice(-500));
     const report = JSON.parse(r.stdout);
     const dups = report.files.reduce((n: number, f: { duplicate_rows: number }) => n + f.duplicate_rows, 0);
     t.equal(dups, 20, 'the 20 repeated rows are duplicates');
     const prom = readFileSync(metricsFile, 'utf8');
-    t.match(prom, new RegExp(`^powerview_duplicate_rows_total\\{tenant="${company}"\\} ${dups}$`, 'm'), 'and so says powerview_duplicate_rows_total');
+    t.match(
+      prom,
+      new RegExp(`^powerview_duplicate_rows_total\\{tenant="${company}"\\} ${dups}$`, 'm'),
+      'and so says powerview_duplicate_rows_total',
+    );
   });
 
-  t.test('a header layout that differs from the device\'s known layout is flagged', async (t) => {
+  t.test("a header layout that differs from the device's known layout is flagged", async (t) => {
     const company = `drift_${process.pid}`;
     dbs.push(company);
     const root = mkdtempSync(join(tmpdir(), 'pv-drift-'));
     const dir = join(root, company, 'c', '02001171');
     mkdirSync(dir, { recursive: true });
-    const base = { format: 'v003' as const, masterSn: '02001171', slaveChannels: 6, rows: 50, step: 600, defects: [], seed: 4 };
-    await writeTsv(join(dir, 'T302_250101_000000.tsv'), { ...base, channels: 6, slaves: 0, start: Date.UTC(2024, 11, 1) / 1000 });
-    await writeTsv(join(dir, 'T302_250201_000000.tsv'), { ...base, channels: 6, slaves: 1, start: Date.UTC(2025, 0, 1) / 1000 });
+    const base = {
+      format: 'v003' as const,
+      masterSn: '02001171',
+      slaveChannels: 6,
+      rows: 50,
+      step: 600,
+      defects: [],
+      seed: 4,
+    };
+    await writeTsv(join(dir, 'T302_250101_000000.tsv'), {
+      ...base,
+      channels: 6,
+      slaves: 0,
+      start: Date.UTC(2024, 11, 1) / 1000,
+    });
+    await writeTsv(join(dir, 'T302_250201_000000.tsv'), {
+      ...base,
+      channels: 6,
+      slaves: 1,
+      start: Date.UTC(2025, 0, 1) / 1000,
+    });
     const metricsFile = join(root, 'powerview.prom');
-    const r = await runCli(['ingest', '--json', '--meta-db', '', '--root', root, '--report-dir', join(root, 'r'), '--metrics-file', metricsFile, root], env);
+    const r = await runCli(
+      [
+        'ingest',
+        '--json',
+        '--meta-db',
+        '',
+        '--root',
+        root,
+        '--report-dir',
+        join(root, 'r'),
+        '--metrics-file',
+        metricsFile,
+        root,
+      ],
+      env,
+    );
     t.equal(r.code, 0, r.stderr.slice(-500));
     const prom = readFileSync(metricsFile, 'utf8');
-    t.match(prom, new RegExp(`^powerview_layout_drift_total\\{tenant="${company}"\\} 1$`, 'm'), 'the drift is in the metrics (--metrics-file)');
+    t.match(
+      prom,
+      new RegExp(`^powerview_layout_drift_total\\{tenant="${company}"\\} 1$`, 'm'),
+      'the drift is in the metrics (--metrics-file)',
+    );
     t.match(prom, new RegExp(`^powerview_files_total\\{tenant="${company}",outcome="ok"\\} 2$`, 'm'));
     // the report lists files as they finish: by path here
-    const [first, second] = JSON.parse(r.stdout).files.sort((a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : 1));
+    const [first, second] = JSON.parse(r.stdout).files.sort((a: { path: string }, b: { path: string }) =>
+      a.path < b.path ? -1 : 1,
+    );
     t.equal(first.layout_drift, false);
     t.equal(second.layout_drift, true);
     t.match(second.warnings.join(' '), /layout differs/);
     const rows = await pool.query('SELECT layout_drift FROM core.files WHERE tenant = $1 ORDER BY path', [company]);
-    t.same(rows.rows.map((x) => x.layout_drift), [false, true]);
+    t.same(
+      rows.rows.map((x) => x.layout_drift),
+      [false, true],
+    );
   });
 
-  t.test('killed (SIGKILL) at random moments, then run again: the same aggregates, ledger and InfluxDB counts as an uninterrupted run', async (t) => {
-    const spec = {
-      campaign: 'k', devices: 3, files: 24, rows: 1500, channels: 12, slaves: 1,
-      format: 'v003' as const, step: 60, start: Date.UTC(2025, 5, 1) / 1000, defects: [], seed: 21,
-    };
-    // overlapping re-exports: every device's files overlap the previous one by a third
-    const make = async (company: string) => {
-      const root = mkdtempSync(join(tmpdir(), 'pv-kill-'));
-      await generateArchive({ out: root, company, ...spec });
-      // shift every second file back by 500 rows: overlaps (regenerate those with an earlier start)
-      for (const device of readdirSync(join(root, company, 'k'))) {
-        const files = readdirSync(join(root, company, 'k', device)).sort();
-        for (let i = 1; i < files.length; i += 2) {
-          await writeTsv(join(root, company, 'k', device, files[i]), {
-            format: 'v003', masterSn: device, channels: 6, slaves: 1, slaveChannels: 6, rows: 1500,
-            start: spec.start + (i * 1500 - 500) * 60, step: 60, defects: [], seed: 1000 + i,
-          });
+  t.test(
+    'killed (SIGKILL) at random moments, then run again: the same aggregates, ledger and InfluxDB counts as an uninterrupted run',
+    async (t) => {
+      const spec = {
+        campaign: 'k',
+        devices: 3,
+        files: 24,
+        rows: 1500,
+        channels: 12,
+        slaves: 1,
+        format: 'v003' as const,
+        step: 60,
+        start: Date.UTC(2025, 5, 1) / 1000,
+        defects: [],
+        seed: 21,
+      };
+      // overlapping re-exports: every device's files overlap the previous one by a third
+      const make = async (company: string) => {
+        const root = mkdtempSync(join(tmpdir(), 'pv-kill-'));
+        await generateArchive({ out: root, company, ...spec });
+        // shift every second file back by 500 rows: overlaps (regenerate those with an earlier start)
+        for (const device of readdirSync(join(root, company, 'k'))) {
+          const files = readdirSync(join(root, company, 'k', device)).sort();
+          for (let i = 1; i < files.length; i += 2) {
+            await writeTsv(join(root, company, 'k', device, files[i]), {
+              format: 'v003',
+              masterSn: device,
+              channels: 6,
+              slaves: 1,
+              slaveChannels: 6,
+              rows: 1500,
+              start: spec.start + (i * 1500 - 500) * 60,
+              step: 60,
+              defects: [],
+              seed: 1000 + i,
+            });
+          }
         }
+        return root;
+      };
+      const reference = `killref_${process.pid}`;
+      const killed = `killed_${process.pid}`;
+      dbs.push(reference, killed);
+      const refRoot = await make(reference);
+      const args = (root: string) => [
+        'ingest',
+        '--json',
+        '--meta-db',
+        '',
+        '--workers',
+        '1',
+        '--root',
+        root,
+        '--report-dir',
+        join(root, 'r'),
+        root,
+      ];
+      t.equal((await runCli(args(refRoot), env)).code, 0);
+      const killRoot = await make(killed);
+      let kills = 0;
+      for (let attempt = 0; attempt < 12; attempt++) {
+        const run = runCli(args(killRoot), env);
+        const delay = 150 + Math.floor(Math.random() * 1200);
+        const early = await Promise.race([run.then(() => true), sleep(delay).then(() => false)]);
+        if (early) break;
+        run.child.kill('SIGKILL');
+        await run;
+        kills++;
       }
-      return root;
-    };
-    const reference = `killref_${process.pid}`;
-    const killed = `killed_${process.pid}`;
-    dbs.push(reference, killed);
-    const refRoot = await make(reference);
-    const args = (root: string) => ['ingest', '--json', '--meta-db', '', '--workers', '1', '--root', root, '--report-dir', join(root, 'r'), root];
-    t.equal((await runCli(args(refRoot), env)).code, 0);
-    const killRoot = await make(killed);
-    let kills = 0;
-    for (let attempt = 0; attempt < 12; attempt++) {
-      const run = runCli(args(killRoot), env);
-      const delay = 150 + Math.floor(Math.random() * 1200);
-      const early = await Promise.race([run.then(() => true), sleep(delay).then(() => false)]);
-      if (early) break;
-      run.child.kill('SIGKILL');
-      await run;
-      kills++;
-    }
-    const last = await runCli(args(killRoot), env);
-    t.equal(last.code, 0, last.stderr.slice(-500));
-    t.ok(kills > 0, `killed ${kills} times`);
-    const norm = (rows: string[]) => rows;
-    t.same(norm(await hourly(pool, killed)), norm(await hourly(pool, reference)), 'the same hourly aggregates');
-    const ledger = async (tenant: string) =>
-      (await pool.query('SELECT count(*)::int AS n, sum(points)::bigint AS p FROM core.files WHERE tenant = $1 AND status = $2', [tenant, 'ok'])).rows[0];
-    const lk = await ledger(killed);
-    const lr = await ledger(reference);
-    t.equal(lk.n, lr.n, 'the same ledger rows');
-    t.equal(lk.p, lr.p, 'the same points in the ledger');
-    t.equal(await influxCount(env, killed), await influxCount(env, reference), 'the same InfluxDB count');
-  });
+      const last = await runCli(args(killRoot), env);
+      t.equal(last.code, 0, last.stderr.slice(-500));
+      t.ok(kills > 0, `killed ${kills} times`);
+      const norm = (rows: string[]) => rows;
+      t.same(norm(await hourly(pool, killed)), norm(await hourly(pool, reference)), 'the same hourly aggregates');
+      const ledger = async (tenant: string) =>
+        (
+          await pool.query(
+            'SELECT count(*)::int AS n, sum(points)::bigint AS p FROM core.files WHERE tenant = $1 AND status = $2',
+            [tenant, 'ok'],
+          )
+        ).rows[0];
+      const lk = await ledger(killed);
+      const lr = await ledger(reference);
+      t.equal(lk.n, lr.n, 'the same ledger rows');
+      t.equal(lk.p, lr.p, 'the same points in the ledger');
+      t.equal(await influxCount(env, killed), await influxCount(env, reference), 'the same InfluxDB count');
+    },
+  );
 });

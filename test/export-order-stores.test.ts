@@ -52,7 +52,11 @@ function v002(from: number, rows: number, reordered: boolean): string {
 }
 
 /** The month of daily files, the re-export (last, first by path) and a V003 file under `root/company/c/`. */
-async function writeArchive(t: Test, root: string, company: string): Promise<{ daily: string[]; reexport: string; paths: string[] }> {
+async function writeArchive(
+  t: Test,
+  root: string,
+  company: string,
+): Promise<{ daily: string[]; reexport: string; paths: string[] }> {
   const dir = join(root, company, 'c', SN);
   mkdirSync(dir, { recursive: true });
   const daily: string[] = [];
@@ -72,7 +76,16 @@ async function writeArchive(t: Test, root: string, company: string): Promise<{ d
   const v3dir = join(root, company, 'c', '02001311');
   mkdirSync(v3dir, { recursive: true });
   await writeTsv(join(v3dir, 'T302_251115_120000.tsv'), {
-    format: 'v003', masterSn: '02001311', channels: 4, slaves: 0, slaveChannels: 0, rows: 10, start: T0, step: STEP, defects: [], seed: 5,
+    format: 'v003',
+    masterSn: '02001311',
+    channels: 4,
+    slaves: 0,
+    slaveChannels: 0,
+    rows: 10,
+    start: T0,
+    step: STEP,
+    defects: [],
+    seed: 5,
   });
 
   return {
@@ -84,19 +97,34 @@ async function writeArchive(t: Test, root: string, company: string): Promise<{ d
 
 /** Both stores and the ledger after the archive went through, whatever the order it was found in. */
 async function checkStores(
-  t: Test, env: Record<string, string>, pool: pg.Pool, company: string, daily: string[], reexport: string,
+  t: Test,
+  env: Record<string, string>,
+  pool: pg.Pool,
+  company: string,
+  daily: string[],
+  reexport: string,
 ): Promise<void> {
   // not checked: the commit order (a file commits once InfluxDB acknowledged it, so a small file may commit before
   // an earlier big one; core.devices.layout follows the last commit, not the last export)
   // PostgreSQL: over the month every channel holds what the daily files' layout says
-  const month = await pool.query<{ channel_id: string; channel_unit: string; samples: string; min_value: number; max_value: number }>(
+  const month = await pool.query<{
+    channel_id: string;
+    channel_unit: string;
+    samples: string;
+    min_value: number;
+    max_value: number;
+  }>(
     `SELECT channel_id, channel_unit, sum(samples)::bigint AS samples, min(min_value) AS min_value, max(max_value) AS max_value
        FROM core.hourly WHERE tenant = $1 AND device_master_sn = $2 AND hour < to_timestamp($3)
       GROUP BY channel_id, channel_unit ORDER BY channel_id, channel_unit`,
     [company, SN, MONTH_END],
   );
   const byChannel = new Map(month.rows.map((r) => [r.channel_id, r]));
-  t.equal(month.rows.length, 6, `one unit per channel over the month: ${JSON.stringify(month.rows.map((r) => `${r.channel_id} ${r.channel_unit}`))}`);
+  t.equal(
+    month.rows.length,
+    6,
+    `one unit per channel over the month: ${JSON.stringify(month.rows.map((r) => `${r.channel_id} ${r.channel_unit}`))}`,
+  );
   for (const ch of ['Ch1', 'Ch2', 'Ch3']) {
     const r = byChannel.get(`M${SN}_${ch}`);
     t.equal(r?.channel_unit, 'W', `${ch} is a power channel over the month`);
@@ -114,7 +142,11 @@ async function checkStores(
       WHERE tenant = $1 AND channel_id = $2 AND hour >= to_timestamp($3) GROUP BY channel_unit`,
     [company, `M${SN}_Ch1`, MONTH_END],
   );
-  t.same(extra.rows.map((r) => [r.channel_unit, Number(r.samples)]), [['V', ROWS_PER_DAY]], 'the extra day: the re-export\'s points');
+  t.same(
+    extra.rows.map((r) => [r.channel_unit, Number(r.samples)]),
+    [['V', ROWS_PER_DAY]],
+    "the extra day: the re-export's points",
+  );
 
   // InfluxDB: the same
   const points = await pointsOf(env, company);
@@ -130,42 +162,84 @@ async function checkStores(
     monthCh1++;
     if (!key.includes('channel_unit=W') || value < 1000) wrongCh1++;
   }
-  t.equal(monthPoints, DAYS * ROWS_PER_DAY * 6, 'InfluxDB: the month\'s points once each');
+  t.equal(monthPoints, DAYS * ROWS_PER_DAY * 6, "InfluxDB: the month's points once each");
   t.equal(monthCh1, DAYS * ROWS_PER_DAY, 'InfluxDB: Ch1 over the month');
   t.equal(wrongCh1, 0, 'InfluxDB: Ch1 holds powers over the month (no voltage written into it)');
 
   // the ledger: export times from the real names, the re-export applied last
-  const files = await pool.query<{ path: string; export_time: Date | null; layout_drift: boolean; points: number; layout: string }>(
-    `SELECT path, export_time, layout_drift, points, layout FROM core.files WHERE tenant = $1 ORDER BY file_id`,
-    [company],
-  );
+  const files = await pool.query<{
+    path: string;
+    export_time: Date | null;
+    layout_drift: boolean;
+    points: number;
+    layout: string;
+  }>(`SELECT path, export_time, layout_drift, points, layout FROM core.files WHERE tenant = $1 ORDER BY file_id`, [
+    company,
+  ]);
   const row = (name: string) => files.rows.find((f) => f.path.endsWith(`/${name}`));
   t.equal(files.rows.length, DAYS + 2, 'every file in the ledger');
   t.equal(row(daily[0])?.export_time?.toISOString(), '2025-11-01T23:05:00.000Z', 'local name in the tenant zone (CET)');
   t.equal(row(daily[DAYS - 1])?.export_time?.toISOString(), '2025-11-30T23:05:00.000Z', 'the last daily file');
-  t.equal(row(reexport)?.export_time?.toISOString(), '2025-12-02T20:40:31.000Z', 'renamed: the export time is the last stamp');
-  t.equal(row('T302_251115_120000.tsv')?.export_time?.toISOString(), '2025-11-15T12:00:00.000Z', 'V003 header declaring UTC');
+  t.equal(
+    row(reexport)?.export_time?.toISOString(),
+    '2025-12-02T20:40:31.000Z',
+    'renamed: the export time is the last stamp',
+  );
+  t.equal(
+    row('T302_251115_120000.tsv')?.export_time?.toISOString(),
+    '2025-11-15T12:00:00.000Z',
+    'V003 header declaring UTC',
+  );
   t.equal(files.rows.filter((f) => f.export_time === null).length, 0, 'no file without an export time');
   t.equal(row(reexport)?.layout_drift, true, 'the re-export is the one whose layout drifted');
   t.equal(files.rows.filter((f) => f.layout_drift).length, 1, 'no daily file counted as drift');
   t.equal(Number(row(reexport)?.points), ROWS_PER_DAY * 6, 'the re-export wrote its extra day only');
 }
 
-t.test('a re-export with a changed layout, exported last but first by path, is applied last in both stores', { skip: servicesSkip }, async (t) => {
-  // a fresh migrated database of its own (the shared one may be at another branch's migration level)
-  const { db, tenant: company, root } = await serveSetup(t, 'exporder_ingest', 'exporderi');
-  const env = db.env;
-  const pool = db.pool;
-  const { daily, reexport } = await writeArchive(t, root, company);
-  const run = await runCli(['ingest', '--json', '--meta-db', '', '--root', root, '--report-dir', join(root, '..', 'r'), '--v002-timezone', ZONE, root], env);
-  t.equal(run.code, 0, run.code === 0 ? 'one ingest run over the archive' : run.stderr.slice(-1500));
-  await checkStores(t, env, pool, company, daily, reexport);
-});
+t.test(
+  'a re-export with a changed layout, exported last but first by path, is applied last in both stores',
+  { skip: servicesSkip },
+  async (t) => {
+    // a fresh migrated database of its own (the shared one may be at another branch's migration level)
+    const { db, tenant: company, root } = await serveSetup(t, 'exporder_ingest', 'exporderi');
+    const env = db.env;
+    const pool = db.pool;
+    const { daily, reexport } = await writeArchive(t, root, company);
+    const run = await runCli(
+      [
+        'ingest',
+        '--json',
+        '--meta-db',
+        '',
+        '--root',
+        root,
+        '--report-dir',
+        join(root, '..', 'r'),
+        '--v002-timezone',
+        ZONE,
+        root,
+      ],
+      env,
+    );
+    t.equal(run.code, 0, run.code === 0 ? 'one ingest run over the archive' : run.stderr.slice(-1500));
+    await checkStores(t, env, pool, company, daily, reexport);
+  },
+);
 
-t.test('serve: the same archive found as a backlog at start ends in the same state', { skip: servicesSkip }, async (t) => {
-  const { db, tenant, base, root } = await serveSetup(t, 'exporder', 'exporder');
-  const { daily, reexport, paths } = await writeArchive(t, root, tenant);
-  await startServe(t, db.env, { root, stateDir: join(base, 'state'), settle: 0.5, rescan: 1, args: ['--v002-timezone', ZONE] });
-  t.ok(await waitParsed(paths, 180_000), 'every file in parsed/');
-  await checkStores(t, db.env, db.pool, tenant, daily, reexport);
-});
+t.test(
+  'serve: the same archive found as a backlog at start ends in the same state',
+  { skip: servicesSkip },
+  async (t) => {
+    const { db, tenant, base, root } = await serveSetup(t, 'exporder', 'exporder');
+    const { daily, reexport, paths } = await writeArchive(t, root, tenant);
+    await startServe(t, db.env, {
+      root,
+      stateDir: join(base, 'state'),
+      settle: 0.5,
+      rescan: 1,
+      args: ['--v002-timezone', ZONE],
+    });
+    t.ok(await waitParsed(paths, 180_000), 'every file in parsed/');
+    await checkStores(t, db.env, db.pool, tenant, daily, reexport);
+  },
+);

@@ -9,7 +9,13 @@ import t from 'tap';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exportEpochOf, exportOrder, exportStampOf, exportTimeOf, sortByExportOrder } from '../src/pipeline/export-order.js';
+import {
+  exportEpochOf,
+  exportOrder,
+  exportStampOf,
+  exportTimeOf,
+  sortByExportOrder,
+} from '../src/pipeline/export-order.js';
 import { Scheduler } from '../src/service/scheduler.js';
 import { exportFileName } from '../fixtures/generate.js';
 
@@ -29,7 +35,10 @@ t.test('V003 names: _UTC suffix, or a header declaring UTC', async (t) => {
   t.equal(exportTimeOf('T302_251012_031720_UTC.tsv', PARIS), '2025-10-12T03:17:20.000Z');
   t.equal(exportTimeOf('T302_251012_031720_utc.tsv', PARIS), '2025-10-12T03:17:20.000Z', 'any case');
   t.equal(exportTimeOf('T302_251012_031720.tsv', PARIS, true), '2025-10-12T03:17:20.000Z', 'header says UTC');
-  t.same(exportStampOf('T302_251012_031720_UTC.tsv'), { wallClock: Date.UTC(2025, 9, 12, 3, 17, 20) / 1000, utc: true });
+  t.same(exportStampOf('T302_251012_031720_UTC.tsv'), {
+    wallClock: Date.UTC(2025, 9, 12, 3, 17, 20) / 1000,
+    utc: true,
+  });
   t.equal(exportStampOf('T302_251012_031720_UTCX.tsv')?.utc, false, '_UTC must be the whole word');
 });
 
@@ -50,15 +59,29 @@ t.test('YYYYMMDD_HHMMSS and the T separator', async (t) => {
 });
 
 t.test('no export time: null', async (t) => {
-  for (const name of ['a.tsv', 'T302.tsv', 'MV2_02001283.tsv', 'T302_251012.tsv', 'T302_251312_031720.tsv', 'T302_250230_000000.tsv',
-    'T302_251012_241720.tsv', 'T302_1251012_031720.tsv', 'T302_251012_0317201.tsv', 'T302_251012-031720.tsv']) {
+  for (const name of [
+    'a.tsv',
+    'T302.tsv',
+    'MV2_02001283.tsv',
+    'T302_251012.tsv',
+    'T302_251312_031720.tsv',
+    'T302_250230_000000.tsv',
+    'T302_251012_241720.tsv',
+    'T302_1251012_031720.tsv',
+    'T302_251012_0317201.tsv',
+    'T302_251012-031720.tsv',
+  ]) {
     t.equal(exportTimeOf(name, PARIS), null, name);
   }
 });
 
 t.test('clock changes: the autumn repeated hour is summer time, the spring gap the offset before it', async (t) => {
   t.equal(exportTimeOf('T302_251026_023000.tsv', PARIS), '2025-10-26T00:30:00.000Z', 'fold: the first (summer) 02:30');
-  t.equal(exportTimeOf('T302_250330_023000.tsv', PARIS), '2025-03-30T01:30:00.000Z', 'gap: the winter offset (the clock had not jumped)');
+  t.equal(
+    exportTimeOf('T302_250330_023000.tsv', PARIS),
+    '2025-03-30T01:30:00.000Z',
+    'gap: the winter offset (the clock had not jumped)',
+  );
 });
 
 t.test('order: by export time, files without one last, ties by path', async (t) => {

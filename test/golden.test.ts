@@ -25,7 +25,13 @@ t.test('line protocol equals the earlier tool golden output, point for point', {
     for (const name of samples) {
       const sink = new MemorySink();
       // workers 0 also takes the large-file path (pass 2 reads the file again block by block)
-      const pipeline = new Pipeline({ workers, v002TimeZone: 'UTC', sink, blockBytes: 1024, keepWholeBytes: workers === 0 ? 0 : undefined });
+      const pipeline = new Pipeline({
+        workers,
+        v002TimeZone: 'UTC',
+        sink,
+        blockBytes: 1024,
+        keepWholeBytes: workers === 0 ? 0 : undefined,
+      });
       const [report] = await pipeline.run([
         { path: join(sharedDir, 'samples', `${name}.tsv`), identity: { company: 'company1', campaign: 'campaign1' } },
       ]);
@@ -68,4 +74,3 @@ t.test('golden samples: the earlier tool errors are errors here too', { skip: sh
   t.match(reports[2].error?.message, /MV_T202_V002/);
   t.match(reports[1].error?.message, /header only/);
 });
-

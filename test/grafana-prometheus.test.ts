@@ -24,9 +24,19 @@ t.setTimeout(300_000);
 const none = { count: 0, lines: [] };
 function report(tenant: string, status: 'ok' | 'error', extra: Partial<FileReport> = {}): FileReport {
   return {
-    company: tenant, status, error: status === 'error' ? { code: 'PV_ERR_NO_VALID_ROW', message: 'no valid row' } : null, bytes: 4096, rows: 144,
-    points: status === 'ok' ? 1296 : 0, invalid_timestamps: none, invalid_values: { count: 2, lines: [7, 9] }, truncated_rows: none,
-    duplicate_rows: 12, layout_drift: false, ledger: null, ...extra,
+    company: tenant,
+    status,
+    error: status === 'error' ? { code: 'PV_ERR_NO_VALID_ROW', message: 'no valid row' } : null,
+    bytes: 4096,
+    rows: 144,
+    points: status === 'ok' ? 1296 : 0,
+    invalid_timestamps: none,
+    invalid_values: { count: 2, lines: [7, 9] },
+    truncated_rows: none,
+    duplicate_rows: 12,
+    layout_drift: false,
+    ledger: null,
+    ...extra,
   } as unknown as FileReport;
 }
 
@@ -69,7 +79,9 @@ t.test('monitoring dashboard queries against the real Prometheus', { skip: servi
   })();
 
   const prometheus = env.PROMETHEUS_URL ?? 'http://127.0.0.1:19090';
-  const dashboard = JSON.parse(readFileSync(join(projectRoot, 'grafana/dashboards/ingester/powerview-ingester.json'), 'utf8')) as DashboardJson;
+  const dashboard = JSON.parse(
+    readFileSync(join(projectRoot, 'grafana/dashboards/ingester/powerview-ingester.json'), 'utf8'),
+  ) as DashboardJson;
   t.equal(dashboard.uid, uids.monitoringDashboard);
   let reports: RunReport[] = [];
   const deadline = Date.now() + 120_000;
@@ -78,16 +90,31 @@ t.test('monitoring dashboard queries against the real Prometheus', { skip: servi
     await sleep(5000);
     const now = new Date();
     const range = { from: started, to: now };
-    const r = await runDashboard(dashboard, new Map([[uids.prometheusDatasource, prometheusRunner(prometheus, range)]]), range, 15);
+    const r = await runDashboard(
+      dashboard,
+      new Map([[uids.prometheusDatasource, prometheusRunner(prometheus, range)]]),
+      range,
+      15,
+    );
     reports = [...r.variables, ...r.panels];
     if (reports.every((x) => !x.outcome.error && x.outcome.rows > 0) || Date.now() > deadline) break;
   }
   running = false;
   await activity;
-  for (const r of reports) t.ok(!r.outcome.error && r.outcome.rows > 0, `${r.panel} ${r.refId}: ${r.outcome.rows} samples${r.outcome.error ? ` — ${r.outcome.error}` : ''} (${r.query})`);
+  for (const r of reports)
+    t.ok(
+      !r.outcome.error && r.outcome.rows > 0,
+      `${r.panel} ${r.refId}: ${r.outcome.rows} samples${r.outcome.error ? ` — ${r.outcome.error}` : ''} (${r.query})`,
+    );
   const ok = reports.filter((r) => !r.outcome.error && r.outcome.rows > 0).length;
-  t.comment(`monitoring dashboard: ${reports.filter((r) => r.refId !== '-').length} panel queries and ${reports.filter((r) => r.refId === '-').length} variable query run, ${ok}/${reports.length} returned data`);
-  const metricNames = new Set(Object.values(metrics).filter((m) => m && typeof m === 'object' && 'name' in m).map((m) => (m as { name: string }).name));
+  t.comment(
+    `monitoring dashboard: ${reports.filter((r) => r.refId !== '-').length} panel queries and ${reports.filter((r) => r.refId === '-').length} variable query run, ${ok}/${reports.length} returned data`,
+  );
+  const metricNames = new Set(
+    Object.values(metrics)
+      .filter((m) => m && typeof m === 'object' && 'name' in m)
+      .map((m) => (m as { name: string }).name),
+  );
   for (const r of reports) {
     for (const name of r.query.match(/powerview_[a-z_]+/g) ?? []) {
       t.ok(metricNames.has(name.replace(/_bucket$/, '')), `${name}: a metric of src/metrics/metrics.ts`);

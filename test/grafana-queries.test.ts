@@ -19,7 +19,14 @@ import { tenantPassword } from '../src/provision/secrets.js';
 import { tenantLogin, tenantRole, uids } from '../src/grafana/names.js';
 import { influxQuery, runCli, servicesSkip } from './services.js';
 import { testDatabase, sqlStateOf } from './postgres-db.js';
-import { influxRunner, pgRunner, runDashboard, type DashboardJson, type RunReport, type Runner } from './grafana-run.js';
+import {
+  influxRunner,
+  pgRunner,
+  runDashboard,
+  type DashboardJson,
+  type RunReport,
+  type Runner,
+} from './grafana-run.js';
 import { projectRoot } from './helpers.js';
 
 t.setTimeout(600_000);
@@ -77,10 +84,27 @@ t.test('Grafana tree against the real databases', { skip: servicesSkip }, async 
     'role and login names: JS and SQL agree',
   );
 
-  const ingest = await runCli(['ingest', '--json', '--meta-db', '', '--no-progress', '--root', root, '--report-dir', join(root, '..', `r-${process.pid}`), root], env, { DATABASE_URL: db.url });
+  const ingest = await runCli(
+    [
+      'ingest',
+      '--json',
+      '--meta-db',
+      '',
+      '--no-progress',
+      '--root',
+      root,
+      '--report-dir',
+      join(root, '..', `r-${process.pid}`),
+      root,
+    ],
+    env,
+    { DATABASE_URL: db.url },
+  );
   const report = JSON.parse(ingest.stdout) as { files: Array<{ status: string }> };
   t.ok(ingest.code === 0 || ingest.code === 1, `ingest ran (exit ${ingest.code}) ${ingest.stderr.slice(-300)}`);
-  t.comment(`ingest: exit ${ingest.code}, ${report.files.filter((f) => f.status === 'ok').length}/${report.files.length} files ok`);
+  t.comment(
+    `ingest: exit ${ingest.code}, ${report.files.filter((f) => f.status === 'ok').length}/${report.files.length} files ok`,
+  );
   t.ok(report.files.filter((f) => f.status === 'ok').length >= 8, 'the good files of both tenants ingested');
 
   // the CLI build, twice: byte-identical
@@ -89,7 +113,10 @@ t.test('Grafana tree against the real databases', { skip: servicesSkip }, async 
     const r = await runCli(['grafana', 'build', '--out', out, '--json'], env, { DATABASE_URL: db.url });
     t.equal(r.code, 0, r.stderr);
   }
-  const files = (out: string) => walk(out).map((f) => relative(out, f)).sort();
+  const files = (out: string) =>
+    walk(out)
+      .map((f) => relative(out, f))
+      .sort();
   t.same(files(outs[0]), files(outs[1]));
   let bytes = 0;
   for (const f of files(outs[0])) {
@@ -98,11 +125,20 @@ t.test('Grafana tree against the real databases', { skip: servicesSkip }, async 
     t.ok(a.equals(readFileSync(join(outs[1], f))), `${f}: byte-identical across two builds`);
   }
   t.comment(`build: ${files(outs[0]).length} files, ${bytes} bytes, identical across two runs`);
-  for (const f of files(provTree)) t.equal(readFileSync(join(provTree, f), 'utf8'), readFileSync(join(outs[0], f), 'utf8'), `${f}: provisionTenant writes what build writes`);
+  for (const f of files(provTree))
+    t.equal(
+      readFileSync(join(provTree, f), 'utf8'),
+      readFileSync(join(outs[0], f), 'utf8'),
+      `${f}: provisionTenant writes what build writes`,
+    );
 
   // every datasource of the tree, with the credentials Grafana would expand into it
   const expand = (v: string, tenant: string): string =>
-    v.replace(/^\$(\w+)$/, (_m, name: string) => (name.endsWith('_INFLUX_PASSWORD') ? tenantPassword(SECRET, tenant, 'influx') : tenantPassword(SECRET, tenant, 'pg')));
+    v.replace(/^\$(\w+)$/, (_m, name: string) =>
+      name.endsWith('_INFLUX_PASSWORD')
+        ? tenantPassword(SECRET, tenant, 'influx')
+        : tenantPassword(SECRET, tenant, 'pg'),
+    );
   const runners = new Map<string, Runner>();
   const pools: pg.Pool[] = [];
   t.teardown(async () => {
@@ -110,11 +146,18 @@ t.test('Grafana tree against the real databases', { skip: servicesSkip }, async 
   });
   for (const tenant of [A, B]) {
     const doc = parse(readFileSync(join(outs[0], `provisioning/datasources/tenant-${tenant}.yaml`), 'utf8')) as {
-      datasources: Array<{ uid: string; type: string; user: string; jsonData: { dbName?: string }; secureJsonData: { password: string } }>;
+      datasources: Array<{
+        uid: string;
+        type: string;
+        user: string;
+        jsonData: { dbName?: string };
+        secureJsonData: { password: string };
+      }>;
     };
     for (const ds of doc.datasources) {
       const password = expand(ds.secureJsonData.password, tenant);
-      if (ds.type === 'influxdb') runners.set(ds.uid, influxRunner(env.INFLUX_URL, ds.jsonData.dbName!, ds.user, password));
+      if (ds.type === 'influxdb')
+        runners.set(ds.uid, influxRunner(env.INFLUX_URL, ds.jsonData.dbName!, ds.user, password));
       else {
         const pool = new pg.Pool({ connectionString: db.urlAs(ds.user, password), max: 2 });
         pools.push(pool);
@@ -130,10 +173,20 @@ t.test('Grafana tree against the real databases', { skip: servicesSkip }, async 
     reports.push(...r.variables, ...r.panels);
   }
   const failed = reports.filter((r) => r.outcome.error || r.outcome.rows === 0);
-  for (const r of reports) t.ok(!r.outcome.error && r.outcome.rows > 0, `${r.dashboard} / ${r.panel} ${r.refId}: ${r.outcome.rows} rows${r.outcome.error ? ` — ${r.outcome.error}` : ''}`);
-  t.same(failed.map((r) => `${r.dashboard} / ${r.panel}: ${r.query}`), [], 'every generated query returns data');
+  for (const r of reports)
+    t.ok(
+      !r.outcome.error && r.outcome.rows > 0,
+      `${r.dashboard} / ${r.panel} ${r.refId}: ${r.outcome.rows} rows${r.outcome.error ? ` — ${r.outcome.error}` : ''}`,
+    );
+  t.same(
+    failed.map((r) => `${r.dashboard} / ${r.panel}: ${r.query}`),
+    [],
+    'every generated query returns data',
+  );
   const panelQueries = reports.filter((r) => r.refId !== '-').length;
-  t.comment(`tenant dashboards: ${panelQueries} panel queries and ${reports.length - panelQueries} variable queries run, ${reports.length - failed.length}/${reports.length} returned data`);
+  t.comment(
+    `tenant dashboards: ${panelQueries} panel queries and ${reports.length - panelQueries} variable queries run, ${reports.length - failed.length}/${reports.length} returned data`,
+  );
   t.equal(new Set(reports.map((r) => r.dashboard)).size, 5, '2 overviews + 3 campaign dashboards');
 
   // completeness is a percentage; energy is positive on this data
@@ -142,18 +195,36 @@ t.test('Grafana tree against the real databases', { skip: servicesSkip }, async 
 
   t.test("tenant A's datasources cannot read tenant B's data", async (t) => {
     const aInflux = tenantPassword(SECRET, A, 'influx');
-    const crossInflux = await influxRunner(env.INFLUX_URL, B, tenantLogin(A), aInflux)('SELECT count(*) FROM "electrical"');
+    const crossInflux = await influxRunner(
+      env.INFLUX_URL,
+      B,
+      tenantLogin(A),
+      aInflux,
+    )('SELECT count(*) FROM "electrical"');
     t.match(crossInflux.error, /not authorized|403/, "A's InfluxDB user is refused B's database");
-    const wrong = await influxRunner(env.INFLUX_URL, A, tenantLogin(A), tenantPassword(SECRET, B, 'influx'))('SHOW MEASUREMENTS');
+    const wrong = await influxRunner(
+      env.INFLUX_URL,
+      A,
+      tenantLogin(A),
+      tenantPassword(SECRET, B, 'influx'),
+    )('SHOW MEASUREMENTS');
     t.match(wrong.error, /401|authorization failed/, "B's password does not open A's user");
     const writes = await influxRunner(env.INFLUX_URL, A, tenantLogin(A), aInflux)('DROP MEASUREMENT "electrical"');
     t.match(writes.error, /not authorized|403/, 'read-only: no DROP');
 
     const aPool = new pg.Pool({ connectionString: db.urlAs(tenantLogin(A), tenantPassword(SECRET, A, 'pg')), max: 1 });
     pools.push(aPool);
-    const seen = await aPool.query('SELECT DISTINCT tenant FROM bi.vw_metabase_channel_hourly UNION SELECT DISTINCT tenant FROM bi.vw_powerbi_energy_daily');
-    t.same(seen.rows.map((r) => r.tenant), [A], "A's PostgreSQL login sees A's rows only");
-    const bRows = await aPool.query('SELECT count(*)::int AS n FROM bi.vw_metabase_channel_hourly WHERE tenant = $1', [B]);
+    const seen = await aPool.query(
+      'SELECT DISTINCT tenant FROM bi.vw_metabase_channel_hourly UNION SELECT DISTINCT tenant FROM bi.vw_powerbi_energy_daily',
+    );
+    t.same(
+      seen.rows.map((r) => r.tenant),
+      [A],
+      "A's PostgreSQL login sees A's rows only",
+    );
+    const bRows = await aPool.query('SELECT count(*)::int AS n FROM bi.vw_metabase_channel_hourly WHERE tenant = $1', [
+      B,
+    ]);
     t.equal(bRows.rows[0].n, 0);
     t.equal(await sqlStateOf(aPool.query('SELECT * FROM core.hourly LIMIT 1')), '42501', 'nothing in core');
     t.equal(await sqlStateOf(aPool.query('CREATE TABLE bi.grafana_was_here (a int)')), '42501', 'no DDL');
@@ -162,16 +233,29 @@ t.test('Grafana tree against the real databases', { skip: servicesSkip }, async 
     t.equal(await sqlStateOf(cross.connect()), '28P01', "B's password does not open A's login");
     await cross.end().catch(() => {});
     const bPanels = reports.filter((r) => r.dashboard.startsWith(`${B} /`) && r.refId !== '-');
-    t.ok(bPanels.length > 0 && bPanels.every((r) => r.outcome.rows > 0), "B's dashboards see B's data through B's datasources");
+    t.ok(
+      bPanels.length > 0 && bPanels.every((r) => r.outcome.rows > 0),
+      "B's dashboards see B's data through B's datasources",
+    );
   });
 
   t.test('grafana env hands Grafana what the datasources read', async (t) => {
     const r = await runCli(['grafana', 'env'], env, { DATABASE_URL: db.url, POWERVIEW_TENANT_SECRET: SECRET });
     t.equal(r.code, 0, r.stderr);
-    const vars = new Map(r.stdout.split('\n').filter((l) => /^\w+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const vars = new Map(
+      r.stdout
+        .split('\n')
+        .filter((l) => /^\w+=/.test(l))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
     const referenced = new Set<string>();
-    for (const f of files(outs[0]).filter((x) => x.endsWith('.yaml'))) for (const m of readFileSync(join(outs[0], f), 'utf8').matchAll(/\$([A-Z][A-Z0-9_]*)/g)) referenced.add(m[1]);
-    t.same([...referenced].filter((v) => !vars.has(v)), [], 'every variable the tree references is printed');
+    for (const f of files(outs[0]).filter((x) => x.endsWith('.yaml')))
+      for (const m of readFileSync(join(outs[0], f), 'utf8').matchAll(/\$([A-Z][A-Z0-9_]*)/g)) referenced.add(m[1]);
+    t.same(
+      [...referenced].filter((v) => !vars.has(v)),
+      [],
+      'every variable the tree references is printed',
+    );
     t.equal(vars.get(`${tenantLogin(A).toUpperCase()}_PG_PASSWORD`), tenantPassword(SECRET, A, 'pg'));
     t.equal(vars.get('POWERVIEW_GRAFANA_PG_DATABASE'), db.name);
     const none = await runCli(['grafana', 'env'], env, { DATABASE_URL: db.url, POWERVIEW_TENANT_SECRET: '' });
@@ -180,7 +264,9 @@ t.test('Grafana tree against the real databases', { skip: servicesSkip }, async 
   });
 
   t.test('the campaign folder uid is the one apply permissions', async (t) => {
-    const provider = parse(readFileSync(join(outs[0], `provisioning/dashboards/tenant-${A}.yaml`), 'utf8')) as { providers: Array<{ folderUid: string }> };
+    const provider = parse(readFileSync(join(outs[0], `provisioning/dashboards/tenant-${A}.yaml`), 'utf8')) as {
+      providers: Array<{ folderUid: string }>;
+    };
     t.equal(provider.providers[0].folderUid, uids.tenantFolder(A));
   });
 });

@@ -19,7 +19,16 @@ export interface DashboardJson {
   uid: string;
   title: string;
   panels: Array<{ title: string; type: string; targets: Target[] }>;
-  templating: { list?: Array<{ name: string; query: string; datasource: { type: string; uid: string }; current?: { value: string }; includeAll?: boolean; allValue?: string }> };
+  templating: {
+    list?: Array<{
+      name: string;
+      query: string;
+      datasource: { type: string; uid: string };
+      current?: { value: string };
+      includeAll?: boolean;
+      allValue?: string;
+    }>;
+  };
 }
 
 /** What a datasource uid leads to: how to run one query there. */
@@ -40,9 +49,15 @@ export interface RunReport {
   outcome: QueryOutcome;
 }
 
-const dialectOf = (type: string): Dialect => (type === 'influxdb' ? 'influxql' : type === 'prometheus' ? 'promql' : 'sql');
+const dialectOf = (type: string): Dialect =>
+  type === 'influxdb' ? 'influxql' : type === 'prometheus' ? 'promql' : 'sql';
 
-export async function runDashboard(d: DashboardJson, runners: Map<string, Runner>, range: TimeRange, intervalSeconds = 3600): Promise<{ variables: RunReport[]; panels: RunReport[] }> {
+export async function runDashboard(
+  d: DashboardJson,
+  runners: Map<string, Runner>,
+  range: TimeRange,
+  intervalSeconds = 3600,
+): Promise<{ variables: RunReport[]; panels: RunReport[] }> {
   const vars: Record<string, VariableValue> = {};
   const variables: RunReport[] = [];
   for (const v of d.templating.list ?? []) {
@@ -52,7 +67,8 @@ export async function runDashboard(d: DashboardJson, runners: Map<string, Runner
     const outcome = await run(query);
     variables.push({ dashboard: d.title, panel: `$${v.name}`, refId: '-', query, outcome });
     const current = v.current?.value;
-    if (current === '$__all' || current === undefined) vars[v.name] = { values: outcome.values, all: true, allValue: v.allValue };
+    if (current === '$__all' || current === undefined)
+      vars[v.name] = { values: outcome.values, all: true, allValue: v.allValue };
     else vars[v.name] = { values: [current] };
   }
   const panels: RunReport[] = [];
@@ -78,10 +94,16 @@ export function influxRunner(url: string, db: string, user: string, password: st
     u.searchParams.set('epoch', 'ms');
     const res = await fetch(u, {
       method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       body: new URLSearchParams({ q }).toString(),
     });
-    const body = (await res.json().catch(() => ({}))) as { error?: string; results?: Array<{ error?: string; series?: Array<{ columns: string[]; values: unknown[][] }> }> };
+    const body = (await res.json().catch(() => ({}))) as {
+      error?: string;
+      results?: Array<{ error?: string; series?: Array<{ columns: string[]; values: unknown[][] }> }>;
+    };
     const error = body.error ?? body.results?.[0]?.error;
     if (!res.ok || error) return { rows: 0, values: [], error: `HTTP ${res.status} ${error ?? ''}` };
     let rows = 0;
@@ -102,7 +124,11 @@ export function pgRunner(pool: pg.Pool): Runner {
   return async (q) => {
     try {
       const r = await pool.query(q);
-      const rows = r.rows.filter((row) => Object.values(row as Record<string, unknown>).some((v) => typeof v === 'number' || (typeof v === 'string' && finite(v)))).length;
+      const rows = r.rows.filter((row) =>
+        Object.values(row as Record<string, unknown>).some(
+          (v) => typeof v === 'number' || (typeof v === 'string' && finite(v)),
+        ),
+      ).length;
       return { rows, values: r.rows.map((row) => String(Object.values(row as Record<string, unknown>)[0])) };
     } catch (err) {
       return { rows: 0, values: [], error: `${(err as { code?: string }).code ?? ''} ${(err as Error).message}` };
@@ -120,14 +146,20 @@ export function prometheusRunner(url: string, range: TimeRange, stepSeconds = 15
       u.searchParams.set('start', String(range.from.getTime() / 1000));
       u.searchParams.set('end', String(range.to.getTime() / 1000));
       const body = (await (await fetch(u)).json()) as { status: string; data: string[]; error?: string };
-      return body.status === 'success' ? { rows: body.data.length, values: body.data } : { rows: 0, values: [], error: body.error };
+      return body.status === 'success'
+        ? { rows: body.data.length, values: body.data }
+        : { rows: 0, values: [], error: body.error };
     }
     const u = new URL('/api/v1/query_range', url);
     u.searchParams.set('query', q);
     u.searchParams.set('start', String(range.from.getTime() / 1000));
     u.searchParams.set('end', String(range.to.getTime() / 1000));
     u.searchParams.set('step', String(stepSeconds));
-    const body = (await (await fetch(u)).json()) as { status: string; error?: string; data?: { result: Array<{ values: Array<[number, string]> }> } };
+    const body = (await (await fetch(u)).json()) as {
+      status: string;
+      error?: string;
+      data?: { result: Array<{ values: Array<[number, string]> }> };
+    };
     if (body.status !== 'success') return { rows: 0, values: [], error: body.error };
     const rows = (body.data?.result ?? []).reduce((n, s) => n + s.values.filter(([, v]) => finite(v)).length, 0);
     return { rows, values: [] };

@@ -13,7 +13,13 @@ import { InfluxHttp } from '../src/influx/http-api.js';
 import { InfluxWriter, type RetryCause, type RetryPolicy, type Segment } from '../src/influx/writer.js';
 import { LpBatcher, type FileWriteOutcome } from '../src/influx/batcher.js';
 import type { FileTask } from '../src/pipeline/pipeline.js';
-import { startInfluxMock, parseLine, type InfluxMock, type InfluxMockOptions, type RecordedRequest } from './influx-mock.js';
+import {
+  startInfluxMock,
+  parseLine,
+  type InfluxMock,
+  type InfluxMockOptions,
+  type RecordedRequest,
+} from './influx-mock.js';
 import { rng } from '../fixtures/generate.js';
 
 const TOKEN = 'test-token-123';
@@ -32,7 +38,12 @@ interface Rig {
   retries: Array<{ cause: RetryCause; db: string; delayMs: number; detail: string }>;
 }
 
-function configFor(mock: InfluxMock, api: InfluxApi, flags: InfluxFlags = {}, env: NodeJS.ProcessEnv = {}): Readonly<InfluxConfig> {
+function configFor(
+  mock: InfluxMock,
+  api: InfluxApi,
+  flags: InfluxFlags = {},
+  env: NodeJS.ProcessEnv = {},
+): Readonly<InfluxConfig> {
   const base: NodeJS.ProcessEnv =
     api === 'v1' ? { INFLUX_USERNAME: 'writer', INFLUX_PASSWORD: 'pa:ss' } : { INFLUX_TOKEN: TOKEN, INFLUX_ORG: ORG };
   return resolveInfluxConfig({ influxUrl: mock.url, influxApi: api, ...flags }, { ...base, ...env });
@@ -63,14 +74,19 @@ async function rig(
 }
 
 /** `n` distinct, valid line protocol lines (one point each), newline-terminated. */
-function lpLines(n: number, opts: { sn?: string; from?: number; tag?: string; pad?: number; measurement?: string } = {}): string[] {
+function lpLines(
+  n: number,
+  opts: { sn?: string; from?: number; tag?: string; pad?: number; measurement?: string } = {},
+): string[] {
   const sn = opts.sn ?? 'SN1';
   const from = opts.from ?? T0;
   const pad = opts.pad ?? 0;
   const out: string[] = [];
   for (let i = 0; i < n; i++) {
     const extra = pad > 0 ? `,note="${'x'.repeat((i * 7) % (pad + 1))}"` : '';
-    out.push(`${opts.measurement ?? 'pv'},campaign=C1,channel_id=ch${i % 5},device_master_sn=${sn}${opts.tag ? `,file=${opts.tag}` : ''} value=${i}.25${extra} ${from + i}\n`);
+    out.push(
+      `${opts.measurement ?? 'pv'},campaign=C1,channel_id=ch${i % 5},device_master_sn=${sn}${opts.tag ? `,file=${opts.tag}` : ''} value=${i}.25${extra} ${from + i}\n`,
+    );
   }
   return out;
 }
@@ -126,7 +142,10 @@ t.test('v3: write_lp request shape, database creation, 409 = exists', async (t) 
       const lines = lpLines(40);
       const body = joined(lines);
       const out = await writer.send('plant_a', body, oneSegment('f', body));
-      t.same(out.map((o) => o.rejection), [null]);
+      t.same(
+        out.map((o) => o.rejection),
+        [null],
+      );
 
       const [create, write, ...rest] = mock.requests;
       t.equal(rest.length, 0, 'one database creation, one write');
@@ -166,7 +185,10 @@ t.test('v3: write_lp request shape, database creation, 409 = exists', async (t) 
     const { mock, writer } = await rig(t, 'v3', { mock: { databases: ['plant_b'] } });
     const body = joined(lpLines(5));
     const out = await writer.send('plant_b', body, oneSegment('f', body));
-    t.same(out.map((o) => o.rejection), [null]);
+    t.same(
+      out.map((o) => o.rejection),
+      [null],
+    );
     t.same(
       mock.requests.map((r) => [r.path, r.status]),
       [
@@ -184,7 +206,10 @@ t.test('v2: /api/v2/write request shape, org lookup, bucket GET then POST', asyn
       const { mock, writer } = await rig(t, 'v2', { flags: { gzip } });
       const body = joined(lpLines(30));
       const out = await writer.send('plant_a', body, oneSegment('f', body));
-      t.same(out.map((o) => o.rejection), [null]);
+      t.same(
+        out.map((o) => o.rejection),
+        [null],
+      );
 
       t.same(
         mock.requests.map((r) => `${r.method} ${r.path} ${r.status}`),
@@ -193,7 +218,8 @@ t.test('v2: /api/v2/write request shape, org lookup, bucket GET then POST', asyn
       );
       const [orgs, find, make, write] = mock.requests;
       t.equal(find.status, 404);
-      for (const r of mock.requests) t.equal(r.headers.authorization, `Token ${TOKEN}`, `${r.method} ${r.path}: Token auth`);
+      for (const r of mock.requests)
+        t.equal(r.headers.authorization, `Token ${TOKEN}`, `${r.method} ${r.path}: Token auth`);
       t.same(orgs.query, { org: ORG });
       t.same(find.query, { orgID: mock.orgId, name: 'plant_a' });
       t.match(String(make.headers['content-type']), /^application\/json/);
@@ -231,7 +257,10 @@ t.test('v2: /api/v2/write request shape, org lookup, bucket GET then POST', asyn
     });
     const body = joined(lpLines(2));
     const out = await writer.send('plant_d', body, oneSegment('f', body));
-    t.same(out.map((o) => o.rejection), [null]);
+    t.same(
+      out.map((o) => o.rejection),
+      [null],
+    );
     t.same(
       mock.requests.map((r) => `${r.method} ${r.path} ${r.status}`),
       ['GET /api/v2/orgs 200', 'GET /api/v2/buckets 404', 'POST /api/v2/buckets 422', 'POST /api/v2/write 204'],
@@ -257,7 +286,10 @@ t.test('v1: /write request shape, Basic auth, CREATE DATABASE', async (t) => {
   const { mock, writer } = await rig(t, 'v1');
   const body = joined(lpLines(12));
   const out = await writer.send('plant_a', body, oneSegment('f', body));
-  t.same(out.map((o) => o.rejection), [null]);
+  t.same(
+    out.map((o) => o.rejection),
+    [null],
+  );
   const [create, write] = mock.requests;
   const basic = `Basic ${Buffer.from('writer:pa:ss').toString('base64')}`;
   t.equal(create.path, '/query');
@@ -271,22 +303,34 @@ t.test('v1: /write request shape, Basic auth, CREATE DATABASE', async (t) => {
   t.equal(mock.points('plant_a').length, 12);
 });
 
-t.test("v3 stand-in: a '.' in a database name, as each release answers it (why the client checks the name itself)", async (t) => {
-  for (const [v3Version, expected] of [
-    ['3.0', ['/api/v3/configure/database 200', '/api/v3/write_lp 400']],
-    ['3.8', ['/api/v3/configure/database 400']],
-  ] as const) {
-    await t.test(v3Version, async (t) => {
-      const { mock, writer } = await rig(t, 'v3', { mock: { v3Version } });
-      const body = joined(lpLines(2));
-      const [o] = await writer.send('acme.fr', body, oneSegment('f', body));
-      t.same(mock.requests.map((r) => `${r.path} ${r.status}`), expected, v3Version === '3.0' ? '3.0–3.1 create it, then refuse every write' : '3.2+ refuse to create it');
-      t.equal(o.rejection?.code, ErrorCodes.STORE_REJECTED, 'a rejection of that database, not of the run');
-      t.match(o.rejection?.message, v3Version === '3.0' ? /invalid character in database name/ : /refused to create database "acme.fr" \(HTTP 400\): invalid character in database or rp name/);
-      t.equal(mock.points('acme.fr').length, 0);
-    });
-  }
-});
+t.test(
+  "v3 stand-in: a '.' in a database name, as each release answers it (why the client checks the name itself)",
+  async (t) => {
+    for (const [v3Version, expected] of [
+      ['3.0', ['/api/v3/configure/database 200', '/api/v3/write_lp 400']],
+      ['3.8', ['/api/v3/configure/database 400']],
+    ] as const) {
+      await t.test(v3Version, async (t) => {
+        const { mock, writer } = await rig(t, 'v3', { mock: { v3Version } });
+        const body = joined(lpLines(2));
+        const [o] = await writer.send('acme.fr', body, oneSegment('f', body));
+        t.same(
+          mock.requests.map((r) => `${r.path} ${r.status}`),
+          expected,
+          v3Version === '3.0' ? '3.0–3.1 create it, then refuse every write' : '3.2+ refuse to create it',
+        );
+        t.equal(o.rejection?.code, ErrorCodes.STORE_REJECTED, 'a rejection of that database, not of the run');
+        t.match(
+          o.rejection?.message,
+          v3Version === '3.0'
+            ? /invalid character in database name/
+            : /refused to create database "acme.fr" \(HTTP 400\): invalid character in database or rp name/,
+        );
+        t.equal(mock.points('acme.fr').length, 0);
+      });
+    }
+  },
+);
 
 t.test('a URL with a path prefix: every request goes below it', async (t) => {
   const mock = await startInfluxMock(t, { token: TOKEN, basePath: '/influx' });
@@ -312,12 +356,18 @@ t.test('a database dropped behind the writer is created again, once', async (t) 
     mock.dropDatabase('plant');
     const second = joined(lpLines(6, { from: T0 + 100 }));
     const out = await writer.send('plant', second, oneSegment('f', second));
-    t.same(out.map((o) => o.rejection), [null]);
+    t.same(
+      out.map((o) => o.rejection),
+      [null],
+    );
     t.same(
       mock.requests.slice(2).map((r) => `${r.path} ${r.status}`),
       ['/api/v3/write_lp 404', '/api/v3/configure/database 200', '/api/v3/write_lp 204'],
     );
-    t.same(retries.map((r) => r.cause), ['database_missing']);
+    t.same(
+      retries.map((r) => r.cause),
+      ['database_missing'],
+    );
     t.equal(mock.points('plant').length, 6, 'the second batch arrived (the first was dropped with its database)');
   });
 
@@ -328,7 +378,10 @@ t.test('a database dropped behind the writer is created again, once', async (t) 
     mock.dropDatabase('plant');
     const second = joined(lpLines(6, { from: T0 + 100 }));
     const out = await writer.send('plant', second, oneSegment('f', second));
-    t.same(out.map((o) => o.rejection), [null]);
+    t.same(
+      out.map((o) => o.rejection),
+      [null],
+    );
     t.same(
       mock.requests.slice(4).map((r) => `${r.method} ${r.path} ${r.status}`),
       ['POST /api/v2/write 404', 'GET /api/v2/buckets 404', 'POST /api/v2/buckets 201', 'POST /api/v2/write 204'],
@@ -356,14 +409,20 @@ t.test('429 and 503 with Retry-After: 1 wait about a second, the data arrives on
       const t0 = performance.now();
       const out = await writer.send('db', body, oneSegment('f', body));
       const ms = elapsedSince(t0);
-      t.same(out.map((o) => o.rejection), [null]);
+      t.same(
+        out.map((o) => o.rejection),
+        [null],
+      );
       t.ok(ms >= 950, `waited for Retry-After (${Math.round(ms)} ms ≥ 950)`);
       t.ok(ms < 5000, `but not much longer (${Math.round(ms)} ms)`);
       t.same(
         mock.writes().map((r) => r.status),
         [status, 204],
       );
-      t.same(retries.map((r) => [r.cause, r.delayMs]), [['throttled', 1000]]);
+      t.same(
+        retries.map((r) => [r.cause, r.delayMs]),
+        [['throttled', 1000]],
+      );
       t.same(acceptedSorted(mock), bare(lines).sort(), 'every line stored exactly once');
     });
   }
@@ -378,7 +437,10 @@ t.test('429 and 503 with Retry-After: 1 wait about a second, the data arrives on
     t.ok(Date.now() >= at.getTime() - 50, `waited until the date (${Date.now() - t0} ms)`);
     t.ok(Date.now() - t0 < 5000);
     t.equal(retries[0]?.cause, 'throttled');
-    t.same(mock.writes().map((w) => w.status), [503, 204]);
+    t.same(
+      mock.writes().map((w) => w.status),
+      [503, 204],
+    );
   });
 });
 
@@ -389,7 +451,10 @@ t.test('500 and 502 are retried with growing backoff, the data arrives once', as
   const lines = lpLines(10);
   const body = joined(lines);
   const out = await writer.send('db', body, oneSegment('f', body));
-  t.same(out.map((o) => o.rejection), [null]);
+  t.same(
+    out.map((o) => o.rejection),
+    [null],
+  );
   t.same(
     mock.writes().map((r) => r.status),
     [500, 502, 204],
@@ -399,7 +464,10 @@ t.test('500 and 502 are retried with growing backoff, the data arrives once', as
     ['server_error', 'server_error'],
   );
   t.match(retries[0].detail, /HTTP 500: boom/);
-  t.ok(retries[0].delayMs >= 20 && retries[0].delayMs <= 40, `first backoff within [base/2, base] (${retries[0].delayMs})`);
+  t.ok(
+    retries[0].delayMs >= 20 && retries[0].delayMs <= 40,
+    `first backoff within [base/2, base] (${retries[0].delayMs})`,
+  );
   t.ok(retries[1].delayMs >= 40 && retries[1].delayMs <= 80, `second backoff doubled (${retries[1].delayMs})`);
   t.same(acceptedSorted(mock), bare(lines).sort());
 });
@@ -417,10 +485,20 @@ t.test('refused connections are retried until the store is back', async (t) => {
       const t0 = performance.now();
       const out = await writer.send('db', body, oneSegment('f', body));
       await outage;
-      t.same(out.map((o) => o.rejection), [null]);
+      t.same(
+        out.map((o) => o.rejection),
+        [null],
+      );
       t.ok(elapsedSince(t0) >= 300, 'the send waited for the outage');
-      t.ok(retries.length >= 1 && retries.every((r) => r.cause === 'network'), `retried as network errors (${retries.length}×)`);
-      t.same(acceptedSorted(mock, 'db').filter((l) => lines.includes(`${l}\n`)), bare(lines).sort(), 'every line stored exactly once');
+      t.ok(
+        retries.length >= 1 && retries.every((r) => r.cause === 'network'),
+        `retried as network errors (${retries.length}×)`,
+      );
+      t.same(
+        acceptedSorted(mock, 'db').filter((l) => lines.includes(`${l}\n`)),
+        bare(lines).sort(),
+        'every line stored exactly once',
+      );
     });
   }
 });
@@ -446,7 +524,11 @@ t.test('when the store wait runs out, the send fails with STORE_UNAVAILABLE', as
 
   await t.test('a store answering 503 without Retry-After', async (t) => {
     const { mock, writer } = await rig(t, 'v2', { mock: { databases: ['db'] }, policy: { storeWaitMs: 400 } });
-    mock.failNext(10_000, { status: 503, body: '{"code":"unavailable","message":"overloaded"}', match: /\/api\/v2\/write$/ });
+    mock.failNext(10_000, {
+      status: 503,
+      body: '{"code":"unavailable","message":"overloaded"}',
+      match: /\/api\/v2\/write$/,
+    });
     const body = joined(lpLines(3));
     const err = await writer.send('db', body, oneSegment('f', body)).then(
       () => null,
@@ -491,7 +573,10 @@ t.test('413: the batch is split until every part fits, every line arrives once',
       for (const w of writes) {
         if (w.body.length > max) t.equal(w.status, 413, `a ${w.body.length} B request was refused`);
         else t.equal(w.status, 204, `a ${w.body.length} B request was stored`);
-        t.ok(w.text.endsWith('\n') && linesOf(w).every((l) => !('error' in parseLine(l))), 'each part holds whole lines');
+        t.ok(
+          w.text.endsWith('\n') && linesOf(w).every((l) => !('error' in parseLine(l))),
+          'each part holds whole lines',
+        );
       }
       t.ok(writes.filter((w) => w.status === 204).length >= 5, 'split into several parts');
       t.same(acceptedSorted(mock), bare([...a, ...b]).sort(), 'every line stored exactly once');
@@ -520,7 +605,7 @@ t.test('413: the batch is split until every part fits, every line arrives once',
     t.same(
       stored.filter((l) => l.includes('file=A')),
       bare(a).sort(),
-      "every line of A stored exactly once",
+      'every line of A stored exactly once',
     );
   });
 
@@ -538,11 +623,17 @@ t.test('413: the batch is split until every part fits, every line arrives once',
   await t.test(
     'v3: an oversized body (InfluxDB 3 answers 500 "max request size … exceeded") is split, not retried until the store wait ends',
     async (t) => {
-      const { mock, writer } = await rig(t, 'v3', { mock: { databases: ['db'], maxBodyBytes: 1000 }, policy: { storeWaitMs: 1500 } });
+      const { mock, writer } = await rig(t, 'v3', {
+        mock: { databases: ['db'], maxBodyBytes: 1000 },
+        policy: { storeWaitMs: 1500 },
+      });
       const lines = lpLines(40, { pad: 20 });
       const body = joined(lines);
       const out = await writer.send('db', body, oneSegment('f', body)).catch((e: unknown) => e);
-      t.ok(Array.isArray(out), `send resolved (got ${out instanceof Error ? `${(out as StoreError).code}: ${out.message}` : 'outcomes'})`);
+      t.ok(
+        Array.isArray(out),
+        `send resolved (got ${out instanceof Error ? `${(out as StoreError).code}: ${out.message}` : 'outcomes'})`,
+      );
       t.same(acceptedSorted(mock), bare(lines).sort(), 'every line stored once');
     },
   );
@@ -554,42 +645,70 @@ t.test('413: the batch is split until every part fits, every line arrives once',
 
 t.test('4xx: the rejection carries status, server message and the refused lines', async (t) => {
   for (const v3Version of ['3.5', '3.10']) {
-    await t.test(`v3 ${v3Version} partial write: the refused line by its number, whole from our batch; the rest stored`, async (t) => {
-      const { mock, writer } = await rig(t, 'v3', { mock: { databases: ['db'], v3Version } });
-      const good = lpLines(4, { sn: 'SN2' });
-      const body = Buffer.from(good[0] + good[1] + `${BAD}\n` + good[2] + good[3]);
-      const [o] = await writer.send('db', body, [{ file: 'f', start: 0, end: body.length, lines: 5, firstLine: 101 }]);
-      t.ok(o.rejection instanceof StoreError);
-      t.equal(o.rejection?.code, ErrorCodes.STORE_PARTIAL, 'four of five lines were stored: a partial write, not a rejection of the whole');
-      t.equal(o.rejection?.status, 400);
-      t.equal(o.rejection?.message, 'InfluxDB stored 4 of 5 lines and refused 1 (HTTP 400): line 103: No fields were provided');
-      t.equal(o.stored, 4);
-      t.same(o.refused, [{ line: 103, error: 'No fields were provided', text: BAD }], "numbered as the file numbers it (its part began at the file's line 101)");
-      t.same(o.rejection?.lines, [BAD], 'the whole line, from our batch');
-      const sent = (JSON.parse(o.rejection?.body ?? '{}') as { data: Array<{ original_line: string; line_number: number }> }).data[0];
-      t.equal(sent.line_number, 3);
-      t.equal(sent.original_line, v3Version === '3.5' ? BAD : BAD.slice(0, 20), v3Version === '3.5' ? 'before 3.6 the server echoes the whole line' : 'from 3.6 only its first 20 bytes');
-      t.equal(mock.points('db').length, 4, 'InfluxDB 3 kept the valid lines');
-      t.equal(mock.writes().length, 1, 'nothing sent again');
-    });
+    await t.test(
+      `v3 ${v3Version} partial write: the refused line by its number, whole from our batch; the rest stored`,
+      async (t) => {
+        const { mock, writer } = await rig(t, 'v3', { mock: { databases: ['db'], v3Version } });
+        const good = lpLines(4, { sn: 'SN2' });
+        const body = Buffer.from(good[0] + good[1] + `${BAD}\n` + good[2] + good[3]);
+        const [o] = await writer.send('db', body, [
+          { file: 'f', start: 0, end: body.length, lines: 5, firstLine: 101 },
+        ]);
+        t.ok(o.rejection instanceof StoreError);
+        t.equal(
+          o.rejection?.code,
+          ErrorCodes.STORE_PARTIAL,
+          'four of five lines were stored: a partial write, not a rejection of the whole',
+        );
+        t.equal(o.rejection?.status, 400);
+        t.equal(
+          o.rejection?.message,
+          'InfluxDB stored 4 of 5 lines and refused 1 (HTTP 400): line 103: No fields were provided',
+        );
+        t.equal(o.stored, 4);
+        t.same(
+          o.refused,
+          [{ line: 103, error: 'No fields were provided', text: BAD }],
+          "numbered as the file numbers it (its part began at the file's line 101)",
+        );
+        t.same(o.rejection?.lines, [BAD], 'the whole line, from our batch');
+        const sent = (
+          JSON.parse(o.rejection?.body ?? '{}') as { data: Array<{ original_line: string; line_number: number }> }
+        ).data[0];
+        t.equal(sent.line_number, 3);
+        t.equal(
+          sent.original_line,
+          v3Version === '3.5' ? BAD : BAD.slice(0, 20),
+          v3Version === '3.5' ? 'before 3.6 the server echoes the whole line' : 'from 3.6 only its first 20 bytes',
+        );
+        t.equal(mock.points('db').length, 4, 'InfluxDB 3 kept the valid lines');
+        t.equal(mock.writes().length, 1, 'nothing sent again');
+      },
+    );
   }
 
-  await t.test('v3: a partial write whose numbers do not match the batch is taken as a refusal of the whole', async (t) => {
-    const { mock, writer } = await rig(t, 'v3', { mock: { databases: ['db'] } });
-    mock.failNext(1, {
-      status: 400,
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ error: 'partial write of line protocol occurred', data: [{ error_message: 'x', line_number: 9, original_line: 'nope' }] }),
-      match: /write_lp/,
-    });
-    const body = joined(lpLines(3));
-    const [o] = await writer.send('db', body, oneSegment('f', body));
-    t.equal(o.rejection?.code, ErrorCodes.STORE_REJECTED);
-    t.equal(o.stored, 0, 'nothing counted as stored that the reply does not vouch for');
-    t.same(o.refused, []);
-  });
+  await t.test(
+    'v3: a partial write whose numbers do not match the batch is taken as a refusal of the whole',
+    async (t) => {
+      const { mock, writer } = await rig(t, 'v3', { mock: { databases: ['db'] } });
+      mock.failNext(1, {
+        status: 400,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          error: 'partial write of line protocol occurred',
+          data: [{ error_message: 'x', line_number: 9, original_line: 'nope' }],
+        }),
+        match: /write_lp/,
+      });
+      const body = joined(lpLines(3));
+      const [o] = await writer.send('db', body, oneSegment('f', body));
+      t.equal(o.rejection?.code, ErrorCodes.STORE_REJECTED);
+      t.equal(o.stored, 0, 'nothing counted as stored that the reply does not vouch for');
+      t.same(o.refused, []);
+    },
+  );
 
-  await t.test('v2: unable to parse \'…\'', async (t) => {
+  await t.test("v2: unable to parse '…'", async (t) => {
     const { mock, writer } = await rig(t, 'v2', { mock: { databases: ['db'] } });
     const good = lpLines(3, { sn: 'SN2' });
     const body = Buffer.from(good.join('') + `${BAD}\n` + `bad line\n`);
@@ -612,58 +731,69 @@ t.test('4xx: the rejection carries status, server message and the refused lines'
   });
 });
 
-t.test('v3 partial writes over several batches and a split: each refused line keeps its number in its file, nothing is sent again', async (t) => {
-  await t.test('a file over three batches', async (t) => {
-    const { mock, writer } = await rig(t, 'v3', { mock: { databases: ['acme-co'] } });
-    const batcher = new LpBatcher(writer, { batchLines: 4, batchBytes: 1 << 20, concurrency: 1, lingerMs: 60_000 });
-    const A = task('a');
-    const lines = lpLines(10, { sn: 'SNA' });
-    lines.splice(5, 0, `${BAD}\n`); // the file's line 6
-    lines.splice(10, 0, `${BAD},x=1\n`); // the file's line 11
-    const outA = batcher.outcome(A);
-    await batcher.write(joined(lines), A);
-    batcher.endFile(A);
-    await batcher.close();
-    const a = (await outA) as Extract<FileWriteOutcome, { status: 'rejected' }>;
-    t.equal(a.status, 'rejected');
-    t.same([a.lines, a.batches, a.stored, a.refused], [12, 3, 10, 2]);
-    t.same(
-      a.refusedLines.map((r) => [r.line, r.text]),
-      [
-        [6, BAD],
-        [11, `${BAD},x=1`],
-      ],
-      "the file's lines 6 and 11 (lines 2 and 3 of their batches)",
-    );
-    t.equal(a.error.code, ErrorCodes.STORE_PARTIAL);
-    t.match(a.error.message, /^InfluxDB stored 10 of 12 lines and refused 2 \(HTTP 400\): line 6: No fields were provided; line 11: /);
-    t.equal(mock.writes().length, 3, 'three batches, none sent again');
-    t.equal(mock.points('acme-co').length, 10);
-  });
+t.test(
+  'v3 partial writes over several batches and a split: each refused line keeps its number in its file, nothing is sent again',
+  async (t) => {
+    await t.test('a file over three batches', async (t) => {
+      const { mock, writer } = await rig(t, 'v3', { mock: { databases: ['acme-co'] } });
+      const batcher = new LpBatcher(writer, { batchLines: 4, batchBytes: 1 << 20, concurrency: 1, lingerMs: 60_000 });
+      const A = task('a');
+      const lines = lpLines(10, { sn: 'SNA' });
+      lines.splice(5, 0, `${BAD}\n`); // the file's line 6
+      lines.splice(10, 0, `${BAD},x=1\n`); // the file's line 11
+      const outA = batcher.outcome(A);
+      await batcher.write(joined(lines), A);
+      batcher.endFile(A);
+      await batcher.close();
+      const a = (await outA) as Extract<FileWriteOutcome, { status: 'rejected' }>;
+      t.equal(a.status, 'rejected');
+      t.same([a.lines, a.batches, a.stored, a.refused], [12, 3, 10, 2]);
+      t.same(
+        a.refusedLines.map((r) => [r.line, r.text]),
+        [
+          [6, BAD],
+          [11, `${BAD},x=1`],
+        ],
+        "the file's lines 6 and 11 (lines 2 and 3 of their batches)",
+      );
+      t.equal(a.error.code, ErrorCodes.STORE_PARTIAL);
+      t.match(
+        a.error.message,
+        /^InfluxDB stored 10 of 12 lines and refused 2 \(HTTP 400\): line 6: No fields were provided; line 11: /,
+      );
+      t.equal(mock.writes().length, 3, 'three batches, none sent again');
+      t.equal(mock.points('acme-co').length, 10);
+    });
 
-  await t.test('a batch split by the request-size limit (3.9: 500)', async (t) => {
-    const { mock, writer } = await rig(t, 'v3', { mock: { databases: ['db'], maxBodyBytes: 1200, v3Version: '3.9' } });
-    const a = lpLines(10, { tag: 'A', pad: 30 });
-    const b = lpLines(10, { tag: 'B', pad: 30, from: T0 + 500 });
-    b.splice(7, 1, `${BAD}\n`);
-    const { body, segments } = segmentsOf([
-      ['A', a],
-      ['B', b],
-    ]);
-    segments[1].firstLine = 41; // B's part began at its line 41
-    const out = await writer.send('db', body, segments);
-    t.same(
-      out.map((o) => [o.segment.file, o.stored, o.refused.map((r) => r.line), o.rejection?.code ?? null]),
-      [
-        ['A', 10, [], null],
-        ['B', 9, [48], ErrorCodes.STORE_PARTIAL],
-      ],
-    );
-    t.ok(mock.writes().some((w) => w.status === 500), 'the 500 "max request size" was seen');
-    t.equal(new Set(mock.acceptedLines.map((l) => l.line)).size, mock.acceptedLines.length, 'no line stored twice');
-    t.equal(mock.acceptedLines.length, 19);
-  });
-});
+    await t.test('a batch split by the request-size limit (3.9: 500)', async (t) => {
+      const { mock, writer } = await rig(t, 'v3', {
+        mock: { databases: ['db'], maxBodyBytes: 1200, v3Version: '3.9' },
+      });
+      const a = lpLines(10, { tag: 'A', pad: 30 });
+      const b = lpLines(10, { tag: 'B', pad: 30, from: T0 + 500 });
+      b.splice(7, 1, `${BAD}\n`);
+      const { body, segments } = segmentsOf([
+        ['A', a],
+        ['B', b],
+      ]);
+      segments[1].firstLine = 41; // B's part began at its line 41
+      const out = await writer.send('db', body, segments);
+      t.same(
+        out.map((o) => [o.segment.file, o.stored, o.refused.map((r) => r.line), o.rejection?.code ?? null]),
+        [
+          ['A', 10, [], null],
+          ['B', 9, [48], ErrorCodes.STORE_PARTIAL],
+        ],
+      );
+      t.ok(
+        mock.writes().some((w) => w.status === 500),
+        'the 500 "max request size" was seen',
+      );
+      t.equal(new Set(mock.acceptedLines.map((l) => l.line)).size, mock.acceptedLines.length, 'no line stored twice');
+      t.equal(mock.acceptedLines.length, 19);
+    });
+  },
+);
 
 t.test('LpBatcher: a bad line in file B rejects B only; A is acknowledged', async (t) => {
   const cases: Array<{ api: InfluxApi; partial?: boolean; name: string }> = [
@@ -674,7 +804,12 @@ t.test('LpBatcher: a bad line in file B rejects B only; A is acknowledged', asyn
   for (const { api, partial, name } of cases) {
     await t.test(name, async (t) => {
       const { mock, writer } = await rig(t, api, { mock: { v2PartialWrites: partial } });
-      const batcher = new LpBatcher(writer, { batchLines: 1000, batchBytes: 1 << 20, concurrency: 2, lingerMs: 60_000 });
+      const batcher = new LpBatcher(writer, {
+        batchLines: 1000,
+        batchBytes: 1 << 20,
+        concurrency: 2,
+        lingerMs: 60_000,
+      });
       const A = task('a');
       const B = task('b');
       const aLines = lpLines(8, { sn: 'SNA' });
@@ -703,7 +838,11 @@ t.test('LpBatcher: a bad line in file B rejects B only; A is acknowledged', asyn
         t.equal(err.code, ErrorCodes.STORE_PARTIAL);
         t.equal(err.message, 'InfluxDB stored 6 of 7 lines and refused 1 (HTTP 400): line 4: No fields were provided');
         t.same([rejected.stored, rejected.refused], [6, 1]);
-        t.same(rejected.refusedLines, [{ line: 4, error: 'No fields were provided', text: BAD }], "B's own line 4 (the batch's line 12)");
+        t.same(
+          rejected.refusedLines,
+          [{ line: 4, error: 'No fields were provided', text: BAD }],
+          "B's own line 4 (the batch's line 12)",
+        );
         t.equal(writes.length, 1, 'one request: nothing sent again');
         t.equal(batcher.acknowledgedLines, 14, 'acknowledged: what was stored');
       } else {
@@ -711,7 +850,10 @@ t.test('LpBatcher: a bad line in file B rejects B only; A is acknowledged', asyn
         t.match(err.message, /unable to parse '.*': missing fields/);
         t.equal(rejected.stored, 0);
         t.equal(writes.length, 3, 'the shared batch, then each file alone');
-        const alone = writes.slice(1).map((w) => [linesOf(w).length, w.status]).sort();
+        const alone = writes
+          .slice(1)
+          .map((w) => [linesOf(w).length, w.status])
+          .sort();
         t.same(alone, [
           [7, 400],
           [8, 204],
@@ -769,14 +911,17 @@ t.test('401 is STORE_AUTH at once (no retry loop)', async (t) => {
     t.equal(o.status, 'unavailable');
     t.equal((o as Extract<FileWriteOutcome, { status: 'unavailable' }>).error.code, ErrorCodes.STORE_AUTH);
     t.equal(mock.writes().length, 1, 'not retried');
-    await t.rejects(batcher.write(joined(lpLines(1)), task('later')), { code: ErrorCodes.STORE_AUTH }, 'later writes fail fast');
+    await t.rejects(
+      batcher.write(joined(lpLines(1)), task('later')),
+      { code: ErrorCodes.STORE_AUTH },
+      'later writes fail fast',
+    );
   });
 });
 
 // ---------------------------------------------------------------------------
 // LpBatcher: bounds, concurrency, outcome timing
 // ---------------------------------------------------------------------------
-
 
 /** Writes each file's lines in chunks of 1..maxChunk whole lines; returns the outcomes. */
 async function feed(
@@ -828,16 +973,27 @@ t.test('LpBatcher: batches respect batchLines and batchBytes, lines are never cu
       const writes = mock.writes();
       for (const w of writes) {
         const n = linesOf(w).length;
-        if (n > batchLines || w.body.length > batchBytes) t.fail(`request #${w.seq}: ${n} lines, ${w.body.length} bytes`);
+        if (n > batchLines || w.body.length > batchBytes)
+          t.fail(`request #${w.seq}: ${n} lines, ${w.body.length} bytes`);
         t.ok(w.text.endsWith('\n'), `request #${w.seq} ends on a line boundary`);
       }
       t.ok(
         writes.every((w) => linesOf(w).length <= batchLines && w.body.length <= batchBytes),
         `all ${writes.length} requests within ${batchLines} lines and ${batchBytes} bytes`,
       );
-      t.ok(writes.some((w) => linesOf(w).length === batchLines), 'some batches are full by lines');
-      t.ok(writes.some((w) => linesOf(w).length < batchLines && w.body.length > batchBytes - 160), 'some batches are full by bytes');
-      t.same(writes.map((w) => w.status).filter((s) => s !== 204), [], 'every request was accepted (no cut line)');
+      t.ok(
+        writes.some((w) => linesOf(w).length === batchLines),
+        'some batches are full by lines',
+      );
+      t.ok(
+        writes.some((w) => linesOf(w).length < batchLines && w.body.length > batchBytes - 160),
+        'some batches are full by bytes',
+      );
+      t.same(
+        writes.map((w) => w.status).filter((s) => s !== 204),
+        [],
+        'every request was accepted (no cut line)',
+      );
       const all = files.flatMap(([, lines]) => bare(lines));
       t.same(acceptedSorted(mock), [...all].sort(), 'every input line stored exactly once, intact');
       t.equal(mock.points('acme-co').length, all.length);
@@ -847,9 +1003,15 @@ t.test('LpBatcher: batches respect batchLines and batchBytes, lines are never cu
 });
 
 t.test('LpBatcher: the byte limit at its exact boundary', async (t) => {
-  const lines = Array.from({ length: 12 }, (_, i) => `pv,campaign=C1,channel_id=ch${i % 5},device_master_sn=SNX value=${i % 10}.5 ${T0 + i}\n`);
+  const lines = Array.from(
+    { length: 12 },
+    (_, i) => `pv,campaign=C1,channel_id=ch${i % 5},device_master_sn=SNX value=${i % 10}.5 ${T0 + i}\n`,
+  );
   const L = Buffer.byteLength(lines[0]);
-  t.ok(lines.every((l) => Buffer.byteLength(l) === L), `equal lines of ${L} bytes`);
+  t.ok(
+    lines.every((l) => Buffer.byteLength(l) === L),
+    `equal lines of ${L} bytes`,
+  );
   for (const [batchBytes, perBatch] of [
     [3 * L, 3],
     [3 * L - 1, 2],
@@ -920,58 +1082,55 @@ t.test('LpBatcher: at most `concurrency` requests in flight; outcomes settle aft
   });
 });
 
-t.test(
-  'LpBatcher: a file re-sent alone after a 4xx still respects `concurrency`',
-  async (t) => {
-    // 2.x refuses the whole request and names lines by text only: each file's part is sent alone (3.x numbers them: no resend)
-    const { mock, writer } = await rig(t, 'v2', { mock: { databases: ['acme-co'], replyDelayMs: 50 } });
-    const batcher = new LpBatcher(writer, { batchLines: 1000, batchBytes: 1 << 20, concurrency: 1, lingerMs: 60_000 });
-    const files = ['a', 'b', 'c', 'd'].map((n) => task(n));
-    for (const [i, f] of files.entries()) {
-      await batcher.write(Buffer.from(lpLines(3, { sn: `S${i}` }).join('') + (i === 3 ? `${BAD}\n` : '')), f);
-      batcher.endFile(f);
-    }
-    await batcher.close();
-    t.equal(mock.writes().length, 5);
-    t.ok(mock.maxWritesInFlight <= 1, `write requests in flight ≤ 1 (peak ${mock.maxWritesInFlight})`);
-  },
-);
-
-t.test(
-  'LpBatcher: a linger-timer batch waiting for a slot does not strand a write() waiting too',
-  async (t) => {
-    const { mock, writer } = await rig(t, 'v3', { mock: { replyDelayMs: 300 } });
-    const batcher = new LpBatcher(writer, {
-      batchLines: 5,
-      batchBytes: 1 << 16,
-      concurrency: 1,
-      lingerMs: 80,
-      databaseOf: (f) => f.identity.company,
-    });
-    const other = task('other', 'beta'); // its partial batch is sent by the linger timer
-    const main = task('main', 'alpha');
-    const run = (async () => {
-      await batcher.write(joined(lpLines(2, { sn: 'B' })), other);
-      batcher.endFile(other);
-      await batcher.write(joined(lpLines(12, { sn: 'A' })), main); // 3 batches: the 2nd waits for the slot
-      batcher.endFile(main);
-      await batcher.close();
-      return 'done';
-    })();
-    const result = await Promise.race([run, sleep(4000).then(() => 'stuck')]);
-    t.equal(result, 'done', 'write() and close() completed');
-    t.equal(mock.points('alpha').length + mock.points('beta').length, 14);
-  },
-);
-
-t.test('LpBatcher: a chunk that does not end on a line boundary is refused (the LpSink contract: whole lines)', async (t) => {
-  const { writer } = await rig(t, 'v3', { mock: { databases: ['acme-co'] } });
-  const batcher = new LpBatcher(writer, { batchLines: 100, batchBytes: 1 << 16, concurrency: 2, lingerMs: 60_000 });
-  const A = task('a');
-  const text = lpLines(3).join('');
-  const cut = text.indexOf('\n') + 20; // inside the second line
-  await t.rejects(batcher.write(Buffer.from(text.slice(0, cut)), A), { name: 'TypeError', message: /whole lines/ });
+t.test('LpBatcher: a file re-sent alone after a 4xx still respects `concurrency`', async (t) => {
+  // 2.x refuses the whole request and names lines by text only: each file's part is sent alone (3.x numbers them: no resend)
+  const { mock, writer } = await rig(t, 'v2', { mock: { databases: ['acme-co'], replyDelayMs: 50 } });
+  const batcher = new LpBatcher(writer, { batchLines: 1000, batchBytes: 1 << 20, concurrency: 1, lingerMs: 60_000 });
+  const files = ['a', 'b', 'c', 'd'].map((n) => task(n));
+  for (const [i, f] of files.entries()) {
+    await batcher.write(Buffer.from(lpLines(3, { sn: `S${i}` }).join('') + (i === 3 ? `${BAD}\n` : '')), f);
+    batcher.endFile(f);
+  }
+  await batcher.close();
+  t.equal(mock.writes().length, 5);
+  t.ok(mock.maxWritesInFlight <= 1, `write requests in flight ≤ 1 (peak ${mock.maxWritesInFlight})`);
 });
+
+t.test('LpBatcher: a linger-timer batch waiting for a slot does not strand a write() waiting too', async (t) => {
+  const { mock, writer } = await rig(t, 'v3', { mock: { replyDelayMs: 300 } });
+  const batcher = new LpBatcher(writer, {
+    batchLines: 5,
+    batchBytes: 1 << 16,
+    concurrency: 1,
+    lingerMs: 80,
+    databaseOf: (f) => f.identity.company,
+  });
+  const other = task('other', 'beta'); // its partial batch is sent by the linger timer
+  const main = task('main', 'alpha');
+  const run = (async () => {
+    await batcher.write(joined(lpLines(2, { sn: 'B' })), other);
+    batcher.endFile(other);
+    await batcher.write(joined(lpLines(12, { sn: 'A' })), main); // 3 batches: the 2nd waits for the slot
+    batcher.endFile(main);
+    await batcher.close();
+    return 'done';
+  })();
+  const result = await Promise.race([run, sleep(4000).then(() => 'stuck')]);
+  t.equal(result, 'done', 'write() and close() completed');
+  t.equal(mock.points('alpha').length + mock.points('beta').length, 14);
+});
+
+t.test(
+  'LpBatcher: a chunk that does not end on a line boundary is refused (the LpSink contract: whole lines)',
+  async (t) => {
+    const { writer } = await rig(t, 'v3', { mock: { databases: ['acme-co'] } });
+    const batcher = new LpBatcher(writer, { batchLines: 100, batchBytes: 1 << 16, concurrency: 2, lingerMs: 60_000 });
+    const A = task('a');
+    const text = lpLines(3).join('');
+    const cut = text.indexOf('\n') + 20; // inside the second line
+    await t.rejects(batcher.write(Buffer.from(text.slice(0, cut)), A), { name: 'TypeError', message: /whole lines/ });
+  },
+);
 
 // ---------------------------------------------------------------------------
 // --verify counts
@@ -992,7 +1151,11 @@ t.test('countPoints returns what the store holds for the series and time range',
       t.equal(await http.countPoints('plant', 'pv', tags, T0 + 5, T0 + 14), 10, 'both ends inclusive');
       t.equal(await http.countPoints('plant', 'pv', tags, T0 + 19, T0 + 19), 1, 'a one-second range');
       t.equal(await http.countPoints('plant', 'pv', { campaign: 'C1', device_master_sn: 'SN2' }, T0, T0 + 100), 10);
-      t.equal(await http.countPoints('plant', 'pv', { campaign: 'C1', device_master_sn: 'SN3' }, T0, T0 + 100), 0, 'no such series');
+      t.equal(
+        await http.countPoints('plant', 'pv', { campaign: 'C1', device_master_sn: 'SN3' }, T0, T0 + 100),
+        0,
+        'no such series',
+      );
       t.equal(await http.countPoints('plant', 'other', tags, T0, T0 + 100), 5, 'another measurement');
       t.equal(
         await http.countPoints('plant', 'pv', tags, T0 + 5, T0 + 14),
@@ -1013,10 +1176,25 @@ t.test('countPoints returns what the store holds for the series and time range',
 });
 
 t.test('resolveInfluxConfig: what each API requires', async (t) => {
-  t.throws(() => resolveInfluxConfig({ influxApi: 'v2' }, { INFLUX_TOKEN: 'x' }), { code: ErrorCodes.CONFIG }, 'v2 needs INFLUX_ORG');
+  t.throws(
+    () => resolveInfluxConfig({ influxApi: 'v2' }, { INFLUX_TOKEN: 'x' }),
+    { code: ErrorCodes.CONFIG },
+    'v2 needs INFLUX_ORG',
+  );
   t.throws(() => resolveInfluxConfig({ influxApi: 'v3' }, {}), { code: ErrorCodes.CONFIG }, 'v3 needs INFLUX_TOKEN');
-  t.throws(() => resolveInfluxConfig({ influxUrl: 'http://u:p@h:8086' }, {}), { code: ErrorCodes.CONFIG }, 'no credentials in the URL');
-  t.throws(() => resolveInfluxConfig({}, { INFLUX_USERNAME: 'only' }), { code: ErrorCodes.CONFIG }, 'username without password');
-  const c = resolveInfluxConfig({ influxApi: 'v3', gzip: true, concurrency: '7' }, { INFLUX_TOKEN: 'x', INFLUX_BATCH_LINES: '123' });
+  t.throws(
+    () => resolveInfluxConfig({ influxUrl: 'http://u:p@h:8086' }, {}),
+    { code: ErrorCodes.CONFIG },
+    'no credentials in the URL',
+  );
+  t.throws(
+    () => resolveInfluxConfig({}, { INFLUX_USERNAME: 'only' }),
+    { code: ErrorCodes.CONFIG },
+    'username without password',
+  );
+  const c = resolveInfluxConfig(
+    { influxApi: 'v3', gzip: true, concurrency: '7' },
+    { INFLUX_TOKEN: 'x', INFLUX_BATCH_LINES: '123' },
+  );
   t.match(c, { api: 'v3', gzip: true, concurrency: 7, batchLines: 123, url: 'http://127.0.0.1:8086' });
 });

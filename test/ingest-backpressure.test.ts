@@ -49,8 +49,19 @@ t.test('a stalled store stops the reading; released, every line arrives once', a
   t.teardown(() => server.close());
   const root = mkdtempSync(join(tmpdir(), 'pv-bp-'));
   await generateArchive({
-    out: root, company: 'bp', campaign: 'c', devices: 5, files: 60, rows: 1000, channels: 24, slaves: 2,
-    format: 'v003', step: 60, start: Date.UTC(2025, 0, 1) / 1000, defects: [], seed: 5,
+    out: root,
+    company: 'bp',
+    campaign: 'c',
+    devices: 5,
+    files: 60,
+    rows: 1000,
+    channels: 24,
+    slaves: 2,
+    format: 'v003',
+    step: 60,
+    start: Date.UTC(2025, 0, 1) / 1000,
+    defects: [],
+    seed: 5,
   });
   const tasks = await discover([root], { root });
   const total = tasks.reduce((s, x) => s + (x.size ?? 0), 0);
@@ -75,12 +86,16 @@ t.test('a stalled store stops the reading; released, every line arrives once', a
   void job.finally(() => (jobEnded = true));
   // stalled until the store holds requests and the reading has stopped for a while, or passed the bound
   const deadline = Date.now() + 90_000;
-  while (Date.now() < deadline && !jobEnded && read <= BOUND && (held.length === 0 || Date.now() - lastProgress < 2000)) await sleep(100);
+  while (Date.now() < deadline && !jobEnded && read <= BOUND && (held.length === 0 || Date.now() - lastProgress < 2000))
+    await sleep(100);
   t.ok(held.length > 0, 'the store holds requests');
   t.notOk(jobEnded, 'the run waits for the store');
   t.ok(maxInFlight <= 4, `at most 4 requests in flight (${maxInFlight})`);
   // bounded buffers: blocks in flight (3 × 256 KiB of TSV) and batches (5 × 5,000 lines ≈ 0.2 MB of TSV)
-  t.ok(maxReadWhileStalled < BOUND, `reading waits: at most ${maxReadWhileStalled} of ${total} bytes consumed while stalled`);
+  t.ok(
+    maxReadWhileStalled < BOUND,
+    `reading waits: at most ${maxReadWhileStalled} of ${total} bytes consumed while stalled`,
+  );
   t.ok(total > 10 * 1024 * 1024, `the archive is much larger than that (${total} bytes)`);
   stalled = false;
   for (const answer of held.splice(0)) answer();

@@ -26,7 +26,8 @@ t.test('a clash never overwrites: name.1.tsv, name.2.tsv', async (t) => {
     t.equal(to, join(dev, 'parsed', i === 0 ? 'f.tsv' : `f.${i}.tsv`));
     t.notOk(existsSync(join(dev, 'f.tsv')));
   }
-  for (let i = 0; i < 3; i++) t.equal(readFileSync(join(dev, 'parsed', i === 0 ? 'f.tsv' : `f.${i}.tsv`), 'utf8'), `copy ${i}\n`);
+  for (let i = 0; i < 3; i++)
+    t.equal(readFileSync(join(dev, 'parsed', i === 0 ? 'f.tsv' : `f.${i}.tsv`), 'utf8'), `copy ${i}\n`);
 });
 
 t.test('error/ gets the cause beside the file', async (t) => {
@@ -46,14 +47,21 @@ t.test('tenant names', async (t) => {
   }
   t.match(tenantNameProblem('campaign', 'a b'), /campaign name "a b" is not a safe identifier/);
   // per store: a company is a database name, and InfluxDB 3 takes no '.' (influxdb3_server validate_db_name)
-  for (const api of [undefined, 'v1', 'v2'] as const) t.equal(tenantNameProblem('company', 'a.b', api), null, `company "a.b" on ${api ?? 'any store'}`);
-  t.match(tenantNameProblem('company', 'a.b', 'v3'), /cannot be an InfluxDB 3 database name: .*no '\.'.*\(e\.g\. "a-b"\)/);
+  for (const api of [undefined, 'v1', 'v2'] as const)
+    t.equal(tenantNameProblem('company', 'a.b', api), null, `company "a.b" on ${api ?? 'any store'}`);
+  t.match(
+    tenantNameProblem('company', 'a.b', 'v3'),
+    /cannot be an InfluxDB 3 database name: .*no '\.'.*\(e\.g\. "a-b"\)/,
+  );
   t.equal(tenantNameProblem('campaign', 'a.b', 'v3'), null, 'a campaign is a tag value: any safe name');
   t.equal(tenantNameProblem('company', 'A_b-9', 'v3'), null);
 });
 
 t.test('InfluxDB configuration: flags over environment, validated with messages naming the setting', async (t) => {
-  const c = resolveInfluxConfig({ influxApi: 'v1', batchLines: '100' }, { INFLUX_URL: 'http://h:1/', INFLUX_API: 'v3', INFLUX_GZIP: 'true' });
+  const c = resolveInfluxConfig(
+    { influxApi: 'v1', batchLines: '100' },
+    { INFLUX_URL: 'http://h:1/', INFLUX_API: 'v3', INFLUX_GZIP: 'true' },
+  );
   t.equal(c.api, 'v1', 'flag wins');
   t.equal(c.url, 'http://h:1');
   t.equal(c.batchLines, 100);
@@ -67,7 +75,10 @@ t.test('InfluxDB configuration: flags over environment, validated with messages 
     { INFLUX_ORG: 'env-org', INFLUX_TOKEN: 'env-token', INFLUX_USERNAME: 'env-user', INFLUX_PASSWORD: 'env-pw' },
   );
   t.same([creds.org, creds.token], ['flag-org', 'flag-token'], 'credential flags override their variables');
-  const basic = resolveInfluxConfig({ influxUsername: 'u', influxPassword: 'p' }, { INFLUX_USERNAME: 'x', INFLUX_PASSWORD: 'y' });
+  const basic = resolveInfluxConfig(
+    { influxUsername: 'u', influxPassword: 'p' },
+    { INFLUX_USERNAME: 'x', INFLUX_PASSWORD: 'y' },
+  );
   t.same([basic.username, basic.password], ['u', 'p']);
   const bad: Array<[object, Record<string, string>, RegExp]> = [
     [{}, { INFLUX_API: 'v4' }, /INFLUX_API must be v1, v2 or v3/],

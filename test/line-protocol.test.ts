@@ -5,7 +5,13 @@ import { escapeTag, seriesPrefix } from '../src/influx/line-protocol.js';
 
 // The independent oracle (DESIGN §3): for any tag values and field key, our
 // series prefix + value equals what the InfluxDB 3 client library writes.
-const text = fc.string({ unit: fc.oneof(fc.constantFrom(',', '=', ' ', '\\', '\n', '\r', '\t', '"', 'é'), fc.string({ minLength: 1, maxLength: 1 })), maxLength: 12 });
+const text = fc.string({
+  unit: fc.oneof(
+    fc.constantFrom(',', '=', ' ', '\\', '\n', '\r', '\t', '"', 'é'),
+    fc.string({ minLength: 1, maxLength: 1 }),
+  ),
+  maxLength: 12,
+});
 const noTrailingBackslash = (s: string) => s.replace(/\\+$/, '');
 
 function clientLine(tags: Record<string, string>, field: string): string {
@@ -38,5 +44,9 @@ t.test('escaping table', async (t) => {
   t.equal(escapeTag('Ph 1'), 'Ph\\ 1');
   t.equal(escapeTag('a,b=c'), 'a\\,b\\=c');
   t.equal(escapeTag('x\ny'), 'x\\ny');
-  t.equal(seriesPrefix('electrical', { b: '2', a: '1', empty: '' }, 'f'), 'electrical,a=1,b=2 f=', 'sorted, empty tags left out');
+  t.equal(
+    seriesPrefix('electrical', { b: '2', a: '1', empty: '' }, 'f'),
+    'electrical,a=1,b=2 f=',
+    'sorted, empty tags left out',
+  );
 });

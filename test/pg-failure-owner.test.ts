@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { PG_FAILURE_OWNERS, failureOwner, toDatabaseError } from '../src/postgres/errors.js';
 import { projectRoot } from './helpers.js';
 
-t.test('store failures are the store\'s, data errors the file\'s, refused logins a state to wait out', async (t) => {
+t.test("store failures are the store's, data errors the file's, refused logins a state to wait out", async (t) => {
   const table: Array<[unknown, string]> = [
     [{ code: '57014', message: 'canceling statement due to user request' }, 'store'],
     [{ code: '55P03', message: 'lock timeout' }, 'store'],
@@ -32,9 +32,13 @@ t.test('store failures are the store\'s, data errors the file\'s, refused logins
     [{ code: '54000', message: 'index row size exceeds maximum' }, 'file'],
     [new RangeError('Invalid array length'), 'file'],
   ];
-  for (const [err, owner] of table) t.equal(failureOwner(err).owner, owner, `${(err as { code?: string }).code ?? (err as Error).message} → ${owner}`);
+  for (const [err, owner] of table)
+    t.equal(failureOwner(err).owner, owner, `${(err as { code?: string }).code ?? (err as Error).message} → ${owner}`);
   // the wrapped form says the same as the raw one
-  t.equal(failureOwner(toDatabaseError({ code: '28P01', message: 'password authentication failed' }, 'connect')).owner, 'credentials');
+  t.equal(
+    failureOwner(toDatabaseError({ code: '28P01', message: 'password authentication failed' }, 'connect')).owner,
+    'credentials',
+  );
   t.equal(failureOwner(toDatabaseError({ code: '57014', message: 'canceling statement' }, 'commit')).owner, 'store');
   t.equal(failureOwner(toDatabaseError({ code: '22P02', message: 'bad value' }, 'commit')).owner, 'file');
 });
@@ -43,7 +47,9 @@ t.test('docs/errors.md holds the same ownership table as the code', async (t) =>
   const doc = readFileSync(join(projectRoot, 'docs', 'errors.md'), 'utf8');
   const section = doc.slice(doc.indexOf('## Whose failure is it'));
   t.ok(section.length > 30, 'the section exists');
-  const rows = [...section.matchAll(/^\| (`[0-9A-Zx]{5}`(?:, `[0-9A-Zx]{5}`)*) \| (file|credentials|store) \|/gm)].map((m) => `${m[1].replace(/`/g, '')} ${m[2]}`);
+  const rows = [...section.matchAll(/^\| (`[0-9A-Zx]{5}`(?:, `[0-9A-Zx]{5}`)*) \| (file|credentials|store) \|/gm)].map(
+    (m) => `${m[1].replace(/`/g, '')} ${m[2]}`,
+  );
   const code = PG_FAILURE_OWNERS.map((r) => `${r.sqlStates.join(', ')} ${r.owner}`);
   t.same(rows, code, 'one row per rule, same order, same owner');
 });

@@ -33,14 +33,22 @@ t.test('datasets catalog and docs', { skip: servicesSkip }, async (t) => {
     const views = await db.pool.query<{ name: string; owner: string }>(
       "SELECT viewname AS name, viewowner AS owner FROM pg_views WHERE schemaname = 'bi' ORDER BY 1",
     );
-    t.same(catalog.map((d) => `${d.schema_name}.${d.name}`).sort(), views.rows.map((v) => `bi.${v.name}`), 'the same set');
+    t.same(
+      catalog.map((d) => `${d.schema_name}.${d.name}`).sort(),
+      views.rows.map((v) => `bi.${v.name}`),
+      'the same set',
+    );
     for (const d of catalog) {
       const cols = await db.pool.query<{ name: string; type: string }>(
         `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a
           WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
         [`${d.schema_name}.${d.name}`],
       );
-      t.same(d.columns.map((c) => ({ name: c.name, type: c.type })), cols.rows, `${d.name}: columns and types, in order`);
+      t.same(
+        d.columns.map((c) => ({ name: c.name, type: c.type })),
+        cols.rows,
+        `${d.name}: columns and types, in order`,
+      );
       for (const c of d.columns) t.ok(c.description.length > 5, `${d.name}.${c.name} is described`);
       t.equal(d.owner_role, views.rows.find((v) => v.name === d.name)!.owner, `${d.name}: owner`);
       const readers = await db.pool.query<{ r: string }>(
@@ -48,9 +56,16 @@ t.test('datasets catalog and docs', { skip: servicesSkip }, async (t) => {
           WHERE c.oid = $1::regclass AND x.privilege_type = 'SELECT' AND x.grantee <> c.relowner ORDER BY 1`,
         [`${d.schema_name}.${d.name}`],
       );
-      t.same([...d.reader_roles].sort(), readers.rows.map((r) => r.r), `${d.name}: readers`);
+      t.same(
+        [...d.reader_roles].sort(),
+        readers.rows.map((r) => r.r),
+        `${d.name}: readers`,
+      );
     }
-    t.ok(catalog.some((d) => d.columns.some((c) => c.name === 'energy_wh' && c.unit === 'Wh')), 'units are given');
+    t.ok(
+      catalog.some((d) => d.columns.some((c) => c.name === 'energy_wh' && c.unit === 'Wh')),
+      'units are given',
+    );
   });
 
   t.test('the docs are deterministic and the committed ones are current', async (t) => {
@@ -62,7 +77,11 @@ t.test('datasets catalog and docs', { skip: servicesSkip }, async (t) => {
 
     const dir = mkdtempSync(join(tmpdir(), 'pv-datasets-'));
     await writeDatasetDocs(dir, a);
-    t.same(folder(dir), folder(committed), 'docs/datasets is what `powerview datasets docs` writes (regenerate and commit it)');
+    t.same(
+      folder(dir),
+      folder(committed),
+      'docs/datasets is what `powerview datasets docs` writes (regenerate and commit it)',
+    );
   });
 
   t.test('CLI: datasets docs writes, rewrites identically, removes only stale generated pages', async (t) => {
@@ -83,7 +102,10 @@ t.test('datasets catalog and docs', { skip: servicesSkip }, async (t) => {
 
   t.test('CLI: on a database without the schema, PV_ERR_NOT_MIGRATED', async (t) => {
     const empty = await testDatabase(t, 'datasets_empty');
-    const r = await runCli(['datasets', 'docs', '--out', mkdtempSync(join(tmpdir(), 'pv-x-')), '--database-url', empty.url], empty.env);
+    const r = await runCli(
+      ['datasets', 'docs', '--out', mkdtempSync(join(tmpdir(), 'pv-x-')), '--database-url', empty.url],
+      empty.env,
+    );
     t.equal(r.code, 1);
     t.match(r.stderr, /PV_ERR_NOT_MIGRATED: .*run powerview migrate/);
   });

@@ -85,7 +85,9 @@ export async function testDatabase(t: Test, label: string): Promise<TestDatabase
     poolAs: (user, password) => poolFor(urlAs(user, password)),
     async loginRole(role, memberOf = []) {
       await pool.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(role)}`);
-      await pool.query(`CREATE ROLE ${pg.escapeIdentifier(role)} LOGIN PASSWORD '${TEST_PASSWORD}'${memberOf.length ? ` IN ROLE ${memberOf.map((r) => pg.escapeIdentifier(r)).join(', ')}` : ''}`);
+      await pool.query(
+        `CREATE ROLE ${pg.escapeIdentifier(role)} LOGIN PASSWORD '${TEST_PASSWORD}'${memberOf.length ? ` IN ROLE ${memberOf.map((r) => pg.escapeIdentifier(r)).join(', ')}` : ''}`,
+      );
       roles.push(role);
       return role;
     },
@@ -100,7 +102,10 @@ export async function testDatabase(t: Test, label: string): Promise<TestDatabase
  * lines recent pg_dump releases frame a dump with (a random key per dump).
  */
 export function schemaDump(url: string): string {
-  const dump = execFileSync('pg_dump', ['--schema-only', '--no-tablespaces', '--dbname', url], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const dump = execFileSync('pg_dump', ['--schema-only', '--no-tablespaces', '--dbname', url], {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
   return dump.replace(/^\\(un)?restrict .*$/gm, '');
 }
 
@@ -149,7 +154,10 @@ export async function ingestFile(
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    await client.query('INSERT INTO core.campaigns (tenant, campaign) VALUES ($1, $2) ON CONFLICT DO NOTHING', [f.tenant, f.campaign]);
+    await client.query('INSERT INTO core.campaigns (tenant, campaign) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+      f.tenant,
+      f.campaign,
+    ]);
     await client.query(
       `INSERT INTO core.devices (tenant, device_master_sn, master_type, layout, first_seen, last_seen) VALUES ($1, $2, 'Tri', 'L1', now(), now())
        ON CONFLICT (tenant, device_master_sn) DO UPDATE SET last_seen = now()`,
@@ -168,17 +176,52 @@ export async function ingestFile(
     const ins = await client.query<{ file_id: string }>(
       `INSERT INTO core.files (tenant, campaign, device_master_sn, path, sha256, size, status, rows, points, first_time, last_time)
        VALUES ($1, $2, $3, $4, $5, 1, 'ok', $6, $7, $8, $9) RETURNING file_id`,
-      [f.tenant, f.campaign, f.device, `/data/${f.tenant}/${f.campaign}/${f.device}/${sha.slice(0, 8)}.tsv`, sha,
-        f.partials.length, f.partials.reduce((s, p) => s + p.samples, 0),
-        times.length ? iso(Math.min(...times)) : null, times.length ? iso(Math.max(...times)) : null],
+      [
+        f.tenant,
+        f.campaign,
+        f.device,
+        `/data/${f.tenant}/${f.campaign}/${f.device}/${sha.slice(0, 8)}.tsv`,
+        sha,
+        f.partials.length,
+        f.partials.reduce((s, p) => s + p.samples, 0),
+        times.length ? iso(Math.min(...times)) : null,
+        times.length ? iso(Math.max(...times)) : null,
+      ],
     );
     const fileId = Number(ins.rows[0].file_id);
-    const lines = f.partials.map((p) =>
-      [fileId, fileId, f.tenant, f.campaign, f.device, p.channel_id, p.channel_unit, iso(p.hour), p.samples, p.sum_value, p.min_value,
-        p.max_value, iso(p.first_time), p.first_value, iso(p.last_time), p.last_value, p.energy_wh].map(copyField).join('\t') + '\n');
-    await pipeline(Readable.from(lines), client.query(copyFrom(
-      'COPY staging.hourly_partials (batch_id, file_id, tenant, campaign, device_master_sn, channel_id, channel_unit, hour, samples, sum_value, ' +
-      'min_value, max_value, first_time, first_value, last_time, last_value, energy_wh) FROM STDIN')));
+    const lines = f.partials.map(
+      (p) =>
+        [
+          fileId,
+          fileId,
+          f.tenant,
+          f.campaign,
+          f.device,
+          p.channel_id,
+          p.channel_unit,
+          iso(p.hour),
+          p.samples,
+          p.sum_value,
+          p.min_value,
+          p.max_value,
+          iso(p.first_time),
+          p.first_value,
+          iso(p.last_time),
+          p.last_value,
+          p.energy_wh,
+        ]
+          .map(copyField)
+          .join('\t') + '\n',
+    );
+    await pipeline(
+      Readable.from(lines),
+      client.query(
+        copyFrom(
+          'COPY staging.hourly_partials (batch_id, file_id, tenant, campaign, device_master_sn, channel_id, channel_unit, hour, samples, sum_value, ' +
+            'min_value, max_value, first_time, first_value, last_time, last_value, energy_wh) FROM STDIN',
+        ),
+      ),
+    );
     if (f.merge !== false) await client.query('SELECT core.merge_hourly($1)', [fileId]);
     for (const p of f.partials.slice(0, 1)) {
       await client.query(

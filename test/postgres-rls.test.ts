@@ -41,30 +41,61 @@ t.test('row-level security and roles', { skip: servicesSkip }, async (t) => {
   const ingestUser = await db.loginRole(`pv_t${pid}_ingest`, ['powerview_ingest']);
   const ingest = db.poolAs(ingestUser);
   t.equal((await ingest.query('SELECT core.ensure_tenant($1) AS r', [ta])).rows[0].r, roleA);
-  t.equal((await ingest.query("SELECT core.ensure_tenant($1, 'America/New_York') AS r", [tb])).rows[0].r, roleB, "'.' and '-' become '_', lower case");
-  for (const [tenant, dev, v] of [[ta, '02001084', 10], [tb, '02001171', 1000]] as const) {
+  t.equal(
+    (await ingest.query("SELECT core.ensure_tenant($1, 'America/New_York') AS r", [tb])).rows[0].r,
+    roleB,
+    "'.' and '-' become '_', lower case",
+  );
+  for (const [tenant, dev, v] of [
+    [ta, '02001084', 10],
+    [tb, '02001171', 1000],
+  ] as const) {
     await ingestFile(ingest, {
       tenant,
       campaign: 'camp-1',
       device: dev,
-      partials: [partial(`M${dev}_Ch1`, 'W', H, 6, v), partial(`M${dev}_U1`, 'V', H, 6, v), partial(`M${dev}_Ch1`, 'W', H + 3600, 6, v)],
+      partials: [
+        partial(`M${dev}_Ch1`, 'W', H, 6, v),
+        partial(`M${dev}_U1`, 'V', H, 6, v),
+        partial(`M${dev}_Ch1`, 'W', H + 3600, 6, v),
+      ],
     });
   }
-  const totals = await ingest.query('SELECT tenant, count(*)::int AS n FROM core.hourly GROUP BY tenant ORDER BY tenant');
-  t.same(totals.rows, [{ tenant: tb, n: 3 }, { tenant: ta, n: 3 }].sort((x, y) => (x.tenant < y.tenant ? -1 : 1)), 'the ingest role sees and writes every tenant');
+  const totals = await ingest.query(
+    'SELECT tenant, count(*)::int AS n FROM core.hourly GROUP BY tenant ORDER BY tenant',
+  );
+  t.same(
+    totals.rows,
+    [
+      { tenant: tb, n: 3 },
+      { tenant: ta, n: 3 },
+    ].sort((x, y) => (x.tenant < y.tenant ? -1 : 1)),
+    'the ingest role sees and writes every tenant',
+  );
 
   t.test('a LOGIN member of pv_tenant_a reads only tenant a, in every bi view', async (t) => {
     const user = await db.loginRole(`pv_t${pid}_reader_a`, [roleA]);
     const a = db.poolAs(user);
     for (const view of [...METABASE, ...POWERBI]) {
-      const r = await a.query(`SELECT count(*) FILTER (WHERE tenant = $1)::int AS own, count(*) FILTER (WHERE tenant <> $1)::int AS other FROM bi.${view}`, [ta]);
+      const r = await a.query(
+        `SELECT count(*) FILTER (WHERE tenant = $1)::int AS own, count(*) FILTER (WHERE tenant <> $1)::int AS other FROM bi.${view}`,
+        [ta],
+      );
       t.equal(r.rows[0].other, 0, `${view}: no row of another tenant`);
       t.ok(r.rows[0].own > 0, `${view}: its own rows`);
     }
     const daily = await a.query('SELECT time_zone, energy_wh, samples FROM bi.vw_metabase_energy_daily');
-    t.same(daily.rows.map((r) => r.time_zone), ['Europe/Paris'], "the tenant's own zone, one W channel, one day");
+    t.same(
+      daily.rows.map((r) => r.time_zone),
+      ['Europe/Paris'],
+      "the tenant's own zone, one W channel, one day",
+    );
     for (const table of await tablesOf(db.pool, ['core', 'staging'])) {
-      t.equal(await sqlStateOf(a.query(`SELECT 1 FROM ${table} LIMIT 1`)), '42501', `${table}: no access without a grant`);
+      t.equal(
+        await sqlStateOf(a.query(`SELECT 1 FROM ${table} LIMIT 1`)),
+        '42501',
+        `${table}: no access without a grant`,
+      );
     }
     t.equal(await sqlStateOf(a.query(`SET ROLE ${roleB}`)), '42501', 'cannot switch to tenant b');
     t.equal(await sqlStateOf(a.query('SELECT core.ensure_tenant($1)', [`x${pid}`])), '42501', 'cannot create tenants');
@@ -79,7 +110,10 @@ t.test('row-level security and roles', { skip: servicesSkip }, async (t) => {
     await db.pool.query(`GRANT SELECT ON ${RLS_TABLES.map((x) => `core.${x}`).join(', ')} TO ${user}`);
     const a = db.poolAs(user);
     for (const table of RLS_TABLES) {
-      const r = await a.query(`SELECT count(*) FILTER (WHERE tenant = $1)::int AS own, count(*) FILTER (WHERE tenant <> $1)::int AS other FROM core.${table}`, [ta]);
+      const r = await a.query(
+        `SELECT count(*) FILTER (WHERE tenant = $1)::int AS own, count(*) FILTER (WHERE tenant <> $1)::int AS other FROM core.${table}`,
+        [ta],
+      );
       t.equal(r.rows[0].other, 0, `core.${table}: no row of tenant b`);
       t.ok(r.rows[0].own > 0, `core.${table}: the rows of tenant a`);
     }
@@ -117,24 +151,32 @@ t.test('row-level security and roles', { skip: servicesSkip }, async (t) => {
     }
   });
 
-  for (const [tool, own, foreign] of [['lecteur_metabase', METABASE, POWERBI], ['lecteur_powerbi', POWERBI, METABASE]] as const) {
+  for (const [tool, own, foreign] of [
+    ['lecteur_metabase', METABASE, POWERBI],
+    ['lecteur_powerbi', POWERBI, METABASE],
+  ] as const) {
     t.test(`${tool}: reads its views (every tenant), nothing else, writes nothing`, async (t) => {
       const user = await db.loginRole(`pv_t${pid}_${tool}`, [tool]);
       const c = db.poolAs(user);
       for (const view of own) {
         const r = await c.query(`SELECT array_agg(DISTINCT tenant ORDER BY tenant) AS tenants FROM bi.${view}`);
         t.same(r.rows[0].tenants, [ta, tb].sort(), `${view}: every tenant`);
-        for (const stmt of [`DELETE FROM bi.${view}`, `UPDATE bi.${view} SET tenant = tenant`, `INSERT INTO bi.${view} (tenant) VALUES ('x')`]) {
+        for (const stmt of [
+          `DELETE FROM bi.${view}`,
+          `UPDATE bi.${view} SET tenant = tenant`,
+          `INSERT INTO bi.${view} (tenant) VALUES ('x')`,
+        ]) {
           t.not(await sqlStateOf(c.query(stmt)), 'ok', `${stmt}: refused`);
         }
       }
-      for (const view of foreign) t.equal(await sqlStateOf(c.query(`SELECT 1 FROM bi.${view}`)), '42501', `${view}: not its tool's`);
+      for (const view of foreign)
+        t.equal(await sqlStateOf(c.query(`SELECT 1 FROM bi.${view}`)), '42501', `${view}: not its tool's`);
       for (const table of await tablesOf(db.pool, ['core', 'staging'])) {
         t.equal(await sqlStateOf(c.query(`SELECT 1 FROM ${table}`)), '42501', `${table}: no SELECT`);
         t.equal(await sqlStateOf(c.query(`DELETE FROM ${table}`)), '42501', `${table}: no DELETE`);
       }
       t.equal(await sqlStateOf(c.query("INSERT INTO core.tenants (tenant) VALUES ('intruder')")), '42501', 'no INSERT');
-      t.equal(await sqlStateOf(c.query("UPDATE core.hourly SET samples = 0")), '42501', 'no UPDATE');
+      t.equal(await sqlStateOf(c.query('UPDATE core.hourly SET samples = 0')), '42501', 'no UPDATE');
       t.equal(await sqlStateOf(c.query('SELECT core.merge_hourly(1)')), '42501', 'no merge');
       t.equal(await sqlStateOf(c.query('CREATE TABLE bi.mine (x int)')), '42501', 'no CREATE in bi');
       t.equal(await sqlStateOf(c.query('CREATE TABLE public.mine (x int)')), '42501', 'no CREATE in public');
@@ -143,7 +185,8 @@ t.test('row-level security and roles', { skip: servicesSkip }, async (t) => {
 
   t.test('a role with no grant reads no view', async (t) => {
     const c = db.poolAs(await db.loginRole(`pv_t${pid}_nobody`));
-    for (const view of [...METABASE, ...POWERBI]) t.equal(await sqlStateOf(c.query(`SELECT 1 FROM bi.${view}`)), '42501', view);
+    for (const view of [...METABASE, ...POWERBI])
+      t.equal(await sqlStateOf(c.query(`SELECT 1 FROM bi.${view}`)), '42501', view);
   });
 
   t.test('the views are owned by bi_owner: neither the table owner nor BYPASSRLS', async (t) => {
@@ -159,14 +202,35 @@ t.test('row-level security and roles', { skip: servicesSkip }, async (t) => {
   t.test('core.ensure_tenant: validation, role names, idempotence, collisions', async (t) => {
     const again = await ingest.query('SELECT core.ensure_tenant($1) AS r', [ta]);
     t.equal(again.rows[0].r, roleA, 'a second call returns the same role');
-    const zone = await ingest.query("SELECT core.ensure_tenant($1, 'Asia/Tokyo') AS r, (SELECT time_zone FROM core.tenants WHERE tenant = $1) AS z", [tb]);
+    const zone = await ingest.query(
+      "SELECT core.ensure_tenant($1, 'Asia/Tokyo') AS r, (SELECT time_zone FROM core.tenants WHERE tenant = $1) AS z",
+      [tb],
+    );
     t.equal(zone.rows[0].z, 'America/New_York', 'an existing tenant keeps its time zone');
-    t.equal(await sqlStateOf(ingest.query('SELECT core.ensure_tenant($1)', [`rls_B-${pid}`])), '23505', 'a tenant whose role another tenant has: refused');
+    t.equal(
+      await sqlStateOf(ingest.query('SELECT core.ensure_tenant($1)', [`rls_B-${pid}`])),
+      '23505',
+      'a tenant whose role another tenant has: refused',
+    );
     for (const bad of ['-lead', 'a b', '', 'x'.repeat(64), 'é', "a'b", 'a;b']) {
-      t.equal(await sqlStateOf(ingest.query('SELECT core.ensure_tenant($1)', [bad])), '22023', `invalid name ${JSON.stringify(bad)}`);
+      t.equal(
+        await sqlStateOf(ingest.query('SELECT core.ensure_tenant($1)', [bad])),
+        '22023',
+        `invalid name ${JSON.stringify(bad)}`,
+      );
     }
-    t.equal(await sqlStateOf(ingest.query('SELECT core.ensure_tenant($1, $2)', [`tz_${pid}`, 'Mars/Olympus'])), '22023', 'unknown zone');
-    t.equal(await sqlStateOf(db.pool.query("INSERT INTO core.tenants (tenant, time_zone) VALUES ('zone_check', 'Mars/Olympus')")), '23514', 'the table checks the zone too');
+    t.equal(
+      await sqlStateOf(ingest.query('SELECT core.ensure_tenant($1, $2)', [`tz_${pid}`, 'Mars/Olympus'])),
+      '22023',
+      'unknown zone',
+    );
+    t.equal(
+      await sqlStateOf(
+        db.pool.query("INSERT INTO core.tenants (tenant, time_zone) VALUES ('zone_check', 'Mars/Olympus')"),
+      ),
+      '23514',
+      'the table checks the zone too',
+    );
 
     const long = `L${pid}`.padEnd(63, 'x');
     const longRole = (await ingest.query('SELECT core.ensure_tenant($1) AS r', [long])).rows[0].r as string;
@@ -188,7 +252,13 @@ t.test('row-level security and roles', { skip: servicesSkip }, async (t) => {
 
     const concurrent = `conc_${pid}`;
     db.dropRoleLater(`pv_tenant_${concurrent}`);
-    const results = await Promise.all(Array.from({ length: 4 }, () => ingest.query('SELECT core.ensure_tenant($1) AS r', [concurrent])));
-    t.same(results.map((r) => r.rows[0].r), Array(4).fill(`pv_tenant_${concurrent}`), 'concurrent calls for a new tenant all succeed');
+    const results = await Promise.all(
+      Array.from({ length: 4 }, () => ingest.query('SELECT core.ensure_tenant($1) AS r', [concurrent])),
+    );
+    t.same(
+      results.map((r) => r.rows[0].r),
+      Array(4).fill(`pv_tenant_${concurrent}`),
+      'concurrent calls for a new tenant all succeed',
+    );
   });
 });

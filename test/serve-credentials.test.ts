@@ -12,8 +12,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { influxQuery, servicesSkip, servicesUp } from './services.js';
 import {
-  checkStores, deliver, expectedOf, notParsed, promValue, rebase, serial, serveSetup, startServe, uploadEvent, waitParsed, waitUntil,
-  writeDeviceFiles, type ServeProc,
+  checkStores,
+  deliver,
+  expectedOf,
+  notParsed,
+  promValue,
+  rebase,
+  serial,
+  serveSetup,
+  startServe,
+  uploadEvent,
+  waitParsed,
+  waitUntil,
+  writeDeviceFiles,
+  type ServeProc,
 } from './serve-harness.js';
 
 t.setTimeout(240_000);
@@ -40,19 +52,32 @@ async function rotation(t: Test, store: 'influxdb' | 'postgres'): Promise<void> 
   if (store === 'influxdb') {
     await influxQuery(admin, '', `DROP USER "${user}"`).catch(() => {});
     await influxQuery(admin, '', `CREATE USER "${user}" WITH PASSWORD '${good}' WITH ALL PRIVILEGES`);
-    t.teardown(() => influxQuery(admin, '', `DROP USER "${user}"`).then(() => {}, () => {}));
+    t.teardown(() =>
+      influxQuery(admin, '', `DROP USER "${user}"`).then(
+        () => {},
+        () => {},
+      ),
+    );
   } else {
     await adminPg(`DROP ROLE IF EXISTS ${user}`);
     await adminPg(`CREATE ROLE ${user} LOGIN SUPERUSER PASSWORD '${good}'`);
     t.teardown(() => adminPg(`DROP ROLE IF EXISTS ${user}`).catch(() => {}));
   }
   const setPassword = (password: string) =>
-    store === 'influxdb' ? influxQuery(admin, '', `SET PASSWORD FOR "${user}" = '${password}'`).then(() => {}) : adminPg(`ALTER ROLE ${user} PASSWORD '${password}'`);
+    store === 'influxdb'
+      ? influxQuery(admin, '', `SET PASSWORD FOR "${user}" = '${password}'`).then(() => {})
+      : adminPg(`ALTER ROLE ${user} PASSWORD '${password}'`);
 
   const { db, tenant, base, root } = await serveSetup(t, `cred_${store}`, store === 'influxdb' ? 'credi' : 'credp');
   const stage = join(base, 'stage');
   const ref = join(base, 'ref');
-  const files = writeDeviceFiles(stage, tenant, 'camp', { masterSn: serial(1), files: 6, rows: 100, overlap: 20, seed: 41 });
+  const files = writeDeviceFiles(stage, tenant, 'camp', {
+    masterSn: serial(1),
+    files: 6,
+    rows: 100,
+    overlap: 20,
+    seed: 41,
+  });
   cpSync(stage, ref, { recursive: true });
   const env = { ...db.env };
   if (store === 'influxdb') {
@@ -84,10 +109,14 @@ async function rotation(t: Test, store: 'influxdb' | 'postgres'): Promise<void> 
     );
   }
   const during = await send(files.slice(2));
-  const refused = await waitUntil(async () => {
-    const r = await ready(serve);
-    return r.status === 503 && r.body[store] === 'credentials refused' ? r : null;
-  }, 30_000, 250);
+  const refused = await waitUntil(
+    async () => {
+      const r = await ready(serve);
+      return r.status === 503 && r.body[store] === 'credentials refused' ? r : null;
+    },
+    30_000,
+    250,
+  );
   t.ok(refused, `/readyz 503 with ${store}: credentials refused`);
   if (refused) t.equal(refused.body[store === 'influxdb' ? 'postgres' : 'influxdb'], 'ok', 'the other store is fine');
   const m = await serve.metrics();
@@ -95,8 +124,16 @@ async function rotation(t: Test, store: 'influxdb' | 'postgres'): Promise<void> 
   const line = serve.logs().find((l) => l.event === 'store_refused' && l.store === store);
   t.equal(line?.level, 50, 'an error log line says so');
   await sleep(3000);
-  t.same(during.filter((p) => !existsSync(p)), [], 'meanwhile every new file stays in place');
-  t.same(during.flatMap((p) => (existsSync(join(dirname(p), 'error')) ? readdirSync(join(dirname(p), 'error')) : [])), [], 'none in error/');
+  t.same(
+    during.filter((p) => !existsSync(p)),
+    [],
+    'meanwhile every new file stays in place',
+  );
+  t.same(
+    during.flatMap((p) => (existsSync(join(dirname(p), 'error')) ? readdirSync(join(dirname(p), 'error')) : [])),
+    [],
+    'none in error/',
+  );
   t.equal((await serve.get('/healthz')).status, 200, '/healthz 200: the process is fine');
 
   await setPassword(good);
@@ -105,12 +142,26 @@ async function rotation(t: Test, store: 'influxdb' | 'postgres'): Promise<void> 
   if (!resumed) t.comment(`not parsed: ${notParsed(during).length}; logs:\n${serve.stderr().slice(-3000)}`);
   t.ok(await waitUntil(async () => (await ready(serve)).status === 200, 15_000, 250), '/readyz 200 again');
   t.equal(promValue(await serve.metrics(), 'powerview_store_refused', { store }), 0, 'the gauge is back to 0');
-  t.ok(serve.logs().some((l) => l.event === 'store_resumed' && l.store === store), 'a log line says ingestion resumed');
+  t.ok(
+    serve.logs().some((l) => l.event === 'store_resumed' && l.store === store),
+    'a log line says ingestion resumed',
+  );
   const all = [...before, ...during];
-  await checkStores(t, db, tenant, all, await expectedOf(ref, all.map((p) => rebase(root, ref, p))));
+  await checkStores(
+    t,
+    db,
+    tenant,
+    all,
+    await expectedOf(
+      ref,
+      all.map((p) => rebase(root, ref, p)),
+    ),
+  );
   serve.child.kill('SIGTERM');
   t.equal((await serve.exited).code, 0, 'SIGTERM: exit 0');
 }
 
 t.test('InfluxDB refuses the password, then accepts it again', { skip: servicesSkip }, (t) => rotation(t, 'influxdb'));
-t.test('PostgreSQL refuses the password, then accepts it again', { skip: servicesSkip }, (t) => rotation(t, 'postgres'));
+t.test('PostgreSQL refuses the password, then accepts it again', { skip: servicesSkip }, (t) =>
+  rotation(t, 'postgres'),
+);

@@ -14,7 +14,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import { connect } from 'node:net';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { basename, dirname, join } from 'node:path';
@@ -257,20 +266,35 @@ export async function startServe(t: Test, env: Record<string, string>, o: ServeO
   const port = o.port ?? (await freePort());
   const args = [
     'serve',
-    '--root', o.root,
-    '--http-addr', `${host}:${port}`,
-    '--settle', String(o.settle ?? 1),
-    '--rescan', String(o.rescan ?? 5),
-    '--drain-timeout', String(o.drain ?? 30),
-    '--state-dir', o.stateDir,
-    '--workers', String(o.workers ?? 1),
-    '--meta-db', '',
-    '--grafana-dir', '',
+    '--root',
+    o.root,
+    '--http-addr',
+    `${host}:${port}`,
+    '--settle',
+    String(o.settle ?? 1),
+    '--rescan',
+    String(o.rescan ?? 5),
+    '--drain-timeout',
+    String(o.drain ?? 30),
+    '--state-dir',
+    o.stateDir,
+    '--workers',
+    String(o.workers ?? 1),
+    '--meta-db',
+    '',
+    '--grafana-dir',
+    '',
     ...(o.args ?? []),
   ];
   const child = spawn(process.execPath, [cliPath, ...args], {
     cwd: projectRoot,
-    env: { ...process.env, ...env, POWERVIEW_HOOK_SECRET: HOOK_SECRET, POWERVIEW_LOG_LEVEL: 'info', ...(o.extraEnv ?? {}) },
+    env: {
+      ...process.env,
+      ...env,
+      POWERVIEW_HOOK_SECRET: HOOK_SECRET,
+      POWERVIEW_LOG_LEVEL: 'info',
+      ...(o.extraEnv ?? {}),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -291,14 +315,18 @@ export async function startServe(t: Test, env: Record<string, string>, o: ServeO
     const res = await fetch(url + path);
     return { status: res.status, text: await res.text() };
   };
-  const ok = await waitUntil(async () => {
-    if (done) return true;
-    try {
-      return (await get('/healthz')).status === 200;
-    } catch {
-      return false;
-    }
-  }, 30_000, 100);
+  const ok = await waitUntil(
+    async () => {
+      if (done) return true;
+      try {
+        return (await get('/healthz')).status === 200;
+      } catch {
+        return false;
+      }
+    },
+    30_000,
+    100,
+  );
   if (done || !ok) {
     await kill();
     throw new Error(`powerview serve did not start on ${url}:\n${stderr.slice(-2000)}`);
@@ -332,7 +360,8 @@ export function parseLogs(text: string): Array<Record<string, unknown>> {
 
 /** POST /hooks/sftpgo; a body given as a string or Buffer is sent as is. */
 export async function postHook(url: string, event: unknown, authorization?: string): Promise<HookReply> {
-  const body = typeof event === 'string' ? event : Buffer.isBuffer(event) ? new Uint8Array(event) : JSON.stringify(event);
+  const body =
+    typeof event === 'string' ? event : Buffer.isBuffer(event) ? new Uint8Array(event) : JSON.stringify(event);
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (authorization !== undefined) headers.authorization = authorization;
   const res = await fetch(`${url}/hooks/sftpgo`, { method: 'POST', headers, body });
@@ -380,7 +409,8 @@ export function rawPost(
       if (m) resolve({ status: Number(m[1]), text: text.slice(text.indexOf('\r\n\r\n') + 4) });
       else resolve({ error: failure || 'no reply' });
     });
-    const frame = (piece: Buffer) => (chunked ? Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')]) : piece);
+    const frame = (piece: Buffer) =>
+      chunked ? Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')]) : piece;
     const head = [
       `POST ${u.pathname} HTTP/1.1`,
       `host: ${u.host}`,
@@ -441,7 +471,9 @@ export function parseProm(text: string): PromSamples {
     if (!line || line.startsWith('#')) continue;
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
     if (!m) continue;
-    const labels = [...(m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((x) => `${x[1]}="${x[2]}"`).sort();
+    const labels = [...(m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)]
+      .map((x) => `${x[1]}="${x[2]}"`)
+      .sort();
     out.set(`${m[1]}{${labels.join(',')}}`, Number(m[3]));
   }
   return out;
@@ -485,10 +517,20 @@ export function writeDeviceFiles(root: string, company: string, campaign: string
   const start = spec.start ?? Date.UTC(2025, 5, 1) / 1000;
   const stride = spec.rows - spec.overlap;
   const total = stride * (spec.files - 1) + spec.rows;
-  const text = [...generateFile({
-    format: 'v003', masterSn: spec.masterSn, channels: spec.channels ?? 6, slaves: 0, slaveChannels: 0,
-    rows: total, start, step, defects: [], seed: spec.seed ?? 7,
-  })].join('');
+  const text = [
+    ...generateFile({
+      format: 'v003',
+      masterSn: spec.masterSn,
+      channels: spec.channels ?? 6,
+      slaves: 0,
+      slaveChannels: 0,
+      rows: total,
+      start,
+      step,
+      defects: [],
+      seed: spec.seed ?? 7,
+    }),
+  ].join('');
   const lines = text.split('\n');
   const header = lines.slice(0, 6);
   const data = lines.slice(6, 6 + total);
@@ -562,7 +604,8 @@ export async function expectedOf(root: string, paths: string[]): Promise<Expecte
   } finally {
     await p.close();
   }
-  for (const r of reports) if (r.status !== 'ok') throw new Error(`fixture ${r.path} does not parse: ${r.error?.message}`);
+  for (const r of reports)
+    if (r.status !== 'ok') throw new Error(`fixture ${r.path} does not parse: ${r.error?.message}`);
   const lp = Buffer.concat(parts).toString('utf8');
   const points = new Map<string, number>();
   let allPoints = 0;
@@ -635,11 +678,25 @@ export async function waitParsed(paths: string[], timeoutMs: number): Promise<bo
  * expected distinct points with their values, and the PostgreSQL hourly
  * samples and sums equal to those of the distinct points.
  */
-export async function checkStores(t: Test, db: ServeDb, tenant: string, paths: string[], expected: Expected | LightExpected): Promise<void> {
+export async function checkStores(
+  t: Test,
+  db: ServeDb,
+  tenant: string,
+  paths: string[],
+  expected: Expected | LightExpected,
+): Promise<void> {
   // files
   const devices = new Set(paths.map((p) => dirname(p)));
-  t.same(notParsed(paths).map((p) => basename(p)), [], 'every file in parsed/');
-  t.same(paths.filter((p) => existsSync(p)).map((p) => basename(p)), [], 'no file left in place');
+  t.same(
+    notParsed(paths).map((p) => basename(p)),
+    [],
+    'every file in parsed/',
+  );
+  t.same(
+    paths.filter((p) => existsSync(p)).map((p) => basename(p)),
+    [],
+    'no file left in place',
+  );
   const extra: string[] = [];
   const errors: string[] = [];
   for (const d of devices) {
@@ -662,7 +719,10 @@ export async function checkStores(t: Test, db: ServeDb, tenant: string, paths: s
   if (!('points' in expected)) {
     // counts only (files too large to hold every point in a map)
     t.equal(await influxCount(db.env, tenant), expected.distinctPoints, `InfluxDB: ${expected.distinctPoints} points`);
-    const h = await db.pool.query<{ n: string }>('SELECT coalesce(sum(samples), 0)::bigint AS n FROM core.hourly WHERE tenant = $1', [tenant]);
+    const h = await db.pool.query<{ n: string }>(
+      'SELECT coalesce(sum(samples), 0)::bigint AS n FROM core.hourly WHERE tenant = $1',
+      [tenant],
+    );
     t.equal(Number(h.rows[0].n), expected.distinctPoints, 'PostgreSQL: hourly samples sum to the distinct points');
     return;
   }
@@ -681,7 +741,13 @@ export async function checkStores(t: Test, db: ServeDb, tenant: string, paths: s
   t.same(unexpected.slice(0, 5), [], `no unexpected point in InfluxDB (${unexpected.length})`);
   t.same(wrong.slice(0, 5), [], `every value as in the file (${wrong.length} differ)`);
   // PostgreSQL hourly
-  const hourly = await db.pool.query<{ device_master_sn: string; channel_id: string; hour: string; samples: string; sum: number }>(
+  const hourly = await db.pool.query<{
+    device_master_sn: string;
+    channel_id: string;
+    hour: string;
+    samples: string;
+    sum: number;
+  }>(
     `SELECT device_master_sn, channel_id, extract(epoch from hour)::bigint AS hour, samples, sum_value AS sum
        FROM core.hourly WHERE tenant = $1`,
     [tenant],

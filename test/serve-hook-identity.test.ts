@@ -8,7 +8,14 @@
  */
 import t from 'tap';
 import { connect, type AddressInfo } from 'node:net';
-import { HEADERS_TIMEOUT_MS, HookError, checkOwner, hookServer, parseEvent, parseUserMap } from '../src/service/hook.js';
+import {
+  HEADERS_TIMEOUT_MS,
+  HookError,
+  checkOwner,
+  hookServer,
+  parseEvent,
+  parseUserMap,
+} from '../src/service/hook.js';
 
 const status = (f: () => unknown): number | null => {
   try {
@@ -21,13 +28,37 @@ const status = (f: () => unknown): number | null => {
 
 t.test('an event whose company folder differs from its username is refused with 403', async (t) => {
   const none = new Map<string, string>();
-  t.equal(status(() => checkOwner({ action: 'upload', username: 'acme' }, 'acme', none)), null, 'own company folder: accepted');
-  t.equal(status(() => checkOwner({ action: 'upload', username: 'acme' }, 'globex', none)), 403, 'another company folder: 403');
-  t.equal(status(() => checkOwner({ action: 'upload' }, 'acme', none)), 400, 'no username: 400');
+  t.equal(
+    status(() => checkOwner({ action: 'upload', username: 'acme' }, 'acme', none)),
+    null,
+    'own company folder: accepted',
+  );
+  t.equal(
+    status(() => checkOwner({ action: 'upload', username: 'acme' }, 'globex', none)),
+    403,
+    'another company folder: 403',
+  );
+  t.equal(
+    status(() => checkOwner({ action: 'upload' }, 'acme', none)),
+    400,
+    'no username: 400',
+  );
   const map = parseUserMap('sftp-acme=acme, ops = globex');
-  t.equal(status(() => checkOwner({ action: 'upload', username: 'sftp-acme' }, 'acme', map)), null, 'mapped user → its company: accepted');
-  t.equal(status(() => checkOwner({ action: 'upload', username: 'sftp-acme' }, 'globex', map)), 403, 'mapped user → another company: 403');
-  t.equal(status(() => checkOwner({ action: 'upload', username: 'ops' }, 'globex', map)), null, 'spaces around the pair are trimmed');
+  t.equal(
+    status(() => checkOwner({ action: 'upload', username: 'sftp-acme' }, 'acme', map)),
+    null,
+    'mapped user → its company: accepted',
+  );
+  t.equal(
+    status(() => checkOwner({ action: 'upload', username: 'sftp-acme' }, 'globex', map)),
+    403,
+    'mapped user → another company: 403',
+  );
+  t.equal(
+    status(() => checkOwner({ action: 'upload', username: 'ops' }, 'globex', map)),
+    null,
+    'spaces around the pair are trimmed',
+  );
   t.throws(() => parseUserMap('acme'), /not user=company/);
   t.throws(() => parseUserMap('a=b/c'), /not user=company/);
   t.same([...parseUserMap('')], []);
@@ -35,10 +66,26 @@ t.test('an event whose company folder differs from its username is refused with 
 
 t.test('an upload event without status is refused with 400', async (t) => {
   const body = (e: object) => Buffer.from(JSON.stringify(e));
-  t.equal(status(() => parseEvent(body({ action: 'upload', username: 'a', path: '/r/a/c/d/x.tsv' }))), 400, 'no status: 400');
-  t.equal(status(() => parseEvent(body({ action: 'upload', username: 'a', path: '/r/a/c/d/x.tsv', status: null }))), 400, 'null status: 400');
-  t.equal(status(() => parseEvent(body({ action: 'upload', username: 'a', path: '/r/a/c/d/x.tsv', status: 1 }))), null, 'status 1: parsed');
-  t.equal(status(() => parseEvent(body({ action: 'mkdir', username: 'a', path: '/r/a/c' }))), null, 'mkdir needs no status');
+  t.equal(
+    status(() => parseEvent(body({ action: 'upload', username: 'a', path: '/r/a/c/d/x.tsv' }))),
+    400,
+    'no status: 400',
+  );
+  t.equal(
+    status(() => parseEvent(body({ action: 'upload', username: 'a', path: '/r/a/c/d/x.tsv', status: null }))),
+    400,
+    'null status: 400',
+  );
+  t.equal(
+    status(() => parseEvent(body({ action: 'upload', username: 'a', path: '/r/a/c/d/x.tsv', status: 1 }))),
+    null,
+    'status 1: parsed',
+  );
+  t.equal(
+    status(() => parseEvent(body({ action: 'mkdir', username: 'a', path: '/r/a/c' }))),
+    null,
+    'mkdir needs no status',
+  );
 });
 
 t.test('a client sending a partial header is cut at the header bound, not after ~40 s', async (t) => {

@@ -8,7 +8,16 @@ import t from 'tap';
 import { join } from 'node:path';
 import { influxQuery, servicesSkip } from './services.js';
 import {
-  checkStores, expectedOf, promValue, serial, serveSetup, startServe, uploadEvent, waitParsed, waitUntil, writeDeviceFiles,
+  checkStores,
+  expectedOf,
+  promValue,
+  serial,
+  serveSetup,
+  startServe,
+  uploadEvent,
+  waitParsed,
+  waitUntil,
+  writeDeviceFiles,
 } from './serve-harness.js';
 
 // the services are taken one test file at a time (servicesUp): the wait for them counts too
@@ -19,13 +28,34 @@ t.test('200 concurrent hook calls for 50 files: each file ingested once', { skip
   const { db, tenant, base, root } = await serveSetup(t, 'hooks', 'hooks');
   // 5 devices × 10 files, each overlapping the previous one by 40 rows
   const files: string[] = [];
-  for (let d = 0; d < 5; d++) files.push(...writeDeviceFiles(root, tenant, 'camp', { masterSn: serial(d), files: 10, rows: 120, overlap: 40, seed: 100 + d }));
+  for (let d = 0; d < 5; d++)
+    files.push(
+      ...writeDeviceFiles(root, tenant, 'camp', {
+        masterSn: serial(d),
+        files: 10,
+        rows: 120,
+        overlap: 40,
+        seed: 100 + d,
+      }),
+    );
   const expected = await expectedOf(root, files);
   t.ok(expected.duplicateRows > 0, `overlapping files: ${expected.duplicateRows} rows brought twice`);
-  const serve = await startServe(t, db.env, { root, stateDir: join(base, 'state'), settle: 3600, rescan: 3600, workers: 1 });
+  const serve = await startServe(t, db.env, {
+    root,
+    stateDir: join(base, 'state'),
+    settle: 3600,
+    rescan: 3600,
+    workers: 1,
+  });
 
   // provisioning: mkdir <company>/<campaign>
-  const mk = await serve.hook({ action: 'mkdir', username: tenant, path: join(root, tenant, 'camp'), virtual_path: '/camp', status: 1 });
+  const mk = await serve.hook({
+    action: 'mkdir',
+    username: tenant,
+    path: join(root, tenant, 'camp'),
+    virtual_path: '/camp',
+    status: 1,
+  });
   t.equal(mk.status, 200);
   t.equal(mk.body.result, 'queued');
   const provisioned = await waitUntil(async () => {
@@ -34,7 +64,10 @@ t.test('200 concurrent hook calls for 50 files: each file ingested once', { skip
   }, 20_000);
   t.ok(provisioned, 'mkdir provisioned the tenant and campaign in PostgreSQL');
   const dbs = await influxQuery(db.env, tenant, 'SHOW DATABASES');
-  t.ok(dbs.series?.[0].values.some((v) => v[0] === tenant), 'and its InfluxDB database');
+  t.ok(
+    dbs.series?.[0].values.some((v) => v[0] === tenant),
+    'and its InfluxDB database',
+  );
 
   // 200 calls: every file at least twice, some four or six times, all at once, in shuffled order
   const calls: string[] = [];
@@ -58,13 +91,28 @@ t.test('200 concurrent hook calls for 50 files: each file ingested once', { skip
   // a late duplicate of a processed file: answered, and nothing happens
   const late = await serve.hook(uploadEvent(root, files[0]));
   t.equal(late.status, 200);
-  await waitUntil(async () => promValue(await serve.metrics(), 'powerview_queue_depth', { queue: 'files_pending' }) === 0, 5000);
+  await waitUntil(
+    async () => promValue(await serve.metrics(), 'powerview_queue_depth', { queue: 'files_pending' }) === 0,
+    5000,
+  );
   await checkStores(t, db, tenant, files, expected);
   const m = await serve.metrics();
   t.equal(promValue(m, 'powerview_files_total', { tenant, outcome: 'ok' }), 50, 'metrics: 50 files ok');
-  t.equal(promValue(m, 'powerview_files_total', { tenant, outcome: 'noop' }), 0, 'no file processed a second time (noop)');
-  t.equal(promValue(m, 'powerview_points_written_total', { tenant }), expected.points.size, 'metrics: the distinct points written');
-  t.equal(promValue(m, 'powerview_duplicate_rows_total', { tenant }), expected.duplicateRows, 'metrics: the overlapping rows skipped');
+  t.equal(
+    promValue(m, 'powerview_files_total', { tenant, outcome: 'noop' }),
+    0,
+    'no file processed a second time (noop)',
+  );
+  t.equal(
+    promValue(m, 'powerview_points_written_total', { tenant }),
+    expected.points.size,
+    'metrics: the distinct points written',
+  );
+  t.equal(
+    promValue(m, 'powerview_duplicate_rows_total', { tenant }),
+    expected.duplicateRows,
+    'metrics: the overlapping rows skipped',
+  );
   t.equal(promValue(m, 'powerview_hook_events_total', { action: 'upload', result: 'queued' }), 201);
   serve.child.kill('SIGTERM');
   t.equal((await serve.exited).code, 0, 'SIGTERM: exit 0');

@@ -19,7 +19,12 @@ t.test('a hook is answered while the journal compacts a large backlog', async (t
   const journal = new Journal(join(dir, 'events.jsonl'));
   await journal.open();
   const backlog: JournalEvent[] = [];
-  for (let i = 0; i < 200_000; i++) backlog.push({ kind: 'upload', path: `/srv/data/acme/camp/02100000/T302_251012_${String(i).padStart(6, '0')}.tsv`, at: 1_700_000_000_000 + i });
+  for (let i = 0; i < 200_000; i++)
+    backlog.push({
+      kind: 'upload',
+      path: `/srv/data/acme/camp/02100000/T302_251012_${String(i).padStart(6, '0')}.tsv`,
+      at: 1_700_000_000_000 + i,
+    });
   const server: Server = createServer((_req, res) => res.end('queued'));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => server.close());
@@ -43,7 +48,10 @@ t.test('a hook is answered while the journal compacts a large backlog', async (t
   await compaction;
   t.ok(answeredDuring, 'the request was answered before the compaction ended');
   const chunks = Math.ceil(backlog.length / COMPACT_CHUNK);
-  t.ok(turns >= chunks, `the event loop turned ${turns} times during the compaction (at least once per chunk of ${COMPACT_CHUNK}: ${chunks})`);
+  t.ok(
+    turns >= chunks,
+    `the event loop turned ${turns} times during the compaction (at least once per chunk of ${COMPACT_CHUNK}: ${chunks})`,
+  );
   await journal.close();
   const back = new Journal(journal.path).load();
   t.equal(back.length, backlog.length, 'the compacted journal holds every remaining event');

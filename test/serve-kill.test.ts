@@ -11,7 +11,17 @@ import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { servicesSkip } from './services.js';
 import {
-  checkStores, expectedOf, notParsed, parsedPath, serial, serveSetup, startServe, uploadEvent, waitParsed, waitUntil, writeDeviceFiles,
+  checkStores,
+  expectedOf,
+  notParsed,
+  parsedPath,
+  serial,
+  serveSetup,
+  startServe,
+  uploadEvent,
+  waitParsed,
+  waitUntil,
+  writeDeviceFiles,
 } from './serve-harness.js';
 
 // the services are taken one test file at a time (servicesUp): the wait for them counts too
@@ -23,7 +33,16 @@ t.test('SIGKILL mid-work, restart, again and again: every file once', { skip: se
   // 4 devices × 6 files of 1500 rows × 8 channels, each overlapping the previous by 300 rows
   const files: string[] = [];
   for (let d = 0; d < 4; d++) {
-    files.push(...writeDeviceFiles(root, tenant, 'camp', { masterSn: serial(d), files: 6, rows: 1500, overlap: 300, channels: 8, seed: 70 + d }));
+    files.push(
+      ...writeDeviceFiles(root, tenant, 'camp', {
+        masterSn: serial(d),
+        files: 6,
+        rows: 1500,
+        overlap: 300,
+        channels: 8,
+        seed: 70 + d,
+      }),
+    );
   }
   const expected = await expectedOf(root, files);
   let serve = await startServe(t, db.env, { root, stateDir, settle: 3600, rescan: 3600, workers: 1 });
@@ -55,26 +74,40 @@ t.test('SIGKILL mid-work, restart, again and again: every file once', { skip: se
   t.equal((await serve.exited).code, 0, 'the last process stops with 0');
 });
 
-t.test('killed between the two halves of a move (the file both in place and in parsed/): one copy in the end', { skip: servicesSkip }, async (t) => {
-  // moveFinished() links the file into parsed/, then unlinks it from the device folder: a crash in between
-  // leaves the same file in both. Restarted, the service finds the bytes already in the ledger (noop) and
-  // moves the file again: it must not end as a second copy, parsed/<name>.1.tsv.
-  const { db, tenant, base, root } = await serveSetup(t, 'killmove', 'kmove');
-  const stateDir = join(base, 'state');
-  const files = writeDeviceFiles(root, tenant, 'camp', { masterSn: serial(1), files: 2, rows: 300, overlap: 100, seed: 3 });
-  const expected = await expectedOf(root, files);
-  let serve = await startServe(t, db.env, { root, stateDir, settle: 3600, rescan: 3600 });
-  for (const f of files) t.equal((await serve.hook(uploadEvent(root, f))).status, 200);
-  t.ok(await waitParsed(files, 30_000), 'ingested');
-  serve.child.kill('SIGKILL');
-  await serve.exited;
-  // the state a SIGKILL between link() and unlink() leaves
-  linkSync(parsedPath(files[1]), files[1]);
-  serve = await startServe(t, db.env, { root, stateDir, settle: 0.5, rescan: 1 });
-  await waitUntil(() => !existsSync(files[1]), 20_000);
-  await sleep(500);
-  t.same(readdirSync(dirname(parsedPath(files[1]))).sort(), files.map((f) => basename(f)).sort(), 'parsed/ holds each file once');
-  await checkStores(t, db, tenant, files, expected);
-  serve.child.kill('SIGTERM');
-  t.equal((await serve.exited).code, 0);
-});
+t.test(
+  'killed between the two halves of a move (the file both in place and in parsed/): one copy in the end',
+  { skip: servicesSkip },
+  async (t) => {
+    // moveFinished() links the file into parsed/, then unlinks it from the device folder: a crash in between
+    // leaves the same file in both. Restarted, the service finds the bytes already in the ledger (noop) and
+    // moves the file again: it must not end as a second copy, parsed/<name>.1.tsv.
+    const { db, tenant, base, root } = await serveSetup(t, 'killmove', 'kmove');
+    const stateDir = join(base, 'state');
+    const files = writeDeviceFiles(root, tenant, 'camp', {
+      masterSn: serial(1),
+      files: 2,
+      rows: 300,
+      overlap: 100,
+      seed: 3,
+    });
+    const expected = await expectedOf(root, files);
+    let serve = await startServe(t, db.env, { root, stateDir, settle: 3600, rescan: 3600 });
+    for (const f of files) t.equal((await serve.hook(uploadEvent(root, f))).status, 200);
+    t.ok(await waitParsed(files, 30_000), 'ingested');
+    serve.child.kill('SIGKILL');
+    await serve.exited;
+    // the state a SIGKILL between link() and unlink() leaves
+    linkSync(parsedPath(files[1]), files[1]);
+    serve = await startServe(t, db.env, { root, stateDir, settle: 0.5, rescan: 1 });
+    await waitUntil(() => !existsSync(files[1]), 20_000);
+    await sleep(500);
+    t.same(
+      readdirSync(dirname(parsedPath(files[1]))).sort(),
+      files.map((f) => basename(f)).sort(),
+      'parsed/ holds each file once',
+    );
+    await checkStores(t, db, tenant, files, expected);
+    serve.child.kill('SIGTERM');
+    t.equal((await serve.exited).code, 0);
+  },
+);

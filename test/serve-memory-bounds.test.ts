@@ -35,9 +35,18 @@ t.test('a never-ending report collector keeps only the most recent reports, the 
   t.equal(w.totals.files, 5000);
   t.equal(w.totals.files_failed, 500);
   t.equal(w.omitted, 5000 - kept.length);
-  t.ok(kept.some((f) => f.path === '/d/f04999.tsv'), 'the newest success is kept');
-  t.ok(kept.some((f) => f.path === '/d/f04993.tsv'), 'the newest failure is kept');
-  t.notOk(kept.some((f) => f.path === '/d/f00000.tsv'), 'the oldest is gone');
+  t.ok(
+    kept.some((f) => f.path === '/d/f04999.tsv'),
+    'the newest success is kept',
+  );
+  t.ok(
+    kept.some((f) => f.path === '/d/f04993.tsv'),
+    'the newest failure is kept',
+  );
+  t.notOk(
+    kept.some((f) => f.path === '/d/f00000.tsv'),
+    'the oldest is gone',
+  );
   t.ok(kept.filter((f) => f.status === 'error').length >= 20, 'failures keep their own share');
 });
 
@@ -45,7 +54,12 @@ t.test('a streaming job told to keep a bounded report retains at most that many 
   // files whose company cannot name a tenant: refused up front, no store is ever contacted
   const n = 600;
   async function* tasks(): AsyncIterable<FileTask> {
-    for (let i = 0; i < n; i++) yield { path: `/nowhere/Bad Co/k/d/f${i}.tsv`, identity: { company: 'Bad Co', campaign: 'k', device: 'd' }, size: 1 };
+    for (let i = 0; i < n; i++)
+      yield {
+        path: `/nowhere/Bad Co/k/d/f${i}.tsv`,
+        identity: { company: 'Bad Co', campaign: 'k', device: 'd' },
+        size: 1,
+      };
   }
   const { report } = await runIngestJob(tasks(), {
     pipeline: { workers: 0 },
@@ -94,29 +108,40 @@ t.test('the scheduler forgets its oldest given-up files past its bound', async (
   t.same(s.depth, { pending: 0, inFlight: 0 });
 });
 
-t.test('the watch holds one watch per folder, none per file nor in parsed/, and finds files in new folders', async (t) => {
-  const root = mkdtempSync(join(tmpdir(), 'pv-bounds-watch-'));
-  t.teardown(() => rmSync(root, { recursive: true, force: true }));
-  const old = join(root, 'co', 'camp', 'dev0');
-  mkdirSync(join(old, 'parsed'), { recursive: true });
-  for (let i = 0; i < 300; i++) writeFileSync(join(old, 'parsed', `p${i}.tsv`), 'x\n');
-  writeFileSync(join(old, 'a.tsv'), 'x\n');
-  const got: string[] = [];
-  const w = new RootWatch(root, { settleMs: 100, rescanMs: 3_600_000, knows: (p) => got.includes(p), onSettled: (p) => got.push(p) });
-  w.start();
-  t.teardown(() => w.stop());
-  await sleep(300);
-  const dev1 = join(root, 'co2', 'camp', 'dev1');
-  mkdirSync(dev1, { recursive: true });
-  writeFileSync(join(dev1, 'b.tsv'), 'x\n');
-  for (let i = 0; i < 100 && got.length < 2; i++) await sleep(100);
-  t.ok(got.includes(join(old, 'a.tsv')), 'a file present at start is found');
-  t.ok(got.includes(join(dev1, 'b.tsv')), 'a file in a folder created after start is found without a rescan');
-  mkdirSync(join(dev1, 'parsed'));
-  renameSync(join(dev1, 'b.tsv'), join(dev1, 'parsed', 'b.tsv'));
-  await sleep(300);
-  // root, co, co/camp, co/camp/dev0, co2, co2/camp, co2/camp/dev1: 300 archived files cost nothing
-  const watchers = (w as unknown as { watchers: Map<string, unknown> }).watchers;
-  t.equal(watchers.size, 7, 'one watch per folder up to the device level');
-  t.notOk([...watchers.keys()].some((k) => k.endsWith('parsed')), 'parsed/ is never watched');
-});
+t.test(
+  'the watch holds one watch per folder, none per file nor in parsed/, and finds files in new folders',
+  async (t) => {
+    const root = mkdtempSync(join(tmpdir(), 'pv-bounds-watch-'));
+    t.teardown(() => rmSync(root, { recursive: true, force: true }));
+    const old = join(root, 'co', 'camp', 'dev0');
+    mkdirSync(join(old, 'parsed'), { recursive: true });
+    for (let i = 0; i < 300; i++) writeFileSync(join(old, 'parsed', `p${i}.tsv`), 'x\n');
+    writeFileSync(join(old, 'a.tsv'), 'x\n');
+    const got: string[] = [];
+    const w = new RootWatch(root, {
+      settleMs: 100,
+      rescanMs: 3_600_000,
+      knows: (p) => got.includes(p),
+      onSettled: (p) => got.push(p),
+    });
+    w.start();
+    t.teardown(() => w.stop());
+    await sleep(300);
+    const dev1 = join(root, 'co2', 'camp', 'dev1');
+    mkdirSync(dev1, { recursive: true });
+    writeFileSync(join(dev1, 'b.tsv'), 'x\n');
+    for (let i = 0; i < 100 && got.length < 2; i++) await sleep(100);
+    t.ok(got.includes(join(old, 'a.tsv')), 'a file present at start is found');
+    t.ok(got.includes(join(dev1, 'b.tsv')), 'a file in a folder created after start is found without a rescan');
+    mkdirSync(join(dev1, 'parsed'));
+    renameSync(join(dev1, 'b.tsv'), join(dev1, 'parsed', 'b.tsv'));
+    await sleep(300);
+    // root, co, co/camp, co/camp/dev0, co2, co2/camp, co2/camp/dev1: 300 archived files cost nothing
+    const watchers = (w as unknown as { watchers: Map<string, unknown> }).watchers;
+    t.equal(watchers.size, 7, 'one watch per folder up to the device level');
+    t.notOk(
+      [...watchers.keys()].some((k) => k.endsWith('parsed')),
+      'parsed/ is never watched',
+    );
+  },
+);

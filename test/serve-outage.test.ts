@@ -15,8 +15,20 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { serviceCtl, servicesScript, servicesSkip } from './services.js';
 import {
-  checkStores, deliver, expectedOf, notParsed, promValue, rebase, serial, serveSetup, startServe, uploadEvent, waitParsed, waitUntil,
-  writeDeviceFiles, type HookReply,
+  checkStores,
+  deliver,
+  expectedOf,
+  notParsed,
+  promValue,
+  rebase,
+  serial,
+  serveSetup,
+  startServe,
+  uploadEvent,
+  waitParsed,
+  waitUntil,
+  writeDeviceFiles,
+  type HookReply,
 } from './serve-harness.js';
 
 const OUTAGE_S = Number(process.env.POWERVIEW_TEST_OUTAGE_SECONDS || 60);
@@ -56,7 +68,16 @@ async function outage(t: Test, store: 'influxdb' | 'postgres'): Promise<void> {
   const ref = join(base, 'ref');
   // 4 devices × 40 files, overlapping re-exports; delivered in export order, round-robin over the devices
   const perDevice: string[][] = [];
-  for (let d = 0; d < 4; d++) perDevice.push(writeDeviceFiles(stage, tenant, 'camp', { masterSn: serial(d), files: 40, rows: 100, overlap: 30, seed: 200 + d }));
+  for (let d = 0; d < 4; d++)
+    perDevice.push(
+      writeDeviceFiles(stage, tenant, 'camp', {
+        masterSn: serial(d),
+        files: 40,
+        rows: 100,
+        overlap: 30,
+        seed: 200 + d,
+      }),
+    );
   cpSync(stage, ref, { recursive: true });
   const queue: string[] = [];
   for (let i = 0; i < 40; i++) for (let d = 0; d < 4; d++) queue.push(perDevice[d][i]);
@@ -79,7 +100,9 @@ async function outage(t: Test, store: 'influxdb' | 'postgres'): Promise<void> {
     while (streaming && queue.length > 0) {
       const [path] = deliver(stage, root, [queue.shift()!]);
       delivered.push({ path, at: Date.now() });
-      replies.push(await serve.hook(uploadEvent(root, path)).catch((err: Error) => ({ status: 0, body: { error: err.message } })));
+      replies.push(
+        await serve.hook(uploadEvent(root, path)).catch((err: Error) => ({ status: 0, body: { error: err.message } })),
+      );
       await sleep(600);
     }
   })();
@@ -95,7 +118,12 @@ async function outage(t: Test, store: 'influxdb' | 'postgres'): Promise<void> {
     return r.status === 503 ? r : null;
   }, 5000);
   t.ok(ready, 'during the outage: /readyz 503');
-  if (ready) t.match(JSON.parse(ready.text), store === 'influxdb' ? { influxdb: 'unreachable', postgres: 'ok' } : { influxdb: 'ok', postgres: /./ }, `naming ${store}`);
+  if (ready)
+    t.match(
+      JSON.parse(ready.text),
+      store === 'influxdb' ? { influxdb: 'unreachable', postgres: 'ok' } : { influxdb: 'ok', postgres: /./ },
+      `naming ${store}`,
+    );
   if (ready && store === 'postgres') t.not(JSON.parse(ready.text).postgres, 'ok');
   // the rest of the outage, checking that the store stays down (a process outside the services lock running
   // `ops/services.sh up` would start it again behind the test's back)
@@ -108,7 +136,11 @@ async function outage(t: Test, store: 'influxdb' | 'postgres'): Promise<void> {
   // a file needs both stores before it moves: none delivered during the outage can be in parsed/ yet
   const duringOutage = delivered.filter((d) => d.at > stoppedAt + 500).map((d) => d.path);
   t.ok(duringOutage.length >= OUTAGE_S, `${duringOutage.length} files delivered during the outage`);
-  t.same(duringOutage.filter((p) => !notParsed([p]).length), [], 'none of them ingested while the store was down');
+  t.same(
+    duringOutage.filter((p) => !notParsed([p]).length),
+    [],
+    'none of them ingested while the store was down',
+  );
   await ctl('start', store);
   const startedAt = Date.now();
   t.comment(`${store} back after ${((startedAt - stoppedAt) / 1000).toFixed(1)} s`);
@@ -116,23 +148,40 @@ async function outage(t: Test, store: 'influxdb' | 'postgres'): Promise<void> {
   streaming = false;
   await stream;
   const files = delivered.map((d) => d.path);
-  t.same([...new Set(replies.map((r) => r.status))], [200], `all ${replies.length} hook calls answered 200, during the outage too`);
+  t.same(
+    [...new Set(replies.map((r) => r.status))],
+    [200],
+    `all ${replies.length} hook calls answered 200, during the outage too`,
+  );
 
   const drained = await waitParsed(files, 150_000);
   t.ok(drained, `the backlog drained ${((Date.now() - startedAt) / 1000).toFixed(1)} s after ${store} came back`);
   if (!drained) t.comment(`not parsed: ${notParsed(files).length}; logs:\n${serve.stderr().slice(-3000)}`);
-  const expected = await expectedOf(ref, files.map((p) => rebase(root, ref, p)));
+  const expected = await expectedOf(
+    ref,
+    files.map((p) => rebase(root, ref, p)),
+  );
   await checkStores(t, db, tenant, files, expected);
   const m = await serve.metrics();
   // InfluxDB: every file taken during the outage retries its writes. PostgreSQL: a device cannot even be claimed
   // while it is down, so commit retries happen only for a file caught mid-way by the stop
-  if (store === 'influxdb') t.ok(promValue(m, 'powerview_retries_total', { store }) > 0, 'the outage was met: InfluxDB retries counted');
+  if (store === 'influxdb')
+    t.ok(promValue(m, 'powerview_retries_total', { store }) > 0, 'the outage was met: InfluxDB retries counted');
   else t.comment(`PostgreSQL commit retries: ${promValue(m, 'powerview_retries_total', { store })}`);
   t.equal(promValue(m, 'powerview_files_total', { tenant, outcome: 'error' }), 0, 'no file failed');
-  t.equal(promValue(m, 'powerview_files_total', { tenant, outcome: 'ok' }) + promValue(m, 'powerview_files_total', { tenant, outcome: 'noop' }), files.length, 'each file done once (ok, or noop when a commit went through unseen)');
+  t.equal(
+    promValue(m, 'powerview_files_total', { tenant, outcome: 'ok' }) +
+      promValue(m, 'powerview_files_total', { tenant, outcome: 'noop' }),
+    files.length,
+    'each file done once (ok, or noop when a commit went through unseen)',
+  );
   serve.child.kill('SIGTERM');
   t.equal((await serve.exited).code, 0, 'SIGTERM: exit 0');
 }
 
-t.test(`InfluxDB down for ${OUTAGE_S} s under a stream of uploads`, { skip: servicesSkip }, (t) => outage(t, 'influxdb'));
-t.test(`PostgreSQL down for ${OUTAGE_S} s under a stream of uploads`, { skip: servicesSkip }, (t) => outage(t, 'postgres'));
+t.test(`InfluxDB down for ${OUTAGE_S} s under a stream of uploads`, { skip: servicesSkip }, (t) =>
+  outage(t, 'influxdb'),
+);
+t.test(`PostgreSQL down for ${OUTAGE_S} s under a stream of uploads`, { skip: servicesSkip }, (t) =>
+  outage(t, 'postgres'),
+);

@@ -9,7 +9,17 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { servicesSkip } from './services.js';
 import {
-  checkStores, deliver, expectedOf, promValue, serial, serveSetup, startServe, tempDir, uploadEvent, waitParsed, writeDeviceFiles,
+  checkStores,
+  deliver,
+  expectedOf,
+  promValue,
+  serial,
+  serveSetup,
+  startServe,
+  tempDir,
+  uploadEvent,
+  waitParsed,
+  writeDeviceFiles,
 } from './serve-harness.js';
 
 // the services are taken one test file at a time (servicesUp): the wait for them counts too
@@ -20,7 +30,10 @@ t.test('two instances, one root, one database: every file once', { skip: service
   const stage = join(base, 'stage');
   // 8 devices × 6 files, overlapping re-exports
   const staged: string[][] = [];
-  for (let d = 0; d < 8; d++) staged.push(writeDeviceFiles(stage, tenant, 'camp', { masterSn: serial(d), files: 6, rows: 200, overlap: 60, seed: 40 + d }));
+  for (let d = 0; d < 8; d++)
+    staged.push(
+      writeDeviceFiles(stage, tenant, 'camp', { masterSn: serial(d), files: 6, rows: 200, overlap: 60, seed: 40 + d }),
+    );
   const expected = await expectedOf(stage, staged.flat());
   const options = { root, settle: 0.5, rescan: 1, workers: 1 };
   const [a, b] = await Promise.all([
@@ -51,10 +64,21 @@ t.test('two instances, one root, one database: every file once', { skip: service
   const okB = promValue(mb, 'powerview_files_total', { tenant, outcome: 'ok' });
   t.comment(`instance A ingested ${okA} files, instance B ${okB}`);
   t.equal(okA + okB, files.length, 'the two instances together: each file ok once');
-  t.equal(promValue(ma, 'powerview_files_total', { tenant, outcome: 'noop' }) + promValue(mb, 'powerview_files_total', { tenant, outcome: 'noop' }), 0, 'no file taken twice (noop)');
-  t.equal(promValue(ma, 'powerview_files_total', { tenant, outcome: 'error' }) + promValue(mb, 'powerview_files_total', { tenant, outcome: 'error' }), 0, 'no file failed');
   t.equal(
-    promValue(ma, 'powerview_points_written_total', { tenant }) + promValue(mb, 'powerview_points_written_total', { tenant }),
+    promValue(ma, 'powerview_files_total', { tenant, outcome: 'noop' }) +
+      promValue(mb, 'powerview_files_total', { tenant, outcome: 'noop' }),
+    0,
+    'no file taken twice (noop)',
+  );
+  t.equal(
+    promValue(ma, 'powerview_files_total', { tenant, outcome: 'error' }) +
+      promValue(mb, 'powerview_files_total', { tenant, outcome: 'error' }),
+    0,
+    'no file failed',
+  );
+  t.equal(
+    promValue(ma, 'powerview_points_written_total', { tenant }) +
+      promValue(mb, 'powerview_points_written_total', { tenant }),
     expected.points.size,
     'points written by both together = the distinct points',
   );
@@ -63,37 +87,44 @@ t.test('two instances, one root, one database: every file once', { skip: service
   t.same([(await a.exited).code, (await b.exited).code], [0, 0], 'both stop with 0');
 });
 
-t.test('the scheduler keeps a device claimed while its next file is being looked at (no window for another instance)', async (t) => {
-  // the race behind a file ingested by both instances (one ok, the other noop): between taking a file off
-  // `pending` and adding it to `inFlight`, the scheduler awaits stat(); a file of the same device finishing
-  // meanwhile saw the device empty and released its claim, so another instance could take the same file.
-  const { Scheduler } = await import('../src/service/scheduler.js');
-  const { realpathSync } = await import('node:fs');
-  const root = join(realpathSync(tempDir(t, 'sched2')), 'root');
-  const [f1, f2] = writeDeviceFiles(root, 'acme', 'camp', { masterSn: serial(1), files: 2, rows: 10, overlap: 0 });
-  const held = new Set<string>();
-  const released: string[] = [];
-  const claims = {
-    tryClaim: async (f: string) => (held.add(f), true),
-    release: async (f: string) => {
-      released.push(f);
-      held.delete(f);
-    },
-    isHeld: (f: string) => held.has(f),
-  };
-  const s = new Scheduler(root, claims);
-  s.add(f1, Date.now());
-  s.add(f2, Date.now());
-  const it = s[Symbol.asyncIterator]();
-  const first = await it.next();
-  t.equal(first.value?.path, f1, 'first file out');
-  // the pipeline asks for the next file, and at that very moment the first one is done
-  const second = it.next();
-  s.done({ status: 'ok', moved_to: join(root, 'acme', 'camp', serial(1), 'parsed', 'x.tsv') } as never, first.value!);
-  const r = await second;
-  t.equal(r.value?.path, f2, 'second file out');
-  t.same(released, [], 'the claim is not released while a file of the device is still to be processed');
-  t.ok(s.knows(f2), 'the file handed over is known (in flight)');
-  t.same(s.unfinished().map((u) => u.path), [f2], 'and kept by the journal');
-  s.stop();
-});
+t.test(
+  'the scheduler keeps a device claimed while its next file is being looked at (no window for another instance)',
+  async (t) => {
+    // the race behind a file ingested by both instances (one ok, the other noop): between taking a file off
+    // `pending` and adding it to `inFlight`, the scheduler awaits stat(); a file of the same device finishing
+    // meanwhile saw the device empty and released its claim, so another instance could take the same file.
+    const { Scheduler } = await import('../src/service/scheduler.js');
+    const { realpathSync } = await import('node:fs');
+    const root = join(realpathSync(tempDir(t, 'sched2')), 'root');
+    const [f1, f2] = writeDeviceFiles(root, 'acme', 'camp', { masterSn: serial(1), files: 2, rows: 10, overlap: 0 });
+    const held = new Set<string>();
+    const released: string[] = [];
+    const claims = {
+      tryClaim: async (f: string) => (held.add(f), true),
+      release: async (f: string) => {
+        released.push(f);
+        held.delete(f);
+      },
+      isHeld: (f: string) => held.has(f),
+    };
+    const s = new Scheduler(root, claims);
+    s.add(f1, Date.now());
+    s.add(f2, Date.now());
+    const it = s[Symbol.asyncIterator]();
+    const first = await it.next();
+    t.equal(first.value?.path, f1, 'first file out');
+    // the pipeline asks for the next file, and at that very moment the first one is done
+    const second = it.next();
+    s.done({ status: 'ok', moved_to: join(root, 'acme', 'camp', serial(1), 'parsed', 'x.tsv') } as never, first.value!);
+    const r = await second;
+    t.equal(r.value?.path, f2, 'second file out');
+    t.same(released, [], 'the claim is not released while a file of the device is still to be processed');
+    t.ok(s.knows(f2), 'the file handed over is known (in flight)');
+    t.same(
+      s.unfinished().map((u) => u.path),
+      [f2],
+      'and kept by the journal',
+    );
+    s.stop();
+  },
+);

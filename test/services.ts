@@ -8,7 +8,8 @@ import { cliPath, projectRoot } from './helpers.js';
 export const servicesScript = join(projectRoot, 'ops', 'services.sh');
 
 /** Set POWERVIEW_SKIP_SERVICES=1 to skip the tests that need real services. */
-export const servicesSkip = process.env.POWERVIEW_SKIP_SERVICES === '1' ? 'POWERVIEW_SKIP_SERVICES=1: real-service tests skipped' : false;
+export const servicesSkip =
+  process.env.POWERVIEW_SKIP_SERVICES === '1' ? 'POWERVIEW_SKIP_SERVICES=1: real-service tests skipped' : false;
 
 let cachedEnv: Record<string, string> | null = null;
 const lockDir = join(projectRoot, '.powerview', 'test-services.lock');
@@ -101,7 +102,11 @@ export interface InfluxQLResult {
  * Every point of `measurement` in `db` as `series-key field time → value`
  * (series key: measurement and sorted tags, as in line protocol).
  */
-export async function pointsOf(env: Record<string, string>, db: string, measurement = 'electrical'): Promise<Map<string, number>> {
+export async function pointsOf(
+  env: Record<string, string>,
+  db: string,
+  measurement = 'electrical',
+): Promise<Map<string, number>> {
   const r = await influxQuery(env, db, `SELECT * FROM "${measurement}" GROUP BY *`);
   const out = new Map<string, number>();
   for (const s of r.series ?? []) {
@@ -157,7 +162,12 @@ export interface CliResult {
 }
 
 /** Runs the CLI with the services' environment (plus `extra`), collecting its output. */
-export function runCli(args: string[], env: Record<string, string>, extra: Record<string, string> = {}, cwd = projectRoot): Promise<CliResult> & { child: ReturnType<typeof spawn> } {
+export function runCli(
+  args: string[],
+  env: Record<string, string>,
+  extra: Record<string, string> = {},
+  cwd = projectRoot,
+): Promise<CliResult> & { child: ReturnType<typeof spawn> } {
   const child = spawn(process.execPath, [cliPath, ...args], {
     cwd,
     env: { ...process.env, ...env, ...extra },

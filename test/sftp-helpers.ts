@@ -19,8 +19,12 @@ const SFTP = process.env.POWERVIEW_SFTP ?? '/usr/bin/sftp';
 /** skip reason when the services are skipped or OpenSSH's sftp / sftp-server are absent (ops/services.sh install installs them) */
 export const sftpSkip: string | false =
   servicesSkip ||
-  (!existsSync(SFTP_SERVER) ? `${SFTP_SERVER} absent (Debian openssh-sftp-server; ops/services.sh install installs it): real-SFTP tests skipped` : false) ||
-  (!existsSync(SFTP) ? `${SFTP} absent (Debian openssh-client; ops/services.sh install installs it): real-SFTP tests skipped` : false);
+  (!existsSync(SFTP_SERVER)
+    ? `${SFTP_SERVER} absent (Debian openssh-sftp-server; ops/services.sh install installs it): real-SFTP tests skipped`
+    : false) ||
+  (!existsSync(SFTP)
+    ? `${SFTP} absent (Debian openssh-client; ops/services.sh install installs it): real-SFTP tests skipped`
+    : false);
 
 const proxy = fileURLToPath(new URL('./sftp-stall-proxy.js', import.meta.url));
 
@@ -35,17 +39,27 @@ export interface SftpRun {
  * with the real client; `stall`: the client's stream is held after
  * `afterBytes` bytes, `holdMs` ms or (an absolute path) until that file exists. Resolves when the client exits.
  */
-export function runSftp(t: Test, dir: string, name: string, commands: string[], stall?: { afterBytes: number; holdMs: number | string }): Promise<SftpRun> & { child: ReturnType<typeof spawn> } {
+export function runSftp(
+  t: Test,
+  dir: string,
+  name: string,
+  commands: string[],
+  stall?: { afterBytes: number; holdMs: number | string },
+): Promise<SftpRun> & { child: ReturnType<typeof spawn> } {
   const batch = join(dir, `${name}.sftp-batch`);
   writeFileSync(batch, `${commands.join('\n')}\n`);
-  const server = stall ? `${process.execPath} ${proxy} ${stall.afterBytes} ${stall.holdMs} ${SFTP_SERVER}` : SFTP_SERVER;
+  const server = stall
+    ? `${process.execPath} ${proxy} ${stall.afterBytes} ${stall.holdMs} ${SFTP_SERVER}`
+    : SFTP_SERVER;
   const child = spawn(SFTP, ['-b', batch, '-D', server], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d));
   child.stderr!.on('data', (d: Buffer) => (stderr += d));
   let done = false;
-  const p = new Promise<SftpRun>((resolve) => child.on('exit', (code) => ((done = true), resolve({ code, stdout, stderr }))));
+  const p = new Promise<SftpRun>((resolve) =>
+    child.on('exit', (code) => ((done = true), resolve({ code, stdout, stderr }))),
+  );
   t.teardown(() => {
     if (!done) child.kill('SIGKILL');
   });
@@ -89,6 +103,7 @@ export const SFTP_WRITE_SIZES = [32768, 261120];
 
 /** whether every offset where one of those writes ends is mid-line: a stalled upload is cut there */
 export function cutsMidLine(bytes: Buffer, chunks = SFTP_WRITE_SIZES): boolean {
-  for (const chunk of chunks) for (let end = chunk; end < bytes.length; end += chunk) if (bytes[end - 1] === 10) return false;
+  for (const chunk of chunks)
+    for (let end = chunk; end < bytes.length; end += chunk) if (bytes[end - 1] === 10) return false;
   return true;
 }

@@ -15,7 +15,10 @@ import { runInProcess, runPipelineOne, type InProcessResult } from './tsv-run.js
 const SEED = process.env.FC_SEED ? Number(process.env.FC_SEED) : undefined;
 /** FC_RUNS_FACTOR=20 for a longer bug hunt */
 const FACTOR = process.env.FC_RUNS_FACTOR ? Number(process.env.FC_RUNS_FACTOR) : 1;
-const params = (numRuns: number): fc.Parameters<unknown> => ({ numRuns: numRuns * FACTOR, ...(SEED !== undefined ? { seed: SEED } : {}) });
+const params = (numRuns: number): fc.Parameters<unknown> => ({
+  numRuns: numRuns * FACTOR,
+  ...(SEED !== undefined ? { seed: SEED } : {}),
+});
 
 /** everything of the stats except the sums, which are float additions grouped by block */
 function exactStats(s: BlockStats) {
@@ -40,7 +43,10 @@ function closeSums(a: BlockStats, b: BlockStats, what: string): void {
   for (let i = 0; i < a.channels.sum.length; i++) {
     const x = a.channels.sum[i];
     const y = b.channels.sum[i];
-    ok(x === y || Math.abs(x - y) <= 1e-9 * Math.max(1, Math.abs(x), Math.abs(y)), `${what}: channel ${i} sum ${x} vs ${y}`);
+    ok(
+      x === y || Math.abs(x - y) <= 1e-9 * Math.max(1, Math.abs(x), Math.abs(y)),
+      `${what}: channel ${i} sum ${x} vs ${y}`,
+    );
   }
 }
 
@@ -63,13 +69,18 @@ function sameRun(a: InProcessResult, b: InProcessResult, what: string, sameBlock
 /** one assertion per property; on failure the counterexample, the seed and the error */
 function verdict(t: Test, details: fc.RunDetails<unknown>): void {
   t.equal(details.failed, false, details.failed ? `property failed, seed ${details.seed}` : 'property holds');
-  if (details.failed) t.comment(`${fc.defaultReportMessage(details)}\n${String((details as { errorInstance?: unknown }).errorInstance)}`);
+  if (details.failed)
+    t.comment(`${fc.defaultReportMessage(details)}\n${String((details as { errorInstance?: unknown }).errorInstance)}`);
 }
 
 /** wall-clock starts: ordinary days and the Paris transitions */
 const startArb = fc.oneof(
   fc.integer({ min: Date.UTC(2024, 0, 1) / 1000, max: Date.UTC(2026, 11, 31) / 1000 }),
-  fc.constantFrom(Date.UTC(2025, 9, 26, 1, 0) / 1000, Date.UTC(2025, 2, 30, 1, 30) / 1000, Date.UTC(2025, 11, 31, 23, 0) / 1000),
+  fc.constantFrom(
+    Date.UTC(2025, 9, 26, 1, 0) / 1000,
+    Date.UTC(2025, 2, 30, 1, 30) / 1000,
+    Date.UTC(2025, 11, 31, 23, 0) / 1000,
+  ),
 );
 
 const specArb: fc.Arbitrary<{ spec: FileSpec; zone: string }> = fc
@@ -110,15 +121,28 @@ t.test('generated files: output independent of chunking and block size', async (
         sameRun(whole, reference, `blockBytes ${blockBytes} vs one block`, false);
         sameRun(bytewise, whole, '1-byte chunks vs whole', true);
         sameRun(random, whole, `chunks ${chunks.join(',')} vs whole`, true);
-        ok(whole.scan.blocks.every((b) => b.length <= blockBytes || b.epochs.length <= 1 || b.length - blockBytes < 2000), 'blocks near the target size');
+        ok(
+          whole.scan.blocks.every(
+            (b) => b.length <= blockBytes || b.epochs.length <= 1 || b.length - blockBytes < 2000,
+          ),
+          'blocks near the target size',
+        );
         // and the Pipeline, on a real file, with that block size
         const { report, lp } = await runPipelineOne(file, { v002TimeZone: zone, blockBytes });
         if (reference.stats.points > 0) {
           equal(report.status, 'ok', `pipeline status (${report.error?.message})`);
           equal(lp, reference.lp, 'pipeline line protocol');
           equal(report.points, reference.stats.points, 'pipeline points');
-          deepStrictEqual(report.invalid_values.first_lines, reference.stats.invalidValues.lines, 'pipeline invalid value lines');
-          deepStrictEqual(report.truncated_rows.first_lines, reference.stats.truncatedRows.lines, 'pipeline truncated lines');
+          deepStrictEqual(
+            report.invalid_values.first_lines,
+            reference.stats.invalidValues.lines,
+            'pipeline invalid value lines',
+          );
+          deepStrictEqual(
+            report.truncated_rows.first_lines,
+            reference.stats.truncatedRows.lines,
+            'pipeline truncated lines',
+          );
           equal(report.duplicate_rows, reference.stats.duplicateRows, 'pipeline duplicates');
         } else {
           equal(report.status, 'error');
@@ -211,10 +235,19 @@ type Mutation =
 
 const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ op: fc.constant('delete' as const), at: fc.nat(), len: fc.integer({ min: 1, max: 40 }) }),
-  fc.record({ op: fc.constant('duplicate' as const), at: fc.nat(), len: fc.integer({ min: 1, max: 80 }), to: fc.nat() }),
+  fc.record({
+    op: fc.constant('duplicate' as const),
+    at: fc.nat(),
+    len: fc.integer({ min: 1, max: 80 }),
+    to: fc.nat(),
+  }),
   fc.record({ op: fc.constant('insert' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
   fc.record({ op: fc.constant('token' as const), at: fc.nat(), token: fc.constantFrom(...TOKENS) }),
-  fc.record({ op: fc.constant('set' as const), at: fc.nat(), byte: fc.constantFrom(9, 10, 13, 32, 45, 46, 48, 57, 0x2f, 0x3a, 0xff) }),
+  fc.record({
+    op: fc.constant('set' as const),
+    at: fc.nat(),
+    byte: fc.constantFrom(9, 10, 13, 32, 45, 46, 48, 57, 0x2f, 0x3a, 0xff),
+  }),
 );
 
 function mutate(file: Buffer, mutations: Mutation[]): Buffer {
@@ -306,7 +339,10 @@ async function checkBrokenFile(file: Buffer, chunks: number[], blockBytes: numbe
   }
   // whatever got written is well-formed line protocol, one point per line
   for (const line of lp.split('\n').slice(0, -1)) {
-    ok(/^electrical,(?:[^ \\\n]|\\.)+ (?:[^ =\\]|\\.)+=-?\d+(?:\.\d+)? \d+$/.test(line), `malformed line: ${JSON.stringify(line)}`);
+    ok(
+      /^electrical,(?:[^ \\\n]|\\.)+ (?:[^ =\\]|\\.)+=-?\d+(?:\.\d+)? \d+$/.test(line),
+      `malformed line: ${JSON.stringify(line)}`,
+    );
   }
   ok(lp === '' || lp.endsWith('\n'), 'line protocol ends with a newline');
 }
@@ -331,7 +367,10 @@ t.test('mutated files: only PowerViewErrors, and the Pipeline always reports', a
   );
   verdict(t, details);
   t.comment(`outcomes: ${JSON.stringify(tally)}`);
-  t.ok(tally.ok >= 60 * FACTOR && tally.otherError >= 60 * FACTOR, 'the mutations reach both the data rules and the file-level errors');
+  t.ok(
+    tally.ok >= 60 * FACTOR && tally.otherError >= 60 * FACTOR,
+    'the mutations reach both the data rules and the file-level errors',
+  );
 });
 
 t.test('mutations confined to the data: the header survives, the file is still read', async (t) => {
@@ -340,7 +379,10 @@ t.test('mutations confined to the data: the header survives, the file is still r
   const details = await fc.check(
     fc.asyncProperty(
       baseSpecArb.filter((s) => !s.defects.includes('bom')),
-      fc.array(mutationArb.filter((m) => m.op !== 'token' || !m.token.includes('\u0000')), { minLength: 1, maxLength: 6 }),
+      fc.array(
+        mutationArb.filter((m) => m.op !== 'token' || !m.token.includes('\u0000')),
+        { minLength: 1, maxLength: 6 },
+      ),
       chunksArb,
       blockArb,
       async (spec, mutations, chunks, blockBytes) => {
@@ -368,7 +410,22 @@ t.test('random bytes and random token soup: only PowerViewErrors, and the Pipeli
   const soup = fc
     .array(fc.oneof(fc.constantFrom(...TOKENS), fc.string({ maxLength: 6 })), { maxLength: 60 })
     .map((parts) => Buffer.from(parts.join(''), 'utf8'));
-  const cellArb = fc.constantFrom('1', '-0.0', '12.5', '230.40', 'NaN', '', ' 7 ', '+5', '.5', '5.', 'inf', '12,5', 'x', '-');
+  const cellArb = fc.constantFrom(
+    '1',
+    '-0.0',
+    '12.5',
+    '230.40',
+    'NaN',
+    '',
+    ' 7 ',
+    '+5',
+    '.5',
+    '5.',
+    'inf',
+    '12,5',
+    'x',
+    '-',
+  );
   const tsArb = fc.constantFrom(
     '05/01/26 10:00:00',
     '05/01/26 10:10:00',
@@ -388,12 +445,18 @@ t.test('random bytes and random token soup: only PowerViewErrors, and the Pipeli
         '02000800\t02000800\t02000800\nMV_T302_V002\tPh 1 V\tVoie1 W\n',
         'START_HEADER\n{"DataTimeSettings":"UTC","MasterType":"Mono"}\nEND_HEADER\nSTART_DATA\n02000800\t04001002\nMV_T302_V003\tVoie1 W\n',
       ),
-      fc.array(fc.oneof({ weight: 4, arbitrary: rowArb }, { weight: 1, arbitrary: fc.constantFrom(...TOKENS) }), { maxLength: 20 }),
+      fc.array(fc.oneof({ weight: 4, arbitrary: rowArb }, { weight: 1, arbitrary: fc.constantFrom(...TOKENS) }), {
+        maxLength: 20,
+      }),
     )
     .map(([h, rows]) => Buffer.from(h + rows.join(''), 'utf8'));
   const details = await fc.check(
     fc.asyncProperty(
-      fc.oneof(fc.uint8Array({ maxLength: 600 }).map((a) => Buffer.from(a)), soup, headed),
+      fc.oneof(
+        fc.uint8Array({ maxLength: 600 }).map((a) => Buffer.from(a)),
+        soup,
+        headed,
+      ),
       chunksArb,
       blockArb,
       async (file, chunks, blockBytes) => {
@@ -445,7 +508,8 @@ function naiveParse(file: Buffer, fields: string[]): Expected {
       const date = new Date(0);
       date.setUTCFullYear(year, mo - 1, d);
       date.setUTCHours(h, mi, s, 0);
-      const ok = mo >= 1 && mo <= 12 && date.getUTCDate() === d && date.getUTCMonth() === mo - 1 && h < 24 && mi < 60 && s < 60;
+      const ok =
+        mo >= 1 && mo <= 12 && date.getUTCDate() === d && date.getUTCMonth() === mo - 1 && h < 24 && mi < 60 && s < 60;
       if (ok) time = date.getTime() / 1000;
       if (time < 3 || time > 0xffffffff) time = NaN;
     }

@@ -1,5 +1,12 @@
 import t from 'tap';
-import { buildChannels, parseHeader, splitNameUnit, headerCells, timeBasisOf, type HeaderOptions } from '../src/tsv/header.js';
+import {
+  buildChannels,
+  parseHeader,
+  splitNameUnit,
+  headerCells,
+  timeBasisOf,
+  type HeaderOptions,
+} from '../src/tsv/header.js';
 import { ErrorCodes, FileFormatError } from '../src/errors.js';
 import { TimeZoneRules } from '../src/tsv/timezone.js';
 
@@ -24,11 +31,19 @@ const meta = (extra: Record<string, unknown> = {}) =>
   });
 
 const v003 = (serials: string[], labels: string[], json = meta(), rows: string[] = []): string =>
-  ['START_HEADER', json, 'END_HEADER', 'START_DATA', serials.join('\t'), ['MV_T302_V003', ...labels].join('\t'), ...rows, 'END_DATA'].join(
-    '\n',
-  ) + '\n';
+  [
+    'START_HEADER',
+    json,
+    'END_HEADER',
+    'START_DATA',
+    serials.join('\t'),
+    ['MV_T302_V003', ...labels].join('\t'),
+    ...rows,
+    'END_DATA',
+  ].join('\n') + '\n';
 
-const parse = (text: string | Buffer, eof = true) => parseHeader(Buffer.isBuffer(text) ? text : Buffer.from(text, 'utf8'), eof);
+const parse = (text: string | Buffer, eof = true) =>
+  parseHeader(Buffer.isBuffer(text) ? text : Buffer.from(text, 'utf8'), eof);
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -45,7 +60,11 @@ t.test('splitNameUnit: the unit is the last space-separated token', async (t) =>
   t.same(splitNameUnit('Voie1 W'), { name: 'Voie1', unit: 'W' });
   t.same(splitNameUnit('minipince W'), { name: 'minipince', unit: 'W' });
   t.same(splitNameUnit('Courant neutre A'), { name: 'Courant neutre', unit: 'A' });
-  t.same(splitNameUnit('  Ph 2   V '), { name: 'Ph 2', unit: 'V' }, 'outer and repeated spaces do not leak into name or unit');
+  t.same(
+    splitNameUnit('  Ph 2   V '),
+    { name: 'Ph 2', unit: 'V' },
+    'outer and repeated spaces do not leak into name or unit',
+  );
   t.same(splitNameUnit('Energie kWh'), { name: 'Energie', unit: 'kWh' });
   t.same(splitNameUnit('Temp'), { name: 'Temp', unit: '' }, 'a single token has no unit');
 });
@@ -57,7 +76,17 @@ t.test('headerCells drops trailing empty cells and trims', async (t) => {
 
 t.test('buildChannels: master tri from Ph 1/2/3, slave channels Ch1..', async (t) => {
   const serials = [M, M, M, M, M, M, M, S, S];
-  const labels = ['MV_T302_V002', 'Ph 1 V', 'Ph 2 V', 'Ph 3 V', 'Voie1 W', 'Voie2 W', 'Voie3 W', 'minipince W', 'Voie2 W'];
+  const labels = [
+    'MV_T302_V002',
+    'Ph 1 V',
+    'Ph 2 V',
+    'Ph 3 V',
+    'Voie1 W',
+    'Voie2 W',
+    'Voie3 W',
+    'minipince W',
+    'Voie2 W',
+  ];
   const { masterSn, masterType, channels } = buildChannels(serials, labels, undefined);
   t.equal(masterSn, M);
   t.equal(masterType, 'tri');
@@ -67,16 +96,7 @@ t.test('buildChannels: master tri from Ph 1/2/3, slave channels Ch1..', async (t
   );
   t.same(
     channels.map((c) => c.channelId),
-    [
-      `M${M}_U1`,
-      `M${M}_U2`,
-      `M${M}_U3`,
-      `M${M}_Ch1`,
-      `M${M}_Ch2`,
-      `M${M}_Ch3`,
-      `M${M}_S${S}_Ch1`,
-      `M${M}_S${S}_Ch2`,
-    ],
+    [`M${M}_U1`, `M${M}_U2`, `M${M}_U3`, `M${M}_Ch1`, `M${M}_Ch2`, `M${M}_Ch3`, `M${M}_S${S}_Ch1`, `M${M}_S${S}_Ch2`],
   );
   t.same(
     channels.map((c) => c.fieldKey),
@@ -104,7 +124,11 @@ t.test('buildChannels: master tri from Ph 1/2/3, slave channels Ch1..', async (t
 });
 
 t.test('buildChannels: mono when a Ph label is missing; U1 then Ch1..', async (t) => {
-  const { masterType, channels } = buildChannels([M, M, M, M], ['MV_T302_V002', 'Ph 1 V', 'Ph 2 V', 'Voie1 W'], undefined);
+  const { masterType, channels } = buildChannels(
+    [M, M, M, M],
+    ['MV_T302_V002', 'Ph 1 V', 'Ph 2 V', 'Voie1 W'],
+    undefined,
+  );
   t.equal(masterType, 'mono');
   t.same(
     channels.map((c) => c.label),
@@ -127,7 +151,11 @@ t.test('buildChannels: Ph 1/2/3 on a slave do not make the master tri', async (t
 });
 
 t.test('buildChannels: Ph labels in any order still mean tri; labels follow column order', async (t) => {
-  const { masterType, channels } = buildChannels([M, M, M, M, M], ['MV_T302_V002', 'Voie1 W', 'Ph 3 V', 'Ph 1 V', 'Ph 2 V'], undefined);
+  const { masterType, channels } = buildChannels(
+    [M, M, M, M, M],
+    ['MV_T302_V002', 'Voie1 W', 'Ph 3 V', 'Ph 1 V', 'Ph 2 V'],
+    undefined,
+  );
   t.equal(masterType, 'tri');
   t.same(
     channels.map((c) => [c.name, c.label]),
@@ -194,7 +222,9 @@ t.test('parseHeader: V002', async (t) => {
 
 t.test('parseHeader: V003 with meta kept', async (t) => {
   const json = meta({ MasterType: 'Mono', Extra: [1, 2] });
-  const text = v003([M, M, M, M, M], ['Ph 1 V', 'Ph 2 V', 'Ph 3 V', 'Voie1 W'], json, ['05/01/26 10:00:00\t1\t2\t3\t4']);
+  const text = v003([M, M, M, M, M], ['Ph 1 V', 'Ph 2 V', 'Ph 3 V', 'Voie1 W'], json, [
+    '05/01/26 10:00:00\t1\t2\t3\t4',
+  ]);
   const h = parse(text)!;
   t.equal(h.format, 'V003');
   t.equal(h.formatId, 'MV_T302_V003');
@@ -224,7 +254,9 @@ t.test('parseHeader: the format comes from the content', async (t) => {
   const b = parse(v003([M, M], ['Voie1 W']))!;
   t.equal(b.format, 'V003');
   // a V002 table inside a V003 container and vice versa: format from the id, with a warning
-  const mixed = ['START_HEADER', meta(), 'END_HEADER', 'START_DATA', `${M}\t${M}`, 'MV_T302_V002\tVoie1 W', ''].join('\n');
+  const mixed = ['START_HEADER', meta(), 'END_HEADER', 'START_DATA', `${M}\t${M}`, 'MV_T302_V002\tVoie1 W', ''].join(
+    '\n',
+  );
   const c = parse(mixed)!;
   t.equal(c.formatId, 'MV_T302_V002');
   t.equal(c.expectsEndData, true, 'the container asks for END_DATA');
@@ -247,30 +279,82 @@ t.test('parseHeader: unknown format id is refused by name', async (t) => {
       t.equal((err as FileFormatError).line, 2, `${id}: line of the format id`);
     }
   }
-  t.equal(codeOf(() => parse(`${M}\t${M}\nhello\tVoie1 W\n`)), ErrorCodes.NO_HEADER, 'text that is no format id at all: no header');
+  t.equal(
+    codeOf(() => parse(`${M}\t${M}\nhello\tVoie1 W\n`)),
+    ErrorCodes.NO_HEADER,
+    'text that is no format id at all: no header',
+  );
 });
 
 t.test('parseHeader: files that cannot be read as a whole', async (t) => {
-  t.equal(codeOf(() => parse('')), ErrorCodes.EMPTY_FILE, 'empty');
-  t.equal(codeOf(() => parse('\n\n  \n\t\r\n')), ErrorCodes.EMPTY_FILE, 'blank lines only');
-  t.equal(codeOf(() => parse(Buffer.from([0xef, 0xbb, 0xbf]))), ErrorCodes.EMPTY_FILE, 'BOM only');
-  t.equal(codeOf(() => parse(Buffer.from([1, 2, 0, 4, 10, 65, 10]))), ErrorCodes.BINARY_FILE, 'NUL bytes');
+  t.equal(
+    codeOf(() => parse('')),
+    ErrorCodes.EMPTY_FILE,
+    'empty',
+  );
+  t.equal(
+    codeOf(() => parse('\n\n  \n\t\r\n')),
+    ErrorCodes.EMPTY_FILE,
+    'blank lines only',
+  );
+  t.equal(
+    codeOf(() => parse(Buffer.from([0xef, 0xbb, 0xbf]))),
+    ErrorCodes.EMPTY_FILE,
+    'BOM only',
+  );
+  t.equal(
+    codeOf(() => parse(Buffer.from([1, 2, 0, 4, 10, 65, 10]))),
+    ErrorCodes.BINARY_FILE,
+    'NUL bytes',
+  );
   const withNul = Buffer.from(v002([M, M], ['Voie1 W']));
   withNul[3] = 0;
-  t.equal(codeOf(() => parse(withNul)), ErrorCodes.BINARY_FILE, 'a NUL in the header');
-  t.equal(codeOf(() => parse(`${M}\t${M}\t${M}\nMV_T302_V002\tVoie1 W\n`)), ErrorCodes.BAD_HEADER, 'more serials than labels');
-  t.equal(codeOf(() => parse(`${M}\t${M}\nMV_T302_V002\tVoie1 W\tVoie2 W\n`)), ErrorCodes.BAD_HEADER, 'more labels than serials');
-  t.equal(codeOf(() => parse(`${M}\nMV_T302_V002\n`)), ErrorCodes.BAD_HEADER, 'no channel column');
+  t.equal(
+    codeOf(() => parse(withNul)),
+    ErrorCodes.BINARY_FILE,
+    'a NUL in the header',
+  );
+  t.equal(
+    codeOf(() => parse(`${M}\t${M}\t${M}\nMV_T302_V002\tVoie1 W\n`)),
+    ErrorCodes.BAD_HEADER,
+    'more serials than labels',
+  );
+  t.equal(
+    codeOf(() => parse(`${M}\t${M}\nMV_T302_V002\tVoie1 W\tVoie2 W\n`)),
+    ErrorCodes.BAD_HEADER,
+    'more labels than serials',
+  );
+  t.equal(
+    codeOf(() => parse(`${M}\nMV_T302_V002\n`)),
+    ErrorCodes.BAD_HEADER,
+    'no channel column',
+  );
   const twice = parse(`${M}\t${M}\t${M}\nMV_T302_V002\tVoie1 W\tVoie1 W\n`)!;
   t.same(
     twice.channels.map((c) => c.fieldKey),
     [`M${M}_U1_W`, `M${M}_Ch1_W`],
     'the same label twice: two channels, told apart by position',
   );
-  t.equal(codeOf(() => parse(`${M}\nMV_T302_V002\tVoie1 W\n`.replace(M, 'bad serial!'))), ErrorCodes.BAD_HEADER, 'bad serial');
-  t.equal(codeOf(() => parse(`${M}\t${M}\n`)), ErrorCodes.NO_HEADER, 'label line missing');
-  t.equal(codeOf(() => parse('START_HEADER\n{"a":1}\n')), ErrorCodes.NO_HEADER, 'START_HEADER without END_HEADER');
-  t.equal(codeOf(() => parse('START_HEADER\n{"a":1}\nEND_HEADER\n')), ErrorCodes.NO_HEADER, 'no START_DATA at eof');
+  t.equal(
+    codeOf(() => parse(`${M}\nMV_T302_V002\tVoie1 W\n`.replace(M, 'bad serial!'))),
+    ErrorCodes.BAD_HEADER,
+    'bad serial',
+  );
+  t.equal(
+    codeOf(() => parse(`${M}\t${M}\n`)),
+    ErrorCodes.NO_HEADER,
+    'label line missing',
+  );
+  t.equal(
+    codeOf(() => parse('START_HEADER\n{"a":1}\n')),
+    ErrorCodes.NO_HEADER,
+    'START_HEADER without END_HEADER',
+  );
+  t.equal(
+    codeOf(() => parse('START_HEADER\n{"a":1}\nEND_HEADER\n')),
+    ErrorCodes.NO_HEADER,
+    'no START_DATA at eof',
+  );
   t.equal(
     codeOf(() => parse(`START_HEADER\n{"a":1}\nEND_HEADER\n${M}\t${M}\nMV_T302_V003\tVoie1 W\n`)),
     ErrorCodes.BAD_HEADER,
@@ -342,7 +426,11 @@ t.test('parseHeader: incomplete head with eof=false returns null', async (t) => 
   const v2 = Buffer.from(v002([M, M], ['Voie1 W']));
   t.equal(parse(v2.subarray(0, 5), false), null);
   t.equal(parse(Buffer.alloc(0), false), null, 'nothing yet');
-  t.equal(codeOf(() => parse(v2.subarray(0, 5), true)), ErrorCodes.NO_HEADER, 'the same prefix at eof is an error');
+  t.equal(
+    codeOf(() => parse(v2.subarray(0, 5), true)),
+    ErrorCodes.NO_HEADER,
+    'the same prefix at eof is an error',
+  );
 });
 
 t.test('parseHeader: layout signature tracks the header layout', async (t) => {

@@ -4,7 +4,18 @@ import { canonicalDecimal } from '../src/tsv/block-parser.js';
 import type { FileReport } from '../src/pipeline/report.js';
 import type { FileIdentity } from '../src/tsv/series.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
-import { IDENTITY, MemorySink, epoch, lpLines, parseLpLine, pointMap, runInProcess, runPipelineOne, tempFile, type InProcessResult } from './tsv-run.js';
+import {
+  IDENTITY,
+  MemorySink,
+  epoch,
+  lpLines,
+  parseLpLine,
+  pointMap,
+  runInProcess,
+  runPipelineOne,
+  tempFile,
+  type InProcessResult,
+} from './tsv-run.js';
 
 const M = '02000800';
 const S = '04001002';
@@ -64,9 +75,11 @@ async function both(
   return { inproc, report, lp, points: pointMap(lp) };
 }
 
-
 t.test('values are copied as written', async (t) => {
-  const { points, report } = await both(t, v002([row(T0, '114.40', '230.0', '-0.0', '0', '-12.3450', '1234567890.0000001')]));
+  const { points, report } = await both(
+    t,
+    v002([row(T0, '114.40', '230.0', '-0.0', '0', '-12.3450', '1234567890.0000001')]),
+  );
   t.equal(report.status, 'ok');
   t.equal(points.get(`${F.U1}@${E0}`), '114.40', 'trailing zero kept');
   t.equal(points.get(`${F.U2}@${E0}`), '230.0');
@@ -275,7 +288,14 @@ t.test('blank and whitespace-only lines are skipped; line numbers stay right', a
   for (const [name, text] of [
     ['LF', v002(rows)],
     ['CRLF', v002(rows, '\r\n')],
-    ['BOM + CRLF + trailing tabs', '\ufeff' + v002(rows.map((r) => r + '\t'), '\r\n')],
+    [
+      'BOM + CRLF + trailing tabs',
+      '\ufeff' +
+        v002(
+          rows.map((r) => r + '\t'),
+          '\r\n',
+        ),
+    ],
   ] as const) {
     const { report } = await both(t, text);
     t.equal(report.status, 'ok', `${name}: ok`);
@@ -318,10 +338,7 @@ t.test('per-channel statistics and time range', async (t) => {
     ]),
   );
   const by = Object.fromEntries(report.channels.map((c) => [c.channel_id, c]));
-  t.same(
-    [by[`M${M}_U1`].count, by[`M${M}_U1`].min, by[`M${M}_U1`].max, by[`M${M}_U1`].mean],
-    [3, 1, 6, 3],
-  );
+  t.same([by[`M${M}_U1`].count, by[`M${M}_U1`].min, by[`M${M}_U1`].max, by[`M${M}_U1`].mean], [3, 1, 6, 3]);
   t.same([by[`M${M}_U2`].min, by[`M${M}_U2`].max, by[`M${M}_U2`].mean], [9.5, 11.5, 10.5]);
   t.same([by[`M${M}_U3`].min, by[`M${M}_U3`].max, by[`M${M}_U3`].mean], [-3, -1, -2]);
   t.same([by[`M${M}_Ch1`].min, by[`M${M}_Ch1`].max, by[`M${M}_Ch1`].mean], [0, 0, 0]);
@@ -331,7 +348,11 @@ t.test('per-channel statistics and time range', async (t) => {
     [1, 7, 7, 7],
   );
   t.equal(by[`M${M}_S${S}_Ch2`].device_sn, S);
-  t.same(report.time_range, { first: '2026-01-05T10:00:00Z', last: '2026-01-05T10:40:00Z' }, 'from the earliest to the latest valid row');
+  t.same(
+    report.time_range,
+    { first: '2026-01-05T10:00:00Z', last: '2026-01-05T10:40:00Z' },
+    'from the earliest to the latest valid row',
+  );
   t.equal(inproc.stats.minTime, at(0));
   t.equal(inproc.stats.maxTime, at(40));
   t.equal(report.master_sn, M);
@@ -413,7 +434,10 @@ t.test('V003 local time and V002 zones through the whole path', async (t) => {
 });
 
 t.test('clock reset rows are kept, with a warning', async (t) => {
-  const r = await both(t, v002([row(ts(0), 1, 2, 3, 4, 5, 6), row('01/01/20 01:00:02', 7, 7, 7, 7, 7, 7), row(ts(10), 1, 2, 3, 4, 5, 6)]));
+  const r = await both(
+    t,
+    v002([row(ts(0), 1, 2, 3, 4, 5, 6), row('01/01/20 01:00:02', 7, 7, 7, 7, 7, 7), row(ts(10), 1, 2, 3, 4, 5, 6)]),
+  );
   t.equal(r.points.get(`${F.U1}@${epoch('2020-01-01T01:00:02Z')}`), '7');
   t.match(r.report.warnings.join('\n'), /earlier than an earlier row/);
   t.equal(r.report.time_range?.first, '2020-01-01T01:00:02Z');
@@ -433,7 +457,16 @@ t.test('files without a valid row are errors', async (t) => {
     ['header only, blank lines', v002(['', '  ', '']), ErrorCodes.NO_VALID_ROW, /no/],
     [
       'V003 header only',
-      ['START_HEADER', '{"DataTimeSettings":"UTC"}', 'END_HEADER', 'START_DATA', `${M}\t${M}`, 'MV_T302_V003\tVoie1 W', 'END_DATA', ''].join('\n'),
+      [
+        'START_HEADER',
+        '{"DataTimeSettings":"UTC"}',
+        'END_HEADER',
+        'START_DATA',
+        `${M}\t${M}`,
+        'MV_T302_V003\tVoie1 W',
+        'END_DATA',
+        '',
+      ].join('\n'),
       ErrorCodes.NO_VALID_ROW,
       /no/,
     ],
@@ -492,7 +525,13 @@ t.test('a value out of float64 range is not a finite decimal', async (t) => {
 t.test('the in-process path accepts any read chunking and a scanner that must copy', async (t) => {
   const text = Buffer.from(
     v002(
-      [row(ts(0), 1, 2, 3, 4, 5, 6), '', row(ts(10), '114.40', 2, 3, 4, 5, 6), row(ts(10), 9, 9, 9, 9, 9, 9), row(ts(20), 1, 2)],
+      [
+        row(ts(0), 1, 2, 3, 4, 5, 6),
+        '',
+        row(ts(10), '114.40', 2, 3, 4, 5, 6),
+        row(ts(10), 9, 9, 9, 9, 9, 9),
+        row(ts(20), 1, 2),
+      ],
       '\r\n',
     ),
   );

@@ -81,7 +81,11 @@ t.test('TimeZoneRules: unknown zone', async (t) => {
   }
   t.equal(TimeZoneRules.isValid('Europe/Paris'), true);
   t.equal(TimeZoneRules.isValid('UTC'), true);
-  t.throws(() => TimeZoneRules.get('Mars/Olympus_Mons'), { code: ErrorCodes.TIMEZONE }, 'throws again, not cached as valid');
+  t.throws(
+    () => TimeZoneRules.get('Mars/Olympus_Mons'),
+    { code: ErrorCodes.TIMEZONE },
+    'throws again, not cached as valid',
+  );
 });
 
 t.test('UTC is the identity', async (t) => {
@@ -152,7 +156,13 @@ t.test('Europe/Paris: autumn fold, both occurrences, row order decides', async (
 
 t.test('Europe/Paris: a fold with only the first occurrence uses the summer offset', async (t) => {
   const r = resolver('Europe/Paris');
-  const rows = ['2025-10-26 01:50:00', '2025-10-26 02:00:00', '2025-10-26 02:20:00', '2025-10-26 02:50:00', '2025-10-26 03:00:00'];
+  const rows = [
+    '2025-10-26 01:50:00',
+    '2025-10-26 02:00:00',
+    '2025-10-26 02:20:00',
+    '2025-10-26 02:50:00',
+    '2025-10-26 03:00:00',
+  ];
   const out = rows.map((s) => r.toUtc(wall(s)));
   t.same(out, [
     utc('2025-10-25T23:50:00Z'),

@@ -28,7 +28,19 @@ const A_START = Date.UTC(2025, 9, 25, 22, 0, 0) / 1000;
 const B_START = Date.UTC(2025, 9, 26, 1, 0, 0) / 1000;
 
 // A: 00:00 .. 02:50 local, summer time (22:00Z .. 00:50Z); B: 02:00 (repeated) .. 04:50 local (01:00Z .. 03:50Z)
-const specA: FileSpec = { format: 'v002', masterSn: SN, channels: 2, slaves: 0, slaveChannels: 0, rows: 18, start: A_START, step: STEP, defects: [], seed: 5, localZone: 'Europe/Paris' };
+const specA: FileSpec = {
+  format: 'v002',
+  masterSn: SN,
+  channels: 2,
+  slaves: 0,
+  slaveChannels: 0,
+  rows: 18,
+  start: A_START,
+  step: STEP,
+  defects: [],
+  seed: 5,
+  localZone: 'Europe/Paris',
+};
 const specB: FileSpec = { ...specA, start: B_START, seed: 6 };
 const NAME_A = 'T302_251026_025000.tsv';
 const NAME_B = 'T302_251026_045000.tsv';
@@ -36,7 +48,11 @@ const NAME_B = 'T302_251026_045000.tsv';
 const iso = (s: number) => new Date(s * 1000).toISOString();
 
 /** UTC hour → samples per channel in core.hourly, and the InfluxDB timestamps of one channel. */
-async function stored(env: Record<string, string>, pool: pg.Pool, company: string): Promise<{ hours: Record<string, number>; times: number[]; values: Map<number, number> }> {
+async function stored(
+  env: Record<string, string>,
+  pool: pg.Pool,
+  company: string,
+): Promise<{ hours: Record<string, number>; times: number[]; values: Map<number, number> }> {
   const r = await pool.query<{ hour: string; channel_id: string; samples: string }>(
     `SELECT extract(epoch from hour)::bigint AS hour, channel_id, samples FROM core.hourly WHERE tenant = $1 ORDER BY 1, 2`,
     [company],
@@ -84,7 +100,11 @@ t.test('scanner: a file starting in the repeated hour and going on into winter t
     return s.end();
   };
   const b = await scan(specB);
-  t.same(b.leadingFold && { ...b.leadingFold }, { firstRow: 0, rowEnd: 6, shift: 3600, from: B_START - H, to: B_START - H + 5 * STEP }, 'B: its six 02:xx rows, read as summer time for now');
+  t.same(
+    b.leadingFold && { ...b.leadingFold },
+    { firstRow: 0, rowEnd: 6, shift: 3600, from: B_START - H, to: B_START - H + 5 * STEP },
+    'B: its six 02:xx rows, read as summer time for now',
+  );
   const both = await scan({ ...specA, rows: 36 });
   t.equal(both.leadingFold, undefined, 'a file holding both occurrences (00:00 summer .. 03:50 winter): not flagged');
   const inside = await scan({ ...specB, rows: 4 });
@@ -103,63 +123,103 @@ const CASES: Case[] = [
 ];
 
 for (const c of CASES) {
-  t.test(`earlier file holds summer 02:xx (${c.runs.length} run(s)): the next file's 02:xx rows are winter time, 01:00Z..`, { skip: servicesSkip }, async (t) => {
+  t.test(
+    `earlier file holds summer 02:xx (${c.runs.length} run(s)): the next file's 02:xx rows are winter time, 01:00Z..`,
+    { skip: servicesSkip },
+    async (t) => {
+      const env = await servicesUp();
+      const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 2 });
+      t.teardown(() => pool.end());
+      t.equal((await runCli(['migrate', '--json'], env)).code, 0, 'migrated');
+      const company = `fold_${c.label}_${process.pid}`;
+      t.teardown(() => dropDatabase(env, company).catch(() => {}));
+      const root = mkdtempSync(join(tmpdir(), 'pv-fold-'));
+      t.teardown(() => rmSync(root, { recursive: true, force: true }));
+      const dir = join(root, company, 'c', SN);
+      mkdirSync(dir, { recursive: true });
+      await writeTsv(join(dir, NAME_A), specA);
+      await writeTsv(join(dir, NAME_B), specB);
+      const bVoie1 = firstRowValue(join(dir, NAME_B), 2);
+      let report = '';
+      for (const names of c.runs) {
+        const r = await runCli(
+          [
+            'ingest',
+            '--json',
+            '--meta-db',
+            '',
+            '--root',
+            root,
+            '--report-dir',
+            join(root, 'r'),
+            ...names.map((n) => join(dir, n)),
+          ],
+          env,
+        );
+        t.equal(r.code, 0, `ingest ${names.join(' ')}: exit 0`);
+        if (r.code !== 0) t.comment(r.stderr.slice(-800));
+        report += r.stdout;
+      }
+      t.match(
+        report,
+        /starts in the repeated hour: rows 2025-10-26T00:00:00.000Z\.\.2025-10-26T00:50:00.000Z already held/,
+        "B's report says how its first rows were read",
+      );
+      const s = await stored(env, pool, company);
+      t.same(
+        s.hours,
+        {
+          '2025-10-25T22:00:00.000Z': 6,
+          '2025-10-25T23:00:00.000Z': 6,
+          '2025-10-26T00:00:00.000Z': 6,
+          '2025-10-26T01:00:00.000Z': 6,
+          '2025-10-26T02:00:00.000Z': 6,
+          '2025-10-26T03:00:00.000Z': 6,
+        },
+        "PostgreSQL: six samples in every UTC hour 22Z..03Z (01Z from B's repeated 02:xx)",
+      );
+      t.same(
+        s.times.map(iso),
+        every(A_START, B_START + 17 * STEP).map(iso),
+        'InfluxDB: every 10 min from 22:00Z to 03:50Z, none missing or doubled',
+      );
+      t.equal(s.values.get(B_START), bVoie1, "InfluxDB 01:00Z holds B's first row (its 02:00)");
+    },
+  );
+}
+
+t.test(
+  'a file starting in the repeated hour with no earlier file: the first occurrence (summer time) stands',
+  { skip: servicesSkip },
+  async (t) => {
     const env = await servicesUp();
     const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 2 });
     t.teardown(() => pool.end());
     t.equal((await runCli(['migrate', '--json'], env)).code, 0, 'migrated');
-    const company = `fold_${c.label}_${process.pid}`;
+    const company = `fold_alone_${process.pid}`;
     t.teardown(() => dropDatabase(env, company).catch(() => {}));
     const root = mkdtempSync(join(tmpdir(), 'pv-fold-'));
     t.teardown(() => rmSync(root, { recursive: true, force: true }));
     const dir = join(root, company, 'c', SN);
     mkdirSync(dir, { recursive: true });
-    await writeTsv(join(dir, NAME_A), specA);
     await writeTsv(join(dir, NAME_B), specB);
-    const bVoie1 = firstRowValue(join(dir, NAME_B), 2);
-    let report = '';
-    for (const names of c.runs) {
-      const r = await runCli(['ingest', '--json', '--meta-db', '', '--root', root, '--report-dir', join(root, 'r'), ...names.map((n) => join(dir, n))], env);
-      t.equal(r.code, 0, `ingest ${names.join(' ')}: exit 0`);
-      if (r.code !== 0) t.comment(r.stderr.slice(-800));
-      report += r.stdout;
-    }
-    t.match(report, /starts in the repeated hour: rows 2025-10-26T00:00:00.000Z\.\.2025-10-26T00:50:00.000Z already held/, 'B\'s report says how its first rows were read');
+    const r = await runCli(
+      ['ingest', '--json', '--meta-db', '', '--root', root, '--report-dir', join(root, 'r'), join(dir, NAME_B)],
+      env,
+    );
+    t.equal(r.code, 0, 'ingest: exit 0');
+    if (r.code !== 0) t.comment(r.stderr.slice(-800));
+    t.notMatch(r.stdout, /repeated hour/, 'no reinterpretation');
     const s = await stored(env, pool, company);
     t.same(
       s.hours,
-      {
-        '2025-10-25T22:00:00.000Z': 6, '2025-10-25T23:00:00.000Z': 6, '2025-10-26T00:00:00.000Z': 6,
-        '2025-10-26T01:00:00.000Z': 6, '2025-10-26T02:00:00.000Z': 6, '2025-10-26T03:00:00.000Z': 6,
-      },
-      'PostgreSQL: six samples in every UTC hour 22Z..03Z (01Z from B\'s repeated 02:xx)',
+      { '2025-10-26T00:00:00.000Z': 6, '2025-10-26T02:00:00.000Z': 6, '2025-10-26T03:00:00.000Z': 6 },
+      'PostgreSQL: 02:xx in 00Z (summer time), nothing in 01Z, then 03:00 local = 02Z',
     );
-    t.same(s.times.map(iso), every(A_START, B_START + 17 * STEP).map(iso), 'InfluxDB: every 10 min from 22:00Z to 03:50Z, none missing or doubled');
-    t.equal(s.values.get(B_START), bVoie1, 'InfluxDB 01:00Z holds B\'s first row (its 02:00)');
-  });
-}
-
-t.test('a file starting in the repeated hour with no earlier file: the first occurrence (summer time) stands', { skip: servicesSkip }, async (t) => {
-  const env = await servicesUp();
-  const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 2 });
-  t.teardown(() => pool.end());
-  t.equal((await runCli(['migrate', '--json'], env)).code, 0, 'migrated');
-  const company = `fold_alone_${process.pid}`;
-  t.teardown(() => dropDatabase(env, company).catch(() => {}));
-  const root = mkdtempSync(join(tmpdir(), 'pv-fold-'));
-  t.teardown(() => rmSync(root, { recursive: true, force: true }));
-  const dir = join(root, company, 'c', SN);
-  mkdirSync(dir, { recursive: true });
-  await writeTsv(join(dir, NAME_B), specB);
-  const r = await runCli(['ingest', '--json', '--meta-db', '', '--root', root, '--report-dir', join(root, 'r'), join(dir, NAME_B)], env);
-  t.equal(r.code, 0, 'ingest: exit 0');
-  if (r.code !== 0) t.comment(r.stderr.slice(-800));
-  t.notMatch(r.stdout, /repeated hour/, 'no reinterpretation');
-  const s = await stored(env, pool, company);
-  t.same(
-    s.hours,
-    { '2025-10-26T00:00:00.000Z': 6, '2025-10-26T02:00:00.000Z': 6, '2025-10-26T03:00:00.000Z': 6 },
-    'PostgreSQL: 02:xx in 00Z (summer time), nothing in 01Z, then 03:00 local = 02Z',
-  );
-  t.same(s.times.map(iso), [...every(B_START - H, B_START - H + 5 * STEP), ...every(B_START + H, B_START + 17 * STEP)].map(iso), 'InfluxDB: 00:00Z..00:50Z, then 02:00Z..03:50Z');
-});
+    t.same(
+      s.times.map(iso),
+      [...every(B_START - H, B_START - H + 5 * STEP), ...every(B_START + H, B_START + 17 * STEP)].map(iso),
+      'InfluxDB: 00:00Z..00:50Z, then 02:00Z..03:50Z',
+    );
+  },
+);

@@ -27,7 +27,10 @@ t.test('a device folder past the inotify limit is told once in the log and still
   (fs as { watch: unknown }).watch = (path: fs.PathLike, ...rest: unknown[]) => {
     if (relative(root, String(path)).split(sep).length === 3) {
       refused.push(String(path));
-      throw Object.assign(new Error(`ENOSPC: System limit for number of file watchers reached, watch '${String(path)}'`), { code: 'ENOSPC', errno: -28, syscall: 'watch' });
+      throw Object.assign(
+        new Error(`ENOSPC: System limit for number of file watchers reached, watch '${String(path)}'`),
+        { code: 'ENOSPC', errno: -28, syscall: 'watch' },
+      );
     }
     return (realWatch as (...a: unknown[]) => fs.FSWatcher)(path, ...rest);
   };
@@ -38,9 +41,20 @@ t.test('a device folder past the inotify limit is told once in the log and still
   });
 
   const warnings: Array<{ fields: Record<string, unknown>; msg: string }> = [];
-  const log = { warn: (fields: Record<string, unknown>, msg: string) => warnings.push({ fields, msg }), info: () => {}, debug: () => {}, error: () => {} } as unknown as Logger;
+  const log = {
+    warn: (fields: Record<string, unknown>, msg: string) => warnings.push({ fields, msg }),
+    info: () => {},
+    debug: () => {},
+    error: () => {},
+  } as unknown as Logger;
   const got: string[] = [];
-  const w = new RootWatch(root, { settleMs: 100, rescanMs: 3_600_000, knows: (p) => got.includes(p), onSettled: (p) => got.push(p), log });
+  const w = new RootWatch(root, {
+    settleMs: 100,
+    rescanMs: 3_600_000,
+    knows: (p) => got.includes(p),
+    onSettled: (p) => got.push(p),
+    log,
+  });
   w.start();
   t.teardown(() => w.stop());
   await w.rescan();

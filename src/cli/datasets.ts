@@ -22,7 +22,9 @@ export async function runDatasetsDocs(flags: DatasetsDocsFlags): Promise<number>
       throw new UsageError(`--out: cannot write the docs to ${out}: ${err.message}`, ErrorCodes.CONFIG);
     });
     if (!flags.json && process.stdout.isTTY === true) {
-      process.stdout.write(`${out}: ${result.written.length} file(s) written${result.removed.length ? `, ${result.removed.length} removed (${result.removed.join(', ')})` : ''}\n`);
+      process.stdout.write(
+        `${out}: ${result.written.length} file(s) written${result.removed.length ? `, ${result.removed.length} removed (${result.removed.join(', ')})` : ''}\n`,
+      );
     } else {
       process.stdout.write(`${JSON.stringify({ database: describePg(config), out, ...result }, null, 2)}\n`);
     }

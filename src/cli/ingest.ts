@@ -48,12 +48,17 @@ export async function runIngest(paths: string[], flags: IngestFlags): Promise<nu
   if ((flags.company === undefined) !== (flags.campaign === undefined)) {
     throw new UsageError('--company and --campaign go together');
   }
-  for (const [kind, name] of [['company', flags.company], ['campaign', flags.campaign]] as const) {
+  for (const [kind, name] of [
+    ['company', flags.company],
+    ['campaign', flags.campaign],
+  ] as const) {
     const problem = name === undefined ? null : tenantNameProblem(kind, name);
     if (problem) throw new UsageError(`--${kind}: ${problem}`, ErrorCodes.TENANT_NAME);
   }
-  if (flags.dryRun && flags.verify) throw new UsageError('--verify reads back what was written: it does not go with --dry-run');
-  if (!flags.dryRun && flags.lpOut) throw new UsageError('--lp-out goes with --dry-run (it shows the line protocol that would be sent)');
+  if (flags.dryRun && flags.verify)
+    throw new UsageError('--verify reads back what was written: it does not go with --dry-run');
+  if (!flags.dryRun && flags.lpOut)
+    throw new UsageError('--lp-out goes with --dry-run (it shows the line protocol that would be sent)');
   const config = resolveIngestConfig(flags);
   const influx = flags.dryRun ? null : resolveInfluxConfig(flags);
   const tasks = await discover(paths, {
@@ -70,7 +75,8 @@ export async function runIngest(paths: string[], flags: IngestFlags): Promise<nu
   const totalBytes = tasks.reduce((s, t) => s + (t.size ?? 0), 0);
   const started = new Date();
   const t0 = performance.now();
-  const progress = human && flags.progress !== false && process.stderr.isTTY ? new Progress(totalBytes, tasks.length) : null;
+  const progress =
+    human && flags.progress !== false && process.stderr.isTTY ? new Progress(totalBytes, tasks.length) : null;
   const pipeline = new Pipeline({
     workers: config.workers,
     blockBytes: config.blockBytes,
@@ -88,7 +94,15 @@ export async function runIngest(paths: string[], flags: IngestFlags): Promise<nu
   }
   const totals = totalsOf(files);
   const report: RunReport = {
-    ...runHead({ runId: randomUUID(), dryRun: true, started, t0, points: totals.points, workers: pipeline.workers, v002TimeZone: config.v002TimeZone }),
+    ...runHead({
+      runId: randomUUID(),
+      dryRun: true,
+      started,
+      t0,
+      points: totals.points,
+      workers: pipeline.workers,
+      v002TimeZone: config.v002TimeZone,
+    }),
     totals,
     files,
   };
@@ -99,7 +113,10 @@ export async function runIngest(paths: string[], flags: IngestFlags): Promise<nu
 /** The progress bar on a terminal: bytes done, files, points/s, ETA. */
 class Progress {
   private readonly bar = new SingleBar(
-    { format: ' {bar} {percentage}% | {files}/{totalFiles} files | {mpts} Mpoints/s | ETA {eta_formatted}', hideCursor: true },
+    {
+      format: ' {bar} {percentage}% | {files}/{totalFiles} files | {mpts} Mpoints/s | ETA {eta_formatted}',
+      hideCursor: true,
+    },
     Presets.shades_classic,
   );
   private readonly t0 = performance.now();
@@ -128,9 +145,14 @@ function reportDirOf(flags: IngestFlags, root: string | undefined): string {
 export function makeLogger(flags: { logLevel?: string }, file: string | null): Logger {
   const level = flags.logLevel ?? (process.env.POWERVIEW_LOG_LEVEL || 'info');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) {
-    throw new UsageError(`--log-level / POWERVIEW_LOG_LEVEL must be fatal, error, warn, info, debug, trace or silent, got "${level}"`, ErrorCodes.CONFIG);
+    throw new UsageError(
+      `--log-level / POWERVIEW_LOG_LEVEL must be fatal, error, warn, info, debug, trace or silent, got "${level}"`,
+      ErrorCodes.CONFIG,
+    );
   }
-  const dest = file ? pino.destination({ dest: file, mkdir: true, sync: false }) : pino.destination({ fd: 2, sync: false });
+  const dest = file
+    ? pino.destination({ dest: file, mkdir: true, sync: false })
+    : pino.destination({ fd: 2, sync: false });
   return pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, dest);
 }
 
@@ -145,22 +167,33 @@ async function runWrite(
   const human = !flags.json && process.stdout.isTTY === true;
   const showBar = human && flags.progress !== false && process.stderr.isTTY === true;
   // with a bar on the terminal, the per-file log lines go to a file instead of under the bar
-  const logFile = flags.logFile ? resolve(flags.logFile) : showBar ? join(dirname(reportDir), 'powerview-ingest.log') : null;
+  const logFile = flags.logFile
+    ? resolve(flags.logFile)
+    : showBar
+      ? join(dirname(reportDir), 'powerview-ingest.log')
+      : null;
   const logger = makeLogger(flags, logFile);
   const totalBytes = tasks.reduce((s, t) => s + (t.size ?? 0), 0);
   // PostgreSQL (aggregates, exactly-once) when a database is configured, unless --no-postgres
-  const pgConfigured = flags.databaseUrl !== undefined || Boolean(process.env.DATABASE_URL) || ['PGHOST', 'PGDATABASE', 'PGUSER'].some((k) => process.env[k]);
-  const pgConfig = flags.postgres !== false && pgConfigured ? resolvePgConfig({ databaseUrl: flags.databaseUrl }) : null;
+  const pgConfigured =
+    flags.databaseUrl !== undefined ||
+    Boolean(process.env.DATABASE_URL) ||
+    ['PGHOST', 'PGDATABASE', 'PGUSER'].some((k) => process.env[k]);
+  const pgConfig =
+    flags.postgres !== false && pgConfigured ? resolvePgConfig({ databaseUrl: flags.databaseUrl }) : null;
   const pgPool = pgConfig ? createPool(pgConfig, { max: 4, applicationName: 'powerview ingest' }) : null;
   // a logger's files are planned and committed by one process at a time (serve or another backfill): its claim is waited for
   const claims = pgConfig
     ? new Claims(clientConfigOf(pgConfig), null, logger, {
         applicationName: 'powerview ingest claims',
         onWait: (tenant, device) =>
-          process.stderr.write(`powerview: waiting for logger ${device} (${tenant}): another process (serve or a backfill) is ingesting its files\n`),
+          process.stderr.write(
+            `powerview: waiting for logger ${device} (${tenant}): another process (serve or a backfill) is ingesting its files\n`,
+          ),
       })
     : null;
-  if (flags.force && !pgPool) throw new UsageError('--force replaces a file\'s aggregates and coverage in PostgreSQL: it needs DATABASE_URL');
+  if (flags.force && !pgPool)
+    throw new UsageError("--force replaces a file's aggregates and coverage in PostgreSQL: it needs DATABASE_URL");
   if (pgPool) {
     try {
       // the schema first: a clear "run powerview migrate", not a failure per file
@@ -172,11 +205,16 @@ async function runWrite(
   }
   const progress = showBar ? new Progress(totalBytes, tasks.length) : null;
   const metrics = flags.metricsFile ? new Metrics({ defaults: false }) : null;
-  logger.info({ event: 'run_start', files: tasks.length, bytes: totalBytes, influx: influx.url, api: influx.api }, 'ingest started');
+  logger.info(
+    { event: 'run_start', files: tasks.length, bytes: totalBytes, influx: influx.url, api: influx.api },
+    'ingest started',
+  );
   let result;
   try {
     result = await runIngestJob(tasks, {
-      ...(pgPool ? { postgres: { pool: pgPool, force: flags.force, ...(claims ? { claims, fence: claims.fence } : {}) } } : {}),
+      ...(pgPool
+        ? { postgres: { pool: pgPool, force: flags.force, ...(claims ? { claims, fence: claims.fence } : {}) } }
+        : {}),
       pipeline: { workers: config.workers, blockBytes: config.blockBytes, v002TimeZone: config.v002TimeZone },
       influx,
       metaDb: flags.metaDb ?? (process.env.POWERVIEW_META_DB || 'powerview_meta'),
@@ -198,10 +236,21 @@ async function runWrite(
     await rename(`${file}.tmp`, file);
   }
   const { report, exitCode } = result;
-  if (!report.report_path) process.stderr.write(`powerview: warning: the report could not be written to ${reportDir} (see the log)\n`);
+  if (!report.report_path)
+    process.stderr.write(`powerview: warning: the report could not be written to ${reportDir} (see the log)\n`);
   const t = report.totals;
   logger.info(
-    { event: 'run_end', run_id: report.run_id, files: t.files, files_ok: t.files_ok, files_failed: t.files_failed, points: t.points, points_per_second: report.points_per_second, exit_code: exitCode, report: report.report_path },
+    {
+      event: 'run_end',
+      run_id: report.run_id,
+      files: t.files,
+      files_ok: t.files_ok,
+      files_failed: t.files_failed,
+      points: t.points,
+      points_per_second: report.points_per_second,
+      exit_code: exitCode,
+      report: report.report_path,
+    },
     'ingest finished',
   );
   logger.flush();
@@ -210,6 +259,7 @@ async function runWrite(
     // the report file holds every file's report; memory holds only some of a long run's
     await pipeline(createReadStream(report.report_path), process.stdout, { end: false });
   } else process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  if (report.store_failure) process.stderr.write(`powerview: ${report.store_failure.code}: ${report.store_failure.message}\n`);
+  if (report.store_failure)
+    process.stderr.write(`powerview: ${report.store_failure.code}: ${report.store_failure.message}\n`);
   return exitCode;
 }

@@ -22,10 +22,15 @@ export async function runMigrate(flags: MigrateFlags): Promise<number> {
   try {
     const result = await migrate(pool, {
       dryRun: flags.dryRun,
-      onApplied: human ? (a) => process.stdout.write(`  applied ${a.file} as ${a.ran_as} (${a.duration_ms} ms)\n`) : undefined,
+      onApplied: human
+        ? (a) => process.stdout.write(`  applied ${a.file} as ${a.ran_as} (${a.duration_ms} ms)\n`)
+        : undefined,
     });
     if (human) process.stdout.write(`${summary(database, result, flags.dryRun === true)}\n`);
-    else process.stdout.write(`${JSON.stringify({ database, dry_run: flags.dryRun === true, ok: true, ...result }, null, 2)}\n`);
+    else
+      process.stdout.write(
+        `${JSON.stringify({ database, dry_run: flags.dryRun === true, ok: true, ...result }, null, 2)}\n`,
+      );
     return 0;
   } catch (err) {
     if (err instanceof UsageError) throw err;
@@ -33,8 +38,16 @@ export async function runMigrate(flags: MigrateFlags): Promise<number> {
     if (!human) {
       const m = e instanceof MigrationError ? e : null;
       const sqlState = (e as { sqlState?: string }).sqlState;
-      const error = { code: e.code, message: e.message, ...(m?.file ? { file: m.file } : {}), ...(m?.line ? { line: m.line } : {}), ...(sqlState ? { sql_state: sqlState } : {}) };
-      process.stdout.write(`${JSON.stringify({ database, dry_run: flags.dryRun === true, ok: false, error }, null, 2)}\n`);
+      const error = {
+        code: e.code,
+        message: e.message,
+        ...(m?.file ? { file: m.file } : {}),
+        ...(m?.line ? { line: m.line } : {}),
+        ...(sqlState ? { sql_state: sqlState } : {}),
+      };
+      process.stdout.write(
+        `${JSON.stringify({ database, dry_run: flags.dryRun === true, ok: false, error }, null, 2)}\n`,
+      );
     }
     process.stderr.write(`powerview: ${e.code}: ${e.message}\n`);
     return e.code === ErrorCodes.DATABASE_AUTH ? 2 : 1;
@@ -46,7 +59,10 @@ export async function runMigrate(flags: MigrateFlags): Promise<number> {
 function summary(database: string, r: MigrateResult, dryRun: boolean): string {
   if (dryRun) {
     if (!r.pending.length) return `${database}: at version ${r.version}, nothing pending`;
-    return [`${database}: at version ${r.version ?? 'none'}, ${r.pending.length} pending:`, ...r.pending.map((p) => `  ${p.file}`)].join('\n');
+    return [
+      `${database}: at version ${r.version ?? 'none'}, ${r.pending.length} pending:`,
+      ...r.pending.map((p) => `  ${p.file}`),
+    ].join('\n');
   }
   if (!r.applied.length) return `${database}: at version ${r.version}, up to date`;
   return `${database}: at version ${r.version}, ${r.applied.length} migration(s) applied`;

@@ -9,7 +9,9 @@ const MAX_ROWS = 100;
 
 /** The human summary table printed on a TTY. */
 export function summaryTable(report: RunReport, cwd = process.cwd()): string {
-  const rows: string[][] = [['file', 'status', 'rows', 'points', 'bad ts', 'bad values', 'truncated', 'duplicates', 'range / error']];
+  const rows: string[][] = [
+    ['file', 'status', 'rows', 'points', 'bad ts', 'bad values', 'truncated', 'duplicates', 'range / error'],
+  ];
   // a long run lists its failures only; every file is in the JSON report
   const many = report.files.length > MAX_ROWS || (report.files_omitted ?? 0) > 0;
   const shown = many ? report.files.filter((f) => f.status !== 'ok').slice(0, MAX_ROWS) : report.files;
@@ -29,7 +31,11 @@ export function summaryTable(report: RunReport, cwd = process.cwd()): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   const numeric = new Set([2, 3, 4, 5, 6, 7]);
   const lines = rows.map((r) =>
-    r.map((cell, i) => (i === r.length - 1 ? cell : numeric.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  '),
+    r
+      .map((cell, i) =>
+        i === r.length - 1 ? cell : numeric.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i]),
+      )
+      .join('  '),
   );
   lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
   const t = report.totals;
@@ -58,13 +64,15 @@ export function summaryTable(report: RunReport, cwd = process.cwd()): string {
           `${report.files_omitted ? ' (among the files listed)' : ''}`,
       );
     }
-    if (report.store_failure) lines.push(`stopped: ${report.store_failure.message} — the files left in place can be ingested again later`);
+    if (report.store_failure)
+      lines.push(`stopped: ${report.store_failure.message} — the files left in place can be ingested again later`);
     if (report.meta_warning) lines.push(`warning: ${report.meta_warning}`);
     if (report.report_path) lines.push(`report: ${report.report_path}`);
   }
   let warnings = 0;
   for (const f of report.files) {
-    for (const w of f.warnings) if (warnings++ < MAX_ROWS) lines.push(`warning: ${relative(cwd, f.path) || f.path}: ${w}`);
+    for (const w of f.warnings)
+      if (warnings++ < MAX_ROWS) lines.push(`warning: ${relative(cwd, f.path) || f.path}: ${w}`);
   }
   return lines.join('\n');
 }

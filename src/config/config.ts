@@ -19,12 +19,15 @@ export interface IngestConfig {
 }
 
 /** Precedence: flags, then environment (and .env), then defaults. Frozen once validated. */
-export function resolveIngestConfig(flags: {
-  root?: string;
-  v002Timezone?: string;
-  workers?: string;
-  blockSize?: string;
-}, env: NodeJS.ProcessEnv = process.env): Readonly<IngestConfig> {
+export function resolveIngestConfig(
+  flags: {
+    root?: string;
+    v002Timezone?: string;
+    workers?: string;
+    blockSize?: string;
+  },
+  env: NodeJS.ProcessEnv = process.env,
+): Readonly<IngestConfig> {
   const zone = flags.v002Timezone ?? env.POWERVIEW_V002_TIMEZONE ?? 'Europe/Paris';
   if (!TimeZoneRules.isValid(zone)) {
     throw new UsageError(
@@ -37,14 +40,20 @@ export function resolveIngestConfig(flags: {
   if (workersText !== undefined && workersText !== '') {
     workers = Number(workersText);
     if (!Number.isInteger(workers) || workers < 0 || workers > 256) {
-      throw new UsageError(`--workers / POWERVIEW_WORKERS must be an integer from 0 to 256, got "${workersText}"`, ErrorCodes.CONFIG);
+      throw new UsageError(
+        `--workers / POWERVIEW_WORKERS must be an integer from 0 to 256, got "${workersText}"`,
+        ErrorCodes.CONFIG,
+      );
     }
   }
   let blockBytes = 256 * 1024;
   if (flags.blockSize !== undefined) {
     blockBytes = Number(flags.blockSize);
     if (!Number.isInteger(blockBytes) || blockBytes < 1) {
-      throw new UsageError(`--block-size must be a positive number of bytes, got "${flags.blockSize}"`, ErrorCodes.CONFIG);
+      throw new UsageError(
+        `--block-size must be a positive number of bytes, got "${flags.blockSize}"`,
+        ErrorCodes.CONFIG,
+      );
     }
   }
   const dataRoot = flags.root ?? (env.POWERVIEW_DATA_ROOT || undefined);

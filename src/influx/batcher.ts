@@ -101,7 +101,21 @@ export class LpBatcher implements LpSink {
     if (!f) {
       let settle!: (o: FileWriteOutcome) => void;
       const outcome = new Promise<FileWriteOutcome>((r) => (settle = r));
-      f = { task, lines: 0, batches: 0, pending: 0, ended: false, rejection: null, stored: 0, namedRefused: 0, refusedLines: [], settle, outcome, done: false, claimed: false };
+      f = {
+        task,
+        lines: 0,
+        batches: 0,
+        pending: 0,
+        ended: false,
+        rejection: null,
+        stored: 0,
+        namedRefused: 0,
+        refusedLines: [],
+        settle,
+        outcome,
+        done: false,
+        claimed: false,
+      };
       this.files.set(task, f);
     }
     return f;
@@ -110,7 +124,8 @@ export class LpBatcher implements LpSink {
   async write(chunk: Uint8Array, task?: FileTask): Promise<void> {
     if (this.failure) throw this.failure;
     if (!task) throw new TypeError('LpBatcher.write needs the file the lines belong to');
-    if (chunk.length > 0 && chunk[chunk.length - 1] !== 10) throw new TypeError('LpBatcher.write takes whole lines: the chunk must end with a newline');
+    if (chunk.length > 0 && chunk[chunk.length - 1] !== 10)
+      throw new TypeError('LpBatcher.write takes whole lines: the chunk must end with a newline');
     const file = this.fileState(task);
     const db = this.options.databaseOf(task);
     const src = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
@@ -146,7 +161,13 @@ export class LpBatcher implements LpSink {
         last.end += end - pos;
         last.lines += lines;
       } else {
-        batch.segments.push({ file, start: batch.length, end: batch.length + end - pos, lines, firstLine: file.lines + 1 });
+        batch.segments.push({
+          file,
+          start: batch.length,
+          end: batch.length + end - pos,
+          lines,
+          firstLine: file.lines + 1,
+        });
         file.pending++;
         file.batches++;
       }
@@ -191,7 +212,14 @@ export class LpBatcher implements LpSink {
   private batchFor(db: string): OpenBatch {
     let b = this.open.get(db);
     if (!b) {
-      b = { db, buf: this.free.pop() ?? Buffer.allocUnsafe(this.options.batchBytes), length: 0, lines: 0, segments: [], timer: null };
+      b = {
+        db,
+        buf: this.free.pop() ?? Buffer.allocUnsafe(this.options.batchBytes),
+        length: 0,
+        lines: 0,
+        segments: [],
+        timer: null,
+      };
       this.open.set(db, b);
     }
     return b;
@@ -237,7 +265,11 @@ export class LpBatcher implements LpSink {
           const e =
             err instanceof StoreError
               ? err
-              : new StoreError(ErrorCodes.STORE_UNAVAILABLE, `InfluxDB write failed: ${(err as Error)?.message ?? err}`, { cause: err });
+              : new StoreError(
+                  ErrorCodes.STORE_UNAVAILABLE,
+                  `InfluxDB write failed: ${(err as Error)?.message ?? err}`,
+                  { cause: err },
+                );
           if (!this.failure) {
             this.failure = e;
             // the run stops: batches still retrying give up now instead of at their own deadline
@@ -257,10 +289,12 @@ export class LpBatcher implements LpSink {
   private finish(batch: OpenBatch, failure: StoreError | null): void {
     for (const s of batch.segments) {
       s.file.pending--;
-      if (failure) this.settle(s.file, { status: 'unavailable', lines: s.file.lines, batches: s.file.batches, error: failure });
+      if (failure)
+        this.settle(s.file, { status: 'unavailable', lines: s.file.lines, batches: s.file.batches, error: failure });
       else this.maybeSettle(s.file);
     }
-    if (batch.buf.length === this.options.batchBytes && this.free.length < this.options.concurrency + 1) this.free.push(batch.buf);
+    if (batch.buf.length === this.options.batchBytes && this.free.length < this.options.concurrency + 1)
+      this.free.push(batch.buf);
   }
 
   private maybeSettle(f: FileState): void {
@@ -269,9 +303,23 @@ export class LpBatcher implements LpSink {
       // over the whole file: lines stored by other batches, or beside the refused ones, make it a partial write
       const error =
         f.stored > 0 || f.namedRefused > 0
-          ? rejectionOf({ first: f.rejection, lines: f.lines, stored: f.stored, refused: f.refusedLines, refusedCount: f.namedRefused })
+          ? rejectionOf({
+              first: f.rejection,
+              lines: f.lines,
+              stored: f.stored,
+              refused: f.refusedLines,
+              refusedCount: f.namedRefused,
+            })
           : f.rejection;
-      this.settle(f, { status: 'rejected', lines: f.lines, batches: f.batches, error, stored: f.stored, refused: f.lines - f.stored, refusedLines: f.refusedLines });
+      this.settle(f, {
+        status: 'rejected',
+        lines: f.lines,
+        batches: f.batches,
+        error,
+        stored: f.stored,
+        refused: f.lines - f.stored,
+        refusedLines: f.refusedLines,
+      });
     } else this.settle(f, { status: 'ok', lines: f.lines, batches: f.batches });
   }
 
@@ -284,6 +332,7 @@ export class LpBatcher implements LpSink {
 
   /** Files that never got an answer (the run stopped): they settle as unavailable. */
   abandon(error: StoreError): void {
-    for (const f of [...this.files.values()]) this.settle(f, { status: 'unavailable', lines: f.lines, batches: f.batches, error });
+    for (const f of [...this.files.values()])
+      this.settle(f, { status: 'unavailable', lines: f.lines, batches: f.batches, error });
   }
 }

@@ -76,15 +76,20 @@ export function resolveInfluxConfig(flags: InfluxFlags, env: NodeJS.ProcessEnv =
     throw new UsageError(`--influx-url / INFLUX_URL must be http(s)://, got "${shown}"`, ErrorCodes.CONFIG);
   }
   if (parsed.username || parsed.password) {
-    throw new UsageError('INFLUX_URL must not carry credentials: use INFLUX_USERNAME/INFLUX_PASSWORD or INFLUX_TOKEN', ErrorCodes.CONFIG);
+    throw new UsageError(
+      'INFLUX_URL must not carry credentials: use INFLUX_USERNAME/INFLUX_PASSWORD or INFLUX_TOKEN',
+      ErrorCodes.CONFIG,
+    );
   }
   const api = resolveInfluxApi(flags.influxApi, env);
   const token = flags.influxToken ?? (env.INFLUX_TOKEN || undefined);
   const org = flags.influxOrg ?? (env.INFLUX_ORG || undefined);
   const username = flags.influxUsername ?? (env.INFLUX_USERNAME || undefined);
   const password = flags.influxPassword ?? (env.INFLUX_PASSWORD || undefined);
-  if (api === 'v2' && !org) throw new UsageError('INFLUX_API=v2 needs INFLUX_ORG (the organisation owning the buckets)', ErrorCodes.CONFIG);
-  if ((api === 'v2' || api === 'v3') && !token) throw new UsageError(`INFLUX_API=${api} needs INFLUX_TOKEN`, ErrorCodes.CONFIG);
+  if (api === 'v2' && !org)
+    throw new UsageError('INFLUX_API=v2 needs INFLUX_ORG (the organisation owning the buckets)', ErrorCodes.CONFIG);
+  if ((api === 'v2' || api === 'v3') && !token)
+    throw new UsageError(`INFLUX_API=${api} needs INFLUX_TOKEN`, ErrorCodes.CONFIG);
   if (api === 'v1' && (username === undefined) !== (password === undefined)) {
     throw new UsageError('INFLUX_USERNAME and INFLUX_PASSWORD go together', ErrorCodes.CONFIG);
   }
@@ -97,11 +102,27 @@ export function resolveInfluxConfig(flags: InfluxFlags, env: NodeJS.ProcessEnv =
     org,
     username,
     password,
-    batchLines: positiveInt(flags.batchLines ?? env.INFLUX_BATCH_LINES, 5000, '--batch-lines / INFLUX_BATCH_LINES', 1_000_000),
-    batchBytes: positiveInt(flags.batchBytes ?? env.INFLUX_BATCH_BYTES, 4_000_000, '--batch-bytes / INFLUX_BATCH_BYTES', 256 << 20),
+    batchLines: positiveInt(
+      flags.batchLines ?? env.INFLUX_BATCH_LINES,
+      5000,
+      '--batch-lines / INFLUX_BATCH_LINES',
+      1_000_000,
+    ),
+    batchBytes: positiveInt(
+      flags.batchBytes ?? env.INFLUX_BATCH_BYTES,
+      4_000_000,
+      '--batch-bytes / INFLUX_BATCH_BYTES',
+      256 << 20,
+    ),
     gzip,
     concurrency: positiveInt(flags.concurrency ?? env.INFLUX_CONCURRENCY, 4, '--concurrency / INFLUX_CONCURRENCY', 64),
-    storeWaitMs: positiveInt(flags.storeWait ?? env.POWERVIEW_STORE_WAIT, 600, '--store-wait / POWERVIEW_STORE_WAIT (seconds)', 7 * 86400) * 1000,
+    storeWaitMs:
+      positiveInt(
+        flags.storeWait ?? env.POWERVIEW_STORE_WAIT,
+        600,
+        '--store-wait / POWERVIEW_STORE_WAIT (seconds)',
+        7 * 86400,
+      ) * 1000,
     requestTimeoutMs: 60_000,
   });
 }

@@ -147,15 +147,22 @@ export class InfluxHttp {
   /** v2: the ID of INFLUX_ORG (looked up once), or the reply that failed. */
   async v2OrgId(): Promise<string | Reply> {
     if (this.orgId) return this.orgId;
-    const reply = await this.request('GET', `${this.basePath}/api/v2/orgs?${new URLSearchParams({ org: this.config.org! })}`);
+    const reply = await this.request(
+      'GET',
+      `${this.basePath}/api/v2/orgs?${new URLSearchParams({ org: this.config.org! })}`,
+    );
     if (reply.status !== 200) return reply;
     const orgs = (JSON.parse(reply.body) as { orgs?: Array<{ id: string; name: string }> }).orgs ?? [];
     const org = orgs.find((o) => o.name === this.config.org);
     if (!org) {
-      throw new StoreError(ErrorCodes.STORE_REJECTED, `InfluxDB organisation "${this.config.org}" not found (INFLUX_ORG)`, {
-        status: 404,
-        body: reply.body,
-      });
+      throw new StoreError(
+        ErrorCodes.STORE_REJECTED,
+        `InfluxDB organisation "${this.config.org}" not found (INFLUX_ORG)`,
+        {
+          status: 404,
+          body: reply.body,
+        },
+      );
     }
     this.orgId = org.id;
     return org.id;
@@ -168,14 +175,19 @@ export class InfluxHttp {
   async v2FindBucket(name: string): Promise<{ id: string; reply: Reply } | { absent: true; reply: Reply } | Reply> {
     const orgId = await this.v2OrgId();
     if (typeof orgId !== 'string') return orgId;
-    const reply = await this.request('GET', `${this.basePath}/api/v2/buckets?${new URLSearchParams({ orgID: orgId, name })}`);
+    const reply = await this.request(
+      'GET',
+      `${this.basePath}/api/v2/buckets?${new URLSearchParams({ orgID: orgId, name })}`,
+    );
     // 2.0–2.7 answer a name that is not there with 404 {"code":"not found","message":"bucket \"x\" not found"}, not an
     // empty list: a name and an orgID make FindBuckets a GetBucketByName (tenant/service_bucket.go FindBuckets,
     // tenant/storage_bucket.go GetBucketByName → ErrBucketNotFoundByName, ENotFound → 404 in
     // kit/transport/http/error_handler.go). Any other 404 (no such route: not a 2.x server) is the failed reply.
     if (reply.status === 404 && v2ErrorCode(reply) === 'not found') return { absent: true, reply };
     if (reply.status !== 200) return reply;
-    const bucket = ((JSON.parse(reply.body) as { buckets?: Array<{ id: string; name: string }> }).buckets ?? []).find((b) => b.name === name);
+    const bucket = ((JSON.parse(reply.body) as { buckets?: Array<{ id: string; name: string }> }).buckets ?? []).find(
+      (b) => b.name === name,
+    );
     return bucket ? { id: bucket.id, reply } : { absent: true, reply };
   }
 
@@ -183,15 +195,26 @@ export class InfluxHttp {
    * Points of one device's series in [from, to] (epoch seconds, inclusive):
    * InfluxQL (v1), Flux (v2) or SQL (v3). Returns the count, or the reply when it failed.
    */
-  async countPoints(db: string, measurement: string, tags: Record<string, string>, from: number, to: number): Promise<number | Reply> {
+  async countPoints(
+    db: string,
+    measurement: string,
+    tags: Record<string, string>,
+    from: number,
+    to: number,
+  ): Promise<number | Reply> {
     switch (this.config.api) {
       case 'v1': {
         const where = Object.entries(tags).map(([k, v]) => `${quoteIdent(k)} = ${quoteString(v)}`);
         where.push(`time >= ${from}s`, `time <= ${to}s`);
         const q = `SELECT count(*) FROM ${quoteIdent(measurement)} WHERE ${where.join(' AND ')}`;
-        const reply = await this.request('POST', `${this.basePath}/query?${new URLSearchParams({ db, epoch: 's' })}`, new URLSearchParams({ q }).toString(), {
-          'content-type': 'application/x-www-form-urlencoded',
-        });
+        const reply = await this.request(
+          'POST',
+          `${this.basePath}/query?${new URLSearchParams({ db, epoch: 's' })}`,
+          new URLSearchParams({ q }).toString(),
+          {
+            'content-type': 'application/x-www-form-urlencoded',
+          },
+        );
         if (reply.status !== 200) return reply;
         return sumInfluxQLCounts(reply.body);
       }
@@ -214,9 +237,14 @@ export class InfluxHttp {
         const where = Object.entries(tags).map(([k, v]) => `${sqlIdent(k)} = ${sqlString(v)}`);
         where.push(`time >= to_timestamp_seconds(${from})`, `time <= to_timestamp_seconds(${to})`);
         const sql = `SELECT count(*) AS n FROM ${sqlIdent(measurement)} WHERE ${where.join(' AND ')}`;
-        const reply = await this.request('POST', `${this.basePath}/api/v3/query_sql`, JSON.stringify({ db, q: sql, format: 'json' }), {
-          'content-type': 'application/json',
-        });
+        const reply = await this.request(
+          'POST',
+          `${this.basePath}/api/v3/query_sql`,
+          JSON.stringify({ db, q: sql, format: 'json' }),
+          {
+            'content-type': 'application/json',
+          },
+        );
         if (reply.status !== 200) return reply;
         const rows = JSON.parse(reply.body) as Array<{ n: number }>;
         return rows.reduce((s, r) => s + Number(r.n), 0);

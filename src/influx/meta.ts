@@ -27,7 +27,8 @@ export function fileSummaryLine(runId: string, file: FileReport, at: Date): stri
     .setIntegerField('duplicate_rows', file.duplicate_rows)
     .setIntegerField('duration_ms', file.duration_ms)
     .setTimestamp(at);
-  if (file.time_range) p.setStringField('first_time', file.time_range.first).setStringField('last_time', file.time_range.last);
+  if (file.time_range)
+    p.setStringField('first_time', file.time_range.first).setStringField('last_time', file.time_range.last);
   if (file.error) p.setStringField('error_code', file.error.code).setStringField('error', file.error.message);
   return p.toLineProtocol('ns')!;
 }
@@ -101,7 +102,10 @@ export class MetaSummaries {
     clearTimeout(timer);
     if (late && !this.failure) {
       this.failure = `not acknowledged within ${Math.round(waitMs / 1000)} s: dropped`;
-      this.log?.warn({ event: 'meta', db: this.db, lines: pending, error: this.failure }, 'summaries not written to the meta database');
+      this.log?.warn(
+        { event: 'meta', db: this.db, lines: pending, error: this.failure },
+        'summaries not written to the meta database',
+      );
     }
     return this.failure;
   }
@@ -120,16 +124,23 @@ export class MetaSummaries {
       if (this.failure) return;
       const body = Buffer.from(`${lines.join('\n')}\n`);
       try {
-        const out = await this.writer.send(this.db, body, [{ file: null, start: 0, end: body.length, lines: lines.length }], 'ns');
+        const out = await this.writer.send(
+          this.db,
+          body,
+          [{ file: null, start: 0, end: body.length, lines: lines.length }],
+          'ns',
+        );
         const rejected = out.find((o) => o.rejection)?.rejection;
         if (rejected) throw rejected;
       } catch (err) {
         // already dropped past finish()'s wait: said once
         if (this.failure) return;
         this.failure = errorMessage(err);
-        this.log?.warn({ event: 'meta', db: this.db, error: this.failure }, 'summaries not written to the meta database');
+        this.log?.warn(
+          { event: 'meta', db: this.db, error: this.failure },
+          'summaries not written to the meta database',
+        );
       }
     });
   }
 }
-

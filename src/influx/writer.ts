@@ -138,7 +138,9 @@ export function rejectedLines(body: string): string[] {
  * field "X" on measurement "M" …`): the lines of the batch that carry it.
  */
 export function linesWithField(body: string, batch: Uint8Array, max = 20): string[] {
-  const m = /input field \\?"((?:[^"\\]|\\.)+?)\\?" on measurement \\?"((?:[^"\\]|\\.)+?)\\?"/.exec(serverMessage(body));
+  const m = /input field \\?"((?:[^"\\]|\\.)+?)\\?" on measurement \\?"((?:[^"\\]|\\.)+?)\\?"/.exec(
+    serverMessage(body),
+  );
   if (!m) return [];
   const needle = Buffer.from(` ${m[1].replace(/([ ,=])/g, '\\$1')}=`);
   const buf = Buffer.from(batch.buffer, batch.byteOffset, batch.byteLength);
@@ -171,10 +173,12 @@ export function partialWriteErrors(reply: Reply): LineError[] | null {
   if (reply.status !== 400 && reply.status !== 422) return null;
   try {
     const j = JSON.parse(reply.body) as { error?: unknown; data?: unknown };
-    if (typeof j.error !== 'string' || !/partial write/i.test(j.error) || !Array.isArray(j.data) || j.data.length === 0) return null;
+    if (typeof j.error !== 'string' || !/partial write/i.test(j.error) || !Array.isArray(j.data) || j.data.length === 0)
+      return null;
     const out: LineError[] = [];
     for (const d of j.data as Array<Record<string, unknown>>) {
-      if (!Number.isInteger(d?.line_number) || (d.line_number as number) < 1 || typeof d.error_message !== 'string') return null;
+      if (!Number.isInteger(d?.line_number) || (d.line_number as number) < 1 || typeof d.error_message !== 'string')
+        return null;
       out.push({
         line_number: d.line_number as number,
         error_message: d.error_message,
@@ -226,7 +230,8 @@ export function limitHint(message: string): string {
   if (/exceed number of tables limit/.test(message)) {
     return ' — hint: InfluxDB 3 limits the tables across all databases (Core 2,000, Enterprise 10,000 by default, --num-table-limit): see docs/influxdb.md#limits';
   }
-  if (/exceed the field (family )?limit/.test(message)) return ' — hint: a field-family limit of InfluxDB 3 (3.10+): see docs/influxdb.md#limits';
+  if (/exceed the field (family )?limit/.test(message))
+    return ' — hint: a field-family limit of InfluxDB 3 (3.10+): see docs/influxdb.md#limits';
   return '';
 }
 
@@ -256,11 +261,15 @@ export function rejectionOf(args: {
     stored > 0
       ? `InfluxDB stored ${count(stored)} of ${count(lines)} lines and refused ${count(lines - stored)} (HTTP ${first.status})`
       : `InfluxDB rejected lines (HTTP ${first.status})`;
-  return new StoreError(stored > 0 ? ErrorCodes.STORE_PARTIAL : ErrorCodes.STORE_REJECTED, `${head}: ${reasons}${hint}`, {
-    status: first.status,
-    body: first.body,
-    lines: refused.length ? refused.slice(0, 20).map((r) => r.text) : first.lines,
-  });
+  return new StoreError(
+    stored > 0 ? ErrorCodes.STORE_PARTIAL : ErrorCodes.STORE_REJECTED,
+    `${head}: ${reasons}${hint}`,
+    {
+      status: first.status,
+      body: first.body,
+      lines: refused.length ? refused.slice(0, 20).map((r) => r.text) : first.lines,
+    },
+  );
 }
 
 /**
@@ -268,7 +277,12 @@ export function rejectionOf(args: {
  * anything again (the rest was stored); null when the numbers do not fit this body (past its end, or a line whose
  * `original_line` does not begin like ours): the caller falls back to treating the request as refused whole.
  */
-function placeRefusedLines<F>(errors: LineError[], body: Uint8Array, segments: Segment<F>[], reply: Reply): SegmentOutcome<F>[] | null {
+function placeRefusedLines<F>(
+  errors: LineError[],
+  body: Uint8Array,
+  segments: Segment<F>[],
+  reply: Reply,
+): SegmentOutcome<F>[] | null {
   const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   const total = segments.reduce((n, s) => n + s.lines, 0);
   const wanted = [...new Set(errors.map((e) => e.line_number))].sort((a, b) => a - b);
@@ -298,12 +312,19 @@ function placeRefusedLines<F>(errors: LineError[], body: Uint8Array, segments: S
     for (const n of wanted) {
       if (n <= before || n > before + s.lines) continue;
       const [from, to] = at.get(n)!;
-      refused.push({ line: (s.firstLine ?? 1) + (n - before) - 1, error: byNumber.get(n)!.error_message, text: buf.subarray(from, to).toString() });
+      refused.push({
+        line: (s.firstLine ?? 1) + (n - before) - 1,
+        error: byNumber.get(n)!.error_message,
+        text: buf.subarray(from, to).toString(),
+      });
     }
     const stored = s.lines - refused.length;
     const rejection = refused.length
       ? rejectionOf({
-          first: new StoreError(ErrorCodes.STORE_REJECTED, serverMessage(reply.body), { status: reply.status, body: kept }),
+          first: new StoreError(ErrorCodes.STORE_REJECTED, serverMessage(reply.body), {
+            status: reply.status,
+            body: kept,
+          }),
           lines: s.lines,
           stored,
           refused,
@@ -370,10 +391,14 @@ export class InfluxWriter {
     const reply = await this.retrying(db, () => this.http.createDatabase(db), { retry403: false });
     if (reply.status === 400 || reply.status === 422) {
       const message = serverMessage(reply.body);
-      return new StoreError(ErrorCodes.STORE_REJECTED, `InfluxDB refused to create database "${db}" (HTTP ${reply.status}): ${message}${limitHint(message)}`, {
-        status: reply.status,
-        body: bodyOf(reply),
-      });
+      return new StoreError(
+        ErrorCodes.STORE_REJECTED,
+        `InfluxDB refused to create database "${db}" (HTTP ${reply.status}): ${message}${limitHint(message)}`,
+        {
+          status: reply.status,
+          body: bodyOf(reply),
+        },
+      );
     }
     // 403: a user allowed to write but not to create databases (1.x non-admin): the database
     // may well exist; the write says if it does not
@@ -386,24 +411,37 @@ export class InfluxWriter {
    * Writes `body` (whole lines) to `db`. Resolves with one outcome per segment
    * once the store acknowledged or rejected every line.
    */
-  async send<F>(db: string, body: Uint8Array, segments: Segment<F>[], precision: 's' | 'ns' = 's'): Promise<SegmentOutcome<F>[]> {
+  async send<F>(
+    db: string,
+    body: Uint8Array,
+    segments: Segment<F>[],
+    precision: 's' | 'ns' = 's',
+  ): Promise<SegmentOutcome<F>[]> {
     const refusedDb = await this.ensureDatabase(db);
     if (refusedDb) return segments.map((segment) => ({ segment, rejection: refusedDb, stored: 0, refused: [] }));
     const lines = segments.reduce((s, g) => s + g.lines, 0);
     const payload = this.gzip ? await gzip(body, { level: zlibConstants.Z_BEST_SPEED }) : body;
-    let reply = await this.retrying(db, () => this.timed(lines, payload.length, () => this.http.write(db, payload, this.gzip, precision)));
+    let reply = await this.retrying(db, () =>
+      this.timed(lines, payload.length, () => this.http.write(db, payload, this.gzip, precision)),
+    );
     if (reply.status === 404 && /not found/i.test(reply.body)) {
       // dropped behind our back (or created by an earlier run and removed): create it again, once
       this.known.delete(db);
       this.hooks.onRetry?.('database_missing', db, 0, serverMessage(reply.body));
       const refused = await this.ensureDatabase(db);
       if (refused) return segments.map((segment) => ({ segment, rejection: refused, stored: 0, refused: [] }));
-      reply = await this.retrying(db, () => this.timed(lines, payload.length, () => this.http.write(db, payload, this.gzip, precision)));
+      reply = await this.retrying(db, () =>
+        this.timed(lines, payload.length, () => this.http.write(db, payload, this.gzip, precision)),
+      );
     }
-    if (reply.status >= 200 && reply.status < 300) return segments.map((segment) => ({ segment, rejection: null, stored: segment.lines, refused: [] }));
+    if (reply.status >= 200 && reply.status < 300)
+      return segments.map((segment) => ({ segment, rejection: null, stored: segment.lines, refused: [] }));
     if (reply.status < 400) {
       // a redirect or an informational status is no answer about the lines: a misconfigured URL
-      this.failReply(reply, `unexpected reply to a write${reply.status >= 300 ? ': does INFLUX_URL point at a redirect?' : ''}`);
+      this.failReply(
+        reply,
+        `unexpected reply to a write${reply.status >= 300 ? ': does INFLUX_URL point at a redirect?' : ''}`,
+      );
     }
     if (reply.status === 401 || reply.status === 403) this.failReply(reply, 'InfluxDB refused the credentials');
     if (tooLarge(reply) && lines > 1) return this.split(db, body, segments, precision);
@@ -413,10 +451,14 @@ export class InfluxWriter {
     if (placed) return placed;
     if (segments.length > 1 && wholeRequestRefusal(reply)) {
       const message = serverMessage(reply.body);
-      const rejection = new StoreError(ErrorCodes.STORE_REJECTED, `InfluxDB rejected lines (HTTP ${reply.status}): ${message}${limitHint(message)}`, {
-        status: reply.status,
-        body: bodyOf(reply),
-      });
+      const rejection = new StoreError(
+        ErrorCodes.STORE_REJECTED,
+        `InfluxDB rejected lines (HTTP ${reply.status}): ${message}${limitHint(message)}`,
+        {
+          status: reply.status,
+          body: bodyOf(reply),
+        },
+      );
       return segments.map((segment) => ({ segment, rejection, stored: 0, refused: [] }));
     }
     if (segments.length > 1) {
@@ -424,25 +466,39 @@ export class InfluxWriter {
       // overwrite), one after another: this request already holds its in-flight slot
       const out: SegmentOutcome<F>[] = [];
       for (const s of segments) {
-        const [o] = await this.send(db, body.subarray(s.start, s.end), [{ ...s, start: 0, end: s.end - s.start }], precision);
+        const [o] = await this.send(
+          db,
+          body.subarray(s.start, s.end),
+          [{ ...s, start: 0, end: s.end - s.start }],
+          precision,
+        );
         out.push({ ...o, segment: s });
       }
       return out;
     }
     const message = serverMessage(reply.body);
-    const rejection = new StoreError(ErrorCodes.STORE_REJECTED, `InfluxDB rejected lines (HTTP ${reply.status}): ${message}${limitHint(message)}`, {
-      status: reply.status,
-      body: bodyOf(reply),
-      lines: (() => {
-        const named = rejectedLines(reply.body);
-        return (named.length ? named : linesWithField(reply.body, body)).slice(0, 20);
-      })(),
-    });
+    const rejection = new StoreError(
+      ErrorCodes.STORE_REJECTED,
+      `InfluxDB rejected lines (HTTP ${reply.status}): ${message}${limitHint(message)}`,
+      {
+        status: reply.status,
+        body: bodyOf(reply),
+        lines: (() => {
+          const named = rejectedLines(reply.body);
+          return (named.length ? named : linesWithField(reply.body, body)).slice(0, 20);
+        })(),
+      },
+    );
     return segments.map((segment) => ({ segment, rejection, stored: 0, refused: [] }));
   }
 
   /** 413: halves on a line boundary, each half sent on its own. */
-  private async split<F>(db: string, body: Uint8Array, segments: Segment<F>[], precision: 's' | 'ns'): Promise<SegmentOutcome<F>[]> {
+  private async split<F>(
+    db: string,
+    body: Uint8Array,
+    segments: Segment<F>[],
+    precision: 's' | 'ns',
+  ): Promise<SegmentOutcome<F>[]> {
     const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
     let cut = buf.indexOf(10, Math.floor(buf.length / 2));
     if (cut < 0 || cut + 1 >= buf.length) cut = buf.lastIndexOf(10, Math.floor(buf.length / 2) - 1);
@@ -461,7 +517,13 @@ export class InfluxWriter {
         if (a < b) {
           // the part's first line keeps its number in the file
           const skipped = countLines(buf, s.start, a);
-          part.push({ file: s.file, start: a - from, end: b - from, lines: countLines(buf, a, b), firstLine: (s.firstLine ?? 1) + skipped });
+          part.push({
+            file: s.file,
+            start: a - from,
+            end: b - from,
+            lines: countLines(buf, a, b),
+            firstLine: (s.firstLine ?? 1) + skipped,
+          });
         }
       }
       if (part.length) out.push(...(await this.send(db, body.subarray(from, to), part, precision)));
@@ -487,8 +549,13 @@ export class InfluxWriter {
       try {
         const reply = await call();
         const refused = reply.status === 401 || (reply.status === 403 && options.retry403 !== false);
-        if (!refused && reply.status < 500 && reply.status !== 408 && reply.status !== 429) this.hooks.onCredentialsAccepted?.();
-        const transient = tooLarge(reply) ? null : refused && this.policy.waitOutCredentials ? 'credentials' : transientCause(reply.status);
+        if (!refused && reply.status < 500 && reply.status !== 408 && reply.status !== 429)
+          this.hooks.onCredentialsAccepted?.();
+        const transient = tooLarge(reply)
+          ? null
+          : refused && this.policy.waitOutCredentials
+            ? 'credentials'
+            : transientCause(reply.status);
         if (!transient) return reply;
         cause = transient;
         detail = `HTTP ${reply.status}: ${serverMessage(reply.body)}`;
@@ -537,7 +604,10 @@ function mergeOutcomes<F>(segments: Segment<F>[], parts: SegmentOutcome<F>[]): S
     const refused = mine.flatMap((p) => p.refused);
     const first = mine.find((p) => p.rejection)?.rejection ?? null;
     // counted again over the whole segment: a part stored, another refused is a partial write of the segment
-    const rejection = first && (stored > 0 || refused.length > 0) ? rejectionOf({ first, lines: segment.lines, stored, refused, refusedCount: refused.length }) : first;
+    const rejection =
+      first && (stored > 0 || refused.length > 0)
+        ? rejectionOf({ first, lines: segment.lines, stored, refused, refusedCount: refused.length })
+        : first;
     return { segment, rejection, stored, refused };
   });
 }

@@ -158,7 +158,14 @@ export class Metrics {
   /** Everything a finished file's report says. */
   fileDone(r: FileReport, latencySeconds?: number): void {
     const tenant = r.company || 'unknown';
-    const outcome = r.status === 'ok' ? (r.ledger?.noop ? 'noop' : 'ok') : r.error?.code === ErrorCodes.STORE_UNAVAILABLE ? 'unavailable' : 'error';
+    const outcome =
+      r.status === 'ok'
+        ? r.ledger?.noop
+          ? 'noop'
+          : 'ok'
+        : r.error?.code === ErrorCodes.STORE_UNAVAILABLE
+          ? 'unavailable'
+          : 'error';
     this.files.inc({ tenant, outcome });
     if (r.status !== 'ok' && r.error) this.fileErrors.inc({ code: r.error.code });
     this.bytesRead.inc(r.bytes);

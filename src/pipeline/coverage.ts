@@ -54,7 +54,12 @@ function indexRuns(list: Run[], from: number, to: number): RunIndex {
   }
   clipped.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   const n = clipped.length;
-  const idx: RunIndex = { starts: new Float64Array(n), steps: new Float64Array(n), ends: new Float64Array(n), maxEnd: new Float64Array(n) };
+  const idx: RunIndex = {
+    starts: new Float64Array(n),
+    steps: new Float64Array(n),
+    ends: new Float64Array(n),
+    maxEnd: new Float64Array(n),
+  };
   let max = -Infinity;
   clipped.forEach(([start, step, end], i) => {
     idx.starts[i] = start;
@@ -147,14 +152,15 @@ function sortedDistinct(a: Uint32Array): Uint32Array {
 /** Merges two sorted distinct arrays into one sorted distinct array. */
 function mergeDistinct(a: Uint32Array, b: Uint32Array): Uint32Array {
   const out = new Uint32Array(a.length + b.length);
-  let i = 0, j = 0, k = 0;
+  let i = 0,
+    j = 0,
+    k = 0;
   while (i < a.length || j < b.length) {
     const v = j >= b.length || (i < a.length && a[i] <= b[j]) ? a[i++] : b[j++];
     if (k === 0 || out[k - 1] !== v) out[k++] = v;
   }
   return out.subarray(0, k);
 }
-
 
 /**
  * What one file wrote, cell by cell, gathered block by block: rows where

@@ -39,7 +39,10 @@ export class ExactlyOnce {
   private readonly pending = new Map<string, Pending[]>();
   /** parsed, not yet committed: device → file → channel id → runs */
   private readonly uncommitted = new Map<string, Map<FileTask, Map<string, Run[]>>>();
-  private readonly planned = new Map<FileTask, PlannedFile & { device: string; pending: Pending; tenant: string; masterSn: string }>();
+  private readonly planned = new Map<
+    FileTask,
+    PlannedFile & { device: string; pending: Pending; tenant: string; masterSn: string }
+  >();
   /** the layout of the device's latest file planned in this run (it becomes the known one at commit) */
   private readonly layouts = new Map<string, string>();
 
@@ -102,7 +105,8 @@ export class ExactlyOnce {
   private async plan(task: FileTask, scan: ScanResult, sha256: string): Promise<FilePlan> {
     const tenant = task.identity.company;
     const device = `${tenant}\u0000${scan.header.masterSn}`;
-    if (scan.header.channels.length >= 1024) throw new Error(`${scan.header.channels.length} channels: at most 1023 per file`);
+    if (scan.header.channels.length >= 1024)
+      throw new Error(`${scan.header.channels.length} channels: at most 1023 per file`);
     let { from, to, step: stepSeconds } = timeProfile(scan.blocks.map((b) => b.epochs));
     // earlier overlapping files of this device first: their coverage decides what this one holds
     const list = this.pending.get(device) ?? [];
@@ -131,7 +135,9 @@ export class ExactlyOnce {
           this.store.knownFile(tenant, sha256),
           this.layouts.has(device) ? Promise.resolve(null) : this.store.deviceLayout(tenant, scan.header.masterSn),
           from > to
-            ? this.store.coverageVersion(tenant, scan.header.masterSn).then((version) => ({ runs: new Map<string, Run[]>(), version }))
+            ? this.store
+                .coverageVersion(tenant, scan.header.masterSn)
+                .then((version) => ({ runs: new Map<string, Run[]>(), version }))
             : this.store.coverageVersioned(tenant, scan.header.masterSn, from, to, null),
         ]),
       );
@@ -159,11 +165,16 @@ export class ExactlyOnce {
       // --force: the coverage of the file being replaced does not count
       let committed = committedAll.runs;
       if (planned.replace !== null) {
-        const again = await retry(() => this.store.coverageVersioned(tenant, scan.header.masterSn, from, to, planned.replace));
+        const again = await retry(() =>
+          this.store.coverageVersioned(tenant, scan.header.masterSn, from, to, planned.replace),
+        );
         committed = again.runs;
         planned.version = Math.min(planned.version, again.version);
       }
-      const runs = scan.header.channels.map((c) => [...(committed.get(c.channelId) ?? []), ...(mem.get(c.channelId) ?? [])]);
+      const runs = scan.header.channels.map((c) => [
+        ...(committed.get(c.channelId) ?? []),
+        ...(mem.get(c.channelId) ?? []),
+      ]);
       let held = new HeldPoints(runs, from, to);
       const warnings: string[] = [];
       if (scan.leadingFold && secondOccurrence(scan, held)) {

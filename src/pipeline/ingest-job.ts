@@ -40,7 +40,14 @@ export interface IngestJobOptions {
   /** a job that never ends (serve): at most this many file reports in memory, the most recent (totals count all) */
   reportKeep?: number;
   /** PostgreSQL: hourly aggregates, coverage, ledger (exactly-once). Absent: InfluxDB only. */
-  postgres?: { pool: Pool; force?: boolean; commitLingerMs?: number; commitMaxFiles?: number; fence?: CommitFence; claims?: DeviceClaims };
+  postgres?: {
+    pool: Pool;
+    force?: boolean;
+    commitLingerMs?: number;
+    commitMaxFiles?: number;
+    fence?: CommitFence;
+    claims?: DeviceClaims;
+  };
   /** Prometheus metrics to report into */
   metrics?: Metrics;
   /** a partly filled InfluxDB batch is sent after this long (default 1000 ms; the service uses less: latency) */
@@ -69,7 +76,10 @@ export interface IngestJobResult {
  * its lines were acknowledged, or to error/ when it cannot be read or the
  * store rejected its lines; files the store never acknowledged stay put.
  */
-export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, options: IngestJobOptions): Promise<IngestJobResult> {
+export async function runIngestJob(
+  tasks: FileTask[] | AsyncIterable<FileTask>,
+  options: IngestJobOptions,
+): Promise<IngestJobResult> {
   const runId = randomUUID();
   const started = new Date();
   const t0 = performance.now();
@@ -96,16 +106,25 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
       },
     },
   );
-  const batcher = new LpBatcher(writer, { ...options.influx, ...(options.lingerMs !== undefined ? { lingerMs: options.lingerMs } : {}) });
+  const batcher = new LpBatcher(writer, {
+    ...options.influx,
+    ...(options.lingerMs !== undefined ? { lingerMs: options.lingerMs } : {}),
+  });
   const verifySlots = new Slots(4);
   const reportName = `ingest-${started.toISOString().replace(/[:.]/g, '-')}-${runId.slice(0, 8)}.json`;
   let collector: RunReportWriter;
   try {
-    collector = options.reportKeep !== undefined ? new RunReportWriter(options.reportDir ?? null, reportName, options.reportKeep, { recent: true }) : new RunReportWriter(options.reportDir ?? null, reportName);
+    collector =
+      options.reportKeep !== undefined
+        ? new RunReportWriter(options.reportDir ?? null, reportName, options.reportKeep, { recent: true })
+        : new RunReportWriter(options.reportDir ?? null, reportName);
   } catch (err) {
     // no report file is no reason not to ingest: the report stays in memory, the CLI warns
     log?.error({ event: 'report', dir: options.reportDir, error: errorMessage(err) }, 'report folder not writable');
-    collector = options.reportKeep !== undefined ? new RunReportWriter(null, reportName, options.reportKeep, { recent: true }) : new RunReportWriter(null, reportName);
+    collector =
+      options.reportKeep !== undefined
+        ? new RunReportWriter(null, reportName, options.reportKeep, { recent: true })
+        : new RunReportWriter(null, reportName);
   }
   const metaDb = options.metaDb ?? 'powerview_meta';
   const meta = metaDb ? new MetaSummaries(writer, metaDb, runId, log) : null;
@@ -121,7 +140,9 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
   /** files whose company or campaign cannot name a database or role: refused up front */
   const refused = (task: FileTask): boolean => {
     // the company is a database name: with the store's rule (InfluxDB 3 takes no '.')
-    const problem = tenantNameProblem('company', task.identity.company, options.influx.api) ?? tenantNameProblem('campaign', task.identity.campaign);
+    const problem =
+      tenantNameProblem('company', task.identity.company, options.influx.api) ??
+      tenantNameProblem('campaign', task.identity.campaign);
     if (!problem) return false;
     const r = emptyFileReport(task.path, task.identity);
     r.bytes = task.size ?? 0;
@@ -179,12 +200,17 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
     if (n >= MAX_REPLANS || stopped) return false;
     replans.set(task, n + 1);
     toReplan.add(task);
-    log?.warn({ event: 'replan', path: task.path, attempt: n + 1, error: err.message }, 'file planned again: its device coverage changed since its plan');
+    log?.warn(
+      { event: 'replan', path: task.path, attempt: n + 1, error: err.message },
+      'file planned again: its device coverage changed since its plan',
+    );
     return true;
   };
   /** the run's files, then the refused ones again; ends once no file handed over can come back */
   const withReplans = async function* (source: FileTask[] | AsyncIterable<FileTask>): AsyncGenerator<FileTask> {
-    const it: Iterator<FileTask> | AsyncIterator<FileTask> = Array.isArray(source) ? source[Symbol.iterator]() : source[Symbol.asyncIterator]();
+    const it: Iterator<FileTask> | AsyncIterator<FileTask> = Array.isArray(source)
+      ? source[Symbol.iterator]()
+      : source[Symbol.asyncIterator]();
     let next: Promise<IteratorResult<FileTask>> | null = null;
     let ended = false;
     try {
@@ -224,7 +250,10 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
   const commit = async (report: FileReport, task: FileTask, agg: FileAggregates): Promise<void> => {
     const planned = once!.plannedFile(task);
     report.layout_drift = planned?.layoutDrift ?? false;
-    if (planned?.layoutDrift) report.warnings.push(`header layout differs from the device's known layout (${planned.knownLayout} → ${agg.header.layout})`);
+    if (planned?.layoutDrift)
+      report.warnings.push(
+        `header layout differs from the device's known layout (${planned.knownLayout} → ${agg.header.layout})`,
+      );
     report.held_points = agg.skippedPoints;
     if (agg.noop) {
       report.ledger = { file_id: null, noop: agg.noop };
@@ -234,7 +263,14 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
     let fileId: number;
     try {
       fileId = await retryPg(options.influx.storeWaitMs, log, metrics, options.health, () =>
-        store!.commitFile({ report, agg, runId, layoutDrift: planned?.layoutDrift ?? false, replace: planned?.replace ?? null, planVersion: planned?.version ?? null }),
+        store!.commitFile({
+          report,
+          agg,
+          runId,
+          layoutDrift: planned?.layoutDrift ?? false,
+          replace: planned?.replace ?? null,
+          planVersion: planned?.version ?? null,
+        }),
       );
     } catch (err) {
       // the fence refused a plan made against coverage another process changed since: finish() plans the file again
@@ -254,7 +290,10 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
     const tParsed = performance.now();
     const outcome: FileWriteOutcome = await batcher.outcome(task);
     const planned = replans.get(task);
-    if (planned) report.warnings.push(`planned again ${planned === 1 ? 'once' : `${planned} times`}: another process committed coverage of the device after its plan`);
+    if (planned)
+      report.warnings.push(
+        `planned again ${planned === 1 ? 'once' : `${planned} times`}: another process committed coverage of the device after its plan`,
+      );
     const tInflux = performance.now();
     let tPg = tInflux;
     // lines the store stored; those it refused counted apart (a partial write keeps what was stored)
@@ -289,16 +328,28 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
             if (err instanceof StaleCoverageError) {
               if (replan(task, err)) return;
               // left in place (the store's, never error/): the next run or serve's retry plans it again
-              const why = stopped ? 'the run stopped before a new plan' : `still changing after ${MAX_REPLANS} new plans`;
-              err = new StoreError(ErrorCodes.STORE_UNAVAILABLE, `${err.message.replace(/: planned again$/, '')}: ${why}, left in place`);
+              const why = stopped
+                ? 'the run stopped before a new plan'
+                : `still changing after ${MAX_REPLANS} new plans`;
+              err = new StoreError(
+                ErrorCodes.STORE_UNAVAILABLE,
+                `${err.message.replace(/: planned again$/, '')}: ${why}, left in place`,
+              );
             }
-            fail(report, err instanceof PowerViewError ? err : new StoreError(ErrorCodes.STORE_REJECTED, `PostgreSQL refused the file's data: ${errorMessage(err)}`));
+            fail(
+              report,
+              err instanceof PowerViewError
+                ? err
+                : new StoreError(ErrorCodes.STORE_REJECTED, `PostgreSQL refused the file's data: ${errorMessage(err)}`),
+            );
             // the data itself was refused (retried store failures never get here): the file goes with its cause
-            if (!storeOwned(report) && moveFiles) report.moved_to = await moveFinished(task.path, 'error', report.error, task.taken);
+            if (!storeOwned(report) && moveFiles)
+              report.moved_to = await moveFinished(task.path, 'error', report.error, task.taken);
           }
           tPg = performance.now();
         }
-        if (report.status === 'ok' && moveFiles) report.moved_to = await moveFinished(task.path, 'parsed', undefined, task.taken);
+        if (report.status === 'ok' && moveFiles)
+          report.moved_to = await moveFinished(task.path, 'parsed', undefined, task.taken);
       }
     } catch (err) {
       report.warnings.push(`could not move the file: ${errorMessage(err)}`);
@@ -313,7 +364,9 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
     }
     // the ledger knows failed files too (with their cause), unless the store itself is what failed
     if (store && report.status === 'error' && !storeOwned(report) && !batcher.fatal) {
-      await store.recordFailure(report, runId).catch((err: unknown) => report.warnings.push(`ledger: ${errorMessage(err)}`));
+      await store
+        .recordFailure(report, runId)
+        .catch((err: unknown) => report.warnings.push(`ledger: ${errorMessage(err)}`));
     }
     const fields = {
       event: 'file',
@@ -325,12 +378,17 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
       moved_to: report.moved_to,
       duration_ms: report.duration_ms,
       // after parsing: waiting for InfluxDB's acknowledgement, then the PostgreSQL commit, then the move
-      wait_ms: { influx: Math.round(tInflux - tParsed), postgres: Math.round(tPg - tInflux), move: Math.round(performance.now() - tPg) },
+      wait_ms: {
+        influx: Math.round(tInflux - tParsed),
+        postgres: Math.round(tPg - tInflux),
+        move: Math.round(performance.now() - tPg),
+      },
       ...(report.error ? { code: report.error.code, error: report.error.message } : {}),
     };
     if (report.status === 'ok') log?.info(fields, 'file ingested');
     // a store that went away or a claim lost with its PostgreSQL session: the file is fine, kept, and taken again
-    else if (!report.moved_to && report.error?.code === ErrorCodes.STORE_UNAVAILABLE) log?.warn(fields, `file kept in place, retried later: ${report.error.message}`);
+    else if (!report.moved_to && report.error?.code === ErrorCodes.STORE_UNAVAILABLE)
+      log?.warn(fields, `file kept in place, retried later: ${report.error.message}`);
     else log?.error(fields, 'file failed');
     record(report, task);
   };
@@ -344,7 +402,13 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
       let found: number | null = null;
       // the count is retried like a write (the store may be restarting); its reply is kept
       const reply = await writer.retrying(report.company, async () => {
-        const r = await http.countPoints(report.company, MEASUREMENT, { campaign: report.campaign, device_master_sn: report.master_sn! }, from, to);
+        const r = await http.countPoints(
+          report.company,
+          MEASUREMENT,
+          { campaign: report.campaign, device_master_sn: report.master_sn! },
+          from,
+          to,
+        );
         if (typeof r === 'number') {
           found = r;
           return { status: 200, retryAfter: null, body: '' };
@@ -364,7 +428,10 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
       // unverified is not verified: the file stays where it is, to be verified by a later run
       report.verify = null;
       report.status = 'error';
-      report.error = { code: ErrorCodes.VERIFY_MISMATCH, message: `--verify could not count the points back: ${errorMessage(err)}` };
+      report.error = {
+        code: ErrorCodes.VERIFY_MISMATCH,
+        message: `--verify could not count the points back: ${errorMessage(err)}`,
+      };
     } finally {
       verifySlots.release();
     }
@@ -423,7 +490,9 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
     if (err instanceof StoreError) storeFailure = err;
     else {
       crash = err instanceof Error ? err : new Error(String(err));
-      storeFailure = new StoreError(ErrorCodes.STORE_UNAVAILABLE, `ingest job failed: ${errorMessage(err)}`, { cause: err });
+      storeFailure = new StoreError(ErrorCodes.STORE_UNAVAILABLE, `ingest job failed: ${errorMessage(err)}`, {
+        cause: err,
+      });
     }
   } finally {
     await pipeline.close();
@@ -436,7 +505,8 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
   }
   while (finishing.size > 0) await Promise.all([...finishing]);
   // files taken and never finished (the run stopped): their pins go (a stream's are its owner's to settle)
-  for (const task of Array.isArray(runnable) ? runnable : []) if (task.taken && !settledTaken.has(task)) await keepTaken(null, task);
+  for (const task of Array.isArray(runnable) ? runnable : [])
+    if (task.taken && !settledTaken.has(task)) await keepTaken(null, task);
 
   // refused by the fence and not planned again before the run stopped: left where they are, as the store's
   stopped = true;
@@ -444,7 +514,14 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
     const r = emptyFileReport(task.path, task.identity);
     r.bytes = task.size ?? 0;
     r.moved_to = null;
-    fail(r, storeFailure ?? new StoreError(ErrorCodes.STORE_UNAVAILABLE, 'refused by the coverage fence and not planned again before the run stopped'));
+    fail(
+      r,
+      storeFailure ??
+        new StoreError(
+          ErrorCodes.STORE_UNAVAILABLE,
+          'refused by the coverage fence and not planned again before the run stopped',
+        ),
+    );
     record(r, task);
   }
   again.length = 0;
@@ -489,16 +566,20 @@ export async function runIngestJob(tasks: FileTask[] | AsyncIterable<FileTask>, 
             coverage_rows: store.stats.coverageRows,
             commit_seconds: Math.round(store.stats.commitSeconds * 1000) / 1000,
             plan_seconds: Math.round((once?.planSeconds ?? 0) * 1000) / 1000,
-            hourly_rows_per_second: store.stats.commitSeconds > 0 ? Math.round(store.stats.hourlyRows / store.stats.commitSeconds) : 0,
+            hourly_rows_per_second:
+              store.stats.commitSeconds > 0 ? Math.round(store.stats.hourlyRows / store.stats.commitSeconds) : 0,
           },
         }
       : {}),
   };
   if (meta) {
-    const warning = storeFailure ? 'InfluxDB unavailable' : await meta.finish({ ...head, totals, files: [] }, options.metaWaitMs);
+    const warning = storeFailure
+      ? 'InfluxDB unavailable'
+      : await meta.finish({ ...head, totals, files: [] }, options.metaWaitMs);
     if (warning) head.meta_warning = `run summary not written to ${metaDb}: ${warning}`;
     // a summary still retrying past its wait gives up (the data batches are all settled by now)
-    if (warning && options.metaWaitMs !== undefined) writer.stop(new StoreError(ErrorCodes.STORE_UNAVAILABLE, `meta summaries dropped: ${warning}`));
+    if (warning && options.metaWaitMs !== undefined)
+      writer.stop(new StoreError(ErrorCodes.STORE_UNAVAILABLE, `meta summaries dropped: ${warning}`));
   }
   await http.close();
   if (crash) throw crash;
@@ -529,7 +610,8 @@ export const MAX_REPLANS = 3;
 async function keepTaken(report: FileReport | null, task: FileTask): Promise<void> {
   try {
     const aside = await releaseTaken(task.path, task.taken!);
-    if (aside) report?.warnings.push(`${task.path} was replaced while it was read: the bytes read are kept as ${aside}`);
+    if (aside)
+      report?.warnings.push(`${task.path} was replaced while it was read: the bytes read are kept as ${aside}`);
   } catch (err) {
     report?.warnings.push(`could not release the taken file: ${errorMessage(err)}`);
   }
@@ -558,7 +640,13 @@ function fail(report: FileReport, err: PowerViewError): void {
  * Past the store wait: STORE_UNAVAILABLE, the file stays where it is. Only an
  * error about the data itself (or one of ours: PowerViewError) is thrown as is.
  */
-async function retryPg<T>(waitMs: number, log: Logger | undefined, metrics: Metrics | undefined, health: StoreHealth | undefined, call: () => Promise<T>): Promise<T> {
+async function retryPg<T>(
+  waitMs: number,
+  log: Logger | undefined,
+  metrics: Metrics | undefined,
+  health: StoreHealth | undefined,
+  call: () => Promise<T>,
+): Promise<T> {
   const deadline = Date.now() + waitMs;
   for (let attempt = 0; ; attempt++) {
     try {
@@ -570,16 +658,29 @@ async function retryPg<T>(waitMs: number, log: Logger | undefined, metrics: Metr
       const { owner, cause } = failureOwner(err);
       if (owner === 'file') throw err;
       if (owner === 'credentials') {
-        if (!health) throw new StoreError(ErrorCodes.STORE_AUTH, `PostgreSQL ${cause}: ${errorMessage(err)}`, { cause: err });
+        if (!health)
+          throw new StoreError(ErrorCodes.STORE_AUTH, `PostgreSQL ${cause}: ${errorMessage(err)}`, { cause: err });
         health.refused('postgres', cause, errorMessage(err));
       }
       if (Date.now() >= deadline) {
-        throw new StoreError(ErrorCodes.STORE_UNAVAILABLE, `PostgreSQL unavailable for ${Math.round(waitMs / 1000)} s (${cause}): ${errorMessage(err)}`, { cause: err });
+        throw new StoreError(
+          ErrorCodes.STORE_UNAVAILABLE,
+          `PostgreSQL unavailable for ${Math.round(waitMs / 1000)} s (${cause}): ${errorMessage(err)}`,
+          { cause: err },
+        );
       }
       const delay = jitteredBackoff(attempt, 250, 5000);
-      const label = owner === 'credentials' ? 'credentials' : cause === 'unreachable' || cause === 'connection lost' ? 'unavailable' : sqlStateOf(err) ?? 'unavailable';
+      const label =
+        owner === 'credentials'
+          ? 'credentials'
+          : cause === 'unreachable' || cause === 'connection lost'
+            ? 'unavailable'
+            : (sqlStateOf(err) ?? 'unavailable');
       metrics?.retries.inc({ store: 'postgres', cause: label });
-      log?.warn({ event: 'retry', store: 'postgres', cause, delay_ms: Math.round(delay), detail: errorMessage(err) }, 'PostgreSQL call retried');
+      log?.warn(
+        { event: 'retry', store: 'postgres', cause, delay_ms: Math.round(delay), detail: errorMessage(err) },
+        'PostgreSQL call retried',
+      );
       await new Promise((r) => setTimeout(r, delay));
     }
   }

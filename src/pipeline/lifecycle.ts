@@ -1,4 +1,15 @@
-import { copyFile, constants as fsConstants, link, mkdir, open, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import {
+  copyFile,
+  constants as fsConstants,
+  link,
+  mkdir,
+  open,
+  readdir,
+  rename,
+  stat,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
@@ -49,13 +60,18 @@ let takenSeq = 0;
 
 /** `.pv-taken.<pid>-<host>.<n>.<name>`, within a file name's 255 bytes. */
 function pinName(path: string): string {
-  const head = `${TAKEN_PREFIX}${process.pid}-${hostname().replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 40)}.${++takenSeq}.`;
+  const head = `${TAKEN_PREFIX}${process.pid}-${hostname()
+    .replace(/[^A-Za-z0-9_-]/g, '_')
+    .slice(0, 40)}.${++takenSeq}.`;
   let name = basename(path);
   while (Buffer.byteLength(head + name) > 250) name = name.slice(1);
   return join(dirname(path), head + name);
 }
 
-function sameFile(a: Pick<Stats, 'dev' | 'ino' | 'size' | 'mtimeMs'>, b: Pick<Taken, 'dev' | 'ino' | 'size' | 'mtimeMs'>): boolean {
+function sameFile(
+  a: Pick<Stats, 'dev' | 'ino' | 'size' | 'mtimeMs'>,
+  b: Pick<Taken, 'dev' | 'ino' | 'size' | 'mtimeMs'>,
+): boolean {
   return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
 }
 
@@ -181,7 +197,9 @@ export async function releaseTaken(path: string, taken: Taken): Promise<string |
  * (the path, parsed/) goes; the only copy of its bytes gets a visible name beside it, to be ingested.
  */
 export async function cleanStalePins(root: string, log?: { warn: (o: object, m: string) => void }): Promise<void> {
-  const host = `-${hostname().replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 40)}.`;
+  const host = `-${hostname()
+    .replace(/[^A-Za-z0-9_-]/g, '_')
+    .slice(0, 40)}.`;
   const alive = (pid: number) => {
     try {
       process.kill(pid, 0);
@@ -190,7 +208,10 @@ export async function cleanStalePins(root: string, log?: { warn: (o: object, m: 
       return (err as NodeJS.ErrnoException).code === 'EPERM';
     }
   };
-  const dirs = async (dir: string) => (await readdir(dir, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => join(dir, e.name));
+  const dirs = async (dir: string) =>
+    (await readdir(dir, { withFileTypes: true }).catch(() => []))
+      .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+      .map((e) => join(dir, e.name));
   for (const company of await dirs(root)) {
     for (const campaign of await dirs(company)) {
       for (const device of await dirs(campaign)) {
@@ -206,7 +227,10 @@ export async function cleanStalePins(root: string, log?: { warn: (o: object, m: 
             if (st.nlink > 1) await unlink(pin);
             else {
               const to = await keepAside(pin, join(device, m[3] || 'recovered.tsv'));
-              log?.warn({ event: 'taken_recovered', path: to }, 'a file taken by a process that died is kept under a visible name');
+              log?.warn(
+                { event: 'taken_recovered', path: to },
+                'a file taken by a process that died is kept under a visible name',
+              );
             }
           } catch {
             // gone meanwhile, or not ours to touch: left as it is

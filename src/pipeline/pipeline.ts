@@ -128,9 +128,11 @@ export class Pipeline {
   constructor(options: PipelineOptions = {}) {
     this.options = options;
     this.workers = options.workers ?? availableParallelism();
-    if (!Number.isInteger(this.workers) || this.workers < 0) throw new TypeError('options.workers must be a non-negative integer');
+    if (!Number.isInteger(this.workers) || this.workers < 0)
+      throw new TypeError('options.workers must be a non-negative integer');
     this.blockBytes = options.blockBytes ?? 256 * 1024;
-    if (!Number.isInteger(this.blockBytes) || this.blockBytes < 1) throw new TypeError('options.blockBytes must be a positive integer');
+    if (!Number.isInteger(this.blockBytes) || this.blockBytes < 1)
+      throw new TypeError('options.blockBytes must be a positive integer');
     this.maxInFlight = options.maxBlocksInFlight ?? this.workers + 2;
     this.v002TimeZone = options.v002TimeZone ?? 'Europe/Paris';
     TimeZoneRules.get(this.v002TimeZone);
@@ -176,7 +178,12 @@ export class Pipeline {
       try {
         for await (const task of tasks) {
           if (slots.isAborted) break;
-          await this.produceFile(task, push, () => slots.acquire(), () => slots.release());
+          await this.produceFile(
+            task,
+            push,
+            () => slots.acquire(),
+            () => slots.release(),
+          );
         }
       } finally {
         queue.close();
@@ -289,7 +296,8 @@ export class Pipeline {
         isValidZone: TimeZoneRules.isValid,
       });
       // a logger file usually fits in one read: keep it for pass 2 instead of reading it again
-      const whole = (await handle.stat()).size <= (this.options.keepWholeBytes ?? KEEP_WHOLE) ? await handle.readFile() : null;
+      const whole =
+        (await handle.stat()).size <= (this.options.keepWholeBytes ?? KEEP_WHOLE) ? await handle.readFile() : null;
       const hash = this.options.planFile ? createHash('sha256') : null;
       if (whole) {
         scanner.push(whole);
@@ -312,16 +320,27 @@ export class Pipeline {
       state.report.warnings.push(...scan.warnings);
       const device = task.identity.device;
       if (device && device !== scan.header.masterSn) {
-        state.report.warnings.push(`folder ${device} but the header's master is ${scan.header.masterSn}: the header wins`);
+        state.report.warnings.push(
+          `folder ${device} but the header's master is ${scan.header.masterSn}: the header wins`,
+        );
       }
       applyHeader(state.report, scan.header, scan.basis);
-      state.report.export_time = exportTimeOf(task.path, this.v002TimeZone, scan.basis.kind === 'utc' && scan.basis.source === 'header');
+      state.report.export_time = exportTimeOf(
+        task.path,
+        this.v002TimeZone,
+        scan.basis.kind === 'utc' && scan.basis.source === 'header',
+      );
       state.stats = new FileStats(scan.header.channels.length);
       if (scan.rows === 0) throw new FileFormatError(ErrorCodes.NO_VALID_ROW, 'no data rows (header only)');
       if (this.options.planFile && sha256) {
         state.plan = await this.options.planFile(task, scan, sha256);
         if (state.plan.warnings) state.report.warnings.push(...state.plan.warnings);
-        state.agg = { hourly: new Map(), coverage: new FileCoverage(scan.header.channels.length), skippedPoints: 0, sha256 };
+        state.agg = {
+          hourly: new Map(),
+          coverage: new FileCoverage(scan.header.channels.length),
+          skippedPoints: 0,
+          sha256,
+        };
         if (state.plan.noop) return;
       }
       const table = buildSeriesTable(scan.header, task.identity);
@@ -339,7 +358,11 @@ export class Pipeline {
         }
         let plan: BlockPlan | undefined;
         if (state.plan) {
-          plan = { skip: state.plan.held?.skipMask(block.epochs, n) ?? null, power: state.plan.power, stepSeconds: state.plan.stepSeconds };
+          plan = {
+            skip: state.plan.held?.skipMask(block.epochs, n) ?? null,
+            power: state.plan.power,
+            stepSeconds: state.plan.stepSeconds,
+          };
         }
         push({ kind: 'block', file: state, result: this.parse(buf, block, table, plan), bytes: block.length });
       }
@@ -368,7 +391,11 @@ export class Pipeline {
     const out = this.freeOut.pop();
     if (!this.pool) {
       try {
-        return Promise.resolve({ ...parseBlock(buf, block.epochs, block.firstLine, table, out, plan), input: buf, epochs: block.epochs });
+        return Promise.resolve({
+          ...parseBlock(buf, block.epochs, block.firstLine, table, out, plan),
+          input: buf,
+          epochs: block.epochs,
+        });
       } catch (err) {
         return Promise.reject(err);
       }
@@ -410,7 +437,10 @@ export class Pipeline {
         report.invalid_values.count && `${report.invalid_values.count} invalid values`,
         report.truncated_rows.count && `${report.truncated_rows.count} truncated rows`,
       ].filter(Boolean);
-      failure = new FileFormatError(ErrorCodes.NO_VALID_ROW, `no valid row${reasons.length ? ` (${reasons.join(', ')})` : ''}`);
+      failure = new FileFormatError(
+        ErrorCodes.NO_VALID_ROW,
+        `no valid row${reasons.length ? ` (${reasons.join(', ')})` : ''}`,
+      );
     }
     if (failure) {
       report.status = 'error';

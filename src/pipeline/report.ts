@@ -109,7 +109,14 @@ export interface RunReport {
     retries: Record<string, number>;
   };
   /** PostgreSQL commits of the run (absent with --no-postgres) */
-  postgres?: { commits: number; hourly_rows: number; coverage_rows: number; commit_seconds: number; plan_seconds: number; hourly_rows_per_second: number };
+  postgres?: {
+    commits: number;
+    hourly_rows: number;
+    coverage_rows: number;
+    commit_seconds: number;
+    plan_seconds: number;
+    hourly_rows_per_second: number;
+  };
   /** a store stopped the run: files not acknowledged stay where they are */
   store_failure?: { code: string; message: string } | null;
   /** the meta database could not take the summaries */
@@ -129,7 +136,10 @@ export function describeBasis(basis: TimeBasis): string {
   return basis.kind === 'utc' ? `UTC (${basis.source})` : `${basis.zone} (${basis.source})`;
 }
 
-export function emptyFileReport(path: string, identity: { company: string; campaign: string; device?: string }): FileReport {
+export function emptyFileReport(
+  path: string,
+  identity: { company: string; campaign: string; device?: string },
+): FileReport {
   return {
     path,
     company: identity.company,

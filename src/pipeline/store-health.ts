@@ -35,7 +35,10 @@ export class StoreHealth {
     if (cause === undefined) return;
     this.problems.delete(store);
     this.metrics?.storeRefused.set({ store }, 0);
-    this.log?.info({ event: 'store_resumed', store, was: cause }, `${store === 'influxdb' ? 'InfluxDB' : 'PostgreSQL'} accepts the credentials again: ingestion resumes`);
+    this.log?.info(
+      { event: 'store_resumed', store, was: cause },
+      `${store === 'influxdb' ? 'InfluxDB' : 'PostgreSQL'} accepts the credentials again: ingestion resumes`,
+    );
   }
 
   problem(store: StoreName): string | null {

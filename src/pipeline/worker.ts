@@ -22,7 +22,14 @@ export interface BlockTaskResult extends BlockResult {
 
 /** Piscina worker: one block of whole lines in, line protocol out as transferred memory. */
 export default function parseBlockTask(task: BlockTask): unknown {
-  const parsed = parseBlock(task.buf, task.epochs, task.firstLine, { prefixes: task.prefixes, offsets: task.offsets }, task.out, task.plan);
+  const parsed = parseBlock(
+    task.buf,
+    task.epochs,
+    task.firstLine,
+    { prefixes: task.prefixes, offsets: task.offsets },
+    task.out,
+    task.plan,
+  );
   const result: BlockTaskResult = { ...parsed, input: task.buf, epochs: task.epochs };
   return move({
     get [transferableSymbol]() {

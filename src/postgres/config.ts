@@ -40,7 +40,10 @@ export function resolvePgConfig(flags: PgFlags = {}, env: NodeJS.ProcessEnv = pr
   if (flags.databaseUrl !== undefined) return fromUrl(flags.databaseUrl, '--database-url');
   if (env.DATABASE_URL) return fromUrl(env.DATABASE_URL, 'DATABASE_URL');
   if (!PG_VARS.some((k) => env[k])) {
-    throw new UsageError('no PostgreSQL configured: set DATABASE_URL (postgres://user:password@host:port/database), pass --database-url, or set the PG* variables (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE)', ErrorCodes.CONFIG);
+    throw new UsageError(
+      'no PostgreSQL configured: set DATABASE_URL (postgres://user:password@host:port/database), pass --database-url, or set the PG* variables (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE)',
+      ErrorCodes.CONFIG,
+    );
   }
   const user = env.PGUSER || osUser();
   return build({
@@ -64,7 +67,10 @@ function fromUrl(text: string, source: '--database-url' | 'DATABASE_URL'): PgCon
     throw new UsageError(`${expected} (it is not a valid URL)`, ErrorCodes.CONFIG);
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new UsageError(`${expected} (the scheme is ${JSON.stringify(url.protocol.replace(/:$/, ''))})`, ErrorCodes.CONFIG);
+    throw new UsageError(
+      `${expected} (the scheme is ${JSON.stringify(url.protocol.replace(/:$/, ''))})`,
+      ErrorCodes.CONFIG,
+    );
   }
   const decode = (s: string, what: string): string => {
     try {
@@ -78,7 +84,8 @@ function fromUrl(text: string, source: '--database-url' | 'DATABASE_URL'): PgCon
   if (!host) throw new UsageError(`${expected} (no host)`, ErrorCodes.CONFIG);
   const user = decode(url.username, 'user name') || osUser();
   const database = decode(url.pathname.replace(/^\//, ''), 'database name') || user;
-  if (database.includes('/')) throw new UsageError(`${source}: the database name cannot contain '/'`, ErrorCodes.CONFIG);
+  if (database.includes('/'))
+    throw new UsageError(`${source}: the database name cannot contain '/'`, ErrorCodes.CONFIG);
   return build({
     host,
     port: parsePort(url.port || params.get('port') || undefined, `${source} port`),
@@ -90,8 +97,23 @@ function fromUrl(text: string, source: '--database-url' | 'DATABASE_URL'): PgCon
   });
 }
 
-function build(c: { host: string; port: number; user: string; password?: string; database: string; sslMode: SslMode; source: PgConfig['source'] }): PgConfig {
-  const config = { host: c.host, port: c.port, user: c.user, database: c.database, sslMode: c.sslMode, source: c.source };
+function build(c: {
+  host: string;
+  port: number;
+  user: string;
+  password?: string;
+  database: string;
+  sslMode: SslMode;
+  source: PgConfig['source'];
+}): PgConfig {
+  const config = {
+    host: c.host,
+    port: c.port,
+    user: c.user,
+    database: c.database,
+    sslMode: c.sslMode,
+    source: c.source,
+  };
   Object.defineProperty(config, 'password', { value: c.password, enumerable: false });
   return Object.freeze(config) as PgConfig;
 }
@@ -100,7 +122,10 @@ function parsePort(text: string | undefined, what: string): number {
   if (text === undefined || text === '') return 5432;
   const port = Number(text);
   if (!/^\d+$/.test(text) || port < 1 || port > 65535) {
-    throw new UsageError(`${what} must be a port number from 1 to 65535, got ${JSON.stringify(text)}`, ErrorCodes.CONFIG);
+    throw new UsageError(
+      `${what} must be a port number from 1 to 65535, got ${JSON.stringify(text)}`,
+      ErrorCodes.CONFIG,
+    );
   }
   return port;
 }
@@ -108,7 +133,10 @@ function parsePort(text: string | undefined, what: string): number {
 function parseSslMode(text: string | undefined, what: string): SslMode {
   if (text === undefined || text === '') return 'prefer';
   if (!(SSL_MODES as readonly string[]).includes(text)) {
-    throw new UsageError(`${what} must be one of ${SSL_MODES.join(', ')}, got ${JSON.stringify(text)}`, ErrorCodes.CONFIG);
+    throw new UsageError(
+      `${what} must be one of ${SSL_MODES.join(', ')}, got ${JSON.stringify(text)}`,
+      ErrorCodes.CONFIG,
+    );
   }
   return text as SslMode;
 }
@@ -123,6 +151,10 @@ function osUser(): string {
 
 /** `postgres://user@host:port/database`, for messages and reports: never the password. */
 export function describePg(config: PgConfig): string {
-  const host = config.host.startsWith('/') ? `[socket ${config.host}]` : config.host.includes(':') ? `[${config.host}]` : config.host;
+  const host = config.host.startsWith('/')
+    ? `[socket ${config.host}]`
+    : config.host.includes(':')
+      ? `[${config.host}]`
+      : config.host;
   return `postgres://${encodeURIComponent(config.user)}@${host}:${config.port}/${encodeURIComponent(config.database)}`;
 }

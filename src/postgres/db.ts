@@ -44,5 +44,12 @@ export function createPool(config: PgConfig, options: PoolOptions = {}): pg.Pool
 
 /** Connection settings of one client (a dedicated session, outside any pool). */
 export function clientConfigOf(config: PgConfig): pg.ClientConfig {
-  return { host: config.host, port: config.port, user: config.user, password: config.password, database: config.database, ssl: sslOf(config) };
+  return {
+    host: config.host,
+    port: config.port,
+    user: config.user,
+    password: config.password,
+    database: config.database,
+    ssl: sslOf(config),
+  };
 }

@@ -16,7 +16,11 @@ export class DatabaseError extends PowerViewError {
 export class MigrationError extends DatabaseError {
   readonly file?: string;
   readonly line?: number;
-  constructor(code: ErrorCode, message: string, fields: { file?: string; line?: number; sqlState?: string; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    fields: { file?: string; line?: number; sqlState?: string; cause?: unknown } = {},
+  ) {
     super(code, message, fields);
     if (fields.file !== undefined) this.file = fields.file;
     if (fields.line !== undefined) this.line = fields.line;
@@ -43,9 +47,17 @@ export const PG_FAILURE_OWNERS: ReadonlyArray<{ sqlStates: readonly string[]; ow
   { sqlStates: ['57014'], owner: 'store', cause: 'statement cancelled or timed out' },
   { sqlStates: ['55P03'], owner: 'store', cause: 'lock timeout' },
   { sqlStates: ['40001', '40P01'], owner: 'store', cause: 'serialization failure or deadlock' },
-  { sqlStates: ['53xxx'], owner: 'store', cause: 'insufficient resources (disk full, out of memory, too many connections)' },
+  {
+    sqlStates: ['53xxx'],
+    owner: 'store',
+    cause: 'insufficient resources (disk full, out of memory, too many connections)',
+  },
   { sqlStates: ['25006'], owner: 'store', cause: 'read-only transaction (after a failover)' },
-  { sqlStates: ['57P01', '57P02', '57P03', '57P04'], owner: 'store', cause: 'session terminated or server shutting down' },
+  {
+    sqlStates: ['57P01', '57P02', '57P03', '57P04'],
+    owner: 'store',
+    cause: 'session terminated or server shutting down',
+  },
   { sqlStates: ['08xxx'], owner: 'store', cause: 'connection exception' },
   { sqlStates: ['42501'], owner: 'store', cause: 'permission denied (a grant taken away)' },
 ];
@@ -67,7 +79,8 @@ export function failureOwner(err: unknown): { owner: FailureOwner; cause: string
     if (err.sqlState) return failureOwner({ code: err.sqlState });
   }
   if (code && /^[0-9A-Z]{5}$/.test(code)) {
-    for (const row of PG_FAILURE_OWNERS) if (row.sqlStates.some((p) => matches(p, code))) return { owner: row.owner, cause: row.cause };
+    for (const row of PG_FAILURE_OWNERS)
+      if (row.sqlStates.some((p) => matches(p, code))) return { owner: row.owner, cause: row.cause };
     return { owner: 'store', cause: `SQLSTATE ${code}` };
   }
   if (code && NETWORK_CODES.has(code)) return { owner: 'store', cause: 'unreachable' };
@@ -82,7 +95,16 @@ const LOST_CONNECTION =
 /** SQLSTATEs meaning "could not get a working session": class 08, shutdown/startup (57P0x), too many connections. */
 const UNAVAILABLE_STATES = /^(08|57P0[1-4]|53300)/;
 /** Node socket errors meaning the server is not there (yet). */
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
 
 interface PgLikeError {
   code?: string;
@@ -103,20 +125,33 @@ export function toDatabaseError(err: unknown, where: string): DatabaseError {
   const text = e.message || String(err);
   const code = typeof e.code === 'string' ? e.code : undefined;
   if (code && NETWORK_CODES.has(code)) {
-    return new DatabaseError(ErrorCodes.DATABASE_UNAVAILABLE, `${where}: PostgreSQL unreachable (${code}: ${text})`, { cause: err });
+    return new DatabaseError(ErrorCodes.DATABASE_UNAVAILABLE, `${where}: PostgreSQL unreachable (${code}: ${text})`, {
+      cause: err,
+    });
   }
   if (!code || !/^[0-9A-Z]{5}$/.test(code)) {
     if (/timeout|terminated|Connection terminated|ECONNREFUSED/i.test(text)) {
-      return new DatabaseError(ErrorCodes.DATABASE_UNAVAILABLE, `${where}: PostgreSQL unreachable (${text})`, { cause: err });
+      return new DatabaseError(ErrorCodes.DATABASE_UNAVAILABLE, `${where}: PostgreSQL unreachable (${text})`, {
+        cause: err,
+      });
     }
     return new DatabaseError(ErrorCodes.DATABASE, `${where}: ${text}`, { cause: err });
   }
   if (code === '28P01' || code === '28000' || code === '3D000') {
-    return new DatabaseError(ErrorCodes.DATABASE_AUTH, `${where}: ${text} (SQLSTATE ${code})`, { sqlState: code, cause: err });
+    return new DatabaseError(ErrorCodes.DATABASE_AUTH, `${where}: ${text} (SQLSTATE ${code})`, {
+      sqlState: code,
+      cause: err,
+    });
   }
   if (UNAVAILABLE_STATES.test(code)) {
-    return new DatabaseError(ErrorCodes.DATABASE_UNAVAILABLE, `${where}: ${text} (SQLSTATE ${code})`, { sqlState: code, cause: err });
+    return new DatabaseError(ErrorCodes.DATABASE_UNAVAILABLE, `${where}: ${text} (SQLSTATE ${code})`, {
+      sqlState: code,
+      cause: err,
+    });
   }
   const detail = e.detail ? ` — ${e.detail}` : '';
-  return new DatabaseError(ErrorCodes.DATABASE, `${where}: ${text}${detail} (SQLSTATE ${code})`, { sqlState: code, cause: err });
+  return new DatabaseError(ErrorCodes.DATABASE, `${where}: ${text}${detail} (SQLSTATE ${code})`, {
+    sqlState: code,
+    cause: err,
+  });
 }

@@ -67,7 +67,9 @@ export class StaleCoverageError extends Error {
     readonly planVersion: number,
     readonly version: number,
   ) {
-    super(`coverage of device ${device} changed since the plan (version ${planVersion} → ${version}, by another process): planned again`);
+    super(
+      `coverage of device ${device} changed since the plan (version ${planVersion} → ${version}, by another process): planned again`,
+    );
     this.name = 'StaleCoverageError';
   }
 }
@@ -115,7 +117,10 @@ export class IngestStore {
     const key = `${tenant}\u0000${campaign}`;
     if (this.tenants.has(key)) return;
     await this.pool.query('SELECT core.ensure_tenant($1)', [tenant]);
-    await this.pool.query('INSERT INTO core.campaigns (tenant, campaign) VALUES ($1, $2) ON CONFLICT DO NOTHING', [tenant, campaign]);
+    await this.pool.query('INSERT INTO core.campaigns (tenant, campaign) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+      tenant,
+      campaign,
+    ]);
     this.tenants.add(key);
     // bounded: a forgotten campaign only costs the two idempotent statements again
     if (this.tenants.size > CACHE_MAX) this.tenants.delete(this.tenants.values().next().value!);
@@ -138,7 +143,13 @@ export class IngestStore {
   }
 
   /** Committed runs of the device's channels that reach into [from, to], per channel id. */
-  async coverage(tenant: string, device: string, from: number, to: number, excludeFile: number | null): Promise<Map<string, Run[]>> {
+  async coverage(
+    tenant: string,
+    device: string,
+    from: number,
+    to: number,
+    excludeFile: number | null,
+  ): Promise<Map<string, Run[]>> {
     const r = await this.pool.query<{ channel_id: string; t_start: string; step: number; n: number }>(
       `SELECT channel_id, t_start, step, n FROM core.coverage
         WHERE tenant = $1 AND device_master_sn = $2 AND t_end >= $3 AND t_start <= $4
@@ -159,8 +170,20 @@ export class IngestStore {
    * read in the same statement (one snapshot): the version the commit fence
    * compares against.
    */
-  async coverageVersioned(tenant: string, device: string, from: number, to: number, excludeFile: number | null): Promise<{ runs: Map<string, Run[]>; version: number }> {
-    const r = await this.pool.query<{ version: string; channel_id: string | null; t_start: string; step: number; n: number }>(
+  async coverageVersioned(
+    tenant: string,
+    device: string,
+    from: number,
+    to: number,
+    excludeFile: number | null,
+  ): Promise<{ runs: Map<string, Run[]>; version: number }> {
+    const r = await this.pool.query<{
+      version: string;
+      channel_id: string | null;
+      t_start: string;
+      step: number;
+      n: number;
+    }>(
       `SELECT v.version, c.channel_id, c.t_start, c.step, c.n
          FROM (SELECT coalesce((SELECT version FROM core.device_coverage_versions WHERE tenant = $1 AND device_master_sn = $2), 0) AS version) v
          LEFT JOIN core.coverage c ON c.tenant = $1 AND c.device_master_sn = $2 AND c.t_end >= $3 AND c.t_start <= $4
@@ -179,7 +202,10 @@ export class IngestStore {
 
   /** The device's coverage version now (0 before its first commit). */
   async coverageVersion(tenant: string, device: string): Promise<number> {
-    const r = await this.pool.query<{ version: string }>('SELECT version FROM core.device_coverage_versions WHERE tenant = $1 AND device_master_sn = $2', [tenant, device]);
+    const r = await this.pool.query<{ version: string }>(
+      'SELECT version FROM core.device_coverage_versions WHERE tenant = $1 AND device_master_sn = $2',
+      [tenant, device],
+    );
     return Number(r.rows[0]?.version ?? 0);
   }
 
@@ -194,7 +220,8 @@ export class IngestStore {
     this.ownVersions.set(key, own);
     own.add(version);
     if (own.size > OWN_VERSIONS_KEPT) own.delete(own.values().next().value as number);
-    if (this.ownVersions.size > OWN_DEVICES_KEPT) this.ownVersions.delete(this.ownVersions.keys().next().value as string);
+    if (this.ownVersions.size > OWN_DEVICES_KEPT)
+      this.ownVersions.delete(this.ownVersions.keys().next().value as string);
   }
 
   /**
@@ -223,7 +250,8 @@ export class IngestStore {
       const next = Number(r.rows[0].version);
       const own = this.ownVersions.get(key);
       for (const planned of d.plans) {
-        for (let v = planned + 1; v < next; v++) if (!own?.has(v)) throw new StaleCoverageError(d.tenant, d.device, planned, next - 1);
+        for (let v = planned + 1; v < next; v++)
+          if (!own?.has(v)) throw new StaleCoverageError(d.tenant, d.device, planned, next - 1);
       }
       made.push([key, next]);
     }
@@ -246,7 +274,8 @@ export class IngestStore {
     });
   }
 
-  private readonly queue: Array<{ input: CommitInput; resolve: (id: number) => void; reject: (err: unknown) => void }> = [];
+  private readonly queue: Array<{ input: CommitInput; resolve: (id: number) => void; reject: (err: unknown) => void }> =
+    [];
   private draining = false;
   /** devices whose row and channels this run already wrote, with the layout written */
   private readonly devicesDone = new Map<string, string>();
@@ -257,7 +286,8 @@ export class IngestStore {
       while (this.queue.length > 0) {
         // let a group form: every commit is an fsync, shared by the files it holds
         const until = Date.now() + this.lingerMs;
-        while (this.queue.length < this.maxGroup && Date.now() < until) await new Promise((r) => setTimeout(r, Math.min(10, this.lingerMs)));
+        while (this.queue.length < this.maxGroup && Date.now() < until)
+          await new Promise((r) => setTimeout(r, Math.min(10, this.lingerMs)));
         const group = this.queue.splice(0, this.maxGroup);
         try {
           const ids = await this.commitGroup(group.map((g) => g.input));
@@ -318,7 +348,8 @@ export class IngestStore {
         'core.coverage',
         COVERAGE_COLUMNS,
         (function* () {
-          for (let k = 0; k < inputs.length; k++) yield* coverageRows(ids[k], inputs[k].report.company, inputs[k].agg.header, inputs[k].agg.coverage);
+          for (let k = 0; k < inputs.length; k++)
+            yield* coverageRows(ids[k], inputs[k].report.company, inputs[k].agg.header, inputs[k].agg.coverage);
         })(),
       );
       for (const input of inputs) {
@@ -405,7 +436,10 @@ export class IngestStore {
         [report.company, agg.sha256],
       );
       const row = held.rows[0];
-      throw new AlreadyCommittedError(agg.sha256, row ? { path: row.path, sameRun: row.run_id !== null && String(row.run_id) === String(input.runId) } : null);
+      throw new AlreadyCommittedError(
+        agg.sha256,
+        row ? { path: row.path, sameRun: row.run_id !== null && String(row.run_id) === String(input.runId) } : null,
+      );
     }
     return Number(ins.rows[0].file_id);
   }
@@ -476,14 +510,24 @@ export class IngestStore {
 
   /** Removes a file's contribution and rebuilds the hours it touched from the other files. */
   private async removeFile(client: PoolClient, fileId: number): Promise<void> {
-    const touched = await client.query<{ tenant: string; device_master_sn: string; channel_ids: string[]; hours: Date[] }>(
+    const touched = await client.query<{
+      tenant: string;
+      device_master_sn: string;
+      channel_ids: string[];
+      hours: Date[];
+    }>(
       `SELECT tenant, device_master_sn, array_agg(channel_id) AS channel_ids, array_agg(hour) AS hours
          FROM core.file_hourly WHERE file_id = $1 GROUP BY tenant, device_master_sn`,
       [fileId],
     );
     await client.query('DELETE FROM core.files WHERE file_id = $1', [fileId]);
     for (const t of touched.rows) {
-      await client.query('SELECT core.recompute_hourly($1, $2, $3, $4)', [t.tenant, t.device_master_sn, t.channel_ids, t.hours]);
+      await client.query('SELECT core.recompute_hourly($1, $2, $3, $4)', [
+        t.tenant,
+        t.device_master_sn,
+        t.channel_ids,
+        t.hours,
+      ]);
     }
   }
 }
@@ -516,9 +560,18 @@ const HOURLY_COLUMNS = [
   'energy_wh',
 ];
 
-function* hourlyRows(batch: number, fileId: number, tenant: string, campaign: string, header: FileHeader, hourly: Map<number, Float64Array>): Generator<string> {
+function* hourlyRows(
+  batch: number,
+  fileId: number,
+  tenant: string,
+  campaign: string,
+  header: FileHeader,
+  hourly: Map<number, Float64Array>,
+): Generator<string> {
   // the text columns of a channel are the same on every row: escaped once per file
-  const prefixes = header.channels.map((ch) => [batch, fileId, tenant, campaign, header.masterSn, ch.channelId, ch.unit].map(field).join('\t') + '\t');
+  const prefixes = header.channels.map(
+    (ch) => [batch, fileId, tenant, campaign, header.masterSn, ch.channelId, ch.unit].map(field).join('\t') + '\t',
+  );
   // the channels of a row share their hour and mostly their first/last times: format each once
   const stamps = new Map<number, string>();
   const iso = (epoch: number): string => {

@@ -48,7 +48,12 @@ interface AppliedRow {
   checksum: string;
 }
 
-const info = (m: Migration): MigrationInfo => ({ version: m.version, name: m.name, file: m.file, checksum: m.checksum });
+const info = (m: Migration): MigrationInfo => ({
+  version: m.version,
+  name: m.name,
+  file: m.file,
+  checksum: m.checksum,
+});
 
 /**
  * Applies the pending migrations, each in its own transaction, recorded in
@@ -85,7 +90,12 @@ export async function migrate(pool: Pool, options: MigrateOptions = {}): Promise
     const applied = await appliedRows(client);
     checkApplied(migrations, applied);
     const done = new Set(applied.map((r) => r.version));
-    const result: MigrateResult = { applied: [], pending: [], already_applied: applied.length, version: maxVersion(applied) };
+    const result: MigrateResult = {
+      applied: [],
+      pending: [],
+      already_applied: applied.length,
+      version: maxVersion(applied),
+    };
     for (const m of migrations) {
       if (done.has(m.version)) continue;
       const a = await applyOne(client, m);
@@ -98,14 +108,19 @@ export async function migrate(pool: Pool, options: MigrateOptions = {}): Promise
     if (!(err instanceof MigrationError) && isConnectionError(err)) broken = err as Error;
     throw err instanceof MigrationError ? err : toDatabaseError(err, 'migrate');
   } finally {
-    if (locked && !broken) await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY.toString()]).catch((e: Error) => (broken = e));
+    if (locked && !broken)
+      await client
+        .query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY.toString()])
+        .catch((e: Error) => (broken = e));
     client.release(broken);
   }
 }
 
 /** Schema core and the ledger, created by the connecting role when missing (001_roles.sql hands them to admin_donnees). */
 async function bootstrap(client: PoolClient): Promise<void> {
-  const r = await client.query<{ exists: boolean }>("SELECT to_regclass('core.schema_migrations') IS NOT NULL AS exists");
+  const r = await client.query<{ exists: boolean }>(
+    "SELECT to_regclass('core.schema_migrations') IS NOT NULL AS exists",
+  );
   if (r.rows[0].exists) return;
   await client.query('BEGIN');
   try {
@@ -116,7 +131,9 @@ async function bootstrap(client: PoolClient): Promise<void> {
       checksum text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now()
     )`);
-    await client.query("COMMENT ON TABLE core.schema_migrations IS 'migrations applied by powerview migrate (src/postgres/migrations/NNN_name.sql)'");
+    await client.query(
+      "COMMENT ON TABLE core.schema_migrations IS 'migrations applied by powerview migrate (src/postgres/migrations/NNN_name.sql)'",
+    );
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
@@ -125,9 +142,13 @@ async function bootstrap(client: PoolClient): Promise<void> {
 }
 
 async function appliedRows(client: PoolClient): Promise<AppliedRow[]> {
-  const exists = await client.query<{ exists: boolean }>("SELECT to_regclass('core.schema_migrations') IS NOT NULL AS exists");
+  const exists = await client.query<{ exists: boolean }>(
+    "SELECT to_regclass('core.schema_migrations') IS NOT NULL AS exists",
+  );
   if (!exists.rows[0].exists) return [];
-  const r = await client.query<AppliedRow>('SELECT version, name, checksum FROM core.schema_migrations ORDER BY version');
+  const r = await client.query<AppliedRow>(
+    'SELECT version, name, checksum FROM core.schema_migrations ORDER BY version',
+  );
   return r.rows;
 }
 
@@ -151,7 +172,8 @@ function checkApplied(migrations: Migration[], applied: AppliedRow[]): void {
   }
 }
 
-const maxVersion = (rows: AppliedRow[]): number | null => (rows.length ? Math.max(...rows.map((r) => r.version)) : null);
+const maxVersion = (rows: AppliedRow[]): number | null =>
+  rows.length ? Math.max(...rows.map((r) => r.version)) : null;
 
 async function applyOne(client: PoolClient, m: Migration): Promise<AppliedMigration> {
   const t0 = performance.now();
@@ -171,14 +193,22 @@ async function applyOne(client: PoolClient, m: Migration): Promise<AppliedMigrat
     } catch (err) {
       throw migrationFailure(m, err);
     }
-    await client.query('INSERT INTO core.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [m.version, m.name, m.checksum]);
+    await client.query('INSERT INTO core.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
+      m.version,
+      m.name,
+      m.checksum,
+    ]);
     await client.query('COMMIT');
     return { ...info(m), ran_as: ranAs, duration_ms: Math.round(performance.now() - t0) };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
     if (err instanceof MigrationError) throw err;
     const db = toDatabaseError(err, `migration ${m.file}`);
-    throw new MigrationError(ErrorCodes.MIGRATION_FAILED, db.message, { file: m.file, sqlState: db.sqlState, cause: err });
+    throw new MigrationError(ErrorCodes.MIGRATION_FAILED, db.message, {
+      file: m.file,
+      sqlState: db.sqlState,
+      cause: err,
+    });
   }
 }
 
@@ -191,14 +221,26 @@ async function canBecomeOwner(client: PoolClient): Promise<boolean> {
 }
 
 function migrationFailure(m: Migration, err: unknown): MigrationError {
-  const e = err as { message?: string; code?: string; position?: string; where?: string; detail?: string; hint?: string };
+  const e = err as {
+    message?: string;
+    code?: string;
+    position?: string;
+    where?: string;
+    detail?: string;
+    hint?: string;
+  };
   const line = e.position ? lineOf(m.sql, Number(e.position)) : undefined;
   const parts = [`migration ${m.file}${line ? ` line ${line}` : ''}: ${e.message ?? String(err)}`];
   if (e.detail) parts.push(`detail: ${e.detail}`);
   if (e.hint) parts.push(`hint: ${e.hint}`);
   if (e.where) parts.push(`context: ${e.where.split('\n')[0]}`);
   if (e.code) parts.push(`SQLSTATE ${e.code}`);
-  return new MigrationError(ErrorCodes.MIGRATION_FAILED, parts.join('; '), { file: m.file, line, sqlState: e.code, cause: err });
+  return new MigrationError(ErrorCodes.MIGRATION_FAILED, parts.join('; '), {
+    file: m.file,
+    line,
+    sqlState: e.code,
+    cause: err,
+  });
 }
 
 function isConnectionError(err: unknown): boolean {

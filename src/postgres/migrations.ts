@@ -40,23 +40,40 @@ export async function loadMigrations(dir: string = defaultMigrationsDir()): Prom
   try {
     names = await readdir(dir);
   } catch (err) {
-    throw new MigrationError(ErrorCodes.MIGRATION_FAILED, `cannot read the migrations folder ${dir}: ${(err as Error).message}`, { cause: err });
+    throw new MigrationError(
+      ErrorCodes.MIGRATION_FAILED,
+      `cannot read the migrations folder ${dir}: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   const out: Migration[] = [];
   const seen = new Map<number, string>();
   for (const file of names.filter((n) => n.endsWith('.sql')).sort()) {
     const m = FILE_NAME.exec(file);
     if (!m) {
-      throw new MigrationError(ErrorCodes.MIGRATION_FAILED, `migration file name ${file} is not NNN_name.sql (digits, then lower-case letters, digits, _)`, { file });
+      throw new MigrationError(
+        ErrorCodes.MIGRATION_FAILED,
+        `migration file name ${file} is not NNN_name.sql (digits, then lower-case letters, digits, _)`,
+        { file },
+      );
     }
     const version = Number(m[1]);
     const twin = seen.get(version);
-    if (twin) throw new MigrationError(ErrorCodes.MIGRATION_FAILED, `migrations ${twin} and ${file} have the same version ${version}`, { file });
+    if (twin)
+      throw new MigrationError(
+        ErrorCodes.MIGRATION_FAILED,
+        `migrations ${twin} and ${file} have the same version ${version}`,
+        { file },
+      );
     seen.set(version, file);
     const sql = (await readFile(join(dir, file), 'utf8')).replace(/\r\n/g, '\n');
     const directive = /^--\s*migrate:run-as\s+(\S+)\s*$/m.exec(sql);
     if (directive && directive[1] !== 'session' && directive[1] !== 'owner') {
-      throw new MigrationError(ErrorCodes.MIGRATION_FAILED, `${file}: migrate:run-as must be session or owner, got ${directive[1]}`, { file });
+      throw new MigrationError(
+        ErrorCodes.MIGRATION_FAILED,
+        `${file}: migrate:run-as must be session or owner, got ${directive[1]}`,
+        { file },
+      );
     }
     out.push({
       version,

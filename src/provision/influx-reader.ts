@@ -25,7 +25,11 @@ function failed(what: string, reply: Reply): StoreError {
         ? ErrorCodes.STORE_UNAVAILABLE
         : ErrorCodes.STORE_REJECTED;
   // a limit of InfluxDB 3 (the database limit at provisioning): say what to do about it
-  return new StoreError(code, `InfluxDB ${what}: HTTP ${reply.status} ${reply.body.slice(0, 300)}${limitHint(reply.body)}`, { status: reply.status, body: reply.body });
+  return new StoreError(
+    code,
+    `InfluxDB ${what}: HTTP ${reply.status} ${reply.body.slice(0, 300)}${limitHint(reply.body)}`,
+    { status: reply.status, body: reply.body },
+  );
 }
 
 /** The error of the first statement of an InfluxQL reply, or null. */
@@ -72,14 +76,28 @@ export async function ensureInfluxReader(
     case 'v1':
       break;
   }
-  const created = await influxql(http, `CREATE USER ${quoteIdent(login)} WITH PASSWORD ${literal(password)}`, `create user ${login}`);
+  const created = await influxql(
+    http,
+    `CREATE USER ${quoteIdent(login)} WITH PASSWORD ${literal(password)}`,
+    `create user ${login}`,
+  );
   if (created !== null) {
-    if (!/already exists/i.test(created)) throw new StoreError(ErrorCodes.STORE_REJECTED, `InfluxDB create user ${login}: ${created}`);
-    const set = await influxql(http, `SET PASSWORD FOR ${quoteIdent(login)} = ${literal(password)}`, `set password of ${login}`);
+    if (!/already exists/i.test(created))
+      throw new StoreError(ErrorCodes.STORE_REJECTED, `InfluxDB create user ${login}: ${created}`);
+    const set = await influxql(
+      http,
+      `SET PASSWORD FOR ${quoteIdent(login)} = ${literal(password)}`,
+      `set password of ${login}`,
+    );
     if (set !== null) throw new StoreError(ErrorCodes.STORE_REJECTED, `InfluxDB set password of ${login}: ${set}`);
   }
-  const granted = await influxql(http, `GRANT READ ON ${quoteIdent(db)} TO ${quoteIdent(login)}`, `grant read on ${db}`);
-  if (granted !== null) throw new StoreError(ErrorCodes.STORE_REJECTED, `InfluxDB grant read on ${db} to ${login}: ${granted}`);
+  const granted = await influxql(
+    http,
+    `GRANT READ ON ${quoteIdent(db)} TO ${quoteIdent(login)}`,
+    `grant read on ${db}`,
+  );
+  if (granted !== null)
+    throw new StoreError(ErrorCodes.STORE_REJECTED, `InfluxDB grant read on ${db} to ${login}: ${granted}`);
   return { user: login, status: 'set' };
 }
 
@@ -101,7 +119,10 @@ function json<T>(reply: Reply, what: string): T {
   try {
     return JSON.parse(reply.body) as T;
   } catch {
-    throw new StoreError(ErrorCodes.STORE_REJECTED, `InfluxDB ${what}: not JSON: ${reply.body.slice(0, 200)}`, { status: reply.status, body: reply.body });
+    throw new StoreError(ErrorCodes.STORE_REJECTED, `InfluxDB ${what}: not JSON: ${reply.body.slice(0, 200)}`, {
+      status: reply.status,
+      body: reply.body,
+    });
   }
 }
 
@@ -109,7 +130,12 @@ function json<T>(reply: Reply, what: string): T {
 function readsOnly(auth: LegacyAuthorization, orgID: string, bucketID: string): boolean {
   if (auth.orgID !== orgID || auth.permissions.length !== 1) return false;
   const [p] = auth.permissions;
-  return p.action === 'read' && p.resource.type === 'buckets' && p.resource.id === bucketID && (p.resource.orgID ?? orgID) === orgID;
+  return (
+    p.action === 'read' &&
+    p.resource.type === 'buckets' &&
+    p.resource.id === bucketID &&
+    (p.resource.orgID ?? orgID) === orgID
+  );
 }
 
 /**
@@ -129,12 +155,18 @@ function readsOnly(auth: LegacyAuthorization, orgID: string, bucketID: string): 
  * The admin token in INFLUX_TOKEN needs write access to authorizations and
  * DBRPs (an operator or all-access token).
  */
-async function ensureV2Reader(http: InfluxHttp, db: string, login: string, password: string): Promise<InfluxReaderResult> {
+async function ensureV2Reader(
+  http: InfluxHttp,
+  db: string,
+  login: string,
+  password: string,
+): Promise<InfluxReaderResult> {
   const orgID = await http.v2OrgId();
   if (typeof orgID !== 'string') throw failed('look up the organisation', orgID);
   const bucket = await http.v2FindBucket(db);
   if ('status' in bucket) throw failed(`look up bucket ${db}`, bucket);
-  if (!('id' in bucket)) throw new StoreError(ErrorCodes.STORE_REJECTED, `InfluxDB bucket ${db} not found after creating it`);
+  if (!('id' in bucket))
+    throw new StoreError(ErrorCodes.STORE_REJECTED, `InfluxDB bucket ${db} not found after creating it`);
   const bucketID = bucket.id;
   await ensureDbrp(http, orgID, bucketID, db);
 
@@ -147,7 +179,11 @@ async function ensureV2Reader(http: InfluxHttp, db: string, login: string, passw
     // a token filter that matches nothing is a 404 "authorization not found" (v1/authorization/service.go)
     if (listed.status !== 200 && listed.status !== 404) throw failed(`list the authorization ${login}`, listed);
     const found =
-      listed.status === 404 ? undefined : (json<{ authorizations?: LegacyAuthorization[] }>(listed, 'authorizations').authorizations ?? []).find((a) => a.token === login);
+      listed.status === 404
+        ? undefined
+        : (json<{ authorizations?: LegacyAuthorization[] }>(listed, 'authorizations').authorizations ?? []).find(
+            (a) => a.token === login,
+          );
     if (found && found.orgID !== orgID) {
       // names are unique across the server: this one belongs to another organisation (another deployment?) — not ours to replace
       throw new StoreError(
@@ -161,7 +197,8 @@ async function ensureV2Reader(http: InfluxHttp, db: string, login: string, passw
     }
     if (found) {
       const gone = await http.request('DELETE', `${base}/${encodeURIComponent(found.id)}`);
-      if (gone.status !== 204 && gone.status !== 404) throw failed(`replace the authorization ${login} (it held more than read on ${db})`, gone);
+      if (gone.status !== 204 && gone.status !== 404)
+        throw failed(`replace the authorization ${login} (it held more than read on ${db})`, gone);
     }
     const made = await http.request(
       'POST',
@@ -181,8 +218,17 @@ async function ensureV2Reader(http: InfluxHttp, db: string, login: string, passw
     if (made.status !== 201) throw failed(`create the authorization ${login}`, made);
     auth = json<LegacyAuthorization>(made, 'authorization');
   }
-  if (!auth) throw new StoreError(ErrorCodes.STORE_REJECTED, `InfluxDB authorization ${login}: changed concurrently three times in a row`);
-  const set = await http.request('POST', `${base}/${encodeURIComponent(auth.id)}/password`, JSON.stringify({ password }), jsonHeaders);
+  if (!auth)
+    throw new StoreError(
+      ErrorCodes.STORE_REJECTED,
+      `InfluxDB authorization ${login}: changed concurrently three times in a row`,
+    );
+  const set = await http.request(
+    'POST',
+    `${base}/${encodeURIComponent(auth.id)}/password`,
+    JSON.stringify({ password }),
+    jsonHeaders,
+  );
   if (set.status !== 204) throw failed(`set the password of ${login}`, set);
   return { user: login, status: auth.status === 'inactive' ? 'inactive' : 'set' };
 }
@@ -198,31 +244,48 @@ async function ensureV2Reader(http: InfluxHttp, db: string, login: string, passw
  *    when the create is refused — and kept.
  * All under the tenant's lock, so two provisioners do not revoke each other's token.
  */
-async function ensureV3Reader(http: InfluxHttp, db: string, login: string, vault: TokenVault): Promise<InfluxReaderResult> {
+async function ensureV3Reader(
+  http: InfluxHttp,
+  db: string,
+  login: string,
+  vault: TokenVault,
+): Promise<InfluxReaderResult> {
   const base = http.basePath;
   const jsonHeaders = { 'content-type': 'application/json' };
   return vault.withTenant(db, async (slot) => {
     const kept = await slot.get();
     if (kept !== null) {
-      const probe = await http.request('POST', `${base}/api/v3/query_sql`, JSON.stringify({ db, q: 'SELECT 1', format: 'json' }), {
-        ...jsonHeaders,
-        authorization: `Bearer ${kept}`,
-      });
+      const probe = await http.request(
+        'POST',
+        `${base}/api/v3/query_sql`,
+        JSON.stringify({ db, q: 'SELECT 1', format: 'json' }),
+        {
+          ...jsonHeaders,
+          authorization: `Bearer ${kept}`,
+        },
+      );
       if (probe.status === 200) return { user: login, status: 'set' as const };
       if (probe.status !== 401 && probe.status !== 403) throw failed(`check the read token ${login}`, probe);
     }
-    const body = JSON.stringify({ token_name: login, permissions: [{ resource_type: 'db', resource_identifier: [db], actions: ['read'] }] });
+    const body = JSON.stringify({
+      token_name: login,
+      permissions: [{ resource_type: 'db', resource_identifier: [db], actions: ['read'] }],
+    });
     let made = await http.request('POST', `${base}/api/v3/enterprise/configure/token`, body, jsonHeaders);
     if (made.status === 404) return { user: null, status: 'none' as const }; // Core: no resource tokens
     if (made.status !== 201 && made.status !== 200) {
       // most likely a token of that name whose string we no longer have: revoke it, create again
-      const gone = await http.request('DELETE', `${base}/api/v3/configure/token?${new URLSearchParams({ token_name: login })}`);
+      const gone = await http.request(
+        'DELETE',
+        `${base}/api/v3/configure/token?${new URLSearchParams({ token_name: login })}`,
+      );
       if (gone.status >= 300 && gone.status !== 404) throw failed(`delete the stale read token ${login}`, gone);
       made = await http.request('POST', `${base}/api/v3/enterprise/configure/token`, body, jsonHeaders);
       if (made.status !== 201 && made.status !== 200) throw failed(`create the read token ${login}`, made);
     }
     const token = json<{ token?: string }>(made, 'read token').token;
-    if (!token) throw new StoreError(ErrorCodes.STORE_REJECTED, `InfluxDB create the read token ${login}: no token in the reply`);
+    if (!token)
+      throw new StoreError(ErrorCodes.STORE_REJECTED, `InfluxDB create the read token ${login}: no token in the reply`);
     await slot.put(login, token);
     return { user: login, status: 'set' as const };
   });
@@ -233,7 +296,9 @@ async function ensureDbrp(http: InfluxHttp, orgID: string, bucketID: string, db:
   const base = `${http.basePath}/api/v2/dbrps`;
   const listed = await http.request('GET', `${base}?${new URLSearchParams({ orgID, db })}`);
   if (listed.status !== 200) throw failed(`list the DBRP mappings of ${db}`, listed);
-  const mappings = json<{ content?: Array<{ database: string; bucketID: string; default: boolean }> }>(listed, 'DBRP mappings').content ?? [];
+  const mappings =
+    json<{ content?: Array<{ database: string; bucketID: string; default: boolean }> }>(listed, 'DBRP mappings')
+      .content ?? [];
   const mine = mappings.filter((m) => m.database === db);
   if (mine.some((m) => m.bucketID === bucketID)) return;
   if (mine.length > 0) {
@@ -252,7 +317,10 @@ async function ensureDbrp(http: InfluxHttp, orgID: string, bucketID: string, db:
     // 422 {"code":"conflict","message":"another DBRP mapping with same orgID, db, and rp exists"} (dbrp/service.go
     // isDBRPUnique → dbrp/error.go ErrDBRPAlreadyExists, EConflict → 422): a concurrent provisioner made it — if it is ours, fine
     const again = await http.request('GET', `${base}?${new URLSearchParams({ orgID, db })}`);
-    const now = again.status === 200 ? (json<{ content?: Array<{ database: string; bucketID: string }> }>(again, 'DBRP mappings').content ?? []) : [];
+    const now =
+      again.status === 200
+        ? (json<{ content?: Array<{ database: string; bucketID: string }> }>(again, 'DBRP mappings').content ?? [])
+        : [];
     if (now.some((m) => m.database === db && m.bucketID === bucketID)) return;
   }
   if (made.status !== 201 && made.status !== 200) throw failed(`create the DBRP mapping of ${db}`, made);

@@ -16,7 +16,10 @@ export function resolveTenantSecret(env: NodeJS.ProcessEnv = process.env): strin
   const secret = env[TENANT_SECRET_VAR];
   if (secret === undefined || secret === '') return undefined;
   if (secret.length < MIN_SECRET_LENGTH) {
-    throw new UsageError(`${TENANT_SECRET_VAR} must be at least ${MIN_SECRET_LENGTH} characters (e.g. openssl rand -base64 32)`, ErrorCodes.CONFIG);
+    throw new UsageError(
+      `${TENANT_SECRET_VAR} must be at least ${MIN_SECRET_LENGTH} characters (e.g. openssl rand -base64 32)`,
+      ErrorCodes.CONFIG,
+    );
   }
   return secret;
 }
@@ -24,7 +27,10 @@ export function resolveTenantSecret(env: NodeJS.ProcessEnv = process.env): strin
 export function requireTenantSecret(env: NodeJS.ProcessEnv = process.env): string {
   const secret = resolveTenantSecret(env);
   if (!secret) {
-    throw new UsageError(`${TENANT_SECRET_VAR} is not set: the tenants' read passwords are derived from it (e.g. openssl rand -base64 32)`, ErrorCodes.CONFIG);
+    throw new UsageError(
+      `${TENANT_SECRET_VAR} is not set: the tenants' read passwords are derived from it (e.g. openssl rand -base64 32)`,
+      ErrorCodes.CONFIG,
+    );
   }
   return secret;
 }

@@ -49,14 +49,20 @@ export interface ProvisionResult {
 export async function provisionTenant(opts: ProvisionOptions): Promise<ProvisionResult> {
   const { tenant } = opts;
   const campaign = opts.campaign ?? null;
-  for (const [kind, name] of [['company', tenant], ['campaign', campaign]] as const) {
+  for (const [kind, name] of [
+    ['company', tenant],
+    ['campaign', campaign],
+  ] as const) {
     // the store's own rule too: InfluxDB 3 refuses a '.' in a database name that 1.x and 2.x accept
     const problem = name === null ? null : tenantNameProblem(kind, name, opts.influx.api);
     if (problem) throw new TenantNameError(problem);
   }
   const secret = opts.secret ?? resolveTenantSecret();
   const warnings: string[] = [];
-  if (!secret) warnings.push(`${TENANT_SECRET_VAR} is not set: no read logins for ${tenant} (its Grafana datasources cannot connect)`);
+  if (!secret)
+    warnings.push(
+      `${TENANT_SECRET_VAR} is not set: no read logins for ${tenant} (its Grafana datasources cannot connect)`,
+    );
   const login = tenantLogin(tenant);
 
   const http = new InfluxHttp(opts.influx, 2);
@@ -67,10 +73,19 @@ export async function provisionTenant(opts: ProvisionOptions): Promise<Provision
     await ensureInfluxDatabase(http, tenant);
     try {
       role = (await opts.pool.query<{ role: string }>('SELECT core.ensure_tenant($1) AS role', [tenant])).rows[0].role;
-      if (campaign) await opts.pool.query('INSERT INTO core.campaigns (tenant, campaign) VALUES ($1, $2) ON CONFLICT DO NOTHING', [tenant, campaign]);
+      if (campaign)
+        await opts.pool.query('INSERT INTO core.campaigns (tenant, campaign) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+          tenant,
+          campaign,
+        ]);
       if (secret) {
         const verifier = scramVerifier(tenantPassword(secret, tenant, 'pg'));
-        pgLogin = (await opts.pool.query<{ login: string }>('SELECT core.ensure_tenant_login($1, $2) AS login', [tenant, verifier])).rows[0].login;
+        pgLogin = (
+          await opts.pool.query<{ login: string }>('SELECT core.ensure_tenant_login($1, $2) AS login', [
+            tenant,
+            verifier,
+          ])
+        ).rows[0].login;
       }
     } catch (err) {
       throw toDatabaseError(err, `provision tenant ${tenant}`);
@@ -78,20 +93,32 @@ export async function provisionTenant(opts: ProvisionOptions): Promise<Provision
     // after the tenant row: InfluxDB 3 Enterprise keeps the tenant's token in core.influx_read_tokens
     try {
       reader = secret
-        ? await ensureInfluxReader(http, tenant, login, tenantPassword(secret, tenant, 'influx'), new PgTokenVault(opts.pool, secret))
+        ? await ensureInfluxReader(
+            http,
+            tenant,
+            login,
+            tenantPassword(secret, tenant, 'influx'),
+            new PgTokenVault(opts.pool, secret),
+          )
         : { user: null, status: 'skipped' };
     } catch (err) {
       // refused for good (INFLUX_TOKEN lacks the rights, a conflicting object): provision the rest and say why;
       // a store that is down (network, 5xx) is thrown, so serve retries
-      if (!(err instanceof StoreError) || (err.code !== ErrorCodes.STORE_AUTH && err.code !== ErrorCodes.STORE_REJECTED)) throw err;
+      if (
+        !(err instanceof StoreError) ||
+        (err.code !== ErrorCodes.STORE_AUTH && err.code !== ErrorCodes.STORE_REJECTED)
+      )
+        throw err;
       reader = { user: null, status: 'failed' };
       warnings.push(`InfluxDB read credentials of ${tenant} not provisioned: ${err.message}`);
     }
   } finally {
     await http.close();
   }
-  if (reader.status === 'inactive') warnings.push(`InfluxDB: the read authorization ${login} is inactive (deactivated by an operator): left so`);
-  if (reader.status === 'none') warnings.push('InfluxDB 3 Core has no per-database read tokens: the tenant datasource needs a token of its own');
+  if (reader.status === 'inactive')
+    warnings.push(`InfluxDB: the read authorization ${login} is inactive (deactivated by an operator): left so`);
+  if (reader.status === 'none')
+    warnings.push('InfluxDB 3 Core has no per-database read tokens: the tenant datasource needs a token of its own');
 
   let grafana: ProvisionResult['grafana'] = null;
   if (opts.grafanaDir) {
@@ -104,9 +131,23 @@ export async function provisionTenant(opts: ProvisionOptions): Promise<Provision
     grafana = { dir: opts.grafanaDir, ...(await writeTree(opts.grafanaDir, tree, { tenant })) };
   }
 
-  const result: ProvisionResult = { tenant, campaign, influx: { database: tenant, reader }, postgres: { role, login: pgLogin }, grafana, warnings };
+  const result: ProvisionResult = {
+    tenant,
+    campaign,
+    influx: { database: tenant, reader },
+    postgres: { role, login: pgLogin },
+    grafana,
+    warnings,
+  };
   opts.logger?.info(
-    { tenant, campaign, influxReader: reader.status, pgLogin, grafanaWritten: grafana?.written.length ?? null, warnings },
+    {
+      tenant,
+      campaign,
+      influxReader: reader.status,
+      pgLogin,
+      grafanaWritten: grafana?.written.length ?? null,
+      warnings,
+    },
     'tenant provisioned',
   );
   return result;

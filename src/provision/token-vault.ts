@@ -72,10 +72,15 @@ export class PgTokenVault implements TokenVault {
     client.on('error', onError);
     try {
       await client.query('BEGIN');
-      await client.query("SELECT pg_advisory_xact_lock(hashtext('powerview/influx-read-token'), hashtext($1))", [tenant]);
+      await client.query("SELECT pg_advisory_xact_lock(hashtext('powerview/influx-read-token'), hashtext($1))", [
+        tenant,
+      ]);
       const slot: TokenSlot = {
         get: async () => {
-          const { rows } = await client.query<{ sealed: string }>('SELECT sealed FROM core.influx_read_tokens WHERE tenant = $1', [tenant]);
+          const { rows } = await client.query<{ sealed: string }>(
+            'SELECT sealed FROM core.influx_read_tokens WHERE tenant = $1',
+            [tenant],
+          );
           return rows.length ? openToken(this.secret, tenant, rows[0].sealed) : null;
         },
         put: async (tokenName, token) => {
@@ -93,7 +98,12 @@ export class PgTokenVault implements TokenVault {
       await client.query('ROLLBACK').catch(() => {
         broken = true;
       });
-      if (err instanceof Error && 'code' in err && typeof (err as { code?: unknown }).code === 'string' && /^[0-9A-Z]{5}$/.test((err as { code: string }).code)) {
+      if (
+        err instanceof Error &&
+        'code' in err &&
+        typeof (err as { code?: unknown }).code === 'string' &&
+        /^[0-9A-Z]{5}$/.test((err as { code: string }).code)
+      ) {
         throw toDatabaseError(err, `InfluxDB read token of ${tenant}`);
       }
       throw err;
@@ -106,7 +116,9 @@ export class PgTokenVault implements TokenVault {
 
 /** Every tenant's stored token that opens with `secret` (for `grafana env`). */
 export async function readTokens(pool: pg.Pool, secret: string): Promise<Map<string, string>> {
-  const { rows } = await pool.query<{ tenant: string; sealed: string }>('SELECT tenant, sealed FROM core.influx_read_tokens ORDER BY tenant');
+  const { rows } = await pool.query<{ tenant: string; sealed: string }>(
+    'SELECT tenant, sealed FROM core.influx_read_tokens ORDER BY tenant',
+  );
   const out = new Map<string, string>();
   for (const r of rows) {
     const token = openToken(secret, r.tenant, r.sealed);

@@ -80,18 +80,27 @@ export class Claims implements DeviceClaims {
       const ok = await this.serial(async () => {
         if (this.devices.has(name)) return true;
         const client = await this.connection();
-        const r = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [key.toString()]);
+        const r = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [
+          key.toString(),
+        ]);
         if (r.rows[0].ok && this.client === client) this.devices.set(name, key);
         return r.rows[0].ok && this.client === client;
       });
       if (ok) {
-        if (told) this.log?.info({ event: 'claim', tenant, device: masterSn, waited_s: Math.round((Date.now() - t0) / 1000) }, 'device claim taken');
+        if (told)
+          this.log?.info(
+            { event: 'claim', tenant, device: masterSn, waited_s: Math.round((Date.now() - t0) / 1000) },
+            'device claim taken',
+          );
         return;
       }
       const waited = Date.now() - t0;
       if (!told && waited >= (this.options.waitNoticeMs ?? 3000)) {
         told = true;
-        this.log?.info({ event: 'claim', tenant, device: masterSn }, 'waiting for the device claim: another process is ingesting this logger');
+        this.log?.info(
+          { event: 'claim', tenant, device: masterSn },
+          'waiting for the device claim: another process is ingesting this logger',
+        );
         this.options.onWait?.(tenant, masterSn, Math.round(waited / 1000));
       }
       await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 1000) * (0.5 + Math.random())));
@@ -99,7 +108,12 @@ export class Claims implements DeviceClaims {
   }
 
   releaseDevice(tenant: string, masterSn: string): Promise<void> {
-    return this.unlock(this.devices, `${tenant}\u0000${masterSn}`, { tenant, device: masterSn }, 'device claim release failed (it ends with the connection)');
+    return this.unlock(
+      this.devices,
+      `${tenant}\u0000${masterSn}`,
+      { tenant, device: masterSn },
+      'device claim release failed (it ends with the connection)',
+    );
   }
 
   /** Device folders this process holds. */
@@ -114,7 +128,10 @@ export class Claims implements DeviceClaims {
   private async connection(): Promise<pg.Client> {
     if (this.client) return this.client;
     this.connecting ??= (async () => {
-      const client = new pg.Client({ ...this.config, application_name: this.options.applicationName ?? 'powerview serve claims' });
+      const client = new pg.Client({
+        ...this.config,
+        application_name: this.options.applicationName ?? 'powerview serve claims',
+      });
       client.on('error', (err) => this.lost(client, err));
       client.on('end', () => this.lost(client, new Error('connection ended')));
       try {
@@ -137,7 +154,11 @@ export class Claims implements DeviceClaims {
     if (this.client !== client) return;
     this.client = null;
     this.backendPid = 0;
-    if (this.held.size + this.devices.size > 0) this.log?.warn({ event: 'claims_lost', devices: this.held.size, error: errorMessage(err) }, 'claims connection lost: its claims are gone');
+    if (this.held.size + this.devices.size > 0)
+      this.log?.warn(
+        { event: 'claims_lost', devices: this.held.size, error: errorMessage(err) },
+        'claims connection lost: its claims are gone',
+      );
     // the locks died with the session: nothing is held any more, commits under them are fenced off
     this.held.clear();
     this.devices.clear();
@@ -161,7 +182,12 @@ export class Claims implements DeviceClaims {
   }
 
   /** Lets go of the advisory lock held under `name` in `held` (a lost connection let go of it already). */
-  private unlock(held: Map<string, bigint>, name: string, fields: Record<string, string>, failed: string): Promise<void> {
+  private unlock(
+    held: Map<string, bigint>,
+    name: string,
+    fields: Record<string, string>,
+    failed: string,
+  ): Promise<void> {
     const key = held.get(name);
     if (key === undefined) return Promise.resolve();
     held.delete(name);
@@ -194,7 +220,14 @@ export class Claims implements DeviceClaims {
           AND ((classid::bigint << 32) | objid::bigint) = ANY($2::bigint[])`,
       [this.backendPid, [...keys]],
     );
-    if (r.rows[0].n !== keys.size) throw claimLost([...new Set(inputs.map((i) => (this.folderOf ? this.folderOf(i.report.path) : `device ${i.agg.header.masterSn}`)))].join(', '));
+    if (r.rows[0].n !== keys.size)
+      throw claimLost(
+        [
+          ...new Set(
+            inputs.map((i) => (this.folderOf ? this.folderOf(i.report.path) : `device ${i.agg.header.masterSn}`)),
+          ),
+        ].join(', '),
+      );
   };
 
   async close(): Promise<void> {
@@ -210,5 +243,8 @@ export class Claims implements DeviceClaims {
 
 function claimLost(folder: string): StoreError {
   // left in place and taken again: whoever holds the device now commits it once
-  return new StoreError(ErrorCodes.STORE_UNAVAILABLE, `claim on ${folder} lost (PostgreSQL session ended): the file is left for whoever holds it now`);
+  return new StoreError(
+    ErrorCodes.STORE_UNAVAILABLE,
+    `claim on ${folder} lost (PostgreSQL session ended): the file is left for whoever holds it now`,
+  );
 }

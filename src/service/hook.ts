@@ -52,7 +52,8 @@ export function authorized(header: string | undefined, secret: string): boolean 
 /** Reads a body up to `limit` bytes; beyond it: 413 without reading the rest. */
 export async function readBody(req: IncomingMessage, limit = MAX_HOOK_BODY): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) throw new HookError(413, `body of ${declared} bytes: at most ${limit}`);
+  if (Number.isFinite(declared) && declared > limit)
+    throw new HookError(413, `body of ${declared} bytes: at most ${limit}`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -73,7 +74,10 @@ export const REQUEST_TIMEOUT_MS = 30_000;
  * cut after up to 40 s instead of 10. Checked every second here.
  */
 export function hookServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Server {
-  return createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 }, handler);
+  return createServer(
+    { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 },
+    handler,
+  );
 }
 
 /**
@@ -103,7 +107,8 @@ export function parseUserMap(text: string | undefined): Map<string, string> {
 export function checkOwner(e: SftpgoEvent, company: string, userMap: ReadonlyMap<string, string>): void {
   if (!e.username) throw new HookError(400, '"username" is required');
   const allowed = userMap.get(e.username) ?? e.username;
-  if (allowed !== company) throw new HookError(403, `user "${e.username}" may not write to company folder "${company}"`);
+  if (allowed !== company)
+    throw new HookError(403, `user "${e.username}" may not write to company folder "${company}"`);
 }
 
 export function parseEvent(body: Buffer): SftpgoEvent {
@@ -117,13 +122,16 @@ export function parseEvent(body: Buffer): SftpgoEvent {
   const e = v as Record<string, unknown>;
   if (typeof e.action !== 'string' || !e.action) throw new HookError(400, '"action" (string) is required');
   for (const k of ['username', 'path', 'target_path', 'virtual_path', 'virtual_target_path'] as const) {
-    if (e[k] !== undefined && e[k] !== null && typeof e[k] !== 'string') throw new HookError(400, `"${k}" must be a string`);
+    if (e[k] !== undefined && e[k] !== null && typeof e[k] !== 'string')
+      throw new HookError(400, `"${k}" must be a string`);
   }
   for (const k of ['file_size', 'status', 'timestamp'] as const) {
-    if (e[k] !== undefined && e[k] !== null && typeof e[k] !== 'number') throw new HookError(400, `"${k}" must be a number`);
+    if (e[k] !== undefined && e[k] !== null && typeof e[k] !== 'number')
+      throw new HookError(400, `"${k}" must be a number`);
   }
   // SFTPGo always sends status (1 ok, 2 error, 3 quota exceeded): an upload without it is not SFTPGo's, nor known to be complete
-  if (e.action === 'upload' && (e.status === undefined || e.status === null)) throw new HookError(400, '"status" is required for an upload (1: completed)');
+  if (e.action === 'upload' && (e.status === undefined || e.status === null))
+    throw new HookError(400, '"status" is required for an upload (1: completed)');
   return e as unknown as SftpgoEvent;
 }
 
@@ -143,7 +151,8 @@ export async function pathInRoot(rootReal: string, e: SftpgoEvent): Promise<stri
     if (fsPath.split(/[\\/]/).includes('..')) throw new HookError(403, 'path with ".." refused');
     candidate = resolve(fsPath);
   } else if (virtual && e.username) {
-    if (virtual.split(/[\\/]/).includes('..') || e.username.includes('/') || e.username === '..') throw new HookError(403, 'path with ".." refused');
+    if (virtual.split(/[\\/]/).includes('..') || e.username.includes('/') || e.username === '..')
+      throw new HookError(403, 'path with ".." refused');
     candidate = resolve(join(rootReal, e.username, virtual));
   } else {
     throw new HookError(400, '"path" (or "username" and "virtual_path") is required');
@@ -173,10 +182,14 @@ function inside(root: string, p: string): boolean {
 }
 
 /** What a path under the root is: a device file, a `<company>/<campaign>` folder, a company folder, or neither. */
-export function classify(rootReal: string, abs: string): { kind: 'file' | 'campaign' | 'company' | 'other'; parts: string[] } {
+export function classify(
+  rootReal: string,
+  abs: string,
+): { kind: 'file' | 'campaign' | 'company' | 'other'; parts: string[] } {
   const parts = relative(rootReal, abs).split(sep);
   if (parts.some((p) => isIgnoredName(p))) return { kind: 'other', parts };
-  if (parts.length === 4 && !PROCESSED_DIRS.has(parts[2]) && !PROCESSED_DIRS.has(parts[3])) return { kind: 'file', parts };
+  if (parts.length === 4 && !PROCESSED_DIRS.has(parts[2]) && !PROCESSED_DIRS.has(parts[3]))
+    return { kind: 'file', parts };
   if (parts.length === 2) return { kind: 'campaign', parts };
   if (parts.length === 1) return { kind: 'company', parts };
   return { kind: 'other', parts };

@@ -44,7 +44,8 @@ export class Journal {
       if (!line) continue;
       try {
         const e = JSON.parse(line) as JournalEvent;
-        if ((e.kind === 'upload' || e.kind === 'provision') && typeof e.path === 'string' && typeof e.at === 'number') out.push(e);
+        if ((e.kind === 'upload' || e.kind === 'provision') && typeof e.path === 'string' && typeof e.at === 'number')
+          out.push(e);
       } catch {
         // a line torn by a crash mid-write: its hook call was never answered 200, SFTPGo retries it
       }
@@ -103,7 +104,12 @@ export class Journal {
       const out = await open(tmp, 'w');
       try {
         for (let i = 0; i < events.length; i += COMPACT_CHUNK) {
-          await out.write(events.slice(i, i + COMPACT_CHUNK).map((e) => `${JSON.stringify(e)}\n`).join(''));
+          await out.write(
+            events
+              .slice(i, i + COMPACT_CHUNK)
+              .map((e) => `${JSON.stringify(e)}\n`)
+              .join(''),
+          );
         }
         await out.sync();
       } finally {

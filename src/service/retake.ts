@@ -59,7 +59,13 @@ export class TakenFiles {
     const st = await lstat(moved).catch(() => null);
     if (!st || !st.isFile() || this.stopped) return;
     this.taken.delete(moved);
-    this.taken.set(moved, { origin, moved, stamp: { dev: st.dev, ino: st.ino, size: bytes, mtimeMs: st.mtimeMs }, since: Date.now(), changing: null });
+    this.taken.set(moved, {
+      origin,
+      moved,
+      stamp: { dev: st.dev, ino: st.ino, size: bytes, mtimeMs: st.mtimeMs },
+      since: Date.now(),
+      changing: null,
+    });
     if (this.taken.size > TAKEN_MAX) this.taken.delete(this.taken.keys().next().value!);
     // already more than what was read: changing
     if (st.size !== bytes) this.taken.get(moved)!.changing = { size: st.size, mtimeMs: st.mtimeMs, since: Date.now() };
@@ -106,7 +112,13 @@ export class TakenFiles {
         const copy = await this.copyBack(e);
         if (!copy) continue; // the name is in use in the device folder (a new upload): next poll
         this.options.log?.warn(
-          { event: 'changed_after_take', path: e.origin, moved: e.moved, bytes_taken: e.stamp.size, bytes_now: st.size },
+          {
+            event: 'changed_after_take',
+            path: e.origin,
+            moved: e.moved,
+            bytes_taken: e.stamp.size,
+            bytes_now: st.size,
+          },
           'file changed after it was taken (a client still writing): its new version is taken again',
         );
         e.stamp = { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
@@ -132,7 +144,10 @@ export class TakenFiles {
       }
       return e.origin;
     } catch (err) {
-      this.options.log?.warn({ event: 'changed_after_take', path: e.origin, error: errorMessage(err) }, 'could not copy a changed file back: retried');
+      this.options.log?.warn(
+        { event: 'changed_after_take', path: e.origin, error: errorMessage(err) },
+        'could not copy a changed file back: retried',
+      );
       return null;
     } finally {
       await unlink(tmp).catch(() => {});

@@ -103,7 +103,18 @@ export class Scheduler implements AsyncIterable<FileTask> {
     const folder = this.folderOf(path);
     let d = this.devices.get(folder);
     if (!d) {
-      d = { folder, pending: new Map(), inFlight: new Set(), notBefore: 0, attempts: 0, claiming: false, fresh: [], order: [], queued: false, again: new Set() };
+      d = {
+        folder,
+        pending: new Map(),
+        inFlight: new Set(),
+        notBefore: 0,
+        attempts: 0,
+        claiming: false,
+        fresh: [],
+        order: [],
+        queued: false,
+        again: new Set(),
+      };
       this.devices.set(folder, d);
     }
     if (d.pending.has(path)) return false;
@@ -180,7 +191,10 @@ export class Scheduler implements AsyncIterable<FileTask> {
         (err: unknown) => {
           d.attempts++;
           d.notBefore = Date.now() + jitteredBackoff(d.attempts, 500, 10_000);
-          this.log?.warn({ event: 'claim', folder: d.folder, error: errorMessage(err) }, 'claim not taken: PostgreSQL unreachable');
+          this.log?.warn(
+            { event: 'claim', folder: d.folder, error: errorMessage(err) },
+            'claim not taken: PostgreSQL unreachable',
+          );
         },
       )
       .finally(() => {
@@ -191,10 +205,13 @@ export class Scheduler implements AsyncIterable<FileTask> {
 
   private retryLater(ms: number): void {
     if (this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      for (const d of this.devices.values()) this.schedule(d);
-    }, Math.max(ms, 10));
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        for (const d of this.devices.values()) this.schedule(d);
+      },
+      Math.max(ms, 10),
+    );
     this.timer.unref();
   }
 
@@ -206,7 +223,11 @@ export class Scheduler implements AsyncIterable<FileTask> {
     const announced = d.again.delete(task.path);
     // the path holds another file than the one read (renamed over it meanwhile): that one is ingested next
     const replaced = !this.stopped && this.replaced(task, announced);
-    if (replaced) this.log?.info({ event: 'replaced', path: task.path }, 'file replaced while it was processed: the new version is queued');
+    if (replaced)
+      this.log?.info(
+        { event: 'replaced', path: task.path },
+        'file replaced while it was processed: the new version is queued',
+      );
     const leftInPlace = report.moved_to === null || report.moved_to === undefined;
     if (leftInPlace && report.status === 'error' && report.error?.code !== ErrorCodes.STORE_UNAVAILABLE && !replaced) {
       // failed for good and still there: the watch leaves it alone until a new upload announces it

@@ -127,7 +127,13 @@ export class Service {
       release: (folder) => this.claims.release(folder),
       isHeld: (folder) => this.claims.isHeld(folder),
     };
-    this.scheduler = new Scheduler(this.rootReal, claims, this.log, () => this.maybeCompact(), options.pipeline.v002TimeZone);
+    this.scheduler = new Scheduler(
+      this.rootReal,
+      claims,
+      this.log,
+      () => this.maybeCompact(),
+      options.pipeline.v002TimeZone,
+    );
     this.feed = new JobFeed(this.scheduler);
     this.watch = new RootWatch(this.rootReal, {
       settleMs: options.settleMs,
@@ -180,7 +186,11 @@ export class Service {
       }
       this.accept(e);
     }
-    if (changed > 0) this.log?.info({ event: 'journal_replay', changed }, 'journaled files changed since their event: they settle first');
+    if (changed > 0)
+      this.log?.info(
+        { event: 'journal_replay', changed },
+        'journaled files changed since their event: they settle first',
+      );
     await this.journal.compact(() => this.unfinished());
     this.job = this.supervise();
     this.server = hookServer((req, res) => void this.route(req, res));
@@ -190,7 +200,10 @@ export class Service {
     });
     this.watch.start();
     this.taken.start();
-    this.log?.info({ event: 'serve_start', address: this.address, root: this.rootReal, pending: left.length }, 'serving');
+    this.log?.info(
+      { event: 'serve_start', address: this.address, root: this.rootReal, pending: left.length },
+      'serving',
+    );
   }
 
   /**
@@ -220,7 +233,13 @@ export class Service {
           metrics: this.metrics,
           lingerMs: this.options.lingerMs ?? 20,
           // small groups: a backlog is committed in short transactions, not one long one (latency)
-          postgres: { pool: this.options.pool, commitLingerMs: this.options.commitLingerMs ?? 5, commitMaxFiles: 16, fence: this.claims.fence, claims: this.claims },
+          postgres: {
+            pool: this.options.pool,
+            commitLingerMs: this.options.commitLingerMs ?? 5,
+            commitMaxFiles: 16,
+            fence: this.claims.fence,
+            claims: this.claims,
+          },
           health: this.health,
           onAbort: end,
           onFileDone: (report, task) => {
@@ -229,14 +248,22 @@ export class Service {
             if (report.status === 'ok') this.jobDown = null;
             // left in place by a run-level store failure (a redirect, refused credentials): the store's, retried
             const code = report.error?.code;
-            const runLevel = report.status === 'error' && !report.moved_to && (code === ErrorCodes.STORE_REJECTED || code === ErrorCodes.STORE_AUTH);
-            this.scheduler.done(runLevel ? { ...report, error: { ...report.error!, code: ErrorCodes.STORE_UNAVAILABLE } } : report, task);
+            const runLevel =
+              report.status === 'error' &&
+              !report.moved_to &&
+              (code === ErrorCodes.STORE_REJECTED || code === ErrorCodes.STORE_AUTH);
+            this.scheduler.done(
+              runLevel ? { ...report, error: { ...report.error!, code: ErrorCodes.STORE_UNAVAILABLE } } : report,
+              task,
+            );
             this.fileFinished(task.path, report.moved_to ?? null, report.bytes);
           },
           onStart: (running) => (this.running = running),
         });
         reason = 'store_failure';
-        detail = r.report.store_failure ? `${r.report.store_failure.code}: ${r.report.store_failure.message}` : 'the job ended';
+        detail = r.report.store_failure
+          ? `${r.report.store_failure.code}: ${r.report.store_failure.message}`
+          : 'the job ended';
       } catch (err) {
         reason = 'crash';
         detail = errorMessage(err);
@@ -254,7 +281,10 @@ export class Service {
       this.jobDown = `restarting after: ${detail}`;
       this.jobDownAt = Date.now();
       this.metrics.jobRestarts.inc({ reason });
-      this.log?.error({ event: 'job', reason, error: detail, restart_in_ms: Math.round(delay) }, 'ingest job ended: restarting it, files kept in place');
+      this.log?.error(
+        { event: 'job', reason, error: detail, restart_in_ms: Math.round(delay) },
+        'ingest job ended: restarting it, files kept in place',
+      );
       await new Promise<void>((r) => {
         const timer = setTimeout(r, delay);
         this.wakeRestart = () => {
@@ -284,9 +314,22 @@ export class Service {
       else this.crashes.delete(task.path);
       if (crashes >= CRASH_SUSPECT) {
         this.crashes.delete(task.path);
-        r.error = { code: ErrorCodes.READ, message: `the ingest job failed ${crashes} times while this file was in it: ${why}` };
+        r.error = {
+          code: ErrorCodes.READ,
+          message: `the ingest job failed ${crashes} times while this file was in it: ${why}`,
+        };
         r.moved_to = await moveFinished(task.path, 'error', r.error, task.taken).catch(() => null);
-        this.log?.error({ event: 'file', path: task.path, status: 'error', code: r.error.code, error: r.error.message, moved_to: r.moved_to }, 'file failed');
+        this.log?.error(
+          {
+            event: 'file',
+            path: task.path,
+            status: 'error',
+            code: r.error.code,
+            error: r.error.message,
+            moved_to: r.moved_to,
+          },
+          'file failed',
+        );
         this.metrics.fileDone(r);
       }
       // taken and not finished: the pin goes (the bytes read kept aside if the path was replaced)
@@ -316,7 +359,13 @@ export class Service {
     if (this.job) {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), this.options.drainMs)));
-      const outcome = await Promise.race([this.job.then(() => 'done' as const, () => 'done' as const), timeout]);
+      const outcome = await Promise.race([
+        this.job.then(
+          () => 'done' as const,
+          () => 'done' as const,
+        ),
+        timeout,
+      ]);
       clearTimeout(timer);
       drained = outcome === 'done';
     }
@@ -327,7 +376,10 @@ export class Service {
     this.server?.closeAllConnections();
     await this.claims.close();
     await this.influxHttp.close();
-    this.log?.info({ event: 'serve_stop', drained, seconds: (Date.now() - t0) / 1000 }, drained ? 'stopped' : 'stopped before in-flight files finished');
+    this.log?.info(
+      { event: 'serve_stop', drained, seconds: (Date.now() - t0) / 1000 },
+      drained ? 'stopped' : 'stopped before in-flight files finished',
+    );
     return { drained };
   }
 
@@ -335,7 +387,12 @@ export class Service {
     return [
       ...this.scheduler.unfinished().map((f) => {
         const st = this.stamps.get(f.path);
-        return { kind: 'upload' as const, path: f.path, at: f.at, ...(st ? { size: st.size, ino: st.ino, mtimeMs: st.mtimeMs } : {}) };
+        return {
+          kind: 'upload' as const,
+          path: f.path,
+          at: f.at,
+          ...(st ? { size: st.size, ino: st.ino, mtimeMs: st.mtimeMs } : {}),
+        };
       }),
       ...this.provisions.values(),
     ];
@@ -350,25 +407,40 @@ export class Service {
     if (this.scheduler.knows(path)) return; // left in place, retried
     this.stamps.delete(path);
     // parsed/ or error/ (a part taken after the header only has no rows): the client may still be writing into it
-    if (this.watchFound.delete(path) && movedTo && PROCESSED.has(basename(dirname(movedTo)))) void this.taken.remember(path, movedTo, bytes);
+    if (this.watchFound.delete(path) && movedTo && PROCESSED.has(basename(dirname(movedTo))))
+      void this.taken.remember(path, movedTo, bytes);
     this.finishedSinceCompact++;
     if (this.compactTimer || this.draining) return;
     // a large backlog is rewritten less often (each compaction writes every event still to do)
     const { pending, inFlight } = this.scheduler.depth;
-    this.compactTimer = setTimeout(() => {
-      this.compactTimer = null;
-      if (this.draining || (this.finishedSinceCompact === 0 && this.journal.appended === 0)) return;
-      this.finishedSinceCompact = 0;
-      this.journal.compact(() => this.unfinished()).catch((err: unknown) => this.log?.warn({ event: 'journal', error: errorMessage(err) }, 'journal compaction failed'));
-    }, pending + inFlight > 10_000 ? 30_000 : 1000);
+    this.compactTimer = setTimeout(
+      () => {
+        this.compactTimer = null;
+        if (this.draining || (this.finishedSinceCompact === 0 && this.journal.appended === 0)) return;
+        this.finishedSinceCompact = 0;
+        this.journal
+          .compact(() => this.unfinished())
+          .catch((err: unknown) =>
+            this.log?.warn({ event: 'journal', error: errorMessage(err) }, 'journal compaction failed'),
+          );
+      },
+      pending + inFlight > 10_000 ? 30_000 : 1000,
+    );
     this.compactTimer.unref();
   }
 
   private maybeCompact(): void {
     const { pending, inFlight } = this.scheduler.depth;
     // idle, or the journal grows: rewrite it with only what is left
-    if ((pending + inFlight === 0 && this.provisions.size === 0 && this.journal.appended > 0) || this.journal.appended > 10_000) {
-      this.journal.compact(() => this.unfinished()).catch((err: unknown) => this.log?.warn({ event: 'journal', error: errorMessage(err) }, 'journal compaction failed'));
+    if (
+      (pending + inFlight === 0 && this.provisions.size === 0 && this.journal.appended > 0) ||
+      this.journal.appended > 10_000
+    ) {
+      this.journal
+        .compact(() => this.unfinished())
+        .catch((err: unknown) =>
+          this.log?.warn({ event: 'journal', error: errorMessage(err) }, 'journal compaction failed'),
+        );
     }
   }
 
@@ -397,13 +469,19 @@ export class Service {
         } catch (err) {
           if (err instanceof PowerViewError && err.code === ErrorCodes.TENANT_NAME) {
             // a folder name that cannot name a database or role: retrying cannot help
-            this.log?.error({ event: 'provision', tenant, campaign, error: err.message }, 'tenant not provisioned: refused name');
+            this.log?.error(
+              { event: 'provision', tenant, campaign, error: err.message },
+              'tenant not provisioned: refused name',
+            );
             this.provisions.delete(key);
             this.maybeCompact();
             return;
           }
           const delay = jitteredBackoff(attempt, 1000, 30_000);
-          this.log?.warn({ event: 'provision', tenant, campaign, error: errorMessage(err), delay_ms: Math.round(delay) }, 'provisioning failed, retrying');
+          this.log?.warn(
+            { event: 'provision', tenant, campaign, error: errorMessage(err), delay_ms: Math.round(delay) },
+            'provisioning failed, retrying',
+          );
           await new Promise((r) => setTimeout(r, delay).unref());
         }
       }
@@ -427,7 +505,8 @@ export class Service {
         res.end(body);
         return;
       }
-      if (url === '/healthz') return send(res, this.draining ? 503 : 200, { status: this.draining ? 'stopping' : 'ok' });
+      if (url === '/healthz')
+        return send(res, this.draining ? 503 : 200, { status: this.draining ? 'stopping' : 'ok' });
       if (url === '/readyz') {
         const r = await this.readiness();
         return send(res, r.ok ? 200 : 503, { status: r.ok ? 'ready' : 'not ready', ...r.detail });
@@ -441,7 +520,12 @@ export class Service {
   private async hook(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const reply = (status: number, body: Record<string, unknown>, action = 'unknown', result = 'refused') => {
       this.metrics.hookEvents.inc({ action: ACTIONS.has(action) ? action : 'other', result });
-      send(res, status, body, status === 401 ? { 'www-authenticate': 'Bearer realm="powerview", Basic realm="powerview"' } : {});
+      send(
+        res,
+        status,
+        body,
+        status === 401 ? { 'www-authenticate': 'Bearer realm="powerview", Basic realm="powerview"' } : {},
+      );
     };
     if (!authorized(req.headers.authorization, this.options.hookSecret)) {
       req.resume();
@@ -475,7 +559,10 @@ export class Service {
         checkOwner(event, parts[0], this.options.hookUserMap ?? new Map());
       } catch (err) {
         if (!(err instanceof HookError)) throw err;
-        this.log?.warn({ event: 'hook_refused', action, status: err.status, username: event.username, path, error: err.message }, 'hook refused');
+        this.log?.warn(
+          { event: 'hook_refused', action, status: err.status, username: event.username, path, error: err.message },
+          'hook refused',
+        );
         return reply(err.status, { error: err.message }, action);
       }
     }
@@ -553,7 +640,18 @@ const PROCESSED = new Set(['parsed', 'error']);
 /** a file in the job at this many crashes in a row is failed alone */
 const CRASH_SUSPECT = 3;
 
-const ACTIONS = new Set(['upload', 'mkdir', 'rename', 'delete', 'download', 'rmdir', 'pre-upload', 'pre-download', 'pre-delete', 'ssh_cmd']);
+const ACTIONS = new Set([
+  'upload',
+  'mkdir',
+  'rename',
+  'delete',
+  'download',
+  'rmdir',
+  'pre-upload',
+  'pre-download',
+  'pre-delete',
+  'ssh_cmd',
+]);
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = `${JSON.stringify(body)}\n`;

@@ -156,7 +156,11 @@ export class RootWatch {
       });
     } catch (err) {
       // the rescan still finds everything, later
-      if (level === 0) this.options.log?.warn({ event: 'watch', error: errorMessage(err) }, 'directory watch unavailable: relying on the periodic rescan');
+      if (level === 0)
+        this.options.log?.warn(
+          { event: 'watch', error: errorMessage(err) },
+          'directory watch unavailable: relying on the periodic rescan',
+        );
       else if (!this.unwatchedTold && (err as NodeJS.ErrnoException).code !== 'ENOENT') {
         // told once: past the kernel's limit every further folder fails alike, at every rescan
         this.unwatchedTold = true;
@@ -168,7 +172,11 @@ export class RootWatch {
       return;
     }
     w.on('error', (err) => {
-      if (level === 0) this.options.log?.warn({ event: 'watch', error: errorMessage(err) }, 'directory watch failed: the periodic rescan carries on');
+      if (level === 0)
+        this.options.log?.warn(
+          { event: 'watch', error: errorMessage(err) },
+          'directory watch failed: the periodic rescan carries on',
+        );
       w.close();
       if (this.watchers.get(folder) === w) this.watchers.delete(folder);
     });
@@ -240,9 +248,14 @@ export class RootWatch {
       }
       if (now - c.since >= this.options.settleMs) {
         // stable, but cut mid-line: the client stalled (or is slow); taken only past the stall bound
-        if (now - c.since < (this.options.stallMs ?? DEFAULT_STALL_MS) && !(await endsWithNewline(path, st.size))) continue;
+        if (now - c.since < (this.options.stallMs ?? DEFAULT_STALL_MS) && !(await endsWithNewline(path, st.size)))
+          continue;
         this.candidates.delete(path);
-        settled.push([path, Math.min(now, Math.round(st.mtimeMs)), { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs }]);
+        settled.push([
+          path,
+          Math.min(now, Math.round(st.mtimeMs)),
+          { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs },
+        ]);
       }
     }
     for (const [path, at, stamp] of settled) if (!this.stopped) this.options.onSettled(path, at, stamp);

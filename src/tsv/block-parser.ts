@@ -62,7 +62,19 @@ export interface BlockPlan {
 /** Fields of one hourly partial, packed in `BlockAggregates.hourly`. */
 export const HOURLY_FIELDS = 11;
 /** [channel, hour epoch, samples, sum, min, max, first time, first value, last time, last value, energy W·s] */
-export const H = { channel: 0, hour: 1, samples: 2, sum: 3, min: 4, max: 5, firstTime: 6, firstValue: 7, lastTime: 8, lastValue: 9, energy: 10 } as const;
+export const H = {
+  channel: 0,
+  hour: 1,
+  samples: 2,
+  sum: 3,
+  min: 4,
+  max: 5,
+  firstTime: 6,
+  firstValue: 7,
+  lastTime: 8,
+  lastValue: 9,
+  energy: 10,
+} as const;
 
 export interface BlockAggregates {
   /** HOURLY_FIELDS numbers per (channel, hour) touched by the block */
@@ -228,7 +240,11 @@ export function parseBlock(
         b = buf[++p];
       }
       let ce = p;
-      let ok = digits > 0 && frac !== 0 && digits > frac && (b === 9 || b === 10 || p >= len || (b === 13 && (p + 1 >= len || buf[p + 1] === 10)));
+      let ok =
+        digits > 0 &&
+        frac !== 0 &&
+        digits > frac &&
+        (b === 9 || b === 10 || p >= len || (b === 13 && (p + 1 >= len || buf[p + 1] === 10)));
       slow[cells] = null;
       if (!ok) {
         while (p < len && buf[p] !== 9 && buf[p] !== 10) p++;
@@ -356,5 +372,10 @@ export function parseBlock(
   if (!brought) return { lp: out, lpLength: o, stats };
   // a cross-file duplicate row is a duplicate row (docs/architecture.md#postgresql-output-and-exactly-once: counted as duplicate_rows)
   stats.duplicateRows += skippedRows;
-  return { lp: out, lpLength: o, stats, agg: { hourly: Float64Array.from(hourly), brought, skippedPoints, skippedRows } };
+  return {
+    lp: out,
+    lpLength: o,
+    stats,
+    agg: { hourly: Float64Array.from(hourly), brought, skippedPoints, skippedRows },
+  };
 }

@@ -23,8 +23,7 @@ export interface Channel {
 }
 
 export type TimeBasis =
-  | { kind: 'utc'; source: 'header' | 'config' }
-  | { kind: 'local'; zone: string; source: 'header' | 'config' };
+  { kind: 'utc'; source: 'header' | 'config' } | { kind: 'local'; zone: string; source: 'header' | 'config' };
 
 export interface FileHeader {
   format: FormatVersion;
@@ -145,7 +144,8 @@ export function parseHeader(head: Buffer, eof: boolean): FileHeader | null {
     if (eof) throw new FileFormatError(ErrorCodes.EMPTY_FILE, 'empty file');
     return null;
   }
-  const binary = () => new FileFormatError(ErrorCodes.BINARY_FILE, 'binary file (NUL bytes in the header), not a logger TSV export');
+  const binary = () =>
+    new FileFormatError(ErrorCodes.BINARY_FILE, 'binary file (NUL bytes in the header), not a logger TSV export');
   // NUL bytes in the header make a binary file; in a data row they only spoil that row
   const nulAt = head.indexOf(0);
   if (nulAt >= 0 && nulAt < 4096 && head[0] !== 0x53 /* S */ && !head.subarray(0, nulAt).includes(10)) throw binary();
@@ -167,7 +167,12 @@ export function parseHeader(head: Buffer, eof: boolean): FileHeader | null {
   };
 
   let first = next();
-  if (!first) return eof ? (() => { throw new FileFormatError(ErrorCodes.EMPTY_FILE, 'empty file (blank lines only)'); })() : null;
+  if (!first)
+    return eof
+      ? (() => {
+          throw new FileFormatError(ErrorCodes.EMPTY_FILE, 'empty file (blank lines only)');
+        })()
+      : null;
   let meta: Record<string, unknown> | null = null;
   let container: FormatVersion = 'V002';
   if (first.text.trim() === 'START_HEADER') {
@@ -179,19 +184,28 @@ export function parseHeader(head: Buffer, eof: boolean): FileHeader | null {
       if (!line) return incomplete('START_HEADER without END_HEADER', first.number);
       if (line.text.trim() === 'END_HEADER') break;
       jsonLines.push(line.text);
-      if (jsonLines.length > MAX_JSON_LINES) throw new FileFormatError(ErrorCodes.BAD_HEADER, 'START_HEADER without END_HEADER', first.number);
+      if (jsonLines.length > MAX_JSON_LINES)
+        throw new FileFormatError(ErrorCodes.BAD_HEADER, 'START_HEADER without END_HEADER', first.number);
     }
     try {
       const parsed: unknown = JSON.parse(jsonLines.join('\n'));
       if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
       meta = parsed as Record<string, unknown>;
     } catch (err) {
-      throw new FileFormatError(ErrorCodes.BAD_HEADER, `header JSON between START_HEADER and END_HEADER is invalid: ${(err as Error).message}`, first.number + 1);
+      throw new FileFormatError(
+        ErrorCodes.BAD_HEADER,
+        `header JSON between START_HEADER and END_HEADER is invalid: ${(err as Error).message}`,
+        first.number + 1,
+      );
     }
     const startData = next();
     if (!startData) return incomplete('END_HEADER not followed by START_DATA', line.number);
     if (startData.text.trim() !== 'START_DATA') {
-      throw new FileFormatError(ErrorCodes.BAD_HEADER, `expected START_DATA after END_HEADER, found "${startData.text.slice(0, 40)}"`, startData.number);
+      throw new FileFormatError(
+        ErrorCodes.BAD_HEADER,
+        `expected START_DATA after END_HEADER, found "${startData.text.slice(0, 40)}"`,
+        startData.number,
+      );
     }
     first = next();
     if (!first) return incomplete('START_DATA not followed by the serial number line', startData.number);
@@ -213,10 +227,15 @@ export function parseHeader(head: Buffer, eof: boolean): FileHeader | null {
         labelLine.number,
       );
     }
-    throw new FileFormatError(ErrorCodes.NO_HEADER, `no header: line ${labelLine.number} does not start with a format id such as MV_T302_V002`, labelLine.number);
+    throw new FileFormatError(
+      ErrorCodes.NO_HEADER,
+      `no header: line ${labelLine.number} does not start with a format id such as MV_T302_V002`,
+      labelLine.number,
+    );
   }
   if (format !== container) warnings.push(`format id ${formatId} in a ${container} container`);
-  if (labels.length < 2) throw new FileFormatError(ErrorCodes.BAD_HEADER, 'header declares no channel column', labelLine.number);
+  if (labels.length < 2)
+    throw new FileFormatError(ErrorCodes.BAD_HEADER, 'header declares no channel column', labelLine.number);
   if (serials.length !== labels.length) {
     throw new FileFormatError(
       ErrorCodes.BAD_HEADER,
@@ -225,17 +244,28 @@ export function parseHeader(head: Buffer, eof: boolean): FileHeader | null {
     );
   }
   for (const s of serials) {
-    if (!SERIAL_RE.test(s)) throw new FileFormatError(ErrorCodes.BAD_HEADER, `invalid device serial "${s.slice(0, 40)}" in the header`, serialLine.number);
+    if (!SERIAL_RE.test(s))
+      throw new FileFormatError(
+        ErrorCodes.BAD_HEADER,
+        `invalid device serial "${s.slice(0, 40)}" in the header`,
+        serialLine.number,
+      );
   }
   for (let i = 1; i < labels.length; i++) {
-    if (labels[i] === '') throw new FileFormatError(ErrorCodes.BAD_HEADER, `column ${i + 1} has no label`, labelLine.number);
+    if (labels[i] === '')
+      throw new FileFormatError(ErrorCodes.BAD_HEADER, `column ${i + 1} has no label`, labelLine.number);
   }
   const declared = typeof meta?.MasterType === 'string' ? (meta.MasterType as string) : undefined;
   const { masterSn, masterType, channels } = buildChannels(serials, labels, declared);
   for (const c of channels) if (c.unit === '') warnings.push(`column ${c.column + 1} "${c.name}" has no unit`);
   const seen = new Set<string>();
   for (const c of channels) {
-    if (seen.has(c.fieldKey)) throw new FileFormatError(ErrorCodes.BAD_HEADER, `two columns map to the same channel ${c.channelId}`, labelLine.number);
+    if (seen.has(c.fieldKey))
+      throw new FileFormatError(
+        ErrorCodes.BAD_HEADER,
+        `two columns map to the same channel ${c.channelId}`,
+        labelLine.number,
+      );
     seen.add(c.fieldKey);
   }
   return {
@@ -257,7 +287,8 @@ export function parseHeader(head: Buffer, eof: boolean): FileHeader | null {
 export function timeBasisOf(header: FileHeader, options: HeaderOptions): TimeBasis {
   if (header.meta) {
     const settings = header.meta.DataTimeSettings;
-    if (typeof settings === 'string' && settings.trim().toUpperCase() === 'UTC') return { kind: 'utc', source: 'header' };
+    if (typeof settings === 'string' && settings.trim().toUpperCase() === 'UTC')
+      return { kind: 'utc', source: 'header' };
     const name = header.meta.TimeZoneName;
     if (typeof name === 'string' && options.isValidZone(name)) return { kind: 'local', zone: name, source: 'header' };
     header.warnings.push(

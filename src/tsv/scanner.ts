@@ -100,7 +100,8 @@ export class GrowableU32 {
 }
 
 function lowerBound(arr: Uint32Array, n: number, v: number): number {
-  let lo = 0, hi = n;
+  let lo = 0,
+    hi = n;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (arr[mid] < v) lo = mid + 1;
@@ -330,7 +331,17 @@ export class FileScanner {
       if (r.kind !== 'fold' || utc !== r.earlier) return;
       const w = zone.foldWindowsNear(local).find((x) => x.key === r.key);
       if (!w) return;
-      this.lead = { firstRow: rowIndex, rowEnd: rowIndex + 1, shift: r.later - r.earlier, from: utc, to: utc, key: r.key, hi: w.hi, lastLocal: local, complete: false };
+      this.lead = {
+        firstRow: rowIndex,
+        rowEnd: rowIndex + 1,
+        shift: r.later - r.earlier,
+        from: utc,
+        to: utc,
+        key: r.key,
+        hi: w.hi,
+        lastLocal: local,
+        complete: false,
+      };
       this.leadState = 1;
       return;
     }
@@ -365,7 +376,8 @@ export class FileScanner {
   private leadingFold(): LeadingFold | undefined {
     const lead = this.lead;
     if (!lead?.complete) return undefined;
-    const clash = (v: number) => (v >= lead.from && v <= lead.to) || (v >= lead.from + lead.shift && v <= lead.to + lead.shift);
+    const clash = (v: number) =>
+      (v >= lead.from && v <= lead.to) || (v >= lead.from + lead.shift && v <= lead.to + lead.shift);
     for (const v of this.outOfOrder) if (clash(v)) return undefined;
     for (const v of this.duplicated) if (clash(v)) return undefined;
     return { firstRow: lead.firstRow, rowEnd: lead.rowEnd, shift: lead.shift, from: lead.from, to: lead.to };
@@ -385,16 +397,16 @@ export class FileScanner {
     }
     if (header.expectsEndData && !this.dataEnded) this.warnings.push('missing END_DATA: the file may be truncated');
     if (this.backwardJumps > 0) {
-      this.warnings.push(`${this.backwardJumps} row(s) more than a day earlier than an earlier row (clock reset or re-export?)`);
+      this.warnings.push(
+        `${this.backwardJumps} row(s) more than a day earlier than an earlier row (clock reset or re-export?)`,
+      );
     }
-    const blocks = this.blocks.map(
-      (b): Block => ({
-        offset: b.offset,
-        length: b.length,
-        firstLine: b.firstLine,
-        epochs: epochs.slice(b.firstRow, b.rowEnd),
-      }),
-    );
+    const blocks = this.blocks.map((b): Block => ({
+      offset: b.offset,
+      length: b.length,
+      firstLine: b.firstLine,
+      epochs: epochs.slice(b.firstRow, b.rowEnd),
+    }));
     return {
       header,
       basis: this.basis!,

@@ -11,9 +11,7 @@ interface Transition {
 }
 
 export type LocalResolution =
-  | { kind: 'ok'; utc: number }
-  | { kind: 'gap' }
-  | { kind: 'fold'; earlier: number; later: number; key: number };
+  { kind: 'ok'; utc: number } | { kind: 'gap' } | { kind: 'fold'; earlier: number; later: number; key: number };
 
 const DAY = 86400;
 const SAMPLE_STEP = 6 * 3600;
@@ -81,15 +79,32 @@ export class TimeZoneRules {
   offsetAt(utc: number): number {
     if (this.isUtc) return 0;
     const parts = this.dtf!.formatToParts(utc * 1000);
-    let y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+    let y = 0,
+      mo = 0,
+      d = 0,
+      h = 0,
+      mi = 0,
+      s = 0;
     for (const p of parts) {
       switch (p.type) {
-        case 'year': y = Number(p.value); break;
-        case 'month': mo = Number(p.value); break;
-        case 'day': d = Number(p.value); break;
-        case 'hour': h = Number(p.value); break;
-        case 'minute': mi = Number(p.value); break;
-        case 'second': s = Number(p.value); break;
+        case 'year':
+          y = Number(p.value);
+          break;
+        case 'month':
+          mo = Number(p.value);
+          break;
+        case 'day':
+          d = Number(p.value);
+          break;
+        case 'hour':
+          h = Number(p.value);
+          break;
+        case 'minute':
+          mi = Number(p.value);
+          break;
+        case 'second':
+          s = Number(p.value);
+          break;
       }
     }
     return Date.UTC(y, mo - 1, d, h, mi, s) / 1000 - utc;
@@ -106,7 +121,8 @@ export class TimeZoneRules {
       const o = this.offsetAt(t);
       if (o !== prevO) {
         // binary search the first second with the new offset
-        let lo = prevT, hi = t;
+        let lo = prevT,
+          hi = t;
         while (hi - lo > 1) {
           const mid = Math.floor((lo + hi) / 2);
           if (this.offsetAt(mid) === prevO) lo = mid;

@@ -53,7 +53,11 @@ export function parseLine(line: string): ParsedLine | { error: string } {
     if (eq <= 0) return { error: 'missing fields' };
     const value = part.slice(eq + 1);
     if (value === '') return { error: 'missing field value' };
-    if (!/^(?:[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?\d+[iu]|t|T|true|True|TRUE|f|F|false|False|FALSE|"(?:[^"\\]|\\.)*")$/.test(value)) {
+    if (
+      !/^(?:[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?\d+[iu]|t|T|true|True|TRUE|f|F|false|False|FALSE|"(?:[^"\\]|\\.)*")$/.test(
+        value,
+      )
+    ) {
       return { error: `invalid field format` };
     }
     fields[part.slice(0, eq)] = value;

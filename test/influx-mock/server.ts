@@ -21,12 +21,39 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AuthRefusal, Bucket, Fault, InfluxMockOptions, LegacyAuth, MockApi, MockDbrp, RecordedRequest, ResourceToken, StoredPoint } from './types.js';
+import type {
+  AuthRefusal,
+  Bucket,
+  Fault,
+  InfluxMockOptions,
+  LegacyAuth,
+  MockApi,
+  MockDbrp,
+  RecordedRequest,
+  ResourceToken,
+  StoredPoint,
+} from './types.js';
 import { parseLine, type ParsedLine } from './line-protocol.js';
 import { authenticateV1, queryV1, writeV1 } from './v1.js';
 import { authenticateV2, createBucketV2, listBucketsV2, orgsV2, queryV2, writeV2 } from './v2.js';
-import { bucketOfDatabase, createDbrp, createLegacyAuth, deniedLegacy, listDbrps, listLegacyAuths, oneLegacyAuth } from './v2-auth.js';
-import { authenticateV3, createDatabaseV3, createResourceToken, deleteResourceToken, deniedResource, querySqlV3, writeV3 } from './v3.js';
+import {
+  bucketOfDatabase,
+  createDbrp,
+  createLegacyAuth,
+  deniedLegacy,
+  listDbrps,
+  listLegacyAuths,
+  oneLegacyAuth,
+} from './v2-auth.js';
+import {
+  authenticateV3,
+  createDatabaseV3,
+  createResourceToken,
+  deleteResourceToken,
+  deniedResource,
+  querySqlV3,
+  writeV3,
+} from './v3.js';
 
 function writePathApi(path: string): MockApi | null {
   if (path === '/write') return 'v1';
@@ -222,7 +249,11 @@ export class InfluxMock {
   /** Number of points of `db` matching measurement, tags and [fromNs, toNs] (inclusive). */
   count(db: string, measurement: string, tags: Record<string, string>, fromNs: bigint, toNs: bigint): number {
     return this.points(db).filter(
-      (p) => p.measurement === measurement && Object.entries(tags).every(([k, v]) => p.tags[k] === v) && p.time >= fromNs && p.time <= toNs,
+      (p) =>
+        p.measurement === measurement &&
+        Object.entries(tags).every(([k, v]) => p.tags[k] === v) &&
+        p.time >= fromNs &&
+        p.time <= toNs,
     ).length;
   }
 
@@ -295,10 +326,20 @@ export class InfluxMock {
       rec.status = status;
       rec.answeredAt = performance.now();
       const text = payload === null ? '' : typeof payload === 'string' ? payload : JSON.stringify(payload);
-      const type = typeof payload === 'object' && payload !== null ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8';
+      const type =
+        typeof payload === 'object' && payload !== null
+          ? 'application/json; charset=utf-8'
+          : 'text/plain; charset=utf-8';
       // 2.x repeats an error's code in X-Platform-Error-Code (kit/transport/http/api.go API.Err)
-      const code = rec.api === 'v2' && status >= 400 && payload !== null && typeof payload === 'object' ? (payload as { code?: unknown }).code : undefined;
-      res.writeHead(status, { ...(text ? { 'content-type': type } : {}), ...(typeof code === 'string' ? { 'x-platform-error-code': code } : {}), ...headers });
+      const code =
+        rec.api === 'v2' && status >= 400 && payload !== null && typeof payload === 'object'
+          ? (payload as { code?: unknown }).code
+          : undefined;
+      res.writeHead(status, {
+        ...(text ? { 'content-type': type } : {}),
+        ...(typeof code === 'string' ? { 'x-platform-error-code': code } : {}),
+        ...headers,
+      });
       res.end(text);
     };
 
@@ -310,7 +351,9 @@ export class InfluxMock {
     const hook = this.hooks.findIndex((h) => h.match(rec));
     if (hook >= 0) await this.hooks.splice(hook, 1)[0].fn();
 
-    const fault = this.faults.find((f) => f.left > 0 && (f.match === undefined || (f.match instanceof RegExp ? f.match.test(path) : f.match(rec))));
+    const fault = this.faults.find(
+      (f) => f.left > 0 && (f.match === undefined || (f.match instanceof RegExp ? f.match.test(path) : f.match(rec))),
+    );
     if (fault) {
       fault.left--;
       rec.status = fault.status;
@@ -331,7 +374,11 @@ export class InfluxMock {
     if (rec.isWrite && writeApi !== 'v3' && body.length > this.maxBodyBytes) {
       if (writeApi === 'v2') {
         // [v2-write] LineProtocolLengthError / [v2-src] write_handler_test.go
-        return reply(413, { code: 'request too large', message: 'unable to read data: points batch is too large', maxLength: this.maxBodyBytes });
+        return reply(413, {
+          code: 'request too large',
+          message: 'unable to read data: points batch is too large',
+          maxLength: this.maxBodyBytes,
+        });
       }
       return reply(413, { error: 'Request Entity Too Large' }); // [v1-api]
     }
@@ -430,7 +477,10 @@ export class InfluxMock {
     if (!series) this.store.set(db, (series = new Map()));
     for (const { line, p } of parsed) {
       const time = p.timestamp === null ? now : BigInt(p.timestamp) * multiplier;
-      if (this.options.retentionCutoffS !== undefined && time < BigInt(this.options.retentionCutoffS) * 1_000_000_000n) {
+      if (
+        this.options.retentionCutoffS !== undefined &&
+        time < BigInt(this.options.retentionCutoffS) * 1_000_000_000n
+      ) {
         dropped++;
         continue;
       }
@@ -455,7 +505,10 @@ export class InfluxMock {
 }
 
 /** Starts a mock on 127.0.0.1 (port 0); it is closed in `t`'s teardown. */
-export async function startInfluxMock(t: { teardown(fn: () => unknown): void }, options: InfluxMockOptions = {}): Promise<InfluxMock> {
+export async function startInfluxMock(
+  t: { teardown(fn: () => unknown): void },
+  options: InfluxMockOptions = {},
+): Promise<InfluxMock> {
   const mock = new InfluxMock(options);
   await mock.listen(0);
   t.teardown(() => mock.close());

@@ -71,7 +71,9 @@ export function writeV1(mock: InfluxMock, rec: RecordedRequest, reply: ReplyFn):
   // 1.x writes the points it could parse and reports the others ("partial write")
   const { errors } = mock.ingest(rec, db, multiplier, false);
   if (errors.length) {
-    return reply(400, { error: `partial write: ${errors.map((e) => `unable to parse '${e.line}': ${e.message}`).join('\n')}` });
+    return reply(400, {
+      error: `partial write: ${errors.map((e) => `unable to parse '${e.line}': ${e.message}`).join('\n')}`,
+    });
   }
   reply(204, null);
 }
@@ -83,7 +85,8 @@ export function queryV1(mock: InfluxMock, rec: RecordedRequest, reply: ReplyFn):
   const create = /^\s*CREATE\s+DATABASE\s+("(?:[^"\\]|\\.)*"|\w+)\s*$/i.exec(q);
   if (create) {
     const name = create[1].startsWith('"') ? jsonString(create[1]) : create[1];
-    if (mock.legacyOf.has(rec.seq) || mock.resourceOf.has(rec.seq)) return reply(403, { code: 'forbidden', message: 'insufficient permissions' });
+    if (mock.legacyOf.has(rec.seq) || mock.resourceOf.has(rec.seq))
+      return reply(403, { code: 'forbidden', message: 'insufficient permissions' });
     mock.createDatabase(name); // CREATE DATABASE is idempotent in 1.x
     return reply(200, { results: [{ statement_id: 0 }] });
   }
@@ -93,19 +96,23 @@ export function queryV1(mock: InfluxMock, rec: RecordedRequest, reply: ReplyFn):
   const denied = mock.denied(rec, db, 'read');
   if (denied) return reply(denied.status, denied.body);
   if (mock.legacyOf.has(rec.seq)) db = mock.bucketOfDatabase(db)!;
-  if (!mock.databases.has(db)) return reply(200, { results: [{ statement_id: 0, error: `database not found: ${db}` }] });
+  if (!mock.databases.has(db))
+    return reply(200, { results: [{ statement_id: 0, error: `database not found: ${db}` }] });
   const where = select[2];
   const tags: Record<string, string> = {};
-  for (const m of where.matchAll(/"((?:[^"\\]|\\.)*)"\s*=\s*'((?:[^'\\]|\\.)*)'/g)) tags[m[1].replace(/\\(.)/g, '$1')] = m[2].replace(/\\(.)/g, '$1');
+  for (const m of where.matchAll(/"((?:[^"\\]|\\.)*)"\s*=\s*'((?:[^'\\]|\\.)*)'/g))
+    tags[m[1].replace(/\\(.)/g, '$1')] = m[2].replace(/\\(.)/g, '$1');
   const from = /time\s*>=\s*(-?\d+)s/.exec(where);
   const to = /time\s*<=\s*(-?\d+)s/.exec(where);
-  const matching = mock.points(db).filter(
-    (p) =>
-      p.measurement === select[1] &&
-      Object.entries(tags).every(([k, v]) => p.tags[k] === v) &&
-      (!from || p.time >= BigInt(from[1]) * 1_000_000_000n) &&
-      (!to || p.time <= BigInt(to[1]) * 1_000_000_000n),
-  );
+  const matching = mock
+    .points(db)
+    .filter(
+      (p) =>
+        p.measurement === select[1] &&
+        Object.entries(tags).every(([k, v]) => p.tags[k] === v) &&
+        (!from || p.time >= BigInt(from[1]) * 1_000_000_000n) &&
+        (!to || p.time <= BigInt(to[1]) * 1_000_000_000n),
+    );
   if (matching.length === 0) return reply(200, { results: [{ statement_id: 0 }] });
   // count(*) answers one count_<field> column per field key
   const perField = new Map<string, number>();
@@ -115,7 +122,13 @@ export function queryV1(mock: InfluxMock, rec: RecordedRequest, reply: ReplyFn):
     results: [
       {
         statement_id: 0,
-        series: [{ name: select[1], columns: ['time', ...fieldNames.map((f) => `count_${f}`)], values: [[0, ...fieldNames.map((f) => perField.get(f))]] }],
+        series: [
+          {
+            name: select[1],
+            columns: ['time', ...fieldNames.map((f) => `count_${f}`)],
+            values: [[0, ...fieldNames.map((f) => perField.get(f))]],
+          },
+        ],
       },
     ],
   });

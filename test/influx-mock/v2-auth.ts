@@ -51,7 +51,12 @@ export function bucketOfDatabase(mock: InfluxMock, db: string): string | null {
 }
 
 /** Does the request's v1 authorization (if any) allow `action` on `db`? null: allowed, or no such authorization. */
-export function deniedLegacy(mock: InfluxMock, rec: RecordedRequest, db: string, action: 'read' | 'write'): { status: number; body: object } | null {
+export function deniedLegacy(
+  mock: InfluxMock,
+  rec: RecordedRequest,
+  db: string,
+  action: 'read' | 'write',
+): { status: number; body: object } | null {
   const a = mock.legacyOf.get(rec.seq);
   if (!a) return null;
   const name = bucketOfDatabase(mock, db);
@@ -59,9 +64,15 @@ export function deniedLegacy(mock: InfluxMock, rec: RecordedRequest, db: string,
   const allowed =
     bucket !== undefined &&
     a.permissions.some(
-      (p) => p.action === action && p.resource.type === 'buckets' && (p.resource.id === undefined || p.resource.id === bucket.id) && (p.resource.orgID ?? a.orgID) === bucket.orgID,
+      (p) =>
+        p.action === action &&
+        p.resource.type === 'buckets' &&
+        (p.resource.id === undefined || p.resource.id === bucket.id) &&
+        (p.resource.orgID ?? a.orgID) === bucket.orgID,
     );
-  return allowed ? null : { status: 403, body: { code: 'forbidden', message: `insufficient permissions for ${action}` } };
+  return allowed
+    ? null
+    : { status: 403, body: { code: 'forbidden', message: `insufficient permissions for ${action}` } };
 }
 
 export function authResponse(mock: InfluxMock, a: LegacyAuth): object {
@@ -76,7 +87,11 @@ export function authResponse(mock: InfluxMock, a: LegacyAuth): object {
     user: 'admin',
     permissions: a.permissions.map((p) => ({
       action: p.action,
-      resource: { ...p.resource, ...(p.resource.id ? { name: [...mock.buckets.values()].find((b) => b.id === p.resource.id)?.name } : {}), org: mock.org },
+      resource: {
+        ...p.resource,
+        ...(p.resource.id ? { name: [...mock.buckets.values()].find((b) => b.id === p.resource.id)?.name } : {}),
+        org: mock.org,
+      },
     })),
     links: { self: `/private/legacy/authorizations/${a.id}`, user: `/api/v2/users/${a.userID}` },
     createdAt: '2024-01-01T00:00:00Z',
@@ -91,27 +106,45 @@ export function listLegacyAuths(mock: InfluxMock, rec: RecordedRequest, reply: R
     id !== undefined ? a.id === id : token !== undefined ? a.token === token : orgID === undefined || a.orgID === orgID,
   );
   // [v2-legacy] service.go FindAuthorizations: an id or token filter looks one up, and a miss is ENotFound → 404
-  if ((id !== undefined || token !== undefined) && list.length === 0) return reply(404, { code: 'not found', message: 'authorization not found' });
-  reply(200, { links: { self: '/private/legacy/authorizations' }, authorizations: list.map((a) => authResponse(mock, a)) });
+  if ((id !== undefined || token !== undefined) && list.length === 0)
+    return reply(404, { code: 'not found', message: 'authorization not found' });
+  reply(200, {
+    links: { self: '/private/legacy/authorizations' },
+    authorizations: list.map((a) => authResponse(mock, a)),
+  });
 }
 
 /** POST /private/legacy/authorizations ([v2-legacy]): 201; a token name in use is 422 conflict. */
 export function createLegacyAuth(mock: InfluxMock, rec: RecordedRequest, reply: ReplyFn): void {
-  let body: { orgID?: string; token?: string; status?: string; description?: string; permissions?: MockPermission[]; userID?: string };
+  let body: {
+    orgID?: string;
+    token?: string;
+    status?: string;
+    description?: string;
+    permissions?: MockPermission[];
+    userID?: string;
+  };
   try {
     body = JSON.parse(rec.text) as typeof body;
   } catch {
     return reply(400, { code: 'invalid', message: 'invalid json structure' });
   }
-  if (!body.permissions?.length) return reply(400, { code: 'invalid', message: 'authorization must include permissions' });
+  if (!body.permissions?.length)
+    return reply(400, { code: 'invalid', message: 'authorization must include permissions' });
   if (!body.orgID) return reply(400, { code: 'invalid', message: 'org id required' });
   const status = body.status ?? 'active';
-  if (status !== 'active' && status !== 'inactive') return reply(400, { code: 'invalid', message: 'unknown authorization status' });
+  if (status !== 'active' && status !== 'inactive')
+    return reply(400, { code: 'invalid', message: 'unknown authorization status' });
   if (!body.token) return reply(400, { code: 'invalid', message: 'token required for v1 user authorization type' });
   // [v2-conflict] ErrTokenAlreadyExistsError is EConflict: 422, not 409
-  if ([...mock.legacyAuths.values()].some((a) => a.token === body.token)) return reply(422, { code: 'conflict', message: 'token already exists' });
+  if ([...mock.legacyAuths.values()].some((a) => a.token === body.token))
+    return reply(422, { code: 'conflict', message: 'token already exists' });
   for (const p of body.permissions) {
-    if (p.resource.type === 'buckets' && p.resource.id && ![...mock.buckets.values()].some((b) => b.id === p.resource.id)) {
+    if (
+      p.resource.type === 'buckets' &&
+      p.resource.id &&
+      ![...mock.buckets.values()].some((b) => b.id === p.resource.id)
+    ) {
       return reply(404, { code: 'not found', message: 'bucket not found when creating auth' });
     }
   }
@@ -130,7 +163,13 @@ export function createLegacyAuth(mock: InfluxMock, rec: RecordedRequest, reply: 
 }
 
 /** GET|PATCH|DELETE /private/legacy/authorizations/{id}, POST …/{id}/password ([v2-legacy]) */
-export function oneLegacyAuth(mock: InfluxMock, rec: RecordedRequest, id: string, password: boolean, reply: ReplyFn): void {
+export function oneLegacyAuth(
+  mock: InfluxMock,
+  rec: RecordedRequest,
+  id: string,
+  password: boolean,
+  reply: ReplyFn,
+): void {
   const a = mock.legacyAuths.get(id);
   if (!a) return reply(404, { code: 'not found', message: 'authorization not found' });
   if (password && rec.method === 'POST') {
@@ -164,17 +203,31 @@ export function oneLegacyAuth(mock: InfluxMock, rec: RecordedRequest, id: string
 /** GET /api/v2/dbrps ([v2-dbrp]): explicit mappings, and the virtual ones of 2.2+. */
 export function listDbrps(mock: InfluxMock, rec: RecordedRequest, reply: ReplyFn): void {
   const { orgID, org, db, bucketID } = rec.query;
-  if (orgID === undefined && org === undefined) return reply(400, { code: 'invalid', message: 'either "org" or "orgID" must be provided' });
-  if ((orgID !== undefined && orgID !== mock.orgId) || (org !== undefined && org !== mock.org)) return reply(200, { content: [] });
+  if (orgID === undefined && org === undefined)
+    return reply(400, { code: 'invalid', message: 'either "org" or "orgID" must be provided' });
+  if ((orgID !== undefined && orgID !== mock.orgId) || (org !== undefined && org !== mock.org))
+    return reply(200, { content: [] });
   const all: MockDbrp[] = [...mock.dbrps];
   if (mock.options.virtualDbrps !== false) {
     for (const b of mock.buckets.values()) {
       if (!mock.dbrps.some((m) => m.bucketID === b.id)) {
-        all.push({ id: b.id, orgID: b.orgID, bucketID: b.id, database: b.name, retention_policy: 'autogen', default: true, virtual: true });
+        all.push({
+          id: b.id,
+          orgID: b.orgID,
+          bucketID: b.id,
+          database: b.name,
+          retention_policy: 'autogen',
+          default: true,
+          virtual: true,
+        });
       }
     }
   }
-  reply(200, { content: all.filter((m) => (db === undefined || m.database === db) && (bucketID === undefined || m.bucketID === bucketID)) });
+  reply(200, {
+    content: all.filter(
+      (m) => (db === undefined || m.database === db) && (bucketID === undefined || m.bucketID === bucketID),
+    ),
+  });
 }
 
 /** POST /api/v2/dbrps ([v2-dbrp-src]): 201 and the mapping; the same (org, db, rp) again is 422 conflict. */
@@ -185,9 +238,12 @@ export function createDbrp(mock: InfluxMock, rec: RecordedRequest, reply: ReplyF
   } catch {
     return reply(400, { code: 'invalid', message: 'invalid json structure' });
   }
-  if (!body.bucketID || !body.database || !body.retention_policy) return reply(400, { code: 'invalid', message: 'bucketID, database and retention_policy are required' });
-  if (body.orgID !== mock.orgId && body.org !== mock.org) return reply(404, { code: 'not found', message: 'organization not found' });
-  if (![...mock.buckets.values()].some((b) => b.id === body.bucketID)) return reply(404, { code: 'not found', message: 'bucket not found' });
+  if (!body.bucketID || !body.database || !body.retention_policy)
+    return reply(400, { code: 'invalid', message: 'bucketID, database and retention_policy are required' });
+  if (body.orgID !== mock.orgId && body.org !== mock.org)
+    return reply(404, { code: 'not found', message: 'organization not found' });
+  if (![...mock.buckets.values()].some((b) => b.id === body.bucketID))
+    return reply(404, { code: 'not found', message: 'bucket not found' });
   // [v2-dbrp-src] dbrp/service.go Create: the same (org, db, rp) twice → ErrDBRPAlreadyExists (EConflict → 422 [v2-conflict])
   if (mock.dbrps.some((m) => m.database === body.database && m.retention_policy === body.retention_policy)) {
     return reply(422, { code: 'conflict', message: 'another DBRP mapping with same orgID, db, and rp exists' });

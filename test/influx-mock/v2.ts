@@ -43,7 +43,8 @@ export function orgMatches(mock: InfluxMock, org: string | undefined): boolean {
 export function writeV2(mock: InfluxMock, rec: RecordedRequest, reply: ReplyFn): void {
   const { org, bucket } = rec.query;
   if (!orgMatches(mock, org)) return reply(404, { code: 'not found', message: `organization name "${org}" not found` });
-  if (!bucket || !mock.buckets.has(bucket)) return reply(404, { code: 'not found', message: `bucket "${bucket}" not found` }); // [v2-trouble]
+  if (!bucket || !mock.buckets.has(bucket))
+    return reply(404, { code: 'not found', message: `bucket "${bucket}" not found` }); // [v2-trouble]
   const multiplier = NS_PER[rec.query.precision ?? 'ns'];
   if (multiplier === undefined || ['m', 'h', 'u'].includes(rec.query.precision ?? '')) {
     return reply(400, { code: 'invalid', message: `invalid precision; valid precision units are ns, us, ms, and s` });
@@ -51,7 +52,10 @@ export function writeV2(mock: InfluxMock, rec: RecordedRequest, reply: ReplyFn):
   const { errors, dropped } = mock.ingest(rec, bucket, multiplier, !mock.options.v2PartialWrites);
   if (errors.length) {
     // [v2-src] models.ParsePoints: one "unable to parse" per bad line, joined by "\n"
-    return reply(400, { code: 'invalid', message: errors.map((e) => `unable to parse '${e.line}': ${e.message}`).join('\n') });
+    return reply(400, {
+      code: 'invalid',
+      message: errors.map((e) => `unable to parse '${e.line}': ${e.message}`).join('\n'),
+    });
   }
   if (dropped > 0) {
     return reply(422, {
@@ -65,21 +69,33 @@ export function writeV2(mock: InfluxMock, rec: RecordedRequest, reply: ReplyFn):
 /** GET /api/v2/orgs?org= ([v2-orgs]) */
 export function orgsV2(mock: InfluxMock, rec: RecordedRequest, reply: ReplyFn): void {
   const wanted = rec.query.org;
-  if (wanted !== undefined && wanted !== mock.org) return reply(404, { code: 'not found', message: `organization name "${wanted}" not found` });
+  if (wanted !== undefined && wanted !== mock.org)
+    return reply(404, { code: 'not found', message: `organization name "${wanted}" not found` });
   reply(200, {
     links: { self: '/api/v2/orgs' },
-    orgs: [{ id: mock.orgId, name: mock.org, description: '', createdAt: '2024-01-01T00:00:00Z', updatedAt: '2024-01-01T00:00:00Z' }],
+    orgs: [
+      {
+        id: mock.orgId,
+        name: mock.org,
+        description: '',
+        createdAt: '2024-01-01T00:00:00Z',
+        updatedAt: '2024-01-01T00:00:00Z',
+      },
+    ],
   });
 }
 
 /** GET /api/v2/buckets?orgID=&name= ([v2-buckets-src]): a name that is not there is 404 "not found", never an empty list. */
 export function listBucketsV2(mock: InfluxMock, rec: RecordedRequest, reply: ReplyFn): void {
   const { orgID, org, name } = rec.query;
-  if (orgID !== undefined && orgID !== mock.orgId) return reply(404, { code: 'not found', message: 'organization not found' });
-  if (org !== undefined && org !== mock.org) return reply(404, { code: 'not found', message: `organization name "${org}" not found` });
+  if (orgID !== undefined && orgID !== mock.orgId)
+    return reply(404, { code: 'not found', message: 'organization not found' });
+  if (org !== undefined && org !== mock.org)
+    return reply(404, { code: 'not found', message: `organization name "${org}" not found` });
   const list = [...mock.buckets.values()].filter((b) => name === undefined || b.name === name);
   // [v2-buckets-src] a name with an org is GetBucketByName: a miss is 404, never an empty list
-  if (name !== undefined && list.length === 0) return reply(404, { code: 'not found', message: `bucket ${JSON.stringify(name)} not found` });
+  if (name !== undefined && list.length === 0)
+    return reply(404, { code: 'not found', message: `bucket ${JSON.stringify(name)} not found` });
   reply(200, { links: { self: '/api/v2/buckets?descending=false&limit=20&offset=0' }, buckets: list });
 }
 
@@ -93,7 +109,8 @@ export function createBucketV2(mock: InfluxMock, rec: RecordedRequest, reply: Re
   }
   if (!body.name) return reply(400, { code: 'invalid', message: 'bucket name is required' });
   if (body.orgID !== mock.orgId) return reply(404, { code: 'not found', message: 'organization not found' });
-  if (mock.buckets.has(body.name)) return reply(422, { code: 'conflict', message: `bucket with name ${body.name} already exists` }); // [v2-src]
+  if (mock.buckets.has(body.name))
+    return reply(422, { code: 'conflict', message: `bucket with name ${body.name} already exists` }); // [v2-src]
   mock.createDatabase(body.name);
   const b = mock.buckets.get(body.name)!;
   b.retentionRules = body.retentionRules ?? [];
@@ -102,7 +119,8 @@ export function createBucketV2(mock: InfluxMock, rec: RecordedRequest, reply: Re
 
 /** POST /api/v2/query ([v2-orgs]): the Flux `count()` of --verify, parsed with regular expressions. */
 export function queryV2(mock: InfluxMock, rec: RecordedRequest, reply: ReplyFn): void {
-  if (!orgMatches(mock, rec.query.org)) return reply(404, { code: 'not found', message: `organization name "${rec.query.org}" not found` });
+  if (!orgMatches(mock, rec.query.org))
+    return reply(404, { code: 'not found', message: `organization name "${rec.query.org}" not found` });
   let flux = '';
   try {
     flux = String((JSON.parse(rec.text) as { query?: unknown }).query ?? '');
@@ -116,9 +134,14 @@ export function queryV2(mock: InfluxMock, rec: RecordedRequest, reply: ReplyFn):
     return reply(400, { code: 'invalid', message: `mock: unsupported Flux ${flux}` });
   }
   const db = jsonString(bucket[1]);
-  if (!mock.buckets.has(db)) return reply(404, { code: 'not found', message: `failed to initialize execute state: could not find bucket "${db}"` });
+  if (!mock.buckets.has(db))
+    return reply(404, {
+      code: 'not found',
+      message: `failed to initialize execute state: could not find bucket "${db}"`,
+    });
   const tags: Record<string, string> = {};
-  for (const m of flux.matchAll(/r\[("(?:[^"\\]|\\.)*")\]\s*==\s*("(?:[^"\\]|\\.)*")/g)) tags[jsonString(m[1])] = jsonString(m[2]);
+  for (const m of flux.matchAll(/r\[("(?:[^"\\]|\\.)*")\]\s*==\s*("(?:[^"\\]|\\.)*")/g))
+    tags[jsonString(m[1])] = jsonString(m[2]);
   const start = BigInt(range[1]) * 1_000_000_000n;
   const stop = range[2] !== undefined ? BigInt(range[2]) * 1_000_000_000n : BigInt(Date.now()) * 1_000_000n;
   // Flux: range is [start, stop); count() counts field values (one row per field per point)

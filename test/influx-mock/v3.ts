@@ -69,7 +69,9 @@ export function v3AtLeast(mock: InfluxMock, minor: number): boolean {
 
 /** [v3-limits] */
 export function v3Limits(mock: InfluxMock): { databases: number; tables: number; columnsPerTable: number } {
-  const edition = mock.options.v3Enterprise ? { databases: 100, tables: 10_000, columnsPerTable: 500 } : { databases: 5, tables: 2000, columnsPerTable: 500 };
+  const edition = mock.options.v3Enterprise
+    ? { databases: 100, tables: 10_000, columnsPerTable: 500 }
+    : { databases: 5, tables: 2000, columnsPerTable: 500 };
   return { ...edition, ...mock.options.v3Limits };
 }
 
@@ -80,7 +82,10 @@ function databaseCount(mock: InfluxMock): number {
 
 /** [v3-limits] TooManyDbs, as create and write answer it */
 function tooManyDbs(mock: InfluxMock, reply: ReplyFn): void {
-  reply(422, { error: `Adding a new database would exceed limit of ${v3Limits(mock).databases} databases`, data: null });
+  reply(422, {
+    error: `Adding a new database would exceed limit of ${v3Limits(mock).databases} databases`,
+    data: null,
+  });
 }
 
 /** [v3-name] the database-name checks of write_lp and (3.2+) configure/database; null: valid */
@@ -124,7 +129,9 @@ export function authenticateV3(mock: InfluxMock, rec: RecordedRequest): AuthRefu
       db = rec.query.db;
     }
     // administration needs the admin token; data needs the permission on the database
-    return action === null || db === undefined ? { status: 403, body: { error: 'forbidden' } } : deniedResource(mock, rec, db, action);
+    return action === null || db === undefined
+      ? { status: 403, body: { error: 'forbidden' } }
+      : deniedResource(mock, rec, db, action);
   }
   return { status: 401, body: null }; // empty body
 }
@@ -152,7 +159,10 @@ export function v3AuthenticateV1(mock: InfluxMock, rec: RecordedRequest): AuthRe
 }
 
 /** The token of the Authorization header as validate_auth_header reads it ([v3-auth]); 3.0 refuses Basic as malformed. */
-function headerSecret(mock: InfluxMock, rec: RecordedRequest): { token: string | undefined } | { refusal: AuthRefusal } {
+function headerSecret(
+  mock: InfluxMock,
+  rec: RecordedRequest,
+): { token: string | undefined } | { refusal: AuthRefusal } {
   const auth = String(rec.headers.authorization ?? '');
   if (auth === '') return { token: undefined };
   const [scheme, value, extra] = auth.split(' ');
@@ -169,7 +179,12 @@ function headerSecret(mock: InfluxMock, rec: RecordedRequest): { token: string |
 }
 
 /** Does the request's resource token (if any) allow `action` on `db`? null: allowed, or no resource token. */
-export function deniedResource(mock: InfluxMock, rec: RecordedRequest, db: string, action: 'read' | 'write'): { status: number; body: object } | null {
+export function deniedResource(
+  mock: InfluxMock,
+  rec: RecordedRequest,
+  db: string,
+  action: 'read' | 'write',
+): { status: number; body: object } | null {
   const rt = mock.resourceOf.get(rec.seq);
   if (!rt) return null;
   return (rt.databases.includes(db) || rt.databases.includes('*')) && rt.actions.includes(action)
@@ -184,7 +199,10 @@ export function resourceTokenOf(mock: InfluxMock, secret: string | undefined): R
 
 /** POST /api/v3/enterprise/configure/token ([v3-tokens]) */
 export function createResourceToken(mock: InfluxMock, rec: RecordedRequest, reply: ReplyFn): void {
-  let body: { token_name?: string; permissions?: Array<{ resource_type?: string; resource_identifier?: string[]; actions?: string[] }> };
+  let body: {
+    token_name?: string;
+    permissions?: Array<{ resource_type?: string; resource_identifier?: string[]; actions?: string[] }>;
+  };
   try {
     body = JSON.parse(rec.text) as typeof body;
   } catch (err) {
@@ -193,7 +211,8 @@ export function createResourceToken(mock: InfluxMock, rec: RecordedRequest, repl
   if (!body.token_name || !body.permissions?.length) return reply(400, 'token_name and permissions are required');
   if (mock.resourceTokens.has(body.token_name)) return reply(409, 'token name already exists');
   const [perm] = body.permissions;
-  if (perm.resource_type !== 'db' || !perm.resource_identifier?.length || !perm.actions?.length) return reply(400, 'invalid permission');
+  if (perm.resource_type !== 'db' || !perm.resource_identifier?.length || !perm.actions?.length)
+    return reply(400, 'invalid permission');
   const rt: ResourceToken = {
     id: mock.nextId++,
     name: body.token_name,
@@ -202,7 +221,14 @@ export function createResourceToken(mock: InfluxMock, rec: RecordedRequest, repl
     actions: perm.actions,
   };
   mock.resourceTokens.set(rt.name, rt);
-  reply(201, { id: rt.id, name: rt.name, token: rt.token, hash: 'mock', created_at: '2026-01-01T00:00:00Z', expiry: null });
+  reply(201, {
+    id: rt.id,
+    name: rt.name,
+    token: rt.token,
+    hash: 'mock',
+    created_at: '2026-01-01T00:00:00Z',
+    expiry: null,
+  });
 }
 
 /** DELETE /api/v3/configure/token ([v3-tokens]) */
@@ -219,14 +245,17 @@ export function deleteResourceToken(mock: InfluxMock, rec: RecordedRequest, repl
  */
 export function writeV3(mock: InfluxMock, rec: RecordedRequest, reply: ReplyFn): void {
   const db = rec.query.db;
-  if (!db) return reply(400, 'missing query parameter \'db\'');
+  if (!db) return reply(400, "missing query parameter 'db'");
   const bad = v3NameProblem(mock, db, 'write');
   if (bad) return reply(400, { error: bad, data: null });
   if (rec.body.length > mock.maxBodyBytes) {
     return reply(v3AtLeast(mock, 10) ? 413 : 500, `max request size (${mock.maxBodyBytes} bytes) exceeded`);
   }
   const multiplier = NS_PER[rec.query.precision ?? 'nanosecond'];
-  if (rec.query.precision !== undefined && (multiplier === undefined || !['nanosecond', 'microsecond', 'millisecond', 'second'].includes(rec.query.precision))) {
+  if (
+    rec.query.precision !== undefined &&
+    (multiplier === undefined || !['nanosecond', 'microsecond', 'millisecond', 'second'].includes(rec.query.precision))
+  ) {
     return reply(400, `serde error: unknown variant \`${rec.query.precision}\``);
   }
   if (!mock.databases.has(db)) {
@@ -246,7 +275,9 @@ export function writeV3(mock: InfluxMock, rec: RecordedRequest, reply: ReplyFn):
   if (!acceptPartial) return reply(400, { error: 'line protocol parsing error', data: shown(errors[0]) });
   const data = errors.map(shown);
   const limitHit = data.some(
-    (d) => d.error_message.startsWith('Update to schema would exceed number of') || d.error_message.startsWith('Adding a new database would exceed limit of'),
+    (d) =>
+      d.error_message.startsWith('Update to schema would exceed number of') ||
+      d.error_message.startsWith('Adding a new database would exceed limit of'),
   );
   reply(limitHit ? 422 : 400, { error: 'partial write of line protocol occurred', data });
 }
@@ -324,7 +355,8 @@ export function querySqlV3(mock: InfluxMock, rec: RecordedRequest, reply: ReplyF
   const alias = m[1] ?? 'count(*)';
   const where = m[3];
   const tags: Record<string, string> = {};
-  for (const t of where.matchAll(/"((?:[^"]|"")*)"\s*=\s*'((?:[^'\\]|\\.|'')*)'/g)) tags[t[1].replace(/""/g, '"')] = t[2].replace(/''/g, "'");
+  for (const t of where.matchAll(/"((?:[^"]|"")*)"\s*=\s*'((?:[^'\\]|\\.|'')*)'/g))
+    tags[t[1].replace(/""/g, '"')] = t[2].replace(/''/g, "'");
   const from = /time\s*>=\s*to_timestamp_seconds\((-?\d+)\)/.exec(where);
   const to = /time\s*<=\s*to_timestamp_seconds\((-?\d+)\)/.exec(where);
   const n = mock.count(
