@@ -1,5 +1,5 @@
 import { StoreError, ErrorCodes } from '../errors.js';
-import { Slots } from '../pipeline/flow.js';
+import { Slots } from '../util/flow.js';
 import type { LpSink } from '../pipeline/sink.js';
 import type { FileTask } from '../pipeline/pipeline.js';
 import { rejectionOf, type InfluxWriter, type RefusedLine, type Segment } from './writer.js';

@@ -2,7 +2,7 @@ import { promisify } from 'node:util';
 import { gzip as gzipCb, constants as zlibConstants } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCodes, StoreError, errorMessage } from '../errors.js';
-import { jitteredBackoff } from '../pipeline/flow.js';
+import { BACKOFF, backoffDelay } from '../util/retry.js';
 import type { InfluxHttp, Reply } from './http-api.js';
 
 const gzip = promisify(gzipCb);
@@ -369,7 +369,12 @@ export class InfluxWriter {
   constructor(http: InfluxHttp, policy: RetryPolicy, hooks: WriterHooks = {}) {
     this.http = http;
     this.gzip = http.config.gzip;
-    this.policy = { baseDelayMs: 250, maxDelayMs: 5000, waitOutCredentials: false, ...policy };
+    this.policy = {
+      baseDelayMs: BACKOFF.influxWrite.baseMs,
+      maxDelayMs: BACKOFF.influxWrite.maxMs,
+      waitOutCredentials: false,
+      ...policy,
+    };
     this.hooks = hooks;
   }
 
@@ -573,7 +578,7 @@ export class InfluxWriter {
           `InfluxDB unavailable for ${Math.round(this.policy.storeWaitMs / 1000)} s (${attempt + 1} attempts; last: ${detail})`,
         );
       }
-      const jittered = jitteredBackoff(attempt, this.policy.baseDelayMs, this.policy.maxDelayMs);
+      const jittered = backoffDelay({ baseMs: this.policy.baseDelayMs, maxMs: this.policy.maxDelayMs }, attempt);
       // Retry-After: 0 (or a past date) still waits the first backoff step: no request storm
       const delay = Math.min(left, hinted !== null ? Math.max(hinted, this.policy.baseDelayMs) : jittered);
       this.hooks.onRetry?.(cause, db, delay, detail);

@@ -12,7 +12,8 @@ import { Pipeline, type FileAggregates, type FileTask, type PipelineOptions } fr
 import { emptyFileReport, runHead, type FileReport, type RunReport } from './report.js';
 import { RunReportWriter } from './run-report.js';
 import { moveFinished, releaseTaken } from './lifecycle.js';
-import { jitteredBackoff, Slots } from './flow.js';
+import { Slots } from '../util/flow.js';
+import { BACKOFF, backoffDelay } from '../util/retry.js';
 import { DatabaseError, failureOwner } from '../postgres/errors.js';
 import type { StoreHealth } from './store-health.js';
 import type { Pool } from 'pg';
@@ -669,7 +670,7 @@ async function retryPg<T>(
           { cause: err },
         );
       }
-      const delay = jitteredBackoff(attempt, 250, 5000);
+      const delay = backoffDelay(BACKOFF.postgres, attempt);
       const label =
         owner === 'credentials'
           ? 'credentials'

@@ -14,7 +14,7 @@ import type { FileHeader } from '../tsv/header.js';
 import { applyHeader, applyStats, emptyFileReport, type FileReport } from './report.js';
 import type { LpSink } from './sink.js';
 import { FileStats } from './stats.js';
-import { HandOff, Slots } from './flow.js';
+import { HandOff, Slots } from '../util/flow.js';
 import type { BlockTask, BlockTaskResult } from './worker.js';
 import { FileCoverage, HOURLY_KEY, type HeldPoints, type Run } from './coverage.js';
 import { H, HOURLY_FIELDS, type BlockPlan } from '../tsv/block-parser.js';

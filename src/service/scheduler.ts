@@ -6,7 +6,7 @@ import { ErrorCodes, errorMessage } from '../errors.js';
 import { identityOf } from '../pipeline/discover.js';
 import type { FileTask } from '../pipeline/pipeline.js';
 import type { FileReport } from '../pipeline/report.js';
-import { jitteredBackoff } from '../pipeline/flow.js';
+import { BACKOFF, backoffDelay } from '../util/retry.js';
 import { exportOrder } from '../pipeline/export-order.js';
 
 export interface ClaimSource {
@@ -190,7 +190,7 @@ export class Scheduler implements AsyncIterable<FileTask> {
         },
         (err: unknown) => {
           d.attempts++;
-          d.notBefore = Date.now() + jitteredBackoff(d.attempts, 500, 10_000);
+          d.notBefore = Date.now() + backoffDelay(BACKOFF.claim, d.attempts);
           this.log?.warn(
             { event: 'claim', folder: d.folder, error: errorMessage(err) },
             'claim not taken: PostgreSQL unreachable',
@@ -242,7 +242,7 @@ export class Scheduler implements AsyncIterable<FileTask> {
       d.pending.set(task.path, task.receivedAt ?? Date.now());
       d.fresh.push(task.path);
       d.attempts++;
-      d.notBefore = Date.now() + jitteredBackoff(d.attempts, 1000, 30_000);
+      d.notBefore = Date.now() + backoffDelay(BACKOFF.fileRetry, d.attempts);
       this.retryLater(d.notBefore - Date.now());
       return;
     }

@@ -17,7 +17,7 @@ import { StoreHealth } from '../pipeline/store-health.js';
 import { failureOwner } from '../postgres/errors.js';
 import type { LpBatcher } from '../influx/batcher.js';
 import { assertMigrated } from '../postgres/migrate.js';
-import { jitteredBackoff } from '../pipeline/flow.js';
+import { BACKOFF, backoffDelay } from '../util/retry.js';
 import { Claims } from './claims.js';
 import { JobFeed } from './job-feed.js';
 import type { ClaimSource } from './scheduler.js';
@@ -276,7 +276,7 @@ export class Service {
       if (this.draining) return;
       await this.giveBack(detail, reason === 'crash');
       if (Date.now() - t0 > 60_000) attempt = 0;
-      const delay = jitteredBackoff(attempt, 1000, 30_000);
+      const delay = backoffDelay(BACKOFF.restart, attempt);
       // /readyz says so until the restarted job ingests a file (or a minute passes without another end)
       this.jobDown = `restarting after: ${detail}`;
       this.jobDownAt = Date.now();
@@ -477,7 +477,7 @@ export class Service {
             this.maybeCompact();
             return;
           }
-          const delay = jitteredBackoff(attempt, 1000, 30_000);
+          const delay = backoffDelay(BACKOFF.restart, attempt);
           this.log?.warn(
             { event: 'provision', tenant, campaign, error: errorMessage(err), delay_ms: Math.round(delay) },
             'provisioning failed, retrying',

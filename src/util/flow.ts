@@ -65,13 +65,3 @@ export class HandOff<T> {
     w?.();
   }
 }
-
-/**
- * Capped exponential backoff with jitter for the `attempt`-th retry (0-based):
- * base, 2 × base, 4 × base … up to `max`, then a random point in its upper half
- * so that clients retrying together spread out.
- */
-export function jitteredBackoff(attempt: number, baseMs: number, maxMs: number): number {
-  const backoff = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 20));
-  return backoff / 2 + Math.random() * (backoff / 2);
-}
