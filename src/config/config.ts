@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { ErrorCodes, UsageError } from '../errors.js';
-import { TimeZoneRules } from '../tsv/timezone.js';
+import { DEFAULT_V002_TIME_ZONE, TimeZoneRules } from '../tsv/timezone.js';
 
 /** Loads `.env` from the working directory when present (real environment wins). */
 export function loadDotEnv(path = '.env'): void {
@@ -28,7 +28,7 @@ export function resolveIngestConfig(
   },
   env: NodeJS.ProcessEnv = process.env,
 ): Readonly<IngestConfig> {
-  const zone = flags.v002Timezone ?? env.POWERVIEW_V002_TIMEZONE ?? 'Europe/Paris';
+  const zone = flags.v002Timezone ?? env.POWERVIEW_V002_TIMEZONE ?? DEFAULT_V002_TIME_ZONE;
   if (!TimeZoneRules.isValid(zone)) {
     throw new UsageError(
       `--v002-timezone / POWERVIEW_V002_TIMEZONE: unknown time zone "${zone}" (use an IANA name such as Europe/Paris, or UTC)`,

@@ -7,7 +7,7 @@ import { parseBlock } from '../tsv/block-parser.js';
 import type { Block } from '../tsv/scanner.js';
 import { FileScanner } from '../tsv/scanner.js';
 import { buildSeriesTable, type FileIdentity } from '../tsv/series.js';
-import { TimeZoneRules } from '../tsv/timezone.js';
+import { DEFAULT_V002_TIME_ZONE, TimeZoneRules } from '../tsv/timezone.js';
 import { exportTimeOf } from './export-order.js';
 import type { SeriesTable } from '../tsv/block-parser.js';
 import type { FileHeader } from '../tsv/header.js';
@@ -134,7 +134,7 @@ export class Pipeline {
     if (!Number.isInteger(this.blockBytes) || this.blockBytes < 1)
       throw new TypeError('options.blockBytes must be a positive integer');
     this.maxInFlight = options.maxBlocksInFlight ?? this.workers + 2;
-    this.v002TimeZone = options.v002TimeZone ?? 'Europe/Paris';
+    this.v002TimeZone = options.v002TimeZone ?? DEFAULT_V002_TIME_ZONE;
     TimeZoneRules.get(this.v002TimeZone);
     this.pool =
       this.workers > 0

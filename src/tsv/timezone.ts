@@ -1,5 +1,8 @@
 import { ErrorCodes, UsageError } from '../errors.js';
 
+/** Zone of V002 local times when neither a flag nor the environment names one. */
+export const DEFAULT_V002_TIME_ZONE = 'Europe/Paris';
+
 /** A change of UTC offset: local = utc + offset (seconds). */
 interface Transition {
   utc: number;
