@@ -5,7 +5,7 @@
  * (up twice, a stale pid file, down, up again). See docs/operations.md, "Local services".
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -181,4 +181,18 @@ t.test('up twice, a stale pid file, down, up again', { skip: servicesSkip, timeo
   t.equal(up4.code, 0, 'up after down exits 0', { stderr: up4.stderr });
   t.ok(running(up4.stdout), 'up after down starts all three');
   t.notMatch(up4.stderr, 'initdb', 'the cluster is kept across down/up');
+});
+
+t.test('reset keeps a POWERVIEW_SERVICES_DIR that holds files the script did not write', async (t) => {
+  const { dir, run } = await sandbox();
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(join(dir, 'services', 'postgres'), { recursive: true });
+  writeFileSync(join(dir, 'services', 'notes.txt'), 'mine\n');
+  const refused = run(['reset']);
+  t.equal(refused.code, 1);
+  t.match(refused.stderr, 'refusing to delete');
+  t.ok(existsSync(join(dir, 'services', 'notes.txt')), 'the foreign file is still there');
+  rmSync(join(dir, 'services', 'notes.txt'));
+  t.equal(run(['reset']).code, 0);
+  t.notOk(existsSync(join(dir, 'services')), 'a dir holding only service dirs is deleted');
 });
