@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { environment } from '../config/config.js';
 import { PowerViewError, UsageError, ErrorCodes } from '../errors.js';
 import { describePg, resolvePgConfig } from '../postgres/config.js';
 import { readCatalog, renderDatasetDocs, writeDatasetDocs } from '../postgres/datasets.js';
@@ -13,7 +14,7 @@ export interface DatasetsDocsFlags {
 
 /** `powerview datasets docs`: one markdown page per catalog row and an index, from core.datasets_catalog. */
 export async function runDatasetsDocs(flags: DatasetsDocsFlags): Promise<number> {
-  const config = resolvePgConfig(flags);
+  const config = resolvePgConfig(flags, environment());
   const out = resolve(flags.out ?? 'docs/datasets');
   const pool = createPool(config, { max: 1, applicationName: 'powerview datasets' });
   try {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { environment } from '../config/config.js';
 import { resolve } from 'node:path';
 import { ErrorCodes, PowerViewError, UsageError } from '../errors.js';
 import { resolveInfluxApi, resolveInfluxConfig, type InfluxFlags } from '../influx/config.js';
@@ -37,7 +38,7 @@ export interface ProvisionFlags extends DbFlags, InfluxFlags {
   dashboardsPath?: string;
 }
 
-const dashboardsPath = (flag: string | undefined): string => resolveDashboardsPath(flag);
+const dashboardsPath = (flag: string | undefined): string => resolveDashboardsPath(flag, environment());
 
 const human = (flags: { json?: boolean }): boolean => !flags.json && process.stdout.isTTY === true;
 
@@ -47,7 +48,7 @@ async function withCatalog(
   what: string,
   body: (pool: ReturnType<typeof createPool>) => Promise<number>,
 ): Promise<number> {
-  const config = resolvePgConfig(flags);
+  const config = resolvePgConfig(flags, environment());
   const pool = createPool(config, { max: 2, applicationName: `powerview ${what}` });
   try {
     return await body(pool);
@@ -83,7 +84,7 @@ export async function runGrafanaBuild(flags: GrafanaBuildFlags): Promise<number>
     );
     return 0;
   }
-  const influxApi = resolveInfluxApi(flags.influxApi);
+  const influxApi = resolveInfluxApi(flags.influxApi, environment());
   return withCatalog(flags, 'grafana build', async (pool) => {
     const catalog = await catalogOf(pool);
     const result = await writeTree(out, buildTree(catalog, { dashboardsPath: path, influxApi }));
@@ -103,7 +104,7 @@ export async function runGrafanaBuild(flags: GrafanaBuildFlags): Promise<number>
 
 /** `powerview grafana apply`: a team per tenant with View on its folder (Grafana HTTP API). */
 export async function runGrafanaApply(flags: GrafanaApplyFlags): Promise<number> {
-  const api = resolveGrafanaApi(flags);
+  const api = resolveGrafanaApi(flags, environment());
   return withCatalog(flags, 'grafana apply', async (pool) => {
     const result = await applyGrafana(await catalogOf(pool), api);
     if (human(flags)) {
@@ -131,14 +132,14 @@ function grafanaSslMode(mode: string): string {
  * EnvironmentFile). Prints secrets: send it to a file only Grafana can read.
  */
 export async function runGrafanaEnv(flags: GrafanaEnvFlags): Promise<number> {
-  const secret = requireTenantSecret();
-  const pgConfig = resolvePgConfig(flags);
-  const influx = resolveInfluxConfig({ influxUrl: flags.influxUrl });
+  const env = environment();
+  const secret = requireTenantSecret(env);
+  const pgConfig = resolvePgConfig(flags, env);
+  const influx = resolveInfluxConfig({ influxUrl: flags.influxUrl }, env);
   return withCatalog(flags, 'grafana env', async (pool) => {
     const catalog = await catalogOf(pool, flags.tenant);
     if (flags.tenant && catalog.tenants.length === 0)
       throw new UsageError(`--tenant: no tenant "${flags.tenant}" in core.tenants`, ErrorCodes.USAGE);
-    const env = process.env;
     const vars = new Map<string, string>([
       // addresses as Grafana reaches them: already-set POWERVIEW_GRAFANA_* win (compose service names), else ours
       [GRAFANA_ENV.influxUrl, env[GRAFANA_ENV.influxUrl] || influx.url],
@@ -175,8 +176,9 @@ export async function runProvision(
   campaign: string | undefined,
   flags: ProvisionFlags,
 ): Promise<number> {
-  const influx = resolveInfluxConfig(flags);
-  const grafanaDir = flags.grafanaDir ?? (process.env.POWERVIEW_GRAFANA_DIR || null);
+  const env = environment();
+  const influx = resolveInfluxConfig(flags, env);
+  const grafanaDir = flags.grafanaDir ?? (env.POWERVIEW_GRAFANA_DIR || null);
   const path = dashboardsPath(flags.dashboardsPath);
   return withCatalog(flags, 'provision', async (pool) => {
     const result = await provisionTenant({

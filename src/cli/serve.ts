@@ -78,7 +78,7 @@ function provisioner(
   logger: Logger,
 ): Provisioner {
   // the same dashboards path as `powerview grafana build` (validated here, at start)
-  const tree = { dashboardsPath: resolveDashboardsPath(undefined) };
+  const tree = { dashboardsPath: resolveDashboardsPath(undefined, environment()) };
   return async (tenant, campaign) => {
     const r = await provisionTenant({ pool, influx, tenant, campaign, grafanaDir, tree, logger });
     for (const w of r.warnings)
