@@ -19,10 +19,10 @@ export async function runDatasetsDocs(flags: DatasetsDocsFlags): Promise<number>
   const pool = createPool(config, { max: 1, applicationName: 'powerview datasets' });
   try {
     const catalog = await readCatalog(pool);
-    const result = await writeDatasetDocs(out, renderDatasetDocs(catalog)).catch((err: Error) => {
-      throw new UsageError(`--out: cannot write the docs to ${out}: ${err.message}`, ErrorCodes.CONFIG);
+    const result = await writeDatasetDocs(out, renderDatasetDocs(catalog)).catch((err: unknown) => {
+      throw new UsageError(`--out: cannot write the docs to ${out}: ${(err as Error).message}`, ErrorCodes.CONFIG);
     });
-    if (!flags.json && process.stdout.isTTY === true) {
+    if (!flags.json && process.stdout.isTTY) {
       process.stdout.write(
         `${out}: ${result.written.length} file(s) written${result.removed.length ? `, ${result.removed.length} removed (${result.removed.join(', ')})` : ''}\n`,
       );

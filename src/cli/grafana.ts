@@ -40,7 +40,7 @@ export interface ProvisionFlags extends DbFlags, InfluxFlags {
 
 const dashboardsPath = (flag: string | undefined): string => resolveDashboardsPath(flag, environment());
 
-const human = (flags: { json?: boolean }): boolean => !flags.json && process.stdout.isTTY === true;
+const human = (flags: { json?: boolean }): boolean => !flags.json && process.stdout.isTTY;
 
 /** Runs `body` with a pool on the catalog database; database failures become an exit code with the error's code. */
 async function withCatalog(
@@ -65,12 +65,14 @@ async function withCatalog(
 }
 
 async function catalogOf(pool: ReturnType<typeof createPool>, tenant?: string): Promise<GrafanaCatalog> {
-  return readCatalog(pool, tenant).catch((err) => {
+  return readCatalog(pool, tenant).catch((err: unknown) => {
     throw toDatabaseError(err, 'read core.tenants / core.campaigns');
   });
 }
 
-/** `powerview grafana build`: the whole provisioning tree from the catalog, byte for byte the same for the same catalog. */
+/**
+ * `powerview grafana build`: the whole provisioning tree from the catalog, byte for byte the same for the same catalog.
+ */
 export async function runGrafanaBuild(flags: GrafanaBuildFlags): Promise<number> {
   const out = resolve(flags.out ?? 'grafana');
   const path = dashboardsPath(flags.dashboardsPath);
@@ -121,7 +123,10 @@ export async function runGrafanaApply(flags: GrafanaApplyFlags): Promise<number>
   });
 }
 
-/** libpq sslmode → Grafana's (disable, require, verify-ca, verify-full); node-postgres treats allow/prefer as disable too. */
+/**
+ * libpq sslmode → Grafana's (disable, require, verify-ca, verify-full); node-postgres treats allow/prefer as disable
+ * too.
+ */
 function grafanaSslMode(mode: string): string {
   return mode === 'allow' || mode === 'prefer' ? 'disable' : mode;
 }
@@ -148,7 +153,8 @@ export async function runGrafanaEnv(flags: GrafanaEnvFlags): Promise<number> {
       [GRAFANA_ENV.pgSslMode, env[GRAFANA_ENV.pgSslMode] || grafanaSslMode(pgConfig.sslMode)],
       [GRAFANA_ENV.prometheusUrl, env[GRAFANA_ENV.prometheusUrl] || 'http://127.0.0.1:9090'],
     ]);
-    // InfluxDB 3 Enterprise: the tenant's resource token, kept sealed by provisioning (the datasource sends it as `Authorization: Token …`)
+    // InfluxDB 3 Enterprise: the tenant's resource token, kept sealed by provisioning (the datasource sends it as
+    // `Authorization: Token …`)
     const v3Tokens = influx.api === 'v3' ? await readTokens(pool, secret) : null;
     for (const t of catalog.tenants) {
       if (v3Tokens && !v3Tokens.has(t.tenant)) {

@@ -221,7 +221,7 @@ export async function main(argv: string[]): Promise<number> {
       if (done.includes(err.code)) return 0;
       return 2;
     }
-    if ((err as NodeJS.ErrnoException)?.code === 'EPIPE') {
+    if ((err as NodeJS.ErrnoException | null)?.code === 'EPIPE') {
       // the reader of stdout went away (`| head`): stop quietly
       return 1;
     }
@@ -233,7 +233,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`powerview: ${err.code}: ${err.message}\n`);
       return 1;
     }
-    process.stderr.write(`powerview: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.stderr.write(`powerview: unexpected error: ${err instanceof Error ? err.stack : String(err)}\n`);
     return 1;
   }
 }

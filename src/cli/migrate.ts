@@ -18,7 +18,7 @@ export interface MigrateFlags {
 export async function runMigrate(flags: MigrateFlags): Promise<number> {
   const config = resolvePgConfig(flags, environment());
   const database = describePg(config);
-  const human = !flags.json && process.stdout.isTTY === true;
+  const human = !flags.json && process.stdout.isTTY;
   const pool = createPool(config, { max: 1, applicationName: 'powerview migrate' });
   try {
     const result = await migrate(pool, {

@@ -23,7 +23,8 @@ const GAP = 2;
 
 /**
  * Lays out rows under their titles within `columns` characters: droppable columns go first, by
- * priority, then elidable ones shrink down to their minimum. The last column is not padded.
+ * priority, until the rest fits; then elidable ones shrink down to their minimum. The last column
+ * is not padded.
  */
 export function renderTable(spec: Column[], rows: string[][], columns: number): string[] {
   let keep = spec.map((_, i) => i);
@@ -36,14 +37,9 @@ export function renderTable(spec: Column[], rows: string[][], columns: number): 
     .filter((c): c is { i: number; drop: number } => c.drop !== undefined)
     .sort((a, b) => a.drop - b.drop);
   const widths = [...natural];
-  const shrunk = () => {
-    const w = [...natural];
-    for (const i of keep) if (spec[i].elide) w[i] = Math.max(spec[i].min ?? 8, spec[i].title.length);
-    return w;
-  };
-  // drop only what eliding down to the minimum widths cannot make fit
+  // whole columns go before any cell is cut: a path or a time range elided reads worse than a count left out
   for (const c of droppable) {
-    if (total(keep, shrunk()) <= columns) break;
+    if (total(keep, natural) <= columns) break;
     keep = keep.filter((i) => i !== c.i);
   }
   // then give the elidable columns what is left, the first (the path) first

@@ -46,7 +46,7 @@ const deep = `${root}/acme-industrie-very-long-company-name/campaign-2025-summer
 
 t.test('fits the terminal: paths relative to the root, elided in the middle, columns dropped', async (t) => {
   const files = [file(`${deep}/MV2_2025-08-03_000000_a-very-long-export-file-name.tsv`)];
-  for (const columns of [200, 100, 80, 60]) {
+  for (const columns of [100, 80, 60]) {
     const text = summaryTable(report(files), { root, columns });
     const table = text.split('\n').slice(0, 3);
     for (const line of table) t.ok(line.length <= columns, `${columns}: "${line}" fits`);
@@ -54,8 +54,10 @@ t.test('fits the terminal: paths relative to the root, elided in the middle, col
     t.match(table[2], /^acme-/, `${columns}: relative to the root`);
     t.match(table[2], /…/, `${columns}: the path elided`);
   }
-  t.match(summaryTable(report(files), { root, columns: 200 }), /truncated/, 'wide: every column');
-  const narrow = summaryTable(report(files), { root, columns: 80 });
+  const wide = summaryTable(report(files), { root, columns: 300 });
+  t.match(wide, /truncated/, 'wide: every column');
+  t.notMatch(wide, /…/, 'wide: nothing elided');
+  const narrow = summaryTable(report(files), { root, columns: 100 });
   t.notMatch(narrow, /truncated/, 'narrow: the defect counts go first');
   t.match(narrow, /file\s+status/, 'narrow: the file and its status stay');
 });
