@@ -31,12 +31,13 @@ export function count(n: number, one: string, many = `${one}s`): string {
   return `${fmt(n)} ${n === 1 ? one : many}`;
 }
 
-// the columns a narrow terminal gives up first: the defect counts (every one is in --json)
+// the columns a narrow terminal gives up first: the defect counts (every one is in --json); the last
+// column is cut before the path
 const COLUMNS: Column[] = [
   { title: 'file', align: 'left', elide: 'middle', min: 24 },
   { title: 'status', align: 'left' },
-  { title: 'rows', align: 'right', drop: 5 },
-  { title: 'points', align: 'right', drop: 6 },
+  { title: 'rows', align: 'right', drop: 5, lastResort: true },
+  { title: 'points', align: 'right', drop: 6, lastResort: true },
   { title: 'bad ts', align: 'right', drop: 3 },
   { title: 'bad values', align: 'right', drop: 2 },
   { title: 'truncated', align: 'right', drop: 1 },

@@ -8,6 +8,8 @@ export interface Column {
   elide?: 'middle' | 'end';
   /** narrowest it is elided to */
   min?: number;
+  /** dropped only when eliding cannot make the table fit */
+  lastResort?: boolean;
 }
 
 /** Shortens `text` to `width` characters with an ellipsis in the middle (or at the end). */
@@ -23,7 +25,8 @@ const GAP = 2;
 
 /**
  * Lays out rows under their titles within `columns` characters: droppable columns go first, by
- * priority, until the rest fits; then elidable ones shrink down to their minimum. The last column
+ * priority, until the rest fits; then elidable ones shrink down to their minimum; then the last-resort
+ * columns go. The last column
  * is not padded.
  */
 export function renderTable(spec: Column[], rows: string[][], columns: number): string[] {
@@ -36,22 +39,17 @@ export function renderTable(spec: Column[], rows: string[][], columns: number): 
     .map((c, i) => ({ i, drop: c.drop }))
     .filter((c): c is { i: number; drop: number } => c.drop !== undefined)
     .sort((a, b) => a.drop - b.drop);
-  const widths = [...natural];
   // whole columns go before any cell is cut: a path or a time range elided reads worse than a count left out
-  for (const c of droppable) {
+  for (const c of droppable.filter((d) => !spec[d.i].lastResort)) {
     if (total(keep, natural) <= columns) break;
     keep = keep.filter((i) => i !== c.i);
   }
-  // then give the elidable columns what is left, the first (the path) first
-  let over = total(keep, widths) - columns;
-  for (const i of keep) {
-    if (over <= 0 || !spec[i].elide) continue;
-    const floor = Math.max(spec[i].min ?? 8, spec[i].title.length);
-    const cut = Math.min(over, widths[i] - floor);
-    if (cut > 0) {
-      widths[i] -= cut;
-      over -= cut;
-    }
+  let widths = elided(spec, keep, natural, total(keep, natural) - columns);
+  // a very narrow terminal: the last-resort columns too, rather than a line that wraps
+  for (const c of droppable.filter((d) => spec[d.i].lastResort)) {
+    if (total(keep, widths) <= columns) break;
+    keep = keep.filter((i) => i !== c.i);
+    widths = elided(spec, keep, natural, total(keep, natural) - columns);
   }
   const last = keep[keep.length - 1];
   const line = (cells: string[]) =>
@@ -68,4 +66,20 @@ export function renderTable(spec: Column[], rows: string[][], columns: number): 
     keep.map((i) => '-'.repeat(widths[i])).join(' '.repeat(GAP)),
     ...rows.map(line),
   ];
+}
+
+/** Cuts `over` characters from the elidable columns: the last column's first (a range's end; an error is given
+ * whole below the table), then the path, each down to its minimum. */
+function elided(spec: Column[], keep: number[], natural: number[], over: number): number[] {
+  const widths = [...natural];
+  for (const i of [...keep].reverse()) {
+    if (over <= 0 || !spec[i].elide) continue;
+    const floor = Math.max(spec[i].min ?? 8, spec[i].title.length);
+    const cut = Math.min(over, widths[i] - floor);
+    if (cut > 0) {
+      widths[i] -= cut;
+      over -= cut;
+    }
+  }
+  return widths;
 }
