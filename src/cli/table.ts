@@ -25,9 +25,8 @@ const GAP = 2;
 
 /**
  * Lays out rows under their titles within `columns` characters: droppable columns go first, by
- * priority, until the rest fits; then elidable ones shrink down to their minimum; then the last-resort
- * columns go. The last column
- * is not padded.
+ * priority, until the rest fits; then elidable ones shrink down to their minimum; then the
+ * last-resort columns go. The last column is not padded.
  */
 export function renderTable(spec: Column[], rows: string[][], columns: number): string[] {
   let keep = spec.map((_, i) => i);
