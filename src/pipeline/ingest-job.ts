@@ -38,6 +38,8 @@ export interface IngestJobOptions {
   onProgress?: (p: { bytes: number; points: number; files: number }) => void;
   /** the JSON report is written here (null or absent: kept in memory only) */
   reportDir?: string | null;
+  /** the report file's name in reportDir (default ingest-<time>-<run>.json); its spool is <name>.files.jsonl */
+  reportName?: string;
   /** a job that never ends (serve): at most this many file reports in memory, the most recent (totals count all) */
   reportKeep?: number;
   /** PostgreSQL: hourly aggregates, coverage, ledger (exactly-once). Absent: InfluxDB only. */
@@ -64,6 +66,10 @@ export interface IngestJobOptions {
   health?: StoreHealth;
   /** the run gave up on its stream (a store failure stopped it): the stream's pending next() must let go */
   onAbort?: () => void;
+  /** a store call is retried: the CLI says so on its progress line (attempt 1 is the first retry) */
+  onStoreWait?: (wait: { store: 'influxdb' | 'postgres'; cause: string; attempt: number; delayMs: number }) => void;
+  /** how long PostgreSQL calls keep retrying an unavailable database; default: the InfluxDB store wait */
+  postgresWaitMs?: number;
 }
 
 export interface IngestJobResult {
@@ -89,6 +95,9 @@ export async function runIngestJob(
   const moveFiles = options.moveFiles ?? true;
   const retries: Record<string, number> = {};
   let requests = 0;
+  /** retries since InfluxDB last accepted a request: the attempt the progress line shows */
+  let influxWaits = 0;
+  const pgWaitMs = options.postgresWaitMs ?? options.influx.storeWaitMs;
   const http = new InfluxHttp(options.influx);
   const writer = new InfluxWriter(
     http,
@@ -99,10 +108,13 @@ export async function runIngestJob(
         metrics?.retries.inc({ store: 'influxdb', cause });
         if (cause === 'credentials') options.health?.refused('influxdb', 'credentials refused', detail);
         log?.warn({ event: 'retry', cause, db, delay_ms: Math.round(delayMs), detail }, 'InfluxDB write retried');
+        const short = /^HTTP (\d+)/.exec(detail)?.[1] ?? /^([A-Z_]+):/.exec(detail)?.[1] ?? cause;
+        options.onStoreWait?.({ store: 'influxdb', cause: short, attempt: ++influxWaits, delayMs });
       },
       onCredentialsAccepted: () => options.health?.ok('influxdb'),
       onRequest(seconds, lines, bytes, status) {
         requests++;
+        if (status < 300) influxWaits = 0;
         metrics?.influxRequestDone(seconds, lines, bytes, status);
       },
     },
@@ -112,7 +124,8 @@ export async function runIngestJob(
     ...(options.lingerMs !== undefined ? { lingerMs: options.lingerMs } : {}),
   });
   const verifySlots = new Slots(4);
-  const reportName = `ingest-${started.toISOString().replace(/[:.]/g, '-')}-${runId.slice(0, 8)}.json`;
+  const reportName =
+    options.reportName ?? `ingest-${started.toISOString().replace(/[:.]/g, '-')}-${runId.slice(0, 8)}.json`;
   let collector: RunReportWriter;
   try {
     collector =
@@ -172,7 +185,7 @@ export async function runIngestJob(
     ? new ExactlyOnce(store, {
         force: options.postgres?.force,
         claims: options.postgres?.claims,
-        retry: (call) => retryPg(options.influx.storeWaitMs, log, metrics, options.health, call),
+        retry: (call) => retryPg(pgWaitMs, log, metrics, options.health, options.onStoreWait, call),
       })
     : null;
 
@@ -263,7 +276,7 @@ export async function runIngestJob(
     }
     let fileId: number;
     try {
-      fileId = await retryPg(options.influx.storeWaitMs, log, metrics, options.health, () =>
+      fileId = await retryPg(pgWaitMs, log, metrics, options.health, options.onStoreWait, () =>
         store!.commitFile({
           report,
           agg,
@@ -646,6 +659,7 @@ async function retryPg<T>(
   log: Logger | undefined,
   metrics: Metrics | undefined,
   health: StoreHealth | undefined,
+  onWait: IngestJobOptions['onStoreWait'],
   call: () => Promise<T>,
 ): Promise<T> {
   const deadline = Date.now() + waitMs;
@@ -682,6 +696,7 @@ async function retryPg<T>(
         { event: 'retry', store: 'postgres', cause, delay_ms: Math.round(delay), detail: errorMessage(err) },
         'PostgreSQL call retried',
       );
+      onWait?.({ store: 'postgres', cause: label, attempt: attempt + 1, delayMs: delay });
       await new Promise((r) => setTimeout(r, delay));
     }
   }
