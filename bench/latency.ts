@@ -39,6 +39,7 @@ const { values } = parseArgs({
     files: { type: 'string' },
     trials: { type: 'string', default: '5' },
     p99: { type: 'string', default: '1000' },
+    'cpu-prof': { type: 'boolean', default: false },
   },
 });
 const kind = values.kind === 'small' ? 'small' : 'daily';
@@ -49,6 +50,12 @@ rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 const services = await benchServices();
 const extraArgs = values.workers ? ['--workers', values.workers] : [];
+// a CPU profile of serve (one .cpuprofile per run, in <dir>/profiles)
+const nodeArgs = [
+  ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', join(dir, '..', 'latency-profiles')] : []),
+  // more node flags for serve (an --import of a counting hook, say)
+  ...(process.env.BENCH_SERVE_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+];
 
 try {
   if (values.max) {
@@ -79,7 +86,7 @@ try {
     const rate = Number(values.rate);
     const seconds = Number(values.seconds ?? 20);
     const files = fileSet(kind, Math.round(rate * seconds), devices);
-    const t = await serveRun(services, files, { dir, tenant: 'bench_latency', rate, extraArgs });
+    const t = await serveRun(services, files, { dir, tenant: 'bench_latency', rate, extraArgs, nodeArgs });
     writeFileSync(join(dir, 'latency.json'), JSON.stringify({ date: new Date().toISOString(), kind, ...t }, null, 2));
     console.log(
       `| rate | files | committed | p50 | p90 | p99 | max | hook p50/p99 | ledger rows | points / expected |`,
@@ -90,6 +97,7 @@ try {
         `${t.latencyMs.p99} ms | ${t.latencyMs.max} ms | ${t.hookMs.p50}/${t.hookMs.p99} ms | ${t.totals.ledgerRows} | ` +
         `${t.totals.influxPoints} / ${t.expectedPoints} (hourly ${t.totals.hourlySamples}) |`,
     );
+    console.log(`\nserve CPU: ${t.cpuSeconds} s for ${t.files} files`);
     if (!t.complete) {
       console.error('bench/latency: files lost or doubled (see the table)');
       process.exitCode = 1;

@@ -20,7 +20,7 @@ export interface Backfill {
 export async function backfill(
   services: BenchServices,
   uploads: Upload[],
-  o: { dir: string; tenant: string; extraArgs?: string[] },
+  o: { dir: string; tenant: string; extraArgs?: string[]; nodeArgs?: string[] },
 ): Promise<Backfill> {
   await services.wipeTenant(o.tenant);
   rmSync(o.dir, { recursive: true, force: true });
@@ -31,6 +31,7 @@ export async function backfill(
     writeFileSync(join(device, u.name), u.text);
   }
   const args = [
+    ...(o.nodeArgs ?? []),
     cli,
     'ingest',
     join(root, o.tenant),

@@ -5,7 +5,7 @@
  * (seen through inotify on each parsed/ folder, not by polling: the bench must
  * not take the CPU serve needs).
  */
-import { existsSync, mkdirSync, renameSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { exportFileName, generateFile, type FileSpec } from '../fixtures/generate.js';
 import { sleep, startServe, tenantTotals, type BenchServices } from './harness.js';
@@ -64,6 +64,8 @@ export interface ServeRun {
   expectedPoints: number;
   /** every file committed once, every point in both stores */
   complete: boolean;
+  /** CPU serve spent from the first upload to the last commit */
+  cpuSeconds?: number;
 }
 
 export const CAMPAIGN = 'live';
@@ -104,10 +106,19 @@ export async function serveRun(
       status: 1,
     });
     await sleep(1000);
-    return await feed(services, serve, uploads, { root, staging, tenant, rate, devices });
+    const cpu0 = cpuSeconds(serve.child.pid);
+    const run = await feed(services, serve, uploads, { root, staging, tenant, rate, devices });
+    return { ...run, cpuSeconds: Math.round((cpuSeconds(serve.child.pid) - cpu0) * 100) / 100 };
   } finally {
     await serve.stop();
   }
+}
+
+/** user + system CPU seconds of a live process (all its threads) */
+export function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return NaN;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 async function feed(
