@@ -63,10 +63,12 @@ try {
     const r = await maxRate(services, files, {
       dir,
       tenant: `bench_max_${kind}`,
+      kind,
       seconds: Number(values.seconds ?? 10),
       trials: Number(values.trials),
       p99Ms: Number(values.p99),
       extraArgs,
+      nodeArgs,
     });
     writeFileSync(join(dir, 'latency.json'), JSON.stringify({ date: new Date().toISOString(), kind, ...r }, null, 2));
     console.log(`| rate | files | committed | p50 | p99 | max | hook p99 | ok |`);
@@ -86,7 +88,7 @@ try {
     const rate = Number(values.rate);
     const seconds = Number(values.seconds ?? 20);
     const files = fileSet(kind, Math.round(rate * seconds), devices);
-    const t = await serveRun(services, files, { dir, tenant: 'bench_latency', rate, extraArgs, nodeArgs });
+    const t = await serveRun(services, files, { dir, tenant: 'bench_latency', kind, rate, extraArgs, nodeArgs });
     writeFileSync(join(dir, 'latency.json'), JSON.stringify({ date: new Date().toISOString(), kind, ...t }, null, 2));
     console.log(
       `| rate | files | committed | p50 | p90 | p99 | max | hook p50/p99 | ledger rows | points / expected |`,

@@ -82,7 +82,16 @@ export interface MaxRate {
 export async function maxRate(
   services: BenchServices,
   uploads: Upload[],
-  o: { dir: string; tenant: string; seconds: number; trials: number; p99Ms: number; extraArgs?: string[] },
+  o: {
+    dir: string;
+    tenant: string;
+    kind: 'daily' | 'small';
+    seconds: number;
+    trials: number;
+    p99Ms: number;
+    extraArgs?: string[];
+    nodeArgs?: string[];
+  },
 ): Promise<MaxRate> {
   const b = await backfill(services, uploads, { dir: join(o.dir, 'backfill'), tenant: o.tenant });
   console.error(`backfill: ${uploads.length} files in ${b.seconds.toFixed(2)} s (${b.filesPerSecond.toFixed(1)}/s)`);
@@ -95,8 +104,10 @@ export async function maxRate(
     const t = await serveRun(services, uploads.slice(0, n), {
       dir: join(o.dir, 'serve'),
       tenant: o.tenant,
+      kind: o.kind,
       rate,
       extraArgs: o.extraArgs,
+      nodeArgs: o.nodeArgs,
     });
     trials.push(t);
     const ok = t.complete && t.latencyMs.p99 <= o.p99Ms;
