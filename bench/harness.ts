@@ -31,10 +31,10 @@ export interface InfluxQLReply {
 export interface BenchServices {
   env: Record<string, string>;
   pool: pg.Pool;
-  influxql(q: string, db?: string): Promise<InfluxQLReply>;
+  influxql: (q: string, db?: string) => Promise<InfluxQLReply>;
   /** the tenant's rows in PostgreSQL (its provisioning kept) and its InfluxDB database: gone */
-  wipeTenant(tenant: string): Promise<void>;
-  close(): Promise<void>;
+  wipeTenant: (tenant: string) => Promise<void>;
+  close: () => Promise<void>;
 }
 
 /** Data tables keyed by tenant, children first (foreign keys). */
@@ -68,7 +68,7 @@ export async function benchServices(): Promise<BenchServices> {
     env,
     pool,
     influxql,
-    async wipeTenant(tenant) {
+    wipeTenant: async (tenant) => {
       for (const table of TENANT_DATA) await pool.query(`DELETE FROM core.${table} WHERE tenant = $1`, [tenant]);
       await influxql(`DROP DATABASE "${tenant}"`);
     },

@@ -50,7 +50,7 @@ export class Claims implements DeviceClaims {
 
   constructor(
     private readonly config: pg.ClientConfig,
-    /** device folder of a committed file (relative to the data root); null: folders are not claimed (`powerview ingest`) */
+    /** device folder of a committed file (relative to the data root); null: folders are not claimed (ingest) */
     private readonly folderOf: ((path: string) => string) | null,
     private readonly log?: Logger,
     private readonly options: {
@@ -196,7 +196,7 @@ export class Claims implements DeviceClaims {
     this.lingering.clear();
   }
 
-  /** Takes the device's claim if no process holds it; false when another one does. Throws when PostgreSQL is unreachable. */
+  /** Takes the device's claim if no process holds it; false when another one does. Throws if PostgreSQL is unreachable. */
   tryClaim(folder: string): Promise<boolean> {
     this.keepHeld('folder', folder);
     return this.serial(async () => {
@@ -252,7 +252,7 @@ export class Claims implements DeviceClaims {
     });
   }
 
-  /** Inside a commit: every file's folder claim (serve) and device claim are still held by this process's claims session. */
+  /** Inside a commit: every file's folder claim (serve) and device claim are still held by this process's session. */
   readonly fence: CommitFence = async (tx: PoolClient, inputs: readonly CommitInput[]): Promise<void> => {
     const keys = new Set<string>();
     for (const input of inputs) {
