@@ -12,19 +12,15 @@
  *
  * Results: stdout (markdown) and <dir>/soak.json.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { WebSocket } from 'undici';
-import { servicesUp } from '../test/services.js';
+import { benchServices, cli, freePort } from './harness.js';
 import { generateFile, type FileSpec } from '../fixtures/generate.js';
 
-const projectRoot = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 const { values } = parseArgs({
   options: {
     files: { type: 'string', default: '20000' },
@@ -46,33 +42,9 @@ const campaign = 'live';
 const secret = 'bench-soak-secret-0123456789';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
-
-const env = await servicesUp();
-const cli = join(projectRoot, 'bin', 'powerview.js');
-execFileSync(process.execPath, [cli, 'migrate'], {
-  env: { ...process.env, ...env },
-  stdio: ['ignore', 'ignore', 'inherit'],
-});
-const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 2 });
-await pool.query('DELETE FROM core.files WHERE tenant = $1', [company]);
-await pool.query('DELETE FROM core.hourly WHERE tenant = $1', [company]);
-const influxAuth = `Basic ${Buffer.from(`${env.INFLUX_USERNAME}:${env.INFLUX_PASSWORD}`).toString('base64')}`;
-async function influxql(q: string, db = ''): Promise<any> {
-  const r = await fetch(`${env.INFLUX_URL}/query?${new URLSearchParams({ q, db })}`, {
-    method: 'POST',
-    headers: { authorization: influxAuth },
-  });
-  return r.json();
-}
-await influxql(`DROP DATABASE "${company}"`);
+const services = await benchServices();
+const { env, pool, influxql } = services;
+await services.wipeTenant(company);
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(root, { recursive: true });
 
@@ -133,7 +105,7 @@ const serve = spawn(
   { env: { ...process.env, ...env, POWERVIEW_HOOK_SECRET: secret }, stdio: ['ignore', 'inherit', 'pipe'] },
 );
 let inspectorUrl: string | null = null;
-serve.stderr!.on('data', (chunk: Buffer) => {
+serve.stderr.on('data', (chunk: Buffer) => {
   const text = chunk.toString();
   inspectorUrl ??= /ws:\/\/127\.0\.0\.1:\d+\/[\w-]+/.exec(text)?.[0] ?? null;
   if (!/Debugger (listening|attached)|For help, see: https:\/\/nodejs.org\/en\/docs\/inspector/.test(text))

@@ -18,7 +18,7 @@
  * Results: stdout (markdown) and <dir>/watch-scale.json; checks at the end that
  * every file is in the ledger once and that nothing in parsed/ was taken.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import {
   existsSync,
   linkSync,
@@ -30,16 +30,12 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
-import pg from 'pg';
-import { servicesUp } from '../test/services.js';
+import { benchServices, cli, freePort } from './harness.js';
 import { exportFileName, generateFile, type FileSpec } from '../fixtures/generate.js';
 
-const projectRoot = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 const { values } = parseArgs({
   options: {
     archive: { type: 'string', default: '200000' },
@@ -65,15 +61,6 @@ const dir = join(process.env.POWERVIEW_BENCH_DIR ?? join(tmpdir(), 'powerview-be
 const prefix = 'bench_ws';
 const secret = 'bench-watch-scale-secret-0123456789';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
 /** inotify watches the process holds (every `fs.watch` of a folder is one), from /proc/<pid>/fdinfo */
 function inotifyWatches(pid: number): number {
@@ -107,19 +94,8 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-const env = await servicesUp();
-const cli = join(projectRoot, 'bin', 'powerview.js');
-execFileSync(process.execPath, [cli, 'migrate'], {
-  env: { ...process.env, ...env },
-  stdio: ['ignore', 'ignore', 'inherit'],
-});
-const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 2 });
-const influxAuth = `Basic ${Buffer.from(`${env.INFLUX_USERNAME}:${env.INFLUX_PASSWORD}`).toString('base64')}`;
-const influxql = (q: string, db = '') =>
-  fetch(`${env.INFLUX_URL}/query?${new URLSearchParams({ q, db })}`, {
-    method: 'POST',
-    headers: { authorization: influxAuth },
-  });
+const services = await benchServices();
+const { env, pool, influxql } = services;
 
 const companyName = (c: number) => `${prefix}${c}`;
 const campaignName = (k: number) => `camp${k}`;

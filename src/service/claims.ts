@@ -50,7 +50,7 @@ export class Claims implements DeviceClaims {
 
   constructor(
     private readonly config: pg.ClientConfig,
-    /** device folder of a committed file (relative to the data root); null: folders are not claimed (`powerview ingest`) */
+    /** device folder of a committed file (relative to the data root); null: folders are not claimed (ingest) */
     private readonly folderOf: ((path: string) => string) | null,
     private readonly log?: Logger,
     private readonly options: {
@@ -58,8 +58,26 @@ export class Claims implements DeviceClaims {
       /** told once when a device's claim has been waited for this long (default 3 s) */
       waitNoticeMs?: number;
       onWait?: (tenant: string, masterSn: string, seconds: number) => void;
+      /**
+       * A released claim is unlocked this much later (default 0: at once): a
+       * device whose next file comes within it keeps its claim without two
+       * round trips on the claims session (serve: a file per device every few
+       * seconds). Holding a claim longer never weakens it; others wait as long.
+       */
+      releaseLingerMs?: number;
     } = {},
   ) {}
+
+  /** releases not yet carried out (releaseLingerMs): kind NUL name → its timer */
+  private readonly lingering = new Map<string, NodeJS.Timeout>();
+
+  /** A release of `name` still lingering is called off: the claim goes on being used. */
+  private keepHeld(kind: ClaimKind, name: string): void {
+    const timer = this.lingering.get(`${kind}\u0000${name}`);
+    if (!timer) return;
+    clearTimeout(timer);
+    this.lingering.delete(`${kind}\u0000${name}`);
+  }
 
   /** devices (tenant NUL master serial) this process holds, with their lock keys */
   private readonly devices = new Map<string, bigint>();
@@ -76,6 +94,7 @@ export class Claims implements DeviceClaims {
     const key = deviceClaimKey(tenant, masterSn);
     const t0 = Date.now();
     let told = false;
+    this.keepHeld('device', name);
     for (let attempt = 0; ; attempt++) {
       const ok = await this.serial(async () => {
         if (this.devices.has(name)) return true;
@@ -109,7 +128,7 @@ export class Claims implements DeviceClaims {
 
   releaseDevice(tenant: string, masterSn: string): Promise<void> {
     return this.unlock(
-      this.devices,
+      'device',
       `${tenant}\u0000${masterSn}`,
       { tenant, device: masterSn },
       'device claim release failed (it ends with the connection)',
@@ -123,6 +142,13 @@ export class Claims implements DeviceClaims {
 
   isHeld(folder: string): boolean {
     return this.held.has(folder);
+  }
+
+  /** Is the folder's claim held? If so it is kept: a release of it still lingering is called off. */
+  keep(folder: string): boolean {
+    if (!this.held.has(folder)) return false;
+    this.keepHeld('folder', folder);
+    return true;
   }
 
   private async connection(): Promise<pg.Client> {
@@ -162,10 +188,17 @@ export class Claims implements DeviceClaims {
     // the locks died with the session: nothing is held any more, commits under them are fenced off
     this.held.clear();
     this.devices.clear();
+    this.cancelLingering();
   }
 
-  /** Takes the device's claim if no process holds it; false when another one does. Throws when PostgreSQL is unreachable. */
+  private cancelLingering(): void {
+    for (const timer of this.lingering.values()) clearTimeout(timer);
+    this.lingering.clear();
+  }
+
+  /** Takes the device's claim if no process holds it; false when another one does. Throws if PostgreSQL is unreachable. */
   tryClaim(folder: string): Promise<boolean> {
+    this.keepHeld('folder', folder);
     return this.serial(async () => {
       if (this.held.has(folder)) return true;
       const client = await this.connection();
@@ -178,11 +211,30 @@ export class Claims implements DeviceClaims {
   }
 
   release(folder: string): Promise<void> {
-    return this.unlock(this.held, folder, { folder }, 'claim release failed (it ends with the connection)');
+    return this.unlock('folder', folder, { folder }, 'claim release failed (it ends with the connection)');
   }
 
-  /** Lets go of the advisory lock held under `name` in `held` (a lost connection let go of it already). */
-  private unlock(
+  /**
+   * Lets go of the advisory lock held under `name` (a lost connection let go
+   * of it already), at once or once releaseLingerMs passed without the claim
+   * being taken again.
+   */
+  private unlock(kind: ClaimKind, name: string, fields: Record<string, string>, failed: string): Promise<void> {
+    const held = kind === 'folder' ? this.held : this.devices;
+    const linger = this.options.releaseLingerMs ?? 0;
+    if (linger <= 0 || !held.has(name)) return this.unlockNow(held, name, fields, failed);
+    const id = `${kind}\u0000${name}`;
+    if (this.lingering.has(id)) return Promise.resolve();
+    const timer = setTimeout(() => {
+      this.lingering.delete(id);
+      void this.unlockNow(held, name, fields, failed);
+    }, linger);
+    timer.unref();
+    this.lingering.set(id, timer);
+    return Promise.resolve();
+  }
+
+  private unlockNow(
     held: Map<string, bigint>,
     name: string,
     fields: Record<string, string>,
@@ -200,7 +252,7 @@ export class Claims implements DeviceClaims {
     });
   }
 
-  /** Inside a commit: every file's folder claim (serve) and device claim are still held by this process's claims session. */
+  /** Inside a commit: every file's folder claim (serve) and device claim are still held by this process's session. */
   readonly fence: CommitFence = async (tx: PoolClient, inputs: readonly CommitInput[]): Promise<void> => {
     const keys = new Set<string>();
     for (const input of inputs) {
@@ -237,9 +289,13 @@ export class Claims implements DeviceClaims {
     this.client = null;
     this.held.clear();
     this.devices.clear();
+    // lingering releases need no query: the locks end with the session
+    this.cancelLingering();
     await client?.end().catch(() => {});
   }
 }
+
+type ClaimKind = 'folder' | 'device';
 
 function claimLost(folder: string): StoreError {
   // left in place and taken again: whoever holds the device now commits it once

@@ -55,9 +55,9 @@ export interface ServiceOptions {
   metaDb?: string;
   logger?: Logger;
   metrics?: Metrics;
-  /** a partly filled InfluxDB batch waits at most this long (default 20 ms: latency) */
+  /** a partly filled InfluxDB batch waits at most this long (default INFLUX_LINGER_MS) */
   lingerMs?: number;
-  /** files per PostgreSQL commit wait at most this long for company (default 5 ms) */
+  /** files per PostgreSQL commit wait at most this long for company (default COMMIT_LINGER_MS) */
   commitLingerMs?: number;
 }
 
@@ -109,7 +109,9 @@ export class Service {
     mkdirSync(options.root, { recursive: true });
     this.rootReal = realpathSync(options.root);
     this.journal = new Journal(join(options.stateDir, 'events.jsonl'));
-    this.claims = new Claims(options.pgClientConfig, (p) => this.scheduler.folderOf(p), this.log);
+    this.claims = new Claims(options.pgClientConfig, (p) => this.scheduler.folderOf(p), this.log, {
+      releaseLingerMs: CLAIM_LINGER_MS,
+    });
     this.health = new StoreHealth(this.log, this.metrics);
     // a claim taken says PostgreSQL accepts the login; a refused one is a state to wait out, reported
     const claims: ClaimSource = {
@@ -125,7 +127,8 @@ export class Service {
           },
         ),
       release: (folder) => this.claims.release(folder),
-      isHeld: (folder) => this.claims.isHeld(folder),
+      // the scheduler goes on with a claim it finds held: a release still lingering is called off
+      isHeld: (folder) => this.claims.keep(folder),
     };
     this.scheduler = new Scheduler(
       this.rootReal,
@@ -231,12 +234,11 @@ export class Service {
           // serve never ends: the latest reports only (memory bounds, docs/operations.md); every file is in the log and the ledger
           reportKeep: 200,
           metrics: this.metrics,
-          lingerMs: this.options.lingerMs ?? 20,
-          // small groups: a backlog is committed in short transactions, not one long one (latency)
+          lingerMs: this.options.lingerMs ?? INFLUX_LINGER_MS,
           postgres: {
             pool: this.options.pool,
-            commitLingerMs: this.options.commitLingerMs ?? 5,
-            commitMaxFiles: 16,
+            commitLingerMs: this.options.commitLingerMs ?? COMMIT_LINGER_MS,
+            commitMaxFiles: COMMIT_MAX_FILES,
             fence: this.claims.fence,
             claims: this.claims,
           },
@@ -636,6 +638,19 @@ export class Service {
 }
 
 const PROCESSED = new Set(['parsed', 'error']);
+
+/**
+ * Batching windows of serve (bench/latency --max, docs/benchmarks.md): a file
+ * arriving alone waits this long for others to share its InfluxDB request
+ * and its PostgreSQL transaction, well within the 1 s latency bar; shorter
+ * windows made each file pay a request and a commit of its own.
+ */
+const INFLUX_LINGER_MS = 100;
+const COMMIT_LINGER_MS = 20;
+/** small groups: a backlog is committed in short transactions, not one long one (latency) */
+const COMMIT_MAX_FILES = 16;
+/** a device's claims are kept this long after its last file: its next file takes them without round trips */
+const CLAIM_LINGER_MS = 2000;
 
 /** a file in the job at this many crashes in a row is failed alone */
 const CRASH_SUSPECT = 3;
