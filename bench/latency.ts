@@ -21,7 +21,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { servicesUp } from '../test/services.js';
+import { servicesUp } from '../test/support/services.js';
 import { exportFileName, generateFile, type FileSpec } from '../fixtures/generate.js';
 
 const projectRoot = resolve(fileURLToPath(import.meta.url), '..', '..', '..');

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { exportFileName, writeFile as writeTsv } from '../fixtures/generate.js';
-import { dropDatabase, influxQuery, runCli, servicesSkip, servicesUp } from './services.js';
+import { dropDatabase, influxQuery, runCli, servicesSkip, servicesUp } from './support/services.js';
 
 t.setTimeout(600_000);
 

@@ -18,8 +18,8 @@ import { existsSync } from 'node:fs';
 import { discover } from '../src/pipeline/discover.js';
 import { runIngestJob } from '../src/pipeline/ingest-job.js';
 import { resolveInfluxConfig } from '../src/influx/config.js';
-import { pointsOf, servicesSkip } from './services.js';
-import { expectedOf, parsedPath, serveSetup, waitUntil, writeDeviceFiles } from './serve-harness.js';
+import { pointsOf, servicesSkip } from './support/services.js';
+import { expectedOf, parsedPath, serveSetup, waitUntil, writeDeviceFiles } from './support/serve-harness.js';
 
 t.setTimeout(600_000);
 

@@ -10,8 +10,8 @@ import { IngestStore, type CommitInput } from '../src/postgres/ingest-store.js';
 import { migrate } from '../src/postgres/migrate.js';
 import { emptyFileReport } from '../src/pipeline/report.js';
 import type { FileHeader } from '../src/tsv/header.js';
-import { servicesSkip } from './services.js';
-import { testDatabase } from './postgres-db.js';
+import { servicesSkip } from './support/services.js';
+import { testDatabase } from './support/postgres-db.js';
 
 const SN = '02009001';
 const header = {

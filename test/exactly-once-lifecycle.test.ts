@@ -11,7 +11,7 @@ import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { generateArchive, writeFile as writeTsv } from '../fixtures/generate.js';
-import { dropDatabase, influxQuery, runCli, servicesSkip, servicesUp } from './services.js';
+import { dropDatabase, influxQuery, runCli, servicesSkip, servicesUp } from './support/services.js';
 
 t.setTimeout(900_000);
 

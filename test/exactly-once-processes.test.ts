@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { writeFile as writeTsv, type FileSpec } from '../fixtures/generate.js';
-import { dropDatabase, pointsOf, pointsOfLp, runCli, servicesSkip, servicesUp } from './services.js';
+import { dropDatabase, pointsOf, pointsOfLp, runCli, servicesSkip, servicesUp } from './support/services.js';
 
 t.setTimeout(600_000);
 

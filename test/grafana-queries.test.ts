@@ -17,8 +17,8 @@ import { migrate } from '../src/postgres/migrate.js';
 import { provisionTenant } from '../src/provision/tenant.js';
 import { tenantPassword } from '../src/provision/secrets.js';
 import { tenantLogin, tenantRole, uids } from '../src/grafana/names.js';
-import { influxQuery, runCli, servicesSkip } from './services.js';
-import { testDatabase, sqlStateOf } from './postgres-db.js';
+import { influxQuery, runCli, servicesSkip } from './support/services.js';
+import { testDatabase, sqlStateOf } from './support/postgres-db.js';
 import {
   influxRunner,
   pgRunner,
@@ -26,8 +26,8 @@ import {
   type DashboardJson,
   type RunReport,
   type Runner,
-} from './grafana-run.js';
-import { projectRoot } from './helpers.js';
+} from './support/grafana-run.js';
+import { projectRoot } from './support/helpers.js';
 
 t.setTimeout(600_000);
 

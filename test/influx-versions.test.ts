@@ -18,7 +18,7 @@ import { parse as parseYaml } from 'yaml';
 import { tenantDatasources } from '../src/grafana/datasources.js';
 import { tenantTree } from '../src/grafana/tree.js';
 import { passwordEnvVar } from '../src/grafana/names.js';
-import { startInfluxMock, type InfluxMock, type InfluxMockOptions } from './influx-mock.js';
+import { startInfluxMock, type InfluxMock, type InfluxMockOptions } from './support/influx-mock.js';
 
 const TOKEN = 'operator-token-of-the-test';
 

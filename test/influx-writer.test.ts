@@ -19,7 +19,7 @@ import {
   type InfluxMock,
   type InfluxMockOptions,
   type RecordedRequest,
-} from './influx-mock.js';
+} from './support/influx-mock.js';
 import { rng } from '../fixtures/generate.js';
 
 const TOKEN = 'test-token-123';

@@ -9,8 +9,8 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { generateArchive, type ArchiveSpec } from '../fixtures/generate.js';
-import { sharedDir, sharedSkip } from './helpers.js';
-import { dropDatabase, influxQuery, pointsOf, pointsOfLp, runCli, servicesSkip, servicesUp } from './services.js';
+import { sharedDir, sharedSkip } from './support/helpers.js';
+import { dropDatabase, influxQuery, pointsOf, pointsOfLp, runCli, servicesSkip, servicesUp } from './support/services.js';
 
 t.setTimeout(300_000);
 

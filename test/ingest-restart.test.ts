@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { generateArchive } from '../fixtures/generate.js';
-import { dropDatabase, influxQuery, runCli, serviceCtl, servicesSkip, servicesUp } from './services.js';
+import { dropDatabase, influxQuery, runCli, serviceCtl, servicesSkip, servicesUp } from './support/services.js';
 
 t.setTimeout(600_000);
 

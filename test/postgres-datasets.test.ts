@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GENERATED_MARK, readCatalog, renderDatasetDocs, writeDatasetDocs } from '../src/postgres/datasets.js';
 import { migrate } from '../src/postgres/migrate.js';
-import { projectRoot } from './helpers.js';
-import { runCli, servicesSkip } from './services.js';
-import { testDatabase } from './postgres-db.js';
+import { projectRoot } from './support/helpers.js';
+import { runCli, servicesSkip } from './support/services.js';
+import { testDatabase } from './support/postgres-db.js';
 
 t.setTimeout(300_000);
 

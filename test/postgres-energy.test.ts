@@ -6,8 +6,8 @@
  */
 import t from 'tap';
 import { migrate } from '../src/postgres/migrate.js';
-import { servicesSkip } from './services.js';
-import { ingestFile, partial, testDatabase, type Partial } from './postgres-db.js';
+import { servicesSkip } from './support/services.js';
+import { ingestFile, partial, testDatabase, type Partial } from './support/postgres-db.js';
 
 t.setTimeout(300_000);
 

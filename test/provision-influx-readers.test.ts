@@ -21,9 +21,9 @@ import { tenantPassword } from '../src/provision/secrets.js';
 import { passwordEnvVar, tenantLogin, tenantRole } from '../src/grafana/names.js';
 import { StoreError, ErrorCodes } from '../src/errors.js';
 import { migrate } from '../src/postgres/migrate.js';
-import { startInfluxMock, type InfluxMock, type InfluxMockOptions } from './influx-mock.js';
-import { runCli, servicesSkip } from './services.js';
-import { testDatabase, type TestDatabase } from './postgres-db.js';
+import { startInfluxMock, type InfluxMock, type InfluxMockOptions } from './support/influx-mock.js';
+import { runCli, servicesSkip } from './support/services.js';
+import { testDatabase, type TestDatabase } from './support/postgres-db.js';
 
 /** A fresh, migrated database; the roles provisioning creates for `tenant` are dropped with it. */
 async function tenantDatabase(t: Test, label: string, tenant: string): Promise<TestDatabase> {

@@ -7,7 +7,7 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { servicesSkip } from './services.js';
+import { servicesSkip } from './support/services.js';
 import {
   checkStores,
   deliver,
@@ -20,7 +20,7 @@ import {
   uploadEvent,
   waitParsed,
   writeDeviceFiles,
-} from './serve-harness.js';
+} from './support/serve-harness.js';
 
 // the services are taken one test file at a time (servicesUp): the wait for them counts too
 t.setTimeout(600_000);

@@ -15,7 +15,7 @@ import {
   runPipelineOne,
   tempFile,
   type InProcessResult,
-} from './tsv-run.js';
+} from './support/tsv-run.js';
 
 const M = '02000800';
 const S = '04001002';

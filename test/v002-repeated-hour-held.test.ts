@@ -15,7 +15,7 @@ import pg from 'pg';
 import { writeFile as writeTsv, type FileSpec } from '../fixtures/generate.js';
 import { FileScanner } from '../src/tsv/scanner.js';
 import { TimeZoneRules } from '../src/tsv/timezone.js';
-import { dropDatabase, influxQuery, runCli, servicesSkip, servicesUp } from './services.js';
+import { dropDatabase, influxQuery, runCli, servicesSkip, servicesUp } from './support/services.js';
 
 t.setTimeout(600_000);
 

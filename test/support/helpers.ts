@@ -3,8 +3,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** project root (tests run from dist/test) */
-export const projectRoot = resolve(here, '..', '..');
+/** project root (this file runs from dist/test/support) */
+export const projectRoot = resolve(here, '..', '..', '..');
 /** ../shared beside the project, when present (CI has it) */
 export const sharedDir = resolve(projectRoot, '..', 'shared');
 export const hasShared = existsSync(join(sharedDir, 'samples'));

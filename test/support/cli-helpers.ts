@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { generateArchive, writeFile, type FileSpec } from '../fixtures/generate.js';
+import { generateArchive, writeFile, type FileSpec } from '../../fixtures/generate.js';
 import { cliPath } from './helpers.js';
 
 export interface RunResult {

@@ -6,14 +6,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseBlock, type BlockStats } from '../src/tsv/block-parser.js';
-import { FileScanner, type ScanResult } from '../src/tsv/scanner.js';
-import { buildSeriesTable, type FileIdentity } from '../src/tsv/series.js';
-import { TimeZoneRules } from '../src/tsv/timezone.js';
-import { FileStats } from '../src/pipeline/stats.js';
-import { Pipeline } from '../src/pipeline/pipeline.js';
-import type { LpSink } from '../src/pipeline/sink.js';
-import type { FileReport } from '../src/pipeline/report.js';
+import { parseBlock, type BlockStats } from '../../src/tsv/block-parser.js';
+import { FileScanner, type ScanResult } from '../../src/tsv/scanner.js';
+import { buildSeriesTable, type FileIdentity } from '../../src/tsv/series.js';
+import { TimeZoneRules } from '../../src/tsv/timezone.js';
+import { FileStats } from '../../src/pipeline/stats.js';
+import { Pipeline } from '../../src/pipeline/pipeline.js';
+import type { LpSink } from '../../src/pipeline/sink.js';
+import type { FileReport } from '../../src/pipeline/report.js';
 
 export const IDENTITY: FileIdentity = { company: 'acme', campaign: 'camp1' };
 

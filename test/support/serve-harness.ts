@@ -29,9 +29,9 @@ import type { AddressInfo } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { generateFile } from '../fixtures/generate.js';
-import { discover } from '../src/pipeline/discover.js';
-import { Pipeline } from '../src/pipeline/pipeline.js';
+import { generateFile } from '../../fixtures/generate.js';
+import { discover } from '../../src/pipeline/discover.js';
+import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { cliPath, projectRoot } from './helpers.js';
 import { dropDatabase, influxQuery, pointsOf, pointsOfLp, runCli, servicesUp } from './services.js';
 

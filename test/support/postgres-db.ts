@@ -10,8 +10,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { resolvePgConfig } from '../src/postgres/config.js';
-import { createPool } from '../src/postgres/db.js';
+import { resolvePgConfig } from '../../src/postgres/config.js';
+import { createPool } from '../../src/postgres/db.js';
 import { servicesUp } from './services.js';
 
 export const TEST_PASSWORD = 'pv-test-pw';
