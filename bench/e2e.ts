@@ -194,9 +194,7 @@ async function ceiling(db: string): Promise<{ points: number; seconds: number }>
 }
 
 /** The product: `powerview ingest` over a fresh copy of the archive, as an operator runs it. */
-async function product(
-  db: string,
-): Promise<{
+async function product(db: string): Promise<{
   points: number;
   seconds: number;
   peakRss: number;

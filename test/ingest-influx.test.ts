@@ -10,7 +10,15 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { generateArchive, type ArchiveSpec } from '../fixtures/generate.js';
 import { sharedDir, sharedSkip } from './support/helpers.js';
-import { dropDatabase, influxQuery, pointsOf, pointsOfLp, runCli, servicesSkip, servicesUp } from './support/services.js';
+import {
+  dropDatabase,
+  influxQuery,
+  pointsOf,
+  pointsOfLp,
+  runCli,
+  servicesSkip,
+  servicesUp,
+} from './support/services.js';
 
 t.setTimeout(300_000);
 

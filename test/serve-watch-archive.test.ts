@@ -20,7 +20,15 @@ import {
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { servicesSkip } from './support/services.js';
-import { promValue, serial, serveSetup, startServe, waitParsed, waitUntil, writeDeviceFiles } from './support/serve-harness.js';
+import {
+  promValue,
+  serial,
+  serveSetup,
+  startServe,
+  waitParsed,
+  waitUntil,
+  writeDeviceFiles,
+} from './support/serve-harness.js';
 
 // the services are taken one test file at a time (servicesUp): the wait for them counts too
 t.setTimeout(600_000);
