@@ -1,9 +1,9 @@
 import t, { type Test } from 'tap';
-import { ErrorCodes } from '../src/errors.js';
-import { canonicalDecimal } from '../src/tsv/block-parser.js';
-import type { FileReport } from '../src/pipeline/report.js';
-import type { FileIdentity } from '../src/tsv/series.js';
-import { Pipeline } from '../src/pipeline/pipeline.js';
+import { ErrorCodes } from '../../src/errors.js';
+import { canonicalDecimal } from '../../src/tsv/block-parser.js';
+import type { FileReport } from '../../src/pipeline/report.js';
+import type { FileIdentity } from '../../src/tsv/series.js';
+import { Pipeline } from '../../src/pipeline/pipeline.js';
 import {
   IDENTITY,
   MemorySink,
@@ -15,7 +15,7 @@ import {
   runPipelineOne,
   tempFile,
   type InProcessResult,
-} from './support/tsv-run.js';
+} from '../support/tsv-run.js';
 
 const M = '02000800';
 const S = '04001002';

@@ -7,10 +7,10 @@
 import t, { type Test } from 'tap';
 import fc from 'fast-check';
 import { deepStrictEqual, equal, ok } from 'node:assert/strict';
-import { DEFECTS, generateFile, type Defect, type FileSpec } from '../fixtures/generate.js';
-import { PowerViewError } from '../src/errors.js';
-import type { BlockStats } from '../src/tsv/block-parser.js';
-import { runInProcess, runPipelineOne, type InProcessResult } from './support/tsv-run.js';
+import { DEFECTS, generateFile, type Defect, type FileSpec } from '../../fixtures/generate.js';
+import { PowerViewError } from '../../src/errors.js';
+import type { BlockStats } from '../../src/tsv/block-parser.js';
+import { runInProcess, runPipelineOne, type InProcessResult } from '../support/tsv-run.js';
 
 const SEED = process.env.FC_SEED ? Number(process.env.FC_SEED) : undefined;
 /** FC_RUNS_FACTOR=20 for a longer bug hunt */

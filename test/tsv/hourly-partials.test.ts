@@ -3,10 +3,10 @@
  * parser alone: no database.
  */
 import t from 'tap';
-import { parseBlock, H, HOURLY_FIELDS } from '../src/tsv/block-parser.js';
-import { buildSeriesTable } from '../src/tsv/series.js';
-import { FileCoverage, HeldPoints, runsOf, samplingStep } from '../src/pipeline/coverage.js';
-import { scan, IDENTITY } from './support/tsv-run.js';
+import { parseBlock, H, HOURLY_FIELDS } from '../../src/tsv/block-parser.js';
+import { buildSeriesTable } from '../../src/tsv/series.js';
+import { FileCoverage, HeldPoints, runsOf, samplingStep } from '../../src/pipeline/coverage.js';
+import { scan, IDENTITY } from '../support/tsv-run.js';
 
 const T0 = Date.UTC(2025, 0, 6, 10, 0, 0) / 1000;
 const pad = (n: number) => String(n).padStart(2, '0');

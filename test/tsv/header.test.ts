@@ -6,9 +6,9 @@ import {
   headerCells,
   timeBasisOf,
   type HeaderOptions,
-} from '../src/tsv/header.js';
-import { ErrorCodes, FileFormatError } from '../src/errors.js';
-import { TimeZoneRules } from '../src/tsv/timezone.js';
+} from '../../src/tsv/header.js';
+import { ErrorCodes, FileFormatError } from '../../src/errors.js';
+import { TimeZoneRules } from '../../src/tsv/timezone.js';
 
 const OPTS: HeaderOptions = { v002TimeZone: 'Europe/Paris', isValidZone: TimeZoneRules.isValid };
 const M = '02000800';

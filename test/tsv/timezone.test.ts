@@ -1,7 +1,7 @@
 import t from 'tap';
-import { LocalTimeResolver, TimeZoneRules } from '../src/tsv/timezone.js';
-import { parseWallClock } from '../src/tsv/timestamp.js';
-import { ErrorCodes, PowerViewError } from '../src/errors.js';
+import { LocalTimeResolver, TimeZoneRules } from '../../src/tsv/timezone.js';
+import { parseWallClock } from '../../src/tsv/timestamp.js';
+import { ErrorCodes, PowerViewError } from '../../src/errors.js';
 
 /** wall clock `YYYY-MM-DD HH:MM:SS` → seconds since 1970 read as if UTC */
 const wall = (s: string): number => Date.parse(`${s.replace(' ', 'T')}Z`) / 1000;

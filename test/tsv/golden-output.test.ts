@@ -1,9 +1,9 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Pipeline } from '../src/pipeline/pipeline.js';
-import { MemorySink } from './support/tsv-run.js';
-import { sharedDir, sharedSkip } from './support/helpers.js';
+import { Pipeline } from '../../src/pipeline/pipeline.js';
+import { MemorySink } from '../support/tsv-run.js';
+import { sharedDir, sharedSkip } from '../support/helpers.js';
 
 /** series key + field + timestamp → value, the last line winning (as InfluxDB stores it) */
 function pointsOf(lp: string): Map<string, string> {

@@ -12,10 +12,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { writeFile as writeTsv, type FileSpec } from '../fixtures/generate.js';
-import { FileScanner } from '../src/tsv/scanner.js';
-import { TimeZoneRules } from '../src/tsv/timezone.js';
-import { dropDatabase, influxQuery, runCli, servicesSkip, servicesUp } from './support/services.js';
+import { writeFile as writeTsv, type FileSpec } from '../../fixtures/generate.js';
+import { FileScanner } from '../../src/tsv/scanner.js';
+import { TimeZoneRules } from '../../src/tsv/timezone.js';
+import { dropDatabase, influxQuery, runCli, servicesSkip, servicesUp } from '../support/services.js';
 
 t.setTimeout(600_000);
 
