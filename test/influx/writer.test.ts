@@ -7,20 +7,20 @@
  */
 import t from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ErrorCodes, StoreError } from '../src/errors.js';
-import { resolveInfluxConfig, type InfluxApi, type InfluxConfig, type InfluxFlags } from '../src/influx/config.js';
-import { InfluxHttp } from '../src/influx/http-api.js';
-import { InfluxWriter, type RetryCause, type RetryPolicy, type Segment } from '../src/influx/writer.js';
-import { LpBatcher, type FileWriteOutcome } from '../src/influx/batcher.js';
-import type { FileTask } from '../src/pipeline/pipeline.js';
+import { ErrorCodes, StoreError } from '../../src/errors.js';
+import { resolveInfluxConfig, type InfluxApi, type InfluxConfig, type InfluxFlags } from '../../src/influx/config.js';
+import { InfluxHttp } from '../../src/influx/http-api.js';
+import { InfluxWriter, type RetryCause, type RetryPolicy, type Segment } from '../../src/influx/writer.js';
+import { LpBatcher, type FileWriteOutcome } from '../../src/influx/batcher.js';
+import type { FileTask } from '../../src/pipeline/pipeline.js';
 import {
   startInfluxMock,
   parseLine,
   type InfluxMock,
   type InfluxMockOptions,
   type RecordedRequest,
-} from './support/influx-mock.js';
-import { rng } from '../fixtures/generate.js';
+} from '../support/influx-mock.js';
+import { rng } from '../../fixtures/generate.js';
 
 const TOKEN = 'test-token-123';
 const ORG = 'acme';

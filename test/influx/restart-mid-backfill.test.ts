@@ -7,8 +7,8 @@ import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { generateArchive } from '../fixtures/generate.js';
-import { dropDatabase, influxQuery, runCli, serviceCtl, servicesSkip, servicesUp } from './support/services.js';
+import { generateArchive } from '../../fixtures/generate.js';
+import { dropDatabase, influxQuery, runCli, serviceCtl, servicesSkip, servicesUp } from '../support/services.js';
 
 t.setTimeout(600_000);
 

@@ -10,15 +10,15 @@ import t, { type Test } from 'tap';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateArchive } from '../fixtures/generate.js';
-import { discover } from '../src/pipeline/discover.js';
-import { runIngestJob } from '../src/pipeline/ingest-job.js';
-import { resolveInfluxConfig, type InfluxApi } from '../src/influx/config.js';
+import { generateArchive } from '../../fixtures/generate.js';
+import { discover } from '../../src/pipeline/discover.js';
+import { runIngestJob } from '../../src/pipeline/ingest-job.js';
+import { resolveInfluxConfig, type InfluxApi } from '../../src/influx/config.js';
 import { parse as parseYaml } from 'yaml';
-import { tenantDatasources } from '../src/grafana/datasources.js';
-import { tenantTree } from '../src/grafana/tree.js';
-import { passwordEnvVar } from '../src/grafana/names.js';
-import { startInfluxMock, type InfluxMock, type InfluxMockOptions } from './support/influx-mock.js';
+import { tenantDatasources } from '../../src/grafana/datasources.js';
+import { tenantTree } from '../../src/grafana/tree.js';
+import { passwordEnvVar } from '../../src/grafana/names.js';
+import { startInfluxMock, type InfluxMock, type InfluxMockOptions } from '../support/influx-mock.js';
 
 const TOKEN = 'operator-token-of-the-test';
 

@@ -8,8 +8,8 @@ import t, { type Test } from 'tap';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { generateArchive, type ArchiveSpec } from '../fixtures/generate.js';
-import { sharedDir, sharedSkip } from './support/helpers.js';
+import { generateArchive, type ArchiveSpec } from '../../fixtures/generate.js';
+import { sharedDir, sharedSkip } from '../support/helpers.js';
 import {
   dropDatabase,
   influxQuery,
@@ -18,7 +18,7 @@ import {
   runCli,
   servicesSkip,
   servicesUp,
-} from './support/services.js';
+} from '../support/services.js';
 
 t.setTimeout(300_000);
 
