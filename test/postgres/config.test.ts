@@ -7,12 +7,12 @@ import { mkdtempSync, writeFileSync, cpSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { ErrorCodes, UsageError } from '../src/errors.js';
-import { describePg, resolvePgConfig } from '../src/postgres/config.js';
-import { sslOf } from '../src/postgres/db.js';
-import { DatabaseError, MigrationError, toDatabaseError } from '../src/postgres/errors.js';
-import { defaultMigrationsDir, lineOf, loadMigrations } from '../src/postgres/migrations.js';
-import { renderDatasetDocs, type Dataset } from '../src/postgres/datasets.js';
+import { ErrorCodes, UsageError } from '../../src/errors.js';
+import { describePg, resolvePgConfig } from '../../src/postgres/config.js';
+import { sslOf } from '../../src/postgres/db.js';
+import { DatabaseError, MigrationError, toDatabaseError } from '../../src/postgres/errors.js';
+import { defaultMigrationsDir, lineOf, loadMigrations } from '../../src/postgres/migrations.js';
+import { renderDatasetDocs, type Dataset } from '../../src/postgres/datasets.js';
 
 t.test('resolvePgConfig: DATABASE_URL', async (t) => {
   const c = resolvePgConfig(

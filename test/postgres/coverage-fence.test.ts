@@ -6,12 +6,12 @@
  * Commits of the planning process itself never make its plans stale.
  */
 import t from 'tap';
-import { IngestStore, type CommitInput } from '../src/postgres/ingest-store.js';
-import { migrate } from '../src/postgres/migrate.js';
-import { emptyFileReport } from '../src/pipeline/report.js';
-import type { FileHeader } from '../src/tsv/header.js';
-import { servicesSkip } from './support/services.js';
-import { testDatabase } from './support/postgres-db.js';
+import { IngestStore, type CommitInput } from '../../src/postgres/ingest-store.js';
+import { migrate } from '../../src/postgres/migrate.js';
+import { emptyFileReport } from '../../src/pipeline/report.js';
+import type { FileHeader } from '../../src/tsv/header.js';
+import { servicesSkip } from '../support/services.js';
+import { testDatabase } from '../support/postgres-db.js';
 
 const SN = '02009001';
 const header = {

@@ -8,8 +8,8 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { exportFileName, writeFile as writeTsv } from '../fixtures/generate.js';
-import { dropDatabase, influxQuery, runCli, servicesSkip, servicesUp } from './support/services.js';
+import { exportFileName, writeFile as writeTsv } from '../../fixtures/generate.js';
+import { dropDatabase, influxQuery, runCli, servicesSkip, servicesUp } from '../support/services.js';
 
 t.setTimeout(600_000);
 

@@ -1,8 +1,8 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PG_FAILURE_OWNERS, failureOwner, toDatabaseError } from '../src/postgres/errors.js';
-import { projectRoot } from './support/helpers.js';
+import { PG_FAILURE_OWNERS, failureOwner, toDatabaseError } from '../../src/postgres/errors.js';
+import { projectRoot } from '../support/helpers.js';
 
 t.test("store failures are the store's, data errors the file's, refused logins a state to wait out", async (t) => {
   const table: Array<[unknown, string]> = [

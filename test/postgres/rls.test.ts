@@ -6,9 +6,9 @@
  */
 import t from 'tap';
 import type pg from 'pg';
-import { migrate } from '../src/postgres/migrate.js';
-import { servicesSkip } from './support/services.js';
-import { ingestFile, partial, sqlStateOf, testDatabase } from './support/postgres-db.js';
+import { migrate } from '../../src/postgres/migrate.js';
+import { servicesSkip } from '../support/services.js';
+import { ingestFile, partial, sqlStateOf, testDatabase } from '../support/postgres-db.js';
 
 t.setTimeout(300_000);
 

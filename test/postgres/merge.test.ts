@@ -10,10 +10,10 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { migrate } from '../src/postgres/migrate.js';
-import { servicesSkip } from './support/services.js';
-import { sqlStateOf, testDatabase } from './support/postgres-db.js';
-import { rng } from '../fixtures/generate.js';
+import { migrate } from '../../src/postgres/migrate.js';
+import { servicesSkip } from '../support/services.js';
+import { sqlStateOf, testDatabase } from '../support/postgres-db.js';
+import { rng } from '../../fixtures/generate.js';
 
 t.setTimeout(300_000);
 

@@ -8,12 +8,12 @@ import t from 'tap';
 import { cpSync, mkdtempSync, appendFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ErrorCodes } from '../src/errors.js';
-import { MigrationError } from '../src/postgres/errors.js';
-import { defaultMigrationsDir, loadMigrations } from '../src/postgres/migrations.js';
-import { assertMigrated, migrate } from '../src/postgres/migrate.js';
-import { runCli, servicesSkip } from './support/services.js';
-import { schemaDump, testDatabase } from './support/postgres-db.js';
+import { ErrorCodes } from '../../src/errors.js';
+import { MigrationError } from '../../src/postgres/errors.js';
+import { defaultMigrationsDir, loadMigrations } from '../../src/postgres/migrations.js';
+import { assertMigrated, migrate } from '../../src/postgres/migrate.js';
+import { runCli, servicesSkip } from '../support/services.js';
+import { schemaDump, testDatabase } from '../support/postgres-db.js';
 
 t.setTimeout(300_000);
 

@@ -8,11 +8,11 @@ import t from 'tap';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GENERATED_MARK, readCatalog, renderDatasetDocs, writeDatasetDocs } from '../src/postgres/datasets.js';
-import { migrate } from '../src/postgres/migrate.js';
-import { projectRoot } from './support/helpers.js';
-import { runCli, servicesSkip } from './support/services.js';
-import { testDatabase } from './support/postgres-db.js';
+import { GENERATED_MARK, readCatalog, renderDatasetDocs, writeDatasetDocs } from '../../src/postgres/datasets.js';
+import { migrate } from '../../src/postgres/migrate.js';
+import { projectRoot } from '../support/helpers.js';
+import { runCli, servicesSkip } from '../support/services.js';
+import { testDatabase } from '../support/postgres-db.js';
 
 t.setTimeout(300_000);
 

@@ -5,9 +5,9 @@
  * America/New_York; a spring-forward day has 23 hours; only W channels count.
  */
 import t from 'tap';
-import { migrate } from '../src/postgres/migrate.js';
-import { servicesSkip } from './support/services.js';
-import { ingestFile, partial, testDatabase, type Partial } from './support/postgres-db.js';
+import { migrate } from '../../src/postgres/migrate.js';
+import { servicesSkip } from '../support/services.js';
+import { ingestFile, partial, testDatabase, type Partial } from '../support/postgres-db.js';
 
 t.setTimeout(300_000);
 
