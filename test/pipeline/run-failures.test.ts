@@ -8,14 +8,14 @@ import { existsSync, mkdtempSync, readdirSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { generateArchive } from '../fixtures/generate.js';
-import { discover } from '../src/pipeline/discover.js';
-import { Pipeline } from '../src/pipeline/pipeline.js';
-import { runIngestJob } from '../src/pipeline/ingest-job.js';
-import { resolveInfluxConfig } from '../src/influx/config.js';
-import { InfluxHttp } from '../src/influx/http-api.js';
-import { InfluxWriter } from '../src/influx/writer.js';
-import type { FileTask } from '../src/pipeline/pipeline.js';
+import { generateArchive } from '../../fixtures/generate.js';
+import { discover } from '../../src/pipeline/discover.js';
+import { Pipeline } from '../../src/pipeline/pipeline.js';
+import { runIngestJob } from '../../src/pipeline/ingest-job.js';
+import { resolveInfluxConfig } from '../../src/influx/config.js';
+import { InfluxHttp } from '../../src/influx/http-api.js';
+import { InfluxWriter } from '../../src/influx/writer.js';
+import type { FileTask } from '../../src/pipeline/pipeline.js';
 
 async function small(files: number, company = 'acme'): Promise<{ root: string; tasks: FileTask[] }> {
   const root = mkdtempSync(join(tmpdir(), 'pv-reg-'));
@@ -229,7 +229,7 @@ t.test('credentials in INFLUX_URL never reach an error message', async (t) => {
 t.test('a store failure while a file waits for an overlapping earlier file ends the run (no hang)', async (t) => {
   // two overlapping files of one device: the second waits for the first to be parsed
   const root = mkdtempSync(join(tmpdir(), 'pv-reg-'));
-  const { writeFile: writeTsv } = await import('../fixtures/generate.js');
+  const { writeFile: writeTsv } = await import('../../fixtures/generate.js');
   const dir = join(root, 'acme', 'c', '02001171');
   const { mkdirSync } = await import('node:fs');
   mkdirSync(dir, { recursive: true });
@@ -256,7 +256,7 @@ t.test('a store failure while a file waits for an overlapping earlier file ends 
     coverageVersioned: async () => ({ runs: new Map(), version: 0 }),
     coverageVersion: async () => 0,
   };
-  const { ExactlyOnce } = await import('../src/pipeline/exactly-once.js');
+  const { ExactlyOnce } = await import('../../src/pipeline/exactly-once.js');
   const once = new ExactlyOnce(store as never);
   let writes = 0;
   const sink = {

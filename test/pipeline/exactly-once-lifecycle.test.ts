@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { generateArchive, writeFile as writeTsv } from '../fixtures/generate.js';
-import { dropDatabase, influxQuery, runCli, servicesSkip, servicesUp } from './support/services.js';
+import { generateArchive, writeFile as writeTsv } from '../../fixtures/generate.js';
+import { dropDatabase, influxQuery, runCli, servicesSkip, servicesUp } from '../support/services.js';
 
 t.setTimeout(900_000);
 

@@ -12,7 +12,7 @@
 import t from 'tap';
 import { existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { pointsOf, runCli, servicesSkip } from './support/services.js';
+import { pointsOf, runCli, servicesSkip } from '../support/services.js';
 import {
   deliver,
   expectedOf,
@@ -22,7 +22,7 @@ import {
   uploadEvent,
   waitParsed,
   writeDeviceFiles,
-} from './support/serve-harness.js';
+} from '../support/serve-harness.js';
 
 t.setTimeout(600_000);
 

@@ -2,8 +2,8 @@ import t from 'tap';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RunReportWriter } from '../src/pipeline/run-report.js';
-import { emptyFileReport, type RunReport } from '../src/pipeline/report.js';
+import { RunReportWriter } from '../../src/pipeline/run-report.js';
+import { emptyFileReport, type RunReport } from '../../src/pipeline/report.js';
 
 const head = (): Omit<RunReport, 'files' | 'totals'> => ({
   run_id: 'r1',

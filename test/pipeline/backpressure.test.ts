@@ -15,10 +15,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
-import { generateArchive } from '../fixtures/generate.js';
-import { discover } from '../src/pipeline/discover.js';
-import { runIngestJob } from '../src/pipeline/ingest-job.js';
-import { resolveInfluxConfig } from '../src/influx/config.js';
+import { generateArchive } from '../../fixtures/generate.js';
+import { discover } from '../../src/pipeline/discover.js';
+import { runIngestJob } from '../../src/pipeline/ingest-job.js';
+import { resolveInfluxConfig } from '../../src/influx/config.js';
 
 t.test('a stalled store stops the reading; released, every line arrives once', async (t) => {
   let stalled = true;

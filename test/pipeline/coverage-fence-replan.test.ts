@@ -15,11 +15,11 @@ import t, { type Test } from 'tap';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
-import { discover } from '../src/pipeline/discover.js';
-import { runIngestJob } from '../src/pipeline/ingest-job.js';
-import { resolveInfluxConfig } from '../src/influx/config.js';
-import { pointsOf, servicesSkip } from './support/services.js';
-import { expectedOf, parsedPath, serveSetup, waitUntil, writeDeviceFiles } from './support/serve-harness.js';
+import { discover } from '../../src/pipeline/discover.js';
+import { runIngestJob } from '../../src/pipeline/ingest-job.js';
+import { resolveInfluxConfig } from '../../src/influx/config.js';
+import { pointsOf, servicesSkip } from '../support/services.js';
+import { expectedOf, parsedPath, serveSetup, waitUntil, writeDeviceFiles } from '../support/serve-harness.js';
 
 t.setTimeout(600_000);
 

@@ -15,10 +15,10 @@ import t from 'tap';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { exportFileName, formatWallClock, wallClockIn, writeFile as writeTsv } from '../fixtures/generate.js';
+import { exportFileName, formatWallClock, wallClockIn, writeFile as writeTsv } from '../../fixtures/generate.js';
 import type { Test } from 'tap';
-import { pointsOf, runCli, servicesSkip } from './support/services.js';
-import { serveSetup, startServe, waitParsed } from './support/serve-harness.js';
+import { pointsOf, runCli, servicesSkip } from '../support/services.js';
+import { serveSetup, startServe, waitParsed } from '../support/serve-harness.js';
 
 // the services are taken one test file at a time (servicesUp): the wait for them counts too
 t.setTimeout(600_000);

@@ -15,9 +15,9 @@ import {
   exportStampOf,
   exportTimeOf,
   sortByExportOrder,
-} from '../src/pipeline/export-order.js';
-import { Scheduler } from '../src/service/scheduler.js';
-import { exportFileName } from '../fixtures/generate.js';
+} from '../../src/pipeline/export-order.js';
+import { Scheduler } from '../../src/service/scheduler.js';
+import { exportFileName } from '../../fixtures/generate.js';
 
 const PARIS = 'Europe/Paris';
 

@@ -9,8 +9,8 @@ import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { writeFile as writeTsv, type FileSpec } from '../fixtures/generate.js';
-import { dropDatabase, pointsOf, pointsOfLp, runCli, servicesSkip, servicesUp } from './support/services.js';
+import { writeFile as writeTsv, type FileSpec } from '../../fixtures/generate.js';
+import { dropDatabase, pointsOf, pointsOfLp, runCli, servicesSkip, servicesUp } from '../support/services.js';
 
 t.setTimeout(600_000);
 

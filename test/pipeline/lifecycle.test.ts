@@ -2,8 +2,8 @@ import t from 'tap';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { destinationDir, moveFinished } from '../src/pipeline/lifecycle.js';
-import { isSafeTenantName, resolveInfluxConfig, tenantNameProblem } from '../src/influx/config.js';
+import { destinationDir, moveFinished } from '../../src/pipeline/lifecycle.js';
+import { isSafeTenantName, resolveInfluxConfig, tenantNameProblem } from '../../src/influx/config.js';
 
 function device(): string {
   const dir = join(mkdtempSync(join(tmpdir(), 'pv-life-')), 'acme', 'c1', '02001171');

@@ -6,11 +6,11 @@
  */
 import t from 'tap';
 import fc from 'fast-check';
-import { FileCoverage, HeldPoints, type Run } from '../src/pipeline/coverage.js';
-import { ErrorCodes, FileFormatError } from '../src/errors.js';
-import { FileScanner, LINE_LIMIT } from '../src/tsv/scanner.js';
-import { TimeZoneRules } from '../src/tsv/timezone.js';
-import { runPipelineOne } from './support/tsv-run.js';
+import { FileCoverage, HeldPoints, type Run } from '../../src/pipeline/coverage.js';
+import { ErrorCodes, FileFormatError } from '../../src/errors.js';
+import { FileScanner, LINE_LIMIT } from '../../src/tsv/scanner.js';
+import { TimeZoneRules } from '../../src/tsv/timezone.js';
+import { runPipelineOne } from '../support/tsv-run.js';
 
 const ABOVE_2_24 = 2 ** 24 + 1_000_000;
 const T0 = Date.UTC(2025, 0, 6, 10, 0, 0) / 1000;

@@ -6,8 +6,8 @@ import t, { type Test } from 'tap';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
-import { discover, identityOf, isIgnoredName, PROCESSED_DIRS } from '../src/pipeline/discover.js';
-import { ErrorCodes, PowerViewError, UsageError } from '../src/errors.js';
+import { discover, identityOf, isIgnoredName, PROCESSED_DIRS } from '../../src/pipeline/discover.js';
+import { ErrorCodes, PowerViewError, UsageError } from '../../src/errors.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pv-discover-'));
 t.teardown(() => rmSync(tmp, { recursive: true, force: true }));

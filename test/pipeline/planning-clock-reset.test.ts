@@ -11,8 +11,8 @@ import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { writeFile as writeTsv, type FileSpec } from '../fixtures/generate.js';
-import { dropDatabase, runCli, servicesSkip, servicesUp } from './support/services.js';
+import { writeFile as writeTsv, type FileSpec } from '../../fixtures/generate.js';
+import { dropDatabase, runCli, servicesSkip, servicesUp } from '../support/services.js';
 
 t.setTimeout(600_000); // includes the wait for the shared services lock, like the other service tests
 
