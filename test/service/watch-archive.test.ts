@@ -19,7 +19,7 @@ import {
 } from 'node:fs';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { servicesSkip } from './support/services.js';
+import { servicesSkip } from '../support/services.js';
 import {
   promValue,
   serial,
@@ -28,7 +28,7 @@ import {
   waitParsed,
   waitUntil,
   writeDeviceFiles,
-} from './support/serve-harness.js';
+} from '../support/serve-harness.js';
 
 // the services are taken one test file at a time (servicesUp): the wait for them counts too
 t.setTimeout(600_000);

@@ -7,9 +7,9 @@ import t from 'tap';
 import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { generateArchive } from '../fixtures/generate.js';
-import { runCli, servicesSkip } from './support/services.js';
-import { serveDb } from './support/serve-harness.js';
+import { generateArchive } from '../../fixtures/generate.js';
+import { runCli, servicesSkip } from '../support/services.js';
+import { serveDb } from '../support/serve-harness.js';
 
 t.setTimeout(600_000);
 

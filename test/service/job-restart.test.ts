@@ -10,7 +10,7 @@ import { cpSync, existsSync, readdirSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
-import { servicesSkip } from './support/services.js';
+import { servicesSkip } from '../support/services.js';
 import {
   checkStores,
   deliver,
@@ -25,7 +25,7 @@ import {
   waitParsed,
   waitUntil,
   writeDeviceFiles,
-} from './support/serve-harness.js';
+} from '../support/serve-harness.js';
 
 // the services-lock wait comes first (other test files hold the services one at a time)
 t.setTimeout(600_000);

@@ -21,9 +21,9 @@ import {
   startServe,
   waitUntil,
   writeDeviceFiles,
-} from './support/serve-harness.js';
-import { checkPoints } from './support/sftp-helpers.js';
-import { servicesSkip } from './support/services.js';
+} from '../support/serve-harness.js';
+import { checkPoints } from '../support/sftp-helpers.js';
+import { servicesSkip } from '../support/services.js';
 
 // the services are taken one test file at a time (servicesUp): the wait for them counts too
 t.setTimeout(600_000);

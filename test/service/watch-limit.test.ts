@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { RootWatch } from '../src/service/watch.js';
+import { RootWatch } from '../../src/service/watch.js';
 
 t.test('a device folder past the inotify limit is told once in the log and still found by the rescan', async (t) => {
   const root = mkdtempSync(join(tmpdir(), 'pv-watch-limit-'));

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { COMPACT_CHUNK, Journal, type JournalEvent } from '../src/service/journal.js';
+import { COMPACT_CHUNK, Journal, type JournalEvent } from '../../src/service/journal.js';
 
 t.test('a hook is answered while the journal compacts a large backlog', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'pv-journal-'));

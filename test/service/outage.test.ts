@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { serviceCtl, servicesScript, servicesSkip } from './support/services.js';
+import { serviceCtl, servicesScript, servicesSkip } from '../support/services.js';
 import {
   checkStores,
   deliver,
@@ -29,7 +29,7 @@ import {
   waitUntil,
   writeDeviceFiles,
   type HookReply,
-} from './support/serve-harness.js';
+} from '../support/serve-harness.js';
 
 const OUTAGE_S = Number(process.env.POWERVIEW_TEST_OUTAGE_SECONDS || 60);
 // the services are taken one test file at a time (servicesUp): the wait for them counts too

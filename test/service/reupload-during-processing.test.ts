@@ -21,10 +21,10 @@ import { createServer, request, type IncomingMessage, type ServerResponse } from
 import type { AddressInfo } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { cleanStalePins, moveFinished, releaseTaken, takeFile } from '../src/pipeline/lifecycle.js';
-import { Scheduler } from '../src/service/scheduler.js';
-import type { FileReport } from '../src/pipeline/report.js';
-import { runCli, servicesSkip } from './support/services.js';
+import { cleanStalePins, moveFinished, releaseTaken, takeFile } from '../../src/pipeline/lifecycle.js';
+import { Scheduler } from '../../src/service/scheduler.js';
+import type { FileReport } from '../../src/pipeline/report.js';
+import { runCli, servicesSkip } from '../support/services.js';
 import {
   checkStores,
   expectedOf,
@@ -34,7 +34,7 @@ import {
   uploadEvent,
   waitUntil,
   writeDeviceFiles,
-} from './support/serve-harness.js';
+} from '../support/serve-harness.js';
 
 t.setTimeout(600_000);
 

@@ -15,7 +15,7 @@ import {
   hookServer,
   parseEvent,
   parseUserMap,
-} from '../src/service/hook.js';
+} from '../../src/service/hook.js';
 
 const status = (f: () => unknown): number | null => {
   try {

@@ -7,7 +7,7 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { servicesSkip } from './support/services.js';
+import { servicesSkip } from '../support/services.js';
 import {
   checkStores,
   deliver,
@@ -20,7 +20,7 @@ import {
   uploadEvent,
   waitParsed,
   writeDeviceFiles,
-} from './support/serve-harness.js';
+} from '../support/serve-harness.js';
 
 // the services are taken one test file at a time (servicesUp): the wait for them counts too
 t.setTimeout(600_000);
@@ -93,7 +93,7 @@ t.test(
     // the race behind a file ingested by both instances (one ok, the other noop): between taking a file off
     // `pending` and adding it to `inFlight`, the scheduler awaits stat(); a file of the same device finishing
     // meanwhile saw the device empty and released its claim, so another instance could take the same file.
-    const { Scheduler } = await import('../src/service/scheduler.js');
+    const { Scheduler } = await import('../../src/service/scheduler.js');
     const { realpathSync } = await import('node:fs');
     const root = join(realpathSync(tempDir(t, 'sched2')), 'root');
     const [f1, f2] = writeDeviceFiles(root, 'acme', 'camp', { masterSn: serial(1), files: 2, rows: 10, overlap: 0 });

@@ -1,6 +1,6 @@
 import t from 'tap';
-import { JobFeed } from '../src/service/job-feed.js';
-import type { FileTask } from '../src/pipeline/pipeline.js';
+import { JobFeed } from '../../src/service/job-feed.js';
+import type { FileTask } from '../../src/pipeline/pipeline.js';
 
 const task = (n: number): FileTask => ({
   path: `/r/c/p/d/f${n}.tsv`,

@@ -10,7 +10,7 @@
 import t from 'tap';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { servicesSkip, servicesUp } from './support/services.js';
+import { servicesSkip, servicesUp } from '../support/services.js';
 import {
   checkStores,
   expectedOf,
@@ -23,7 +23,7 @@ import {
   waitParsed,
   waitUntil,
   writeDeviceFiles,
-} from './support/serve-harness.js';
+} from '../support/serve-harness.js';
 
 // the services are taken one test file at a time (servicesUp): the wait for them counts too
 t.setTimeout(600_000);

@@ -10,7 +10,7 @@ import { createServer, request, type IncomingMessage, type ServerResponse } from
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { servicesSkip } from './support/services.js';
+import { servicesSkip } from '../support/services.js';
 import {
   checkStores,
   expectedOf,
@@ -22,8 +22,8 @@ import {
   waitParsed,
   waitUntil,
   writeDeviceFiles,
-} from './support/serve-harness.js';
-import { tcpProxy } from './support/tcp-proxy.js';
+} from '../support/serve-harness.js';
+import { tcpProxy } from '../support/tcp-proxy.js';
 
 // the services are taken one test file at a time (servicesUp): the wait for them counts too
 t.setTimeout(600_000);

@@ -8,16 +8,16 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runIngestJob } from '../src/pipeline/ingest-job.js';
-import { RunReportWriter } from '../src/pipeline/run-report.js';
-import { emptyFileReport } from '../src/pipeline/report.js';
-import { resolveInfluxConfig } from '../src/influx/config.js';
-import { identityOf } from '../src/pipeline/discover.js';
-import { Scheduler } from '../src/service/scheduler.js';
-import { RootWatch } from '../src/service/watch.js';
-import { ErrorCodes } from '../src/errors.js';
-import type { FileTask } from '../src/pipeline/pipeline.js';
-import type { FileReport } from '../src/pipeline/report.js';
+import { runIngestJob } from '../../src/pipeline/ingest-job.js';
+import { RunReportWriter } from '../../src/pipeline/run-report.js';
+import { emptyFileReport } from '../../src/pipeline/report.js';
+import { resolveInfluxConfig } from '../../src/influx/config.js';
+import { identityOf } from '../../src/pipeline/discover.js';
+import { Scheduler } from '../../src/service/scheduler.js';
+import { RootWatch } from '../../src/service/watch.js';
+import { ErrorCodes } from '../../src/errors.js';
+import type { FileTask } from '../../src/pipeline/pipeline.js';
+import type { FileReport } from '../../src/pipeline/report.js';
 
 t.test('a never-ending report collector keeps only the most recent reports, the totals count every file', async (t) => {
   const w = new RunReportWriter(null, 'serve', 50, { recent: true });

@@ -13,7 +13,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { servicesSkip } from './support/services.js';
+import { servicesSkip } from '../support/services.js';
 import {
   checkStores,
   expectedOf,
@@ -27,7 +27,7 @@ import {
   waitUntil,
   writeDeviceFiles,
   type ServeProc,
-} from './support/serve-harness.js';
+} from '../support/serve-harness.js';
 
 // the services are taken one test file at a time (servicesUp): the wait for them counts too
 t.setTimeout(600_000);

@@ -9,7 +9,7 @@ import t from 'tap';
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { servicesSkip } from './support/services.js';
+import { servicesSkip } from '../support/services.js';
 import {
   checkStores,
   deliver,
@@ -23,7 +23,7 @@ import {
   uploadEvent,
   waitParsed,
   writeDeviceFiles,
-} from './support/serve-harness.js';
+} from '../support/serve-harness.js';
 
 t.test(
   'cancelled and terminated PostgreSQL sessions send no good file to error/',

@@ -10,7 +10,7 @@ import t from 'tap';
 import { existsSync, lstatSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { servicesSkip } from './support/services.js';
+import { servicesSkip } from '../support/services.js';
 import {
   HOOK_SECRET,
   checkStores,
@@ -25,7 +25,7 @@ import {
   waitParsed,
   writeDeviceFiles,
   tempDir,
-} from './support/serve-harness.js';
+} from '../support/serve-harness.js';
 
 // the services are taken one test file at a time (servicesUp): the wait for them counts too
 t.setTimeout(600_000);
@@ -226,7 +226,7 @@ t.test(
 );
 
 t.test('the scheduler never hands a path through a symlink to the pipeline (whoever queued it)', async (t) => {
-  const { Scheduler } = await import('../src/service/scheduler.js');
+  const { Scheduler } = await import('../../src/service/scheduler.js');
   const { realpathSync } = await import('node:fs');
   const base = realpathSync(tempDir(t, 'sched'));
   const root = join(base, 'root');

@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import { join } from 'node:path';
-import { servicesSkip } from './support/services.js';
+import { servicesSkip } from '../support/services.js';
 import {
   checkStores,
   expectedOf,
@@ -16,8 +16,8 @@ import {
   uploadEvent,
   waitParsed,
   writeDeviceFiles,
-} from './support/serve-harness.js';
-import { tcpProxy } from './support/tcp-proxy.js';
+} from '../support/serve-harness.js';
+import { tcpProxy } from '../support/tcp-proxy.js';
 
 // the services are taken one test file at a time (servicesUp): the wait for them counts too
 t.setTimeout(600_000);

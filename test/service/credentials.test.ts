@@ -10,7 +10,7 @@ import { cpSync, existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { influxQuery, servicesSkip, servicesUp } from './support/services.js';
+import { influxQuery, servicesSkip, servicesUp } from '../support/services.js';
 import {
   checkStores,
   deliver,
@@ -26,7 +26,7 @@ import {
   waitUntil,
   writeDeviceFiles,
   type ServeProc,
-} from './support/serve-harness.js';
+} from '../support/serve-harness.js';
 
 t.setTimeout(240_000);
 

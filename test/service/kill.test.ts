@@ -9,7 +9,7 @@ import t from 'tap';
 import { existsSync, linkSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { servicesSkip } from './support/services.js';
+import { servicesSkip } from '../support/services.js';
 import {
   checkStores,
   expectedOf,
@@ -22,7 +22,7 @@ import {
   waitParsed,
   waitUntil,
   writeDeviceFiles,
-} from './support/serve-harness.js';
+} from '../support/serve-harness.js';
 
 // the services are taken one test file at a time (servicesUp): the wait for them counts too
 t.setTimeout(900_000);

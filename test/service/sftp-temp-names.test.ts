@@ -17,8 +17,8 @@ import {
   startServe,
   waitParsed,
   writeDeviceFiles,
-} from './support/serve-harness.js';
-import { runSftp, sftpSkip } from './support/sftp-helpers.js';
+} from '../support/serve-harness.js';
+import { runSftp, sftpSkip } from '../support/sftp-helpers.js';
 
 // the services are taken one test file at a time (servicesUp): the wait for them counts too
 t.setTimeout(600_000);

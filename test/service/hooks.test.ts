@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import { join } from 'node:path';
-import { influxQuery, servicesSkip } from './support/services.js';
+import { influxQuery, servicesSkip } from '../support/services.js';
 import {
   checkStores,
   expectedOf,
@@ -18,7 +18,7 @@ import {
   waitParsed,
   waitUntil,
   writeDeviceFiles,
-} from './support/serve-harness.js';
+} from '../support/serve-harness.js';
 
 // the services are taken one test file at a time (servicesUp): the wait for them counts too
 t.setTimeout(600_000);
