@@ -6,8 +6,8 @@
 import t from 'tap';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { writeFile } from '../fixtures/generate.js';
-import { sharedDir, sharedSkip } from './support/helpers.js';
+import { writeFile } from '../../fixtures/generate.js';
+import { sharedDir, sharedSkip } from '../support/helpers.js';
 import {
   AUG,
   JAN,
@@ -23,7 +23,7 @@ import {
   tempDir,
   wall,
   type Json,
-} from './support/cli-helpers.js';
+} from '../support/cli-helpers.js';
 
 t.test('real samples (../shared/samples)', { skip: sharedSkip }, async (t) => {
   const cwd = tempDir(t);

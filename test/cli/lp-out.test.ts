@@ -6,9 +6,9 @@
 import t from 'tap';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { writeFile } from '../fixtures/generate.js';
-import { sharedDir, sharedSkip } from './support/helpers.js';
-import { sortByExportOrder } from '../src/pipeline/export-order.js';
+import { writeFile } from '../../fixtures/generate.js';
+import { sharedDir, sharedSkip } from '../support/helpers.js';
+import { sortByExportOrder } from '../../src/pipeline/export-order.js';
 import {
   AUG,
   JAN,
@@ -24,7 +24,7 @@ import {
   tempDir,
   wall,
   type Json,
-} from './support/cli-helpers.js';
+} from '../support/cli-helpers.js';
 
 t.test('--lp-out FILE: one line per point, in file order (files in export order)', async (t) => {
   const cwd = tempDir(t);

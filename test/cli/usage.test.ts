@@ -7,8 +7,8 @@
 import t from 'tap';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { writeFile } from '../fixtures/generate.js';
-import { sharedDir, sharedSkip } from './support/helpers.js';
+import { writeFile } from '../../fixtures/generate.js';
+import { sharedDir, sharedSkip } from '../support/helpers.js';
 import {
   AUG,
   JAN,
@@ -24,7 +24,7 @@ import {
   tempDir,
   wall,
   type Json,
-} from './support/cli-helpers.js';
+} from '../support/cli-helpers.js';
 
 t.test('usage errors (options): exit 2, nothing on stdout, a message on stderr saying what to fix', async (t) => {
   const cwd = tempDir(t);
