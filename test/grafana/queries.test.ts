@@ -12,13 +12,13 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import pg from 'pg';
 import { parse } from 'yaml';
-import { resolveInfluxConfig } from '../src/influx/config.js';
-import { migrate } from '../src/postgres/migrate.js';
-import { provisionTenant } from '../src/provision/tenant.js';
-import { tenantPassword } from '../src/provision/secrets.js';
-import { tenantLogin, tenantRole, uids } from '../src/grafana/names.js';
-import { influxQuery, runCli, servicesSkip } from './support/services.js';
-import { testDatabase, sqlStateOf } from './support/postgres-db.js';
+import { resolveInfluxConfig } from '../../src/influx/config.js';
+import { migrate } from '../../src/postgres/migrate.js';
+import { provisionTenant } from '../../src/provision/tenant.js';
+import { tenantPassword } from '../../src/provision/secrets.js';
+import { tenantLogin, tenantRole, uids } from '../../src/grafana/names.js';
+import { influxQuery, runCli, servicesSkip } from '../support/services.js';
+import { testDatabase, sqlStateOf } from '../support/postgres-db.js';
 import {
   influxRunner,
   pgRunner,
@@ -26,8 +26,8 @@ import {
   type DashboardJson,
   type RunReport,
   type Runner,
-} from './support/grafana-run.js';
-import { projectRoot } from './support/helpers.js';
+} from '../support/grafana-run.js';
+import { projectRoot } from '../support/helpers.js';
 
 t.setTimeout(600_000);
 

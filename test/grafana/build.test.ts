@@ -8,11 +8,11 @@ import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync, exists
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parse } from 'yaml';
-import { normalizeCatalog } from '../src/grafana/catalog.js';
-import { passwordEnvVar, stableUid, tenantLogin, tenantRole, uids } from '../src/grafana/names.js';
-import { buildTree, staticTree, tenantTree, writeTree } from '../src/grafana/tree.js';
-import { scramVerifier, tenantPassword } from '../src/provision/secrets.js';
-import { projectRoot } from './support/helpers.js';
+import { normalizeCatalog } from '../../src/grafana/catalog.js';
+import { passwordEnvVar, stableUid, tenantLogin, tenantRole, uids } from '../../src/grafana/names.js';
+import { buildTree, staticTree, tenantTree, writeTree } from '../../src/grafana/tree.js';
+import { scramVerifier, tenantPassword } from '../../src/provision/secrets.js';
+import { projectRoot } from '../support/helpers.js';
 
 const catalog = normalizeCatalog([
   { tenant: 'zeta', timeZone: 'UTC', campaigns: ['b', 'a'] },

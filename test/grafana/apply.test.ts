@@ -8,10 +8,10 @@
 import t from 'tap';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { applyGrafana, resolveGrafanaApi } from '../src/grafana/apply.js';
-import { normalizeCatalog } from '../src/grafana/catalog.js';
-import { uids } from '../src/grafana/names.js';
-import { StoreError } from '../src/errors.js';
+import { applyGrafana, resolveGrafanaApi } from '../../src/grafana/apply.js';
+import { normalizeCatalog } from '../../src/grafana/catalog.js';
+import { uids } from '../../src/grafana/names.js';
+import { StoreError } from '../../src/errors.js';
 
 interface Item {
   teamId?: number;
