@@ -12,18 +12,24 @@
  * [v3-tokens]) and, for the CLI paths, with the real PostgreSQL.
  */
 import t, { type Test } from 'tap';
-import { resolveInfluxConfig, type InfluxConfig } from '../src/influx/config.js';
-import { InfluxHttp } from '../src/influx/http-api.js';
-import { ensureInfluxDatabase, ensureInfluxReader } from '../src/provision/influx-reader.js';
-import { openToken, PgTokenVault, sealToken, type TokenSlot, type TokenVault } from '../src/provision/token-vault.js';
-import { provisionTenant } from '../src/provision/tenant.js';
-import { tenantPassword } from '../src/provision/secrets.js';
-import { passwordEnvVar, tenantLogin, tenantRole } from '../src/grafana/names.js';
-import { StoreError, ErrorCodes } from '../src/errors.js';
-import { migrate } from '../src/postgres/migrate.js';
-import { startInfluxMock, type InfluxMock, type InfluxMockOptions } from './support/influx-mock.js';
-import { runCli, servicesSkip } from './support/services.js';
-import { testDatabase, type TestDatabase } from './support/postgres-db.js';
+import { resolveInfluxConfig, type InfluxConfig } from '../../src/influx/config.js';
+import { InfluxHttp } from '../../src/influx/http-api.js';
+import { ensureInfluxDatabase, ensureInfluxReader } from '../../src/provision/influx-reader.js';
+import {
+  openToken,
+  PgTokenVault,
+  sealToken,
+  type TokenSlot,
+  type TokenVault,
+} from '../../src/provision/token-vault.js';
+import { provisionTenant } from '../../src/provision/tenant.js';
+import { tenantPassword } from '../../src/provision/secrets.js';
+import { passwordEnvVar, tenantLogin, tenantRole } from '../../src/grafana/names.js';
+import { StoreError, ErrorCodes } from '../../src/errors.js';
+import { migrate } from '../../src/postgres/migrate.js';
+import { startInfluxMock, type InfluxMock, type InfluxMockOptions } from '../support/influx-mock.js';
+import { runCli, servicesSkip } from '../support/services.js';
+import { testDatabase, type TestDatabase } from '../support/postgres-db.js';
 
 /** A fresh, migrated database; the roles provisioning creates for `tenant` are dropped with it. */
 async function tenantDatabase(t: Test, label: string, tenant: string): Promise<TestDatabase> {
