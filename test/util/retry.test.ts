@@ -1,5 +1,5 @@
 import t from 'tap';
-import { BACKOFF, backoffDelay } from '../src/util/retry.js';
+import { BACKOFF, backoffDelay } from '../../src/util/retry.js';
 
 t.test('the delay doubles per attempt, stays in the upper half of its step and stops at the cap', async (t) => {
   const policy = { baseMs: 100, maxMs: 1000 };
