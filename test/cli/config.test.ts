@@ -1,7 +1,6 @@
 /**
  * `powerview ingest` as a process: configuration precedence (flags > environment/.env > defaults), the V002 zone, walking rules, the dry run moves nothing.
- * Split from the former test/cli.test.ts by concern (assertions unchanged);
- * helpers in test/cli-helpers.ts.
+ * Helpers in test/support/cli-helpers.ts.
  */
 import t from 'tap';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';

@@ -1,7 +1,6 @@
 /**
  * `powerview ingest` as a process: --lp-out to a file and to stdout, file order, tags from the header and escaped folder names.
- * Split from the former test/cli.test.ts by concern (assertions unchanged);
- * helpers in test/cli-helpers.ts.
+ * Helpers in test/support/cli-helpers.ts.
  */
 import t from 'tap';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -89,7 +88,7 @@ t.test('explicit files given out of order are still ingested in export order', a
   t.same(
     report.files.map((f: Json) => f.path),
     sorted,
-    'a device’s files in export order (DESIGN §4), whatever the argument order',
+    'a device’s files in export order, whatever the argument order',
   );
 });
 

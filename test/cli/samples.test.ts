@@ -1,7 +1,6 @@
 /**
  * `powerview ingest` as a process: the real samples of ../shared/samples.
- * Split from the former test/cli.test.ts by concern (assertions unchanged);
- * helpers in test/cli-helpers.ts.
+ * Helpers in test/support/cli-helpers.ts.
  */
 import t from 'tap';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';

@@ -1,8 +1,7 @@
 /**
  * `powerview ingest` as a process: usage errors given as options (the paths and environment cases are in
- * test/cli-usage-paths.test.ts; run in parallel, nineteen CLI processes made one file slow).
- * Split from the former test/cli.test.ts by concern (assertions unchanged);
- * helpers in test/cli-helpers.ts.
+ * test/cli/usage-paths.test.ts; run in parallel, nineteen CLI processes made one file slow).
+ * Helpers in test/support/cli-helpers.ts.
  */
 import t from 'tap';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * Issue 6: the provisioning tree as code — deterministic, committed static
+ * The Grafana provisioning tree as code — deterministic, committed static
  * files in step with the code, YAML in Grafana's documented format, stable
  * uids within Grafana's limits, no secret in any file.
  */

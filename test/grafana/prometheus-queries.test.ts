@@ -1,5 +1,5 @@
 /**
- * Issue 6: every query of the ingester's monitoring dashboard (the committed
+ * Every query of the ingester's monitoring dashboard (the committed
  * grafana/dashboards/ingester/powerview-ingester.json) returns data from the
  * real Prometheus of ops/services.sh, which scrapes 127.0.0.1:9464 every 5 s
  * (job "powerview"): this test serves a Metrics registry there, reports

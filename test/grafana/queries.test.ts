@@ -1,5 +1,5 @@
 /**
- * Issue 6 against the real services: two tenants provisioned (provisionTenant,
+ * Every generated Grafana query against the real services: two tenants provisioned (provisionTenant,
  * as serve does on mkdir) and ingested from fixtures/demo, the tree built by
  * the CLI (twice: byte-identical), then every query of every generated panel
  * and variable run with its variables substituted against InfluxDB and

@@ -1,9 +1,9 @@
 /**
- * Issue 16: whole runs (runIngestJob: discover → parse → batch → write →
+ * Whole runs (runIngestJob: discover → parse → batch → write →
  * move) against stand-ins that answer as InfluxDB 2.x and 3.x answer in
- * their source (test/influx-mock/: every route cites the file it follows).
- * The request-level details are in influx-writer.test.ts and
- * provision-influx-readers.test.ts; here, what a user sees: exit codes,
+ * their source (test/support/influx-mock/: every route cites the file it follows).
+ * The request-level details are in test/influx/writer.test.ts and
+ * test/provision/influx-readers.test.ts; here, what a user sees: exit codes,
  * file outcomes, where the files went, what the report says.
  */
 import t, { type Test } from 'tap';

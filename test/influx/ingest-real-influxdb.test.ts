@@ -90,7 +90,7 @@ t.test('ingest into the real InfluxDB', { skip: servicesSkip }, async (t) => {
         let diff = 0;
         for (const [k, v] of expected) if (got.get(k) !== v) diff++;
         t.equal(diff, 0, `${format}: points differing from the line protocol`);
-        // tags as DESIGN §3 names them, master only has a subtype
+        // tags as docs/architecture.md ("InfluxDB output") names them, master only has a subtype
         const tags = await influxQuery(env, db, 'SHOW TAG KEYS FROM electrical');
         t.same(
           tags.series![0].values.map((v) => v[0]),

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { Point } from '@influxdata/influxdb3-client';
 import { escapeTag, seriesPrefix } from '../../src/influx/line-protocol.js';
 
-// The independent oracle (DESIGN §3): for any tag values and field key, our
+// The independent oracle (docs/architecture.md, "InfluxDB output"): for any tag values and field key, our
 // series prefix + value equals what the InfluxDB 3 client library writes.
 const text = fc.string({
   unit: fc.oneof(

@@ -1,5 +1,5 @@
 /**
- * Issue 3 bar: InfluxDB stopped in the middle of a backfill and started again
+ * InfluxDB stopped in the middle of a backfill and started again
  * → the run waits, completes, no point is missing, no file goes to error/.
  */
 import t from 'tap';

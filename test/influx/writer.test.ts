@@ -1,6 +1,6 @@
 /**
  * InfluxHttp / InfluxWriter / LpBatcher against the in-process InfluxDB mock
- * (test/influx-mock.ts): request shapes of the v1/v2/v3 APIs, database
+ * (test/support/influx-mock.ts): request shapes of the v1/v2/v3 APIs, database
  * creation, retries (Retry-After, backoff, refused connections, store wait),
  * 413 splitting, 4xx rejections landing on the right file, 401, batching
  * bounds, request concurrency, outcome timing and the --verify counts.

@@ -1,7 +1,7 @@
 /**
- * DESIGN §5: a stalled InfluxDB makes reading wait. While the store holds
- * every write request, the pipeline reads no more than its bounded buffers
- * hold; released, the run completes with every line written once.
+ * Backpressure (docs/architecture.md, "Pipeline and serve"): a stalled
+ * InfluxDB makes reading wait. While the store holds every write request, the
+ * pipeline reads no more than its bounded buffers hold; released, the run completes with every line written once.
  *
  * No assertion depends on how fast a busy machine runs: the bound is checked
  * at every progress event while the store is stalled (not sampled after a

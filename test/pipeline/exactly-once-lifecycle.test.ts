@@ -1,5 +1,5 @@
 /**
- * Issue 4: the same bytes again are a no-op, --force replaces a file's
+ * Exactly-once over a file's life: the same bytes again are a no-op, --force replaces a file's
  * contribution instead of adding it, a layout change is flagged, and an
  * ingest killed (SIGKILL) at random moments then run again ends in the same
  * state as an uninterrupted run.

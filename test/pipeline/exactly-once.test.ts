@@ -1,5 +1,5 @@
 /**
- * Issue 4, exactly-once (DESIGN §4): overlapping re-exports of one device,
+ * Exactly-once (docs/architecture.md): overlapping re-exports of one device,
  * ingested in every arrival order, leave PostgreSQL hourly aggregates equal
  * to those of the distinct points (first file that brings a point wins), and
  * InfluxDB holding exactly those points.

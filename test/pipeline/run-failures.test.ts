@@ -136,7 +136,7 @@ t.test('a redirect is not a rejection of the lines: the run stops, files stay ou
 t.test(
   'a database the store refuses to create fails its own files with the message, never the run, never exit 3',
   async (t) => {
-    // issue 16: a refusal of one database (400/422: its name, a limit) concerns that tenant, not the others
+    // a refusal of one database (400/422: its name, a limit) concerns that tenant, not the others
     const { tasks } = await small(1);
     const other = await small(1, 'other');
     let written = 0;

@@ -1,5 +1,5 @@
 /**
- * Issue 4: a generated year of one device (monthly re-exports overlapping by a
+ * A generated year of one device (monthly re-exports overlapping by a
  * week): PostgreSQL hourly samples/sum/min/max equal InfluxQL
  * count/sum/min/max … GROUP BY time(1h) over the same series.
  */

@@ -1,14 +1,14 @@
 /**
- * Issue 5 item 2, "a read-only token where the version has them", on the
+ * A read-only token per tenant where the InfluxDB version has them, on the
  * versions that do not run here (1.x is tested against the real InfluxDB in
- * grafana-queries.test.ts):
+ * test/grafana/queries.test.ts):
  *  - InfluxDB 2.x: a v1-compatible authorization named after the tenant's
  *    login, `read` on the tenant's bucket only, its password the derived one
  *    `powerview grafana env` prints, and a DBRP mapping so InfluxQL reaches
  *    the bucket;
  *  - InfluxDB 3 Enterprise: a resource token `db:<tenant>:read`, kept sealed
  *    in PostgreSQL for `grafana env`; 3 Core has none.
- * Against the in-process stand-in (test/influx-mock.ts: [v2-legacy], [v2-dbrp],
+ * Against the in-process stand-in (test/support/influx-mock.ts: [v2-legacy], [v2-dbrp],
  * [v3-tokens]) and, for the CLI paths, with the real PostgreSQL.
  */
 import t, { type Test } from 'tap';

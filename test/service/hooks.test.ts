@@ -1,5 +1,5 @@
 /**
- * Issue 5 item 6 (3): 200 concurrent SFTPGo hook calls for 50 files, most of
+ * 200 concurrent SFTPGo hook calls for 50 files, most of
  * them sent more than once → each file ingested once (ledger, InfluxDB,
  * hourly aggregates). The watch cannot help (settle of an hour): every file
  * comes from a hook. A mkdir hook provisions the tenant first.

@@ -1,5 +1,5 @@
 /**
- * Issue 5 item 6 (5): `serve` killed (SIGKILL) in the middle of its work,
+ * `serve` killed (SIGKILL) in the middle of its work,
  * several times, then restarted → nothing lost, nothing doubled. Every file
  * is announced once, by hook, to the first process; the restarts watch with
  * a settle of an hour, so what they ingest comes from the journal the first

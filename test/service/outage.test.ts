@@ -1,5 +1,5 @@
 /**
- * Issue 5 item 6 (6): InfluxDB down for 60 s under a stream of uploads, then
+ * InfluxDB down for 60 s under a stream of uploads, then
  * PostgreSQL down for 60 s under a stream of uploads → hooks are still
  * answered (the journal is local), /readyz says which store is missing, no
  * file moves before its store is back, the backlog drains after recovery,

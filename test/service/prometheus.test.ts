@@ -1,5 +1,5 @@
 /**
- * Issue 5 item 6 (1): the local Prometheus (ops/services.sh: it scrapes
+ * The local Prometheus (ops/services.sh: it scrapes
  * 127.0.0.1:9464 every 5 s) scrapes the service's /metrics, and its HTTP API
  * returns the service's series with the values the work implies: files by
  * outcome, rows, points written (the distinct points), duplicate rows (what

@@ -1,5 +1,5 @@
 /**
- * Issue 5 item 6 (7): what the hook endpoint refuses, with which status —
+ * What the hook endpoint refuses, with which status —
  * paths with "..", paths elsewhere, symlinks in the data root leading out of
  * it (401 without the secret, 400 malformed, 403 outside, 413 too large,
  * 405 wrong method) — and that none of it affects the service: a valid

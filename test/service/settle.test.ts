@@ -1,5 +1,5 @@
 /**
- * Issue 5 item 6 (2): a file written slowly (chunks cut anywhere, every
+ * A file written slowly (chunks cut anywhere, every
  * ~300 ms for ~4 s, one pause of 1 s; no hook) with --settle 1.5 is not
  * ingested before it is complete: nothing moves while it is written, the
  * stores end up holding the whole file, the ledger one row with the sha256

@@ -1,7 +1,7 @@
 /**
  * A plain OpenSSH SFTP server has no hooks: serve finds uploads with its
  * watch. A real `sftp` client that stalls longer than --settle mid-upload
- * (its stream held by test/sftp-stall-proxy.ts after two thirds of the file)
+ * (its stream held by test/support/sftp-stall-proxy.ts after two thirds of the file)
  * leaves a file cut mid-line: it is not complete, so it is not taken until
  * the upload ends; then the whole file is ingested once.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 5 item 6 (8): SIGTERM stops intake (hooks get 503 while draining),
+ * SIGTERM stops intake (hooks get 503 while draining),
  * in-flight files finish, the process exits within the drain bound with
  * code 0; files not started stay where they are, in the journal, and a
  * restart ingests them from the journal without waiting to settle (its

@@ -1,5 +1,5 @@
 /**
- * Issue 5 item 6 (4): two `serve` processes on one data root and one
+ * Two `serve` processes on one data root and one
  * database → every file ingested once. Files arrive in waves: some dropped
  * into the root with no event (both instances find them by watch and rescan),
  * the others announced by a hook sent to both instances at once.

@@ -1,5 +1,5 @@
 /**
- * PostgreSQL fixtures for the test/postgres-*.test.ts files: a fresh database
+ * PostgreSQL fixtures for the test/postgres/*.test.ts files: a fresh database
  * per test file (roles are cluster-wide, so tests tolerate existing ones and
  * drop only the roles they create), LOGIN roles, and small query helpers.
  */

@@ -1,5 +1,5 @@
 /**
- * Helpers for the `powerview serve` integration tests (test/serve-*.test.ts):
+ * Helpers for the `powerview serve` integration tests (test/service/*.test.ts):
  * a fresh migrated database per test file, a `serve` child process with its
  * HTTP endpoints, overlapping synthetic logger files, the expected distinct
  * points computed by the pipeline itself (a dry run), and one check that

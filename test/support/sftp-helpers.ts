@@ -1,7 +1,7 @@
 /**
  * The real OpenSSH SFTP client against the real sftp-server, over a pipe,
  * no sshd and no hooks (test/sftp-*.test.ts): `sftp -b <batch> -D <server>`,
- * optionally through test/sftp-stall-proxy.ts (the client's stream held for
+ * optionally through test/support/sftp-stall-proxy.ts (the client's stream held for
  * a while mid-upload). The data root is written by sftp-server exactly as a
  * plain OpenSSH SFTP server writes it.
  */

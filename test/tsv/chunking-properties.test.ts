@@ -304,7 +304,7 @@ async function checkBrokenFile(file: Buffer, chunks: number[], blockBytes: numbe
   const whole = outcome(file, undefined, blockBytes);
   const chunked = outcome(file, chunks, blockBytes);
   // NUL bytes are looked for in the head only, whose extent depends on the chunking
-  // (see the NUL test in tsv-parser.test.ts); everything else must not depend on it
+  // (see the NUL test in test/tsv/block-parser.test.ts); everything else must not depend on it
   deepStrictEqual(chunked, whole, `chunks ${chunks.join(',')}: same outcome`);
   let run;
   try {
@@ -480,7 +480,7 @@ interface Expected {
   maxTime: number;
 }
 
-/** A deliberately naive reading of DESIGN §2 for UTC files, line by line with regexes. */
+/** A deliberately naive reading of docs/formats.md for UTC files, line by line with regexes. */
 function naiveParse(file: Buffer, fields: string[]): Expected {
   const text = file.toString('latin1');
   const labelAt = text.indexOf('MV_T302_V00');

@@ -1,6 +1,6 @@
 /**
- * Hourly partials, the energy convention and coverage runs (issue 4), on the
- * parser alone: no database.
+ * Hourly partials, the energy convention and coverage runs, on the parser
+ * alone: no database.
  */
 import t from 'tap';
 import { parseBlock, H, HOURLY_FIELDS } from '../../src/tsv/block-parser.js';

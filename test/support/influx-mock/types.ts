@@ -1,5 +1,5 @@
 /**
- * Shapes shared by the InfluxDB stand-in's modules (test/influx-mock/*.ts):
+ * Shapes shared by the InfluxDB stand-in's modules (test/support/influx-mock/*.ts):
  * what a test sees of a request, the options that pick a server's version
  * and edition, and the objects the stand-in keeps (points, buckets, v2
  * authorizations and DBRP mappings, v3 resource tokens).
