@@ -14,8 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Metrics } from '../../src/metrics/metrics.js';
 import type { FileReport } from '../../src/pipeline/report.js';
 import { uids } from '../../src/grafana/names.js';
-import { servicesSkip, servicesUp } from '../support/services.js';
-import { lockPort } from '../support/serve-harness.js';
+import { lockPort, servicesSkip, servicesUp } from '../support/services.js';
 import { prometheusRunner, runDashboard, type DashboardJson, type RunReport } from '../support/grafana-run.js';
 import { projectRoot } from '../support/helpers.js';
 

@@ -10,11 +10,10 @@
 import t from 'tap';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { servicesSkip, servicesUp } from '../support/services.js';
+import { lockPort, servicesSkip, servicesUp } from '../support/services.js';
 import {
   checkStores,
   expectedOf,
-  lockPort,
   promValue,
   serial,
   serveSetup,

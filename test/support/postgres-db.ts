@@ -12,7 +12,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { resolvePgConfig } from '../../src/postgres/config.js';
 import { createPool } from '../../src/postgres/db.js';
-import { servicesUp } from './services.js';
+import { createDatabase, dropDatabaseAndRoles, servicesUp } from './services.js';
 
 export const TEST_PASSWORD = 'pv-test-pw';
 
@@ -38,25 +38,14 @@ let seq = 0;
 /** A fresh database pv_test_<pid>_<label>, dropped (with the roles the test made) when `t` ends. */
 export async function testDatabase(t: Test, label: string): Promise<TestDatabase> {
   const env = await servicesUp();
-  const base = new URL(env.DATABASE_URL);
   const name = `pv_test_${process.pid}_${label}_${seq++}`.toLowerCase();
-  const admin = new pg.Client({ connectionString: env.DATABASE_URL });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
+  const url = await createDatabase(env, name);
   const urlAs = (user: string, password = TEST_PASSWORD): string => {
-    const u = new URL(base);
-    u.pathname = `/${name}`;
+    const u = new URL(url);
     u.username = encodeURIComponent(user);
     u.password = encodeURIComponent(password);
     return u.toString();
   };
-  const url = (() => {
-    const u = new URL(base);
-    u.pathname = `/${name}`;
-    return u.toString();
-  })();
   const pools: pg.Pool[] = [];
   const roles: string[] = [];
   const poolFor = (connectionString: string): pg.Pool => {
@@ -67,14 +56,7 @@ export async function testDatabase(t: Test, label: string): Promise<TestDatabase
   const pool = poolFor(url);
   t.teardown(async () => {
     for (const p of pools) await p.end().catch(() => {});
-    const c = new pg.Client({ connectionString: env.DATABASE_URL });
-    await c.connect();
-    try {
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      for (const r of roles) await c.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(r)}`).catch(() => {});
-    } finally {
-      await c.end();
-    }
+    await dropDatabaseAndRoles(env, name, roles);
   });
   return {
     name,

@@ -4,10 +4,7 @@
  * HTTP endpoints, overlapping synthetic logger files, the expected distinct
  * points computed by the pipeline itself (a dry run), and one check that
  * nothing was lost or doubled in either store.
- *
- * Also the lock on 127.0.0.1:9464, the address the local Prometheus scrapes:
- * any test file that runs something there takes `.powerview/port-9464.lock`
- * first (a folder with the holder's pid; a dead holder's lock is taken over).
+ * The services, their environment and the locks are services.ts's.
  */
 import type { Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -33,74 +30,18 @@ import { generateFile } from '../../fixtures/generate.js';
 import { discover } from '../../src/pipeline/discover.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { cliPath, projectRoot } from './helpers.js';
-import { dropDatabase, influxQuery, pointsOf, pointsOfLp, runCli, servicesUp } from './services.js';
+import {
+  createDatabase,
+  dropDatabase,
+  dropDatabaseAndRoles,
+  influxQuery,
+  pointsOf,
+  pointsOfLp,
+  runCli,
+  servicesUp,
+} from './services.js';
 
 export const HOOK_SECRET = 'serve-test-secret-0123456789';
-
-// ---------------------------------------------------------------- port 9464 lock
-
-const portLockDir = (port: number) => join(projectRoot, '.powerview', `port-${port}.lock`);
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * Takes `.powerview/port-<port>.lock` (default 9464: the address the local
- * Prometheus scrapes) for this process, waiting while a live process holds
- * it; a dead holder's lock is taken over. Resolves to the release function
- * (also run when the process exits). Throws after `timeoutMs`.
- */
-export async function lockPort(port = 9464, timeoutMs = 600_000): Promise<() => void> {
-  const dir = portLockDir(port);
-  mkdirSync(dirname(dir), { recursive: true });
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      mkdirSync(dir);
-      writeFileSync(join(dir, 'pid'), String(process.pid));
-      let released = false;
-      const release = () => {
-        if (released) return;
-        released = true;
-        process.off('exit', release);
-        // only our own lock: a holder that took it over after us keeps it
-        if (lockHolder(dir) === process.pid) rmSync(dir, { recursive: true, force: true });
-      };
-      process.on('exit', release);
-      return release;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const holder = lockHolder(dir);
-      if (holder === process.pid) throw new Error(`${dir} is already held by this process`);
-      if (holder !== null && !alive(holder)) {
-        rmSync(dir, { recursive: true, force: true });
-        continue;
-      }
-      if (holder === null) {
-        // between mkdir and the pid file of another taker, or left empty by a crash: give it a moment
-        await sleep(500);
-        if (lockHolder(dir) === null && existsSync(dir)) rmSync(dir, { recursive: true, force: true });
-        continue;
-      }
-      if (Date.now() > deadline) throw new Error(`${dir} held by pid ${holder} for too long`);
-      await sleep(200);
-    }
-  }
-}
-
-function lockHolder(dir: string): number | null {
-  try {
-    return Number(readFileSync(join(dir, 'pid'), 'utf8')) || null;
-  } catch {
-    return null;
-  }
-}
 
 // ---------------------------------------------------------------- small tools
 
@@ -175,17 +116,7 @@ export interface ServeDb {
 export async function serveDb(t: Test, label: string): Promise<ServeDb> {
   const base = await servicesUp();
   const name = `pv_serve_${process.pid}_${label}`.toLowerCase();
-  const admin = new pg.Client({ connectionString: base.DATABASE_URL });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const u = new URL(base.DATABASE_URL);
-  u.pathname = `/${name}`;
-  const url = u.toString();
+  const url = await createDatabase(base, name);
   const env = { ...base, DATABASE_URL: url };
   const pool = new pg.Pool({ connectionString: url, max: 3 });
   pool.on('error', () => {}); // PostgreSQL stopped by a test: idle clients die, the pool makes new ones
@@ -199,17 +130,7 @@ export async function serveDb(t: Test, label: string): Promise<ServeDb> {
       // the database may never have been migrated
     }
     await pool.end().catch(() => {});
-    // never throws: a teardown that throws skips the others
-    const c = new pg.Client({ connectionString: base.DATABASE_URL });
-    try {
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      for (const r of roles) await c.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(r)}`).catch(() => {});
-    } catch {
-      // PostgreSQL is not there: a pv_serve_<pid>_* database is left behind
-    } finally {
-      await c.end().catch(() => {});
-    }
+    await dropDatabaseAndRoles(base, name, roles);
     for (const tenant of db.tenants) await dropDatabase(base, tenant).catch(() => {});
   });
   const m = await runCli(['migrate', '--json'], env);

@@ -1,22 +1,74 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import { cliPath, projectRoot } from './helpers.js';
 
-/** The local services of ops/services.sh, for integration tests. */
+/**
+ * The one services harness: the local services of ops/services.sh for the
+ * tests that need them (their environment, start/stop, InfluxQL and CLI
+ * helpers), and the locks test processes take between them (the services
+ * lock, the port lock).
+ */
+/** The local services' script. */
 export const servicesScript = join(projectRoot, 'ops', 'services.sh');
 
 /** Set POWERVIEW_SKIP_SERVICES=1 to skip the tests that need real services. */
 export const servicesSkip =
   process.env.POWERVIEW_SKIP_SERVICES === '1' ? 'POWERVIEW_SKIP_SERVICES=1: real-service tests skipped' : false;
 
-let cachedEnv: Record<string, string> | null = null;
-const lockDir = join(projectRoot, '.powerview', 'test-services.lock');
+// ---------------------------------------------------------------- locks between test processes
 
-function lockHolder(): number | null {
+/**
+ * Takes the lock folder `dir` (under .powerview/) for this process: `mkdir`
+ * is the atomic step, the holder's pid goes in `dir/pid`. A live holder is
+ * waited for; a dead holder's lock is taken over, and so is a folder left
+ * without a pid (a crash between the two steps) once it stays empty for
+ * 500 ms. Resolves to the release function, also run when the process
+ * exits; release removes only our own lock. Throws after `timeoutMs`, or at
+ * once when this process already holds it (waiting would never end).
+ */
+export async function takeLock(dir: string, timeoutMs = Infinity): Promise<() => void> {
+  mkdirSync(dirname(dir), { recursive: true });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'pid'), String(process.pid));
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        process.off('exit', release);
+        // only our own lock: a holder that took it over after us keeps it
+        if (lockHolder(dir) === process.pid) rmSync(dir, { recursive: true, force: true });
+      };
+      process.on('exit', release);
+      return release;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = lockHolder(dir);
+      if (holder === process.pid) throw new Error(`${dir} is already held by this process`);
+      if (holder !== null && !alive(holder)) {
+        rmSync(dir, { recursive: true, force: true });
+        continue;
+      }
+      if (holder === null) {
+        // between mkdir and the pid file of another taker, or left empty by a crash: give it a moment
+        await sleep(500);
+        if (lockHolder(dir) === null && existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`${dir} held by pid ${holder} for too long`);
+      await sleep(200);
+    }
+  }
+}
+
+function lockHolder(dir: string): number | null {
   try {
-    return Number(readFileSync(join(lockDir, 'pid'), 'utf8')) || null;
+    return Number(readFileSync(join(dir, 'pid'), 'utf8')) || null;
   } catch {
     return null;
   }
@@ -26,40 +78,43 @@ function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
-  } catch {
-    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
 /**
- * Test files run in parallel processes, and some stop and start InfluxDB:
- * the files that use the services take them one at a time (a lock folder
- * with the holder's pid; a dead holder's lock is taken over).
+ * Takes `.powerview/port-<port>.lock` (default 9464: the address the local
+ * Prometheus scrapes): any test file that runs something there takes it
+ * first. Throws after `timeoutMs`.
  */
-async function lockServices(): Promise<void> {
-  mkdirSync(dirname(lockDir), { recursive: true });
-  for (;;) {
-    try {
-      mkdirSync(lockDir);
-      writeFileSync(join(lockDir, 'pid'), String(process.pid));
-      process.on('exit', () => rmSync(lockDir, { recursive: true, force: true }));
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const holder = lockHolder();
-      if (holder !== null && !alive(holder)) rmSync(lockDir, { recursive: true, force: true });
-      else await sleep(200);
-    }
-  }
+export function lockPort(port = 9464, timeoutMs = 600_000): Promise<() => void> {
+  return takeLock(join(projectRoot, '.powerview', `port-${port}.lock`), timeoutMs);
 }
 
-/** Starts the services (idempotent), holds them for this test process, returns the environment pointing at them. */
-export async function servicesUp(): Promise<Record<string, string>> {
-  if (cachedEnv) return cachedEnv;
-  await lockServices();
-  execFileSync(servicesScript, ['up'], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 600_000 });
-  cachedEnv = servicesEnv();
-  return cachedEnv;
+// ---------------------------------------------------------------- the services
+
+/**
+ * Test files run in parallel processes, and some stop and start InfluxDB:
+ * the files that use the services take them one at a time, holding
+ * `.powerview/test-services.lock` until the process exits.
+ */
+const servicesLock = join(projectRoot, '.powerview', 'test-services.lock');
+let services: Promise<Record<string, string>> | null = null;
+
+/**
+ * Starts the services (idempotent), holds them for this test process, returns the environment pointing at them.
+ * Every test that needs a service gets its environment here (directly, or through serve-harness.ts or
+ * postgres-db.ts): that import is what keeps a test file out of `npm run test:unit` (see unit-files.ts).
+ */
+export function servicesUp(): Promise<Record<string, string>> {
+  // the promise, not its value, is kept: two callers at once in one process wait for one lock
+  services ??= (async () => {
+    await takeLock(servicesLock);
+    execFileSync(servicesScript, ['up'], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 600_000 });
+    return servicesEnv();
+  })();
+  return services;
 }
 
 export function servicesEnv(): Record<string, string> {
@@ -67,6 +122,42 @@ export function servicesEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const m of out.matchAll(/^export ([A-Z0-9_]+)=(.*)$/gm)) env[m[1]] = m[2].replace(/^['"]|['"]$/g, '');
   return env;
+}
+
+// ---------------------------------------------------------------- fresh PostgreSQL databases
+
+/** The URL of database `name` on the services' PostgreSQL, as its superuser. */
+export function databaseUrl(env: Record<string, string>, name: string): string {
+  const u = new URL(env.DATABASE_URL);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+/** An empty database `name` (one left by an earlier run is dropped first); its URL. */
+export async function createDatabase(env: Record<string, string>, name: string): Promise<string> {
+  const admin = new pg.Client({ connectionString: env.DATABASE_URL });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  return databaseUrl(env, name);
+}
+
+/** Drops database `name`, then `roles`; never throws: a teardown that throws skips the others. */
+export async function dropDatabaseAndRoles(env: Record<string, string>, name: string, roles: string[]): Promise<void> {
+  const c = new pg.Client({ connectionString: env.DATABASE_URL });
+  try {
+    await c.connect();
+    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    for (const r of roles) await c.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(r)}`).catch(() => {});
+  } catch {
+    // PostgreSQL is not there: the database is left behind (its name says which test process made it)
+  } finally {
+    await c.end().catch(() => {});
+  }
 }
 
 export function serviceCtl(command: 'start' | 'stop' | 'restart', name: 'influxdb' | 'postgres' | 'prometheus'): void {
