@@ -21,7 +21,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { servicesUp } from '../test/support/services.js';
+import { servicesUp, type InfluxQLResult } from '../test/support/services.js';
 import { exportFileName, generateFile, type FileSpec } from '../fixtures/generate.js';
 
 const projectRoot = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -67,12 +67,15 @@ const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 2 });
 await pool.query('DELETE FROM core.files WHERE tenant = $1', [company]);
 await pool.query('DELETE FROM core.hourly WHERE tenant = $1', [company]);
 const influxAuth = `Basic ${Buffer.from(`${env.INFLUX_USERNAME}:${env.INFLUX_PASSWORD}`).toString('base64')}`;
-async function influxql(q: string, db = ''): Promise<any> {
+async function influxql(q: string, db = ''): Promise<InfluxQLReply> {
   const r = await fetch(`${env.INFLUX_URL}/query?${new URLSearchParams({ q, db })}`, {
     method: 'POST',
     headers: { authorization: influxAuth },
   });
-  return r.json();
+  return (await r.json()) as InfluxQLReply;
+}
+interface InfluxQLReply {
+  results?: InfluxQLResult[];
 }
 await influxql(`DROP DATABASE "${company}"`);
 
@@ -96,7 +99,7 @@ for (let i = 0; i < total; i++) {
     step: 600,
     defects: [],
     seed: i + 1,
-  } as FileSpec;
+  };
   const text = [...generateFile(spec)].join('');
   uploads.push({
     device: masterSn,

@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { WebSocket } from 'undici';
-import { servicesUp } from '../test/support/services.js';
+import { servicesUp, type InfluxQLResult } from '../test/support/services.js';
 import { generateFile, type FileSpec } from '../fixtures/generate.js';
 
 const projectRoot = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -65,12 +65,15 @@ const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 2 });
 await pool.query('DELETE FROM core.files WHERE tenant = $1', [company]);
 await pool.query('DELETE FROM core.hourly WHERE tenant = $1', [company]);
 const influxAuth = `Basic ${Buffer.from(`${env.INFLUX_USERNAME}:${env.INFLUX_PASSWORD}`).toString('base64')}`;
-async function influxql(q: string, db = ''): Promise<any> {
+async function influxql(q: string, db = ''): Promise<InfluxQLReply> {
   const r = await fetch(`${env.INFLUX_URL}/query?${new URLSearchParams({ q, db })}`, {
     method: 'POST',
     headers: { authorization: influxAuth },
   });
-  return r.json();
+  return (await r.json()) as InfluxQLReply;
+}
+interface InfluxQLReply {
+  results?: InfluxQLResult[];
 }
 await influxql(`DROP DATABASE "${company}"`);
 rmSync(dir, { recursive: true, force: true });
@@ -133,7 +136,7 @@ const serve = spawn(
   { env: { ...process.env, ...env, POWERVIEW_HOOK_SECRET: secret }, stdio: ['ignore', 'inherit', 'pipe'] },
 );
 let inspectorUrl: string | null = null;
-serve.stderr!.on('data', (chunk: Buffer) => {
+serve.stderr.on('data', (chunk: Buffer) => {
   const text = chunk.toString();
   inspectorUrl ??= /ws:\/\/127\.0\.0\.1:\d+\/[\w-]+/.exec(text)?.[0] ?? null;
   if (!/Debugger (listening|attached)|For help, see: https:\/\/nodejs.org\/en\/docs\/inspector/.test(text))
@@ -160,12 +163,12 @@ await new Promise<void>((res, rej) => {
   ws.onerror = () => rej(new Error('inspector connection failed'));
 });
 let seq = 0;
-const waiting = new Map<number, (r: any) => void>();
+const waiting = new Map<number, (r: unknown) => void>();
 ws.onmessage = (ev) => {
   const m = JSON.parse(String(ev.data)) as { id?: number; result?: unknown };
   if (m.id !== undefined) waiting.get(m.id)?.(m.result);
 };
-const inspector = (method: string): Promise<any> =>
+const inspector = (method: string): Promise<unknown> =>
   new Promise((res) => {
     const id = ++seq;
     waiting.set(id, res);

@@ -3,24 +3,18 @@
  * Helpers in test/support/cli-helpers.ts.
  */
 import t from 'tap';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { writeFile } from '../../fixtures/generate.js';
-import { sharedDir, sharedSkip } from '../support/helpers.js';
 import {
   AUG,
   JAN,
   archive,
-  hasScript,
-  lineCount,
   parseLp,
   putFile,
   run,
-  runTty,
   snapshot,
   spec,
   tempDir,
-  wall,
   type Json,
 } from '../support/cli-helpers.js';
 

@@ -3,27 +3,10 @@
  * Helpers in test/support/cli-helpers.ts.
  */
 import t from 'tap';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { writeFile } from '../../fixtures/generate.js';
-import { sharedDir, sharedSkip } from '../support/helpers.js';
 import { sortByExportOrder } from '../../src/pipeline/export-order.js';
-import {
-  AUG,
-  JAN,
-  archive,
-  hasScript,
-  lineCount,
-  parseLp,
-  putFile,
-  run,
-  runTty,
-  snapshot,
-  spec,
-  tempDir,
-  wall,
-  type Json,
-} from '../support/cli-helpers.js';
+import { archive, lineCount, parseLp, putFile, run, spec, tempDir, type Json } from '../support/cli-helpers.js';
 
 t.test('--lp-out FILE: one line per point, in file order (files in export order)', async (t) => {
   const cwd = tempDir(t);

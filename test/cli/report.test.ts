@@ -3,27 +3,10 @@
  * Helpers in test/support/cli-helpers.ts.
  */
 import t from 'tap';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { writeFile } from '../../fixtures/generate.js';
-import { sharedDir, sharedSkip } from '../support/helpers.js';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { sortByExportOrder } from '../../src/pipeline/export-order.js';
-import {
-  AUG,
-  JAN,
-  archive,
-  hasScript,
-  lineCount,
-  parseLp,
-  putFile,
-  run,
-  runTty,
-  snapshot,
-  spec,
-  tempDir,
-  wall,
-  type Json,
-} from '../support/cli-helpers.js';
+import { archive, parseLp, putFile, run, spec, tempDir, wall, type Json } from '../support/cli-helpers.js';
 
 t.test('ingest --dry-run --json DIR: one JSON report with every field, identity from the path', async (t) => {
   const cwd = tempDir(t);

@@ -3,26 +3,9 @@
  * Helpers in test/support/cli-helpers.ts.
  */
 import t from 'tap';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { writeFile } from '../../fixtures/generate.js';
+import { join } from 'node:path';
 import { sharedDir, sharedSkip } from '../support/helpers.js';
-import {
-  AUG,
-  JAN,
-  archive,
-  hasScript,
-  lineCount,
-  parseLp,
-  putFile,
-  run,
-  runTty,
-  snapshot,
-  spec,
-  tempDir,
-  wall,
-  type Json,
-} from '../support/cli-helpers.js';
+import { run, tempDir, type Json } from '../support/cli-helpers.js';
 
 t.test('real samples (../shared/samples)', { skip: sharedSkip }, async (t) => {
   const cwd = tempDir(t);

@@ -3,26 +3,9 @@
  * Helpers in test/support/cli-helpers.ts.
  */
 import t from 'tap';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { writeFile } from '../../fixtures/generate.js';
-import { sharedDir, sharedSkip } from '../support/helpers.js';
-import {
-  AUG,
-  JAN,
-  archive,
-  hasScript,
-  lineCount,
-  parseLp,
-  putFile,
-  run,
-  runTty,
-  snapshot,
-  spec,
-  tempDir,
-  wall,
-  type Json,
-} from '../support/cli-helpers.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { archive, hasScript, putFile, run, runTty, spec, tempDir, type Json } from '../support/cli-helpers.js';
 
 t.test('an --lp-out that cannot be written: a clean error, no crash', async (t) => {
   const cwd = tempDir(t);

@@ -4,32 +4,15 @@
  * Helpers in test/support/cli-helpers.ts.
  */
 import t from 'tap';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { writeFile } from '../../fixtures/generate.js';
-import { sharedDir, sharedSkip } from '../support/helpers.js';
-import {
-  AUG,
-  JAN,
-  archive,
-  hasScript,
-  lineCount,
-  parseLp,
-  putFile,
-  run,
-  runTty,
-  snapshot,
-  spec,
-  tempDir,
-  wall,
-  type Json,
-} from '../support/cli-helpers.js';
+import { archive, run, spec, tempDir } from '../support/cli-helpers.js';
 
 t.test('usage errors (options): exit 2, nothing on stdout, a message on stderr saying what to fix', async (t) => {
   const cwd = tempDir(t);
   const root = join(cwd, 'data');
   await archive(root);
-  const deep = join(root, 'acme', 'camp-2025', '02001000');
   const shallowDir = join(cwd, 'loose');
   mkdirSync(shallowDir);
   await writeFile(join(shallowDir, 'x.tsv'), spec());

@@ -68,7 +68,7 @@ async function fakeGrafana(options: { token?: string; searchByName404?: boolean 
     return f;
   };
 
-  const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
     let raw = '';
     for await (const chunk of req) raw += chunk;
     const url = new URL(req.url!, 'http://x');
@@ -93,7 +93,7 @@ async function fakeGrafana(options: { token?: string; searchByName404?: boolean 
         id: nextId++,
         orgId: 1,
         name: body.name,
-        email: String(body.email ?? ''),
+        email: String((body.email as string | undefined) ?? ''),
         avatarUrl: '/avatar/x',
         memberCount: 0,
       };
@@ -182,7 +182,8 @@ async function fakeGrafana(options: { token?: string; searchByName404?: boolean 
       return f ? send(res, 200, folderJson(f)) : send(res, 404, { message: 'Folder not found' });
     }
     return send(res, 404, { message: 'Not found' });
-  });
+  };
+  const server = createServer((req, res) => void handle(req, res));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {

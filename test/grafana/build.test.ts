@@ -128,7 +128,7 @@ function checkDatasourcesFile(t: Test, rel: string, doc: Record<string, unknown>
   t.equal(doc.apiVersion, 1, `${rel}: apiVersion 1`);
   t.ok(Array.isArray(doc.datasources) && (doc.datasources as unknown[]).length > 0, `${rel}: datasources list`);
   for (const ds of doc.datasources as Array<Record<string, unknown>>) {
-    const what = `${rel} ${ds.name}`;
+    const what = `${rel} ${String(ds.name)}`;
     t.same(
       Object.keys(ds).filter((k) => !DS_KEYS.has(k)),
       [],

@@ -7,7 +7,7 @@
  * the panels' PromQL with the variables substituted.
  */
 import t from 'tap';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -46,11 +46,12 @@ t.test('monitoring dashboard queries against the real Prometheus', { skip: servi
   // only what Prometheus scraped from this test counts: the range starts now
   const started = new Date();
   const metrics = new Metrics();
-  const server = createServer(async (req, res) => {
+  const serveMetrics = async (req: IncomingMessage, res: ServerResponse) => {
     if (req.url !== '/metrics') return void res.writeHead(404).end();
     res.writeHead(200, { 'content-type': metrics.registry.contentType });
     res.end(await metrics.registry.metrics());
-  });
+  };
+  const server = createServer((req, res) => void serveMetrics(req, res));
   const listening = await new Promise<boolean>((resolve) => {
     server.once('error', () => resolve(false));
     server.listen(9464, '127.0.0.1', () => resolve(true));

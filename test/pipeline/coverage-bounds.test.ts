@@ -132,7 +132,7 @@ t.test('a file of more than 2^24 rows gives its coverage runs without throwing',
 });
 
 function scanner(): FileScanner {
-  return new FileScanner({ blockBytes: 256 * 1024, v002TimeZone: 'UTC', isValidZone: TimeZoneRules.isValid });
+  return new FileScanner({ blockBytes: 256 * 1024, v002TimeZone: 'UTC', isValidZone: (z) => TimeZoneRules.isValid(z) });
 }
 const HEAD = [
   'START_HEADER',

@@ -98,10 +98,10 @@ t.test(
         for (const [k, v] of filePoints[i])
           if (!expected.has(k.replace(/campaign=c,/, ''))) expected.set(k.replace(/campaign=c,/, ''), v);
       const influx = new Map([...(await pointsOf(env, company))].map(([k, v]) => [k.replace(/campaign=c,/, ''), v]));
-      t.equal(influx.size, expected.size, `${order}: InfluxDB holds exactly the distinct points`);
+      t.equal(influx.size, expected.size, `${order.join(',')}: InfluxDB holds exactly the distinct points`);
       let differing = 0;
       for (const [k, v] of expected) if (influx.get(k) !== v) differing++;
-      t.equal(differing, 0, `${order}: every InfluxDB point is the first file's`);
+      t.equal(differing, 0, `${order.join(',')}: every InfluxDB point is the first file's`);
 
       const want = new Map<string, Agg>();
       for (const [k, v] of expected) {
@@ -135,11 +135,11 @@ t.test(
          FROM core.hourly WHERE tenant = $1`,
         [company],
       );
-      t.equal(rows.rows.length, want.size, `${order}: one hourly row per channel and hour`);
+      t.equal(rows.rows.length, want.size, `${order.join(',')}: one hourly row per channel and hour`);
       t.equal(
         rows.rows.reduce((n, r) => n + Number(r.samples), 0),
         expected.size,
-        `${order}: samples add up to the distinct points`,
+        `${order.join(',')}: samples add up to the distinct points`,
       );
       let bad = 0;
       for (const r of rows.rows) {
@@ -156,7 +156,7 @@ t.test(
           bad++;
         }
       }
-      t.equal(bad, 0, `${order}: PostgreSQL hourly rows equal the distinct-point aggregates`);
+      t.equal(bad, 0, `${order.join(',')}: PostgreSQL hourly rows equal the distinct-point aggregates`);
       const ledger = await pool.query(
         'SELECT count(*)::int AS n, sum(duplicate_rows)::int AS dup FROM core.files WHERE tenant = $1',
         [company],

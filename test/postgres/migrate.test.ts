@@ -119,9 +119,9 @@ t.test('migrations against the real PostgreSQL', { skip: servicesSkip }, async (
         [...ROLES].sort(),
       );
       for (const r of roles) {
-        t.equal(r.rolcanlogin, false, `${r.rolname} cannot log in`);
-        t.equal(r.rolsuper, false, `${r.rolname} is no superuser`);
-        t.equal(r.rolbypassrls, false, `${r.rolname} does not bypass RLS`);
+        t.equal(r.rolcanlogin, false, `${String(r.rolname)} cannot log in`);
+        t.equal(r.rolsuper, false, `${String(r.rolname)} is no superuser`);
+        t.equal(r.rolbypassrls, false, `${String(r.rolname)} does not bypass RLS`);
       }
       t.equal(roles.find((r) => r.rolname === 'admin_donnees')!.rolcreaterole, true);
       t.same(roles.find((r) => r.rolname === 'lecteur_metabase')!.member_of, ['powerview_readers_all']);

@@ -7,7 +7,7 @@
  * POWERVIEW_TEST_OUTAGE_SECONDS shortens the outages (default 60).
  */
 import t, { type Test } from 'tap';
-import { cpSync, mkdirSync } from 'node:fs';
+import { cpSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -102,7 +102,7 @@ t.test('a taken file left in place: the pin goes; replaced meanwhile, the bytes 
 t.test('start-up: pins of a dead process go; the only copy of a file gets a visible name', async (t) => {
   const dir = deviceDir();
   const root = dirname(dirname(dirname(dir)));
-  const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+  const dead = spawnSync(process.execPath, ['-e', '0']).pid;
   const host = hostname()
     .replace(/[^A-Za-z0-9_-]/g, '_')
     .slice(0, 40);

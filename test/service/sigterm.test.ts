@@ -203,7 +203,7 @@ t.test(
     const stopLog = serve.logs().find((l) => l.event === 'serve_stop');
     if (stopLog)
       t.comment(
-        `serve_stop logged ${((Date.parse(String(stopLog.time)) - termAt) / 1000).toFixed(1)} s after SIGTERM (drained: ${stopLog.drained})`,
+        `serve_stop logged ${((Date.parse(String(stopLog.time)) - termAt) / 1000).toFixed(1)} s after SIGTERM (drained: ${String(stopLog.drained)})`,
       );
     // the bound, plus a little for closing the journal, the server and the connections
     t.ok(

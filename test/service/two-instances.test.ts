@@ -115,7 +115,7 @@ t.test(
     t.equal(first.value?.path, f1, 'first file out');
     // the pipeline asks for the next file, and at that very moment the first one is done
     const second = it.next();
-    s.done({ status: 'ok', moved_to: join(root, 'acme', 'camp', serial(1), 'parsed', 'x.tsv') } as never, first.value!);
+    s.done({ status: 'ok', moved_to: join(root, 'acme', 'camp', serial(1), 'parsed', 'x.tsv') } as never, first.value);
     const r = await second;
     t.equal(r.value?.path, f2, 'second file out');
     t.same(released, [], 'the claim is not released while a file of the device is still to be processed');

@@ -219,8 +219,8 @@ export async function startServe(t: Test, env: Record<string, string>, o: ServeO
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
-  child.stdout!.on('data', () => {});
-  child.stderr!.on('data', (d: Buffer) => (stderr += d));
+  child.stdout.on('data', () => {});
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );

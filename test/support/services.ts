@@ -209,7 +209,7 @@ export async function pointsOf(
     for (const row of s.values) {
       s.columns.forEach((col, i) => {
         if (col === 'time' || row[i] === null) return;
-        out.set(`${s.name},${tags} ${col} ${row[0]}`, Number(row[i]));
+        out.set(`${s.name},${tags} ${col} ${String(row[0])}`, Number(row[i]));
       });
     }
   }
@@ -266,8 +266,8 @@ export function runCli(
   });
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d));
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const done = new Promise<CliResult>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
   return Object.assign(done, { child });
 }

@@ -54,8 +54,8 @@ export function runSftp(
   const child = spawn(SFTP, ['-b', batch, '-D', server], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d));
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   let done = false;
   const p = new Promise<SftpRun>((resolve) =>
     child.on('exit', (code) => ((done = true), resolve({ code, stdout, stderr }))),

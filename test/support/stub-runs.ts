@@ -41,7 +41,7 @@ export async function server(
 ): Promise<string> {
   const s = createServer((req, res) => {
     let body = '';
-    req.on('data', (d: Buffer) => (body += d));
+    req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => handler(req, body, res));
   });
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));

@@ -36,7 +36,7 @@ export function scan(file: Buffer, options: InProcessOptions = {}): ScanResult {
   const scanner = new FileScanner({
     blockBytes: options.blockBytes ?? 256 * 1024,
     v002TimeZone: options.v002TimeZone ?? 'UTC',
-    isValidZone: TimeZoneRules.isValid,
+    isValidZone: (z) => TimeZoneRules.isValid(z),
   });
   const sizes = options.chunks && options.chunks.length > 0 ? options.chunks : [Math.max(1, file.length)];
   let pos = 0;

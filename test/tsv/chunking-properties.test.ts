@@ -99,7 +99,7 @@ const specArb: fc.Arbitrary<{ spec: FileSpec; zone: string }> = fc
     zone: fc.constantFrom('UTC', 'Europe/Paris'),
   })
   .map(({ zone, localZone, ...rest }) => ({
-    spec: { ...rest, ...(rest.format === 'v003' && localZone ? { localZone } : {}) } as FileSpec,
+    spec: { ...rest, ...(rest.format === 'v003' && localZone ? { localZone } : {}) },
     zone,
   }));
 
@@ -183,8 +183,12 @@ t.test('generated files: defects are seen the same way whatever the chunking', a
   for (const chunks of [[1], [2], [3], [5, 1], [4096]]) {
     for (const blockBytes of [1, 17, 100, 1000]) {
       const r = runInProcess(file, { chunks, blockBytes });
-      t.equal(r.lp, ref.lp, `chunks ${chunks} blockBytes ${blockBytes}: same line protocol`);
-      t.same(exactStats(r.stats), exactStats(ref.stats), `chunks ${chunks} blockBytes ${blockBytes}: same stats`);
+      t.equal(r.lp, ref.lp, `chunks ${chunks.join(',')} blockBytes ${blockBytes}: same line protocol`);
+      t.same(
+        exactStats(r.stats),
+        exactStats(ref.stats),
+        `chunks ${chunks.join(',')} blockBytes ${blockBytes}: same stats`,
+      );
     }
   }
 });
@@ -576,7 +580,7 @@ function agreesWithOracle(file: Buffer, chunks: number[], blockBytes: number): v
 const utcSpecArb = baseSpecArb.map((spec) => {
   const { localZone: _drop, ...rest } = spec;
   void _drop;
-  return rest as FileSpec;
+  return rest;
 });
 
 t.test('generated files agree with a naive reference parser (UTC)', async (t) => {

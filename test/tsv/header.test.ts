@@ -10,7 +10,7 @@ import {
 import { ErrorCodes, FileFormatError } from '../../src/errors.js';
 import { TimeZoneRules } from '../../src/tsv/timezone.js';
 
-const OPTS: HeaderOptions = { v002TimeZone: 'Europe/Paris', isValidZone: TimeZoneRules.isValid };
+const OPTS: HeaderOptions = { v002TimeZone: 'Europe/Paris', isValidZone: (z) => TimeZoneRules.isValid(z) };
 const M = '02000800';
 const S = '04001002';
 const S2 = '04001013';

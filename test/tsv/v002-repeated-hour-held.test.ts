@@ -95,7 +95,11 @@ t.test('scanner: a file starting in the repeated hour and going on into winter t
   const scan = async (spec: FileSpec) => {
     const p = join(dir, 'f.tsv');
     await writeTsv(p, spec);
-    const s = new FileScanner({ blockBytes: 256, v002TimeZone: 'Europe/Paris', isValidZone: TimeZoneRules.isValid });
+    const s = new FileScanner({
+      blockBytes: 256,
+      v002TimeZone: 'Europe/Paris',
+      isValidZone: (z) => TimeZoneRules.isValid(z),
+    });
     s.push(readFileSync(p));
     return s.end();
   };

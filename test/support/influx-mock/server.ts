@@ -128,7 +128,7 @@ export class InfluxMock {
       void this.handle(req, res).catch((err: unknown) => {
         if (!res.headersSent) {
           res.writeHead(500, { 'content-type': 'text/plain' });
-          res.end(`mock failure: ${(err as Error)?.stack ?? err}`);
+          res.end(`mock failure: ${(err as Error)?.stack ?? String(err)}`);
         } else res.destroy();
       });
     });

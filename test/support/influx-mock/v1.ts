@@ -11,7 +11,7 @@
  */
 import type { InfluxMock } from './server.js';
 import type { AuthRefusal, RecordedRequest, ReplyFn } from './types.js';
-import { jsonString, NS_PER, type ParsedLine } from './line-protocol.js';
+import { jsonString, NS_PER } from './line-protocol.js';
 import { legacyCredentials } from './v2-auth.js';
 import { resourceTokenOf, v3AuthenticateV1 } from './v3.js';
 

@@ -123,7 +123,7 @@ export function queryV2(mock: InfluxMock, rec: RecordedRequest, reply: ReplyFn):
     return reply(404, { code: 'not found', message: `organization name "${rec.query.org}" not found` });
   let flux = '';
   try {
-    flux = String((JSON.parse(rec.text) as { query?: unknown }).query ?? '');
+    flux = String((JSON.parse(rec.text) as { query?: string }).query ?? '');
   } catch {
     flux = rec.text;
   }

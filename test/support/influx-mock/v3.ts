@@ -311,7 +311,7 @@ function schemaCheck(mock: InfluxMock, db: string): (p: ParsedLine) => string | 
       }
       columns = new Set();
     }
-    const added = [...Object.keys(p.tags), ...Object.keys(p.fields), 'time'].filter((c) => !columns!.has(c));
+    const added = [...Object.keys(p.tags), ...Object.keys(p.fields), 'time'].filter((c) => !columns.has(c));
     if (columns.size + added.length > limits.columnsPerTable) {
       return `Update to schema would exceed number of columns per table limit of ${limits.columnsPerTable} columns`;
     }
