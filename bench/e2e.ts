@@ -28,7 +28,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { Pool } from 'undici';
-import { servicesUp } from '../test/services.js';
+import { servicesUp } from '../test/support/services.js';
 import { generateArchive } from '../fixtures/generate.js';
 
 const projectRoot = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -231,7 +231,7 @@ async function product(db: string): Promise<{
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((r) => child.on('close', r));
   const seconds = (performance.now() - t0) / 1000;
   if (code !== 0) throw new Error(`powerview ingest exited ${code}`);

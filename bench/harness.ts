@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { servicesUp } from '../test/services.js';
+import { servicesUp } from '../test/support/services.js';
 
 export const projectRoot = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 export const cli = join(projectRoot, 'bin', 'powerview.js');

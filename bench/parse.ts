@@ -90,7 +90,11 @@ async function main(): Promise<void> {
   let lpBytes = 0;
   for (let i = 0; i < iterations; i++) {
     const t0 = performance.now();
-    const scanner = new FileScanner({ blockBytes: 256 * 1024, v002TimeZone: zone, isValidZone: TimeZoneRules.isValid });
+    const scanner = new FileScanner({
+      blockBytes: 256 * 1024,
+      v002TimeZone: zone,
+      isValidZone: (z) => TimeZoneRules.isValid(z),
+    });
     scanner.push(data);
     const scan = scanner.end();
     const table = buildSeriesTable(scan.header, { company: 'acme', campaign: 'bench' });

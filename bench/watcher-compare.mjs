@@ -24,7 +24,7 @@ if (mode === 'build') {
   }
   process.exit(0);
 }
-const inotify = () => { let n = 0; for (const fd of readdirSync('/proc/self/fd')) { try { if (readlinkSync(`/proc/self/fd/${fd}`) !== 'anon_inode:inotify') continue; n += readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8').split('\n').filter((l) => l.startsWith('inotify wd:')).length; } catch {} } return n; };
+const inotify = () => { let n = 0; for (const fd of readdirSync('/proc/self/fd')) { try { if (readlinkSync(`/proc/self/fd/${fd}`) !== 'anon_inode:inotify') continue; n += readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8').split('\n').filter((l) => l.startsWith('inotify wd:')).length; } catch { /* the fd closed meanwhile */ } } return n; };
 const rss = () => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))[1]) / 1024;
 const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
 const devices = [];

@@ -2,7 +2,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCodes, FileFormatError, PowerViewError, StoreError, TenantNameError, UsageError } from '../src/errors.js';
-import { projectRoot } from './helpers.js';
+import { projectRoot } from './support/helpers.js';
 
 t.test('every error code is documented in docs/errors.md, and nothing else is', async (t) => {
   const doc = readFileSync(join(projectRoot, 'docs', 'errors.md'), 'utf8');

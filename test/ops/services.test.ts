@@ -8,12 +8,13 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import t from 'tap';
+import { servicesScript, servicesSkip } from '../support/services.js';
 
-// tests run from dist/test/ops
-const script = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'ops', 'services.sh');
+// the script itself, not the shared services: importing the harness still marks this file as a service test
+// (npm run test:unit leaves it out: it starts real servers)
+const script = servicesScript;
 
 const haveBinaries =
   spawnSync('bash', [
@@ -21,12 +22,9 @@ const haveBinaries =
     'command -v influxd && command -v prometheus && command -v curl && ' +
       '{ ls /usr/lib/postgresql/*/bin/postgres || command -v postgres; }',
   ]).status === 0;
-const servicesSkip =
-  process.env.POWERVIEW_SKIP_SERVICES === '1'
-    ? 'POWERVIEW_SKIP_SERVICES=1: real-service tests skipped'
-    : haveBinaries
-      ? false
-      : 'postgres, influxd, prometheus or curl absent (ops/services.sh install installs them)';
+const skip =
+  servicesSkip ||
+  (haveBinaries ? false : 'postgres, influxd, prometheus or curl absent (ops/services.sh install installs them)');
 
 /** free TCP ports on 127.0.0.1, held together while picked so they differ */
 async function freePorts(n: number): Promise<number[]> {
@@ -138,7 +136,7 @@ t.test('unknown commands and services exit 2, malformed settings exit 1', async 
   t.equal(run(['help']).code, 0);
 });
 
-t.test('up twice, a stale pid file, down, up again', { skip: servicesSkip, timeout: 110_000 }, async (t) => {
+t.test('up twice, a stale pid file, down, up again', { skip, timeout: 110_000 }, async (t) => {
   const { dir, run } = await sandbox();
   const state = join(dir, 'services');
   t.teardown(() => {
