@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { ErrorCodes } from '../errors.js';
 import { DatabaseError, MigrationError, toDatabaseError } from './errors.js';
+import { withTransaction } from './db.js';
 import { lineOf, loadMigrations, type Migration } from './migrations.js';
 
 /** Key of the session advisory lock that serialises migrators of one database. */
@@ -122,8 +123,7 @@ async function bootstrap(client: PoolClient): Promise<void> {
     "SELECT to_regclass('core.schema_migrations') IS NOT NULL AS exists",
   );
   if (r.rows[0].exists) return;
-  await client.query('BEGIN');
-  try {
+  await withTransaction(client, async () => {
     await client.query('CREATE SCHEMA IF NOT EXISTS core');
     await client.query(`CREATE TABLE core.schema_migrations (
       version int PRIMARY KEY,
@@ -134,11 +134,7 @@ async function bootstrap(client: PoolClient): Promise<void> {
     await client.query(
       "COMMENT ON TABLE core.schema_migrations IS 'migrations applied by powerview migrate (src/postgres/migrations/NNN_name.sql)'",
     );
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  }
+  });
 }
 
 async function appliedRows(client: PoolClient): Promise<AppliedRow[]> {
@@ -177,31 +173,25 @@ const maxVersion = (rows: AppliedRow[]): number | null =>
 
 async function applyOne(client: PoolClient, m: Migration): Promise<AppliedMigration> {
   const t0 = performance.now();
-  await client.query('BEGIN');
   try {
-    // names in migrations are schema-qualified; pg_catalog only, so an unqualified one fails instead of landing in public
-    await client.query("SET LOCAL search_path = pg_catalog; SET LOCAL client_min_messages = 'warning'");
-    let ranAs: string;
-    if (m.runAs === 'owner' && (await canBecomeOwner(client))) {
-      await client.query(`SET LOCAL ROLE ${OWNER_ROLE}`);
-      ranAs = OWNER_ROLE;
-    } else {
-      ranAs = (await client.query<{ u: string }>('SELECT current_user AS u')).rows[0].u;
-    }
-    try {
-      await client.query(m.sql);
-    } catch (err) {
-      throw migrationFailure(m, err);
-    }
-    await client.query('INSERT INTO core.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
-      m.version,
-      m.name,
-      m.checksum,
-    ]);
-    await client.query('COMMIT');
+    const ranAs = await withTransaction(client, async () => {
+      // names in migrations are schema-qualified; pg_catalog only, so an unqualified one fails instead of landing in public
+      await client.query("SET LOCAL search_path = pg_catalog; SET LOCAL client_min_messages = 'warning'");
+      const as = await runAs(client, m);
+      try {
+        await client.query(m.sql);
+      } catch (err) {
+        throw migrationFailure(m, err);
+      }
+      await client.query('INSERT INTO core.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
+        m.version,
+        m.name,
+        m.checksum,
+      ]);
+      return as;
+    });
     return { ...info(m), ran_as: ranAs, duration_ms: Math.round(performance.now() - t0) };
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
     if (err instanceof MigrationError) throw err;
     const db = toDatabaseError(err, `migration ${m.file}`);
     throw new MigrationError(ErrorCodes.MIGRATION_FAILED, db.message, {
@@ -210,6 +200,15 @@ async function applyOne(client: PoolClient, m: Migration): Promise<AppliedMigrat
       cause: err,
     });
   }
+}
+
+/** Switches the transaction to the owner role when the migration and the session allow it; the role it runs as. */
+async function runAs(client: PoolClient, m: Migration): Promise<string> {
+  if (m.runAs === 'owner' && (await canBecomeOwner(client))) {
+    await client.query(`SET LOCAL ROLE ${OWNER_ROLE}`);
+    return OWNER_ROLE;
+  }
+  return (await client.query<{ u: string }>('SELECT current_user AS u')).rows[0].u;
 }
 
 async function canBecomeOwner(client: PoolClient): Promise<boolean> {
