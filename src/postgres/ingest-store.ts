@@ -114,8 +114,10 @@ export class IngestStore {
    */
   async recordFailure(report: FileReport, runId: string): Promise<void> {
     if (!report.sha256) return;
-    await this.ensureTenant(report.company, report.campaign);
-    await insertFailureRow(this.pool, report, report.sha256, runId);
+    // the report names the tenant after its folder, `<company>/<campaign>/<device>/`
+    const tenant = report.company;
+    await this.ensureTenant(tenant, report.campaign);
+    await insertFailureRow(this.pool, tenant, report, report.sha256, runId);
   }
 
   private async commitGroup(inputs: CommitInput[]): Promise<number[]> {

@@ -99,8 +99,8 @@ export async function upsertDevice(client: ClientBase, tenant: string, header: F
   );
 }
 
-const INSERT_ERROR = `INSERT INTO core.files (tenant, campaign, device_master_sn, path, sha256, size, export_time, status,
-    rows, points, invalid_timestamps, invalid_values, truncated_rows, error, run_id)
+const INSERT_ERROR = `INSERT INTO core.files (tenant, campaign, device_master_sn, path, sha256, size, export_time,
+    status, rows, points, invalid_timestamps, invalid_values, truncated_rows, error, run_id)
   VALUES ($1,$2,$3,$4,$5,$6,$7,'error',$8,$9,$10,$11,$12,$13,$14)
   ON CONFLICT (tenant, sha256) DO UPDATE SET path = EXCLUDED.path, error = EXCLUDED.error, run_id = EXCLUDED.run_id,
     ingested_at = now()
@@ -111,9 +111,15 @@ const INSERT_ERROR = `INSERT INTO core.files (tenant, campaign, device_master_sn
  * and campaign rows must exist). A later upload of the same bytes replaces the
  * row; an ingested file is never overwritten by a failure.
  */
-export async function insertFailureRow(pool: Pool, report: FileReport, sha256: string, runId: string): Promise<void> {
+export async function insertFailureRow(
+  pool: Pool,
+  tenant: string,
+  report: FileReport,
+  sha256: string,
+  runId: string,
+): Promise<void> {
   await pool.query(INSERT_ERROR, [
-    report.company,
+    tenant,
     report.campaign,
     report.master_sn ?? report.device,
     report.path,
