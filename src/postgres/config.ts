@@ -41,7 +41,8 @@ export function resolvePgConfig(flags: PgFlags = {}, env: NodeJS.ProcessEnv = pr
   if (env.DATABASE_URL) return fromUrl(env.DATABASE_URL, 'DATABASE_URL');
   if (!PG_VARS.some((k) => env[k])) {
     throw new UsageError(
-      'no PostgreSQL configured: set DATABASE_URL (postgres://user:password@host:port/database), pass --database-url, or set the PG* variables (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE)',
+      'no PostgreSQL configured: set DATABASE_URL (postgres://user:password@host:port/database), ' +
+        'pass --database-url, or set the PG* variables (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE)',
       ErrorCodes.CONFIG,
     );
   }
@@ -115,7 +116,7 @@ function build(c: {
     source: c.source,
   };
   Object.defineProperty(config, 'password', { value: c.password, enumerable: false });
-  return Object.freeze(config) as PgConfig;
+  return Object.freeze(config);
 }
 
 function parsePort(text: string | undefined, what: string): number {

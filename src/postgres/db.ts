@@ -53,3 +53,30 @@ export function clientConfigOf(config: PgConfig): pg.ClientConfig {
     ssl: sslOf(config),
   };
 }
+
+export interface TransactionOptions {
+  /** Called when the ROLLBACK after a failure fails too (the connection is likely gone: release it broken). */
+  onRollbackError?: (err: unknown) => void;
+}
+
+/**
+ * Runs `fn` inside BEGIN … COMMIT on `client`. When `fn` or the COMMIT fails,
+ * the transaction is rolled back and the first error rethrown: a ROLLBACK that
+ * fails as well (lost connection) is reported to `onRollbackError`, never in
+ * place of the cause.
+ */
+export async function withTransaction<C extends pg.ClientBase, T>(
+  client: C,
+  fn: (client: C) => Promise<T>,
+  options: TransactionOptions = {},
+): Promise<T> {
+  await client.query('BEGIN');
+  try {
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch((rollbackErr: unknown) => options.onRollbackError?.(rollbackErr));
+    throw err;
+  }
+}

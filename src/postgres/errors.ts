@@ -12,7 +12,10 @@ export class DatabaseError extends PowerViewError {
   }
 }
 
-/** A migration could not be applied; `file` names it, `line` (1-based) points into it when the server gave a position. */
+/**
+ * A migration could not be applied; `file` names it, `line` (1-based) points
+ * into it when the server gave a position.
+ */
 export class MigrationError extends DatabaseError {
   readonly file?: string;
   readonly line?: number;
@@ -63,7 +66,10 @@ export const PG_FAILURE_OWNERS: ReadonlyArray<{ sqlStates: readonly string[]; ow
 ];
 
 /** `22xxx` matches a class, `57014` one code. */
-const matches = (pattern: string, code: string): boolean => [...pattern].every((c, i) => c === 'x' || c === code[i]);
+const matches = (pattern: string, code: string): boolean => {
+  for (let i = 0; i < pattern.length; i++) if (pattern[i] !== 'x' && pattern[i] !== code[i]) return false;
+  return true;
+};
 
 /**
  * Whose failure `err` is (see PG_FAILURE_OWNERS). Without a SQLSTATE: a
@@ -89,8 +95,23 @@ export function failureOwner(err: unknown): { owner: FailureOwner; cause: string
 }
 
 /** node-postgres and pg-pool messages of a session that is gone or never came (no SQLSTATE). */
-const LOST_CONNECTION =
-  /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed|Cannot use a pool after calling end|not queryable|terminated|ECONNREFUSED|ECONNRESET|EPIPE|socket hang up/i;
+const LOST_CONNECTION = new RegExp(
+  [
+    'Connection terminated',
+    'connection timeout',
+    'timeout exceeded when trying to connect',
+    'Client has encountered a connection error',
+    'Client was closed',
+    'Cannot use a pool after calling end',
+    'not queryable',
+    'terminated',
+    'ECONNREFUSED',
+    'ECONNRESET',
+    'EPIPE',
+    'socket hang up',
+  ].join('|'),
+  'i',
+);
 
 /** SQLSTATEs meaning "could not get a working session": class 08, shutdown/startup (57P0x), too many connections. */
 const UNAVAILABLE_STATES = /^(08|57P0[1-4]|53300)/;

@@ -1,6 +1,8 @@
 import type { Pool, PoolClient } from 'pg';
 import { ErrorCodes } from '../errors.js';
 import { DatabaseError, MigrationError, toDatabaseError } from './errors.js';
+import { withTransaction } from './db.js';
+import { appliedRows, bootstrap, checkApplied, type AppliedRow } from './migration-ledger.js';
 import { lineOf, loadMigrations, type Migration } from './migrations.js';
 
 /** Key of the session advisory lock that serialises migrators of one database. */
@@ -42,12 +44,6 @@ export interface MigrateResult {
   version: number | null;
 }
 
-interface AppliedRow {
-  version: number;
-  name: string;
-  checksum: string;
-}
-
 const info = (m: Migration): MigrationInfo => ({
   version: m.version,
   name: m.name,
@@ -60,7 +56,8 @@ const info = (m: Migration): MigrationInfo => ({
  * core.schema_migrations. Safe to run concurrently (a session advisory lock
  * serialises migrators of a database; the second finds nothing to do) and
  * to repeat (applied versions are skipped). Before anything is applied, every
- * applied version must still exist with the same checksum.
+ * applied version must still exist with the same checksum (comments aside:
+ * migration-checksum.ts); one recorded by an older PowerView is accepted.
  */
 export async function migrate(pool: Pool, options: MigrateOptions = {}): Promise<MigrateResult> {
   const migrations = await loadMigrations(options.dir);
@@ -111,64 +108,8 @@ export async function migrate(pool: Pool, options: MigrateOptions = {}): Promise
     if (locked && !broken)
       await client
         .query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY.toString()])
-        .catch((e: Error) => (broken = e));
+        .catch((e: unknown) => (broken = e as Error));
     client.release(broken);
-  }
-}
-
-/** Schema core and the ledger, created by the connecting role when missing (001_roles.sql hands them to admin_donnees). */
-async function bootstrap(client: PoolClient): Promise<void> {
-  const r = await client.query<{ exists: boolean }>(
-    "SELECT to_regclass('core.schema_migrations') IS NOT NULL AS exists",
-  );
-  if (r.rows[0].exists) return;
-  await client.query('BEGIN');
-  try {
-    await client.query('CREATE SCHEMA IF NOT EXISTS core');
-    await client.query(`CREATE TABLE core.schema_migrations (
-      version int PRIMARY KEY,
-      name text NOT NULL,
-      checksum text NOT NULL,
-      applied_at timestamptz NOT NULL DEFAULT now()
-    )`);
-    await client.query(
-      "COMMENT ON TABLE core.schema_migrations IS 'migrations applied by powerview migrate (src/postgres/migrations/NNN_name.sql)'",
-    );
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  }
-}
-
-async function appliedRows(client: PoolClient): Promise<AppliedRow[]> {
-  const exists = await client.query<{ exists: boolean }>(
-    "SELECT to_regclass('core.schema_migrations') IS NOT NULL AS exists",
-  );
-  if (!exists.rows[0].exists) return [];
-  const r = await client.query<AppliedRow>(
-    'SELECT version, name, checksum FROM core.schema_migrations ORDER BY version',
-  );
-  return r.rows;
-}
-
-function checkApplied(migrations: Migration[], applied: AppliedRow[]): void {
-  const byVersion = new Map(migrations.map((m) => [m.version, m]));
-  for (const row of applied) {
-    const m = byVersion.get(row.version);
-    if (!m) {
-      throw new MigrationError(
-        ErrorCodes.MIGRATION_UNKNOWN,
-        `the database has migration ${row.version} (${row.name}) applied, which this build does not have: it was migrated by a newer PowerView`,
-      );
-    }
-    if (m.checksum !== row.checksum) {
-      throw new MigrationError(
-        ErrorCodes.MIGRATION_CHECKSUM,
-        `migration ${m.file} was modified after it was applied (checksum ${m.checksum.slice(0, 12)}…, applied ${row.checksum.slice(0, 12)}…): restore it and put the change in a new migration`,
-        { file: m.file },
-      );
-    }
   }
 }
 
@@ -177,31 +118,26 @@ const maxVersion = (rows: AppliedRow[]): number | null =>
 
 async function applyOne(client: PoolClient, m: Migration): Promise<AppliedMigration> {
   const t0 = performance.now();
-  await client.query('BEGIN');
   try {
-    // names in migrations are schema-qualified; pg_catalog only, so an unqualified one fails instead of landing in public
-    await client.query("SET LOCAL search_path = pg_catalog; SET LOCAL client_min_messages = 'warning'");
-    let ranAs: string;
-    if (m.runAs === 'owner' && (await canBecomeOwner(client))) {
-      await client.query(`SET LOCAL ROLE ${OWNER_ROLE}`);
-      ranAs = OWNER_ROLE;
-    } else {
-      ranAs = (await client.query<{ u: string }>('SELECT current_user AS u')).rows[0].u;
-    }
-    try {
-      await client.query(m.sql);
-    } catch (err) {
-      throw migrationFailure(m, err);
-    }
-    await client.query('INSERT INTO core.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
-      m.version,
-      m.name,
-      m.checksum,
-    ]);
-    await client.query('COMMIT');
+    const ranAs = await withTransaction(client, async () => {
+      // names in migrations are schema-qualified; pg_catalog only, so an unqualified one fails
+      // instead of landing in public
+      await client.query("SET LOCAL search_path = pg_catalog; SET LOCAL client_min_messages = 'warning'");
+      const as = await runAs(client, m);
+      try {
+        await client.query(m.sql);
+      } catch (err) {
+        throw migrationFailure(m, err);
+      }
+      await client.query('INSERT INTO core.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
+        m.version,
+        m.name,
+        m.checksum,
+      ]);
+      return as;
+    });
     return { ...info(m), ran_as: ranAs, duration_ms: Math.round(performance.now() - t0) };
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
     if (err instanceof MigrationError) throw err;
     const db = toDatabaseError(err, `migration ${m.file}`);
     throw new MigrationError(ErrorCodes.MIGRATION_FAILED, db.message, {
@@ -212,9 +148,19 @@ async function applyOne(client: PoolClient, m: Migration): Promise<AppliedMigrat
   }
 }
 
+/** Switches the transaction to the owner role when the migration and the session allow it; the role it runs as. */
+async function runAs(client: PoolClient, m: Migration): Promise<string> {
+  if (m.runAs === 'owner' && (await canBecomeOwner(client))) {
+    await client.query(`SET LOCAL ROLE ${OWNER_ROLE}`);
+    return OWNER_ROLE;
+  }
+  return (await client.query<{ u: string }>('SELECT current_user AS u')).rows[0].u;
+}
+
 async function canBecomeOwner(client: PoolClient): Promise<boolean> {
   const r = await client.query<{ ok: boolean }>(
-    `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1 AND pg_catalog.pg_has_role(current_user, oid, 'MEMBER')) AS ok`,
+    `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles
+                     WHERE rolname = $1 AND pg_catalog.pg_has_role(current_user, oid, 'MEMBER')) AS ok`,
     [OWNER_ROLE],
   );
   return r.rows[0].ok;
@@ -244,7 +190,7 @@ function migrationFailure(m: Migration, err: unknown): MigrationError {
 }
 
 function isConnectionError(err: unknown): boolean {
-  const code = (err as { code?: string })?.code;
+  const code = (err as { code?: string } | null | undefined)?.code;
   return !code || !/^[0-9A-Z]{5}$/.test(code) || code.startsWith('08') || code.startsWith('57P');
 }
 
@@ -257,7 +203,8 @@ export async function assertMigrated(pool: Pool, dir?: string): Promise<void> {
   if (result.pending.length) {
     throw new DatabaseError(
       ErrorCodes.NOT_MIGRATED,
-      `the database lacks ${result.pending.length} migration(s) (${result.pending.map((p) => p.file).join(', ')}): run powerview migrate`,
+      `the database lacks ${result.pending.length} migration(s) ` +
+        `(${result.pending.map((p) => p.file).join(', ')}): run powerview migrate`,
     );
   }
 }

@@ -115,9 +115,10 @@ interface LegacyAuthorization {
   permissions: Permission[];
 }
 
-function json<T>(reply: Reply, what: string): T {
+/** The reply's body parsed; the caller names the shape InfluxDB documents for it. */
+function json(reply: Reply, what: string): unknown {
   try {
-    return JSON.parse(reply.body) as T;
+    return JSON.parse(reply.body);
   } catch {
     throw new StoreError(ErrorCodes.STORE_REJECTED, `InfluxDB ${what}: not JSON: ${reply.body.slice(0, 200)}`, {
       status: reply.status,
@@ -181,14 +182,16 @@ async function ensureV2Reader(
     const found =
       listed.status === 404
         ? undefined
-        : (json<{ authorizations?: LegacyAuthorization[] }>(listed, 'authorizations').authorizations ?? []).find(
+        : ((json(listed, 'authorizations') as { authorizations?: LegacyAuthorization[] }).authorizations ?? []).find(
             (a) => a.token === login,
           );
     if (found && found.orgID !== orgID) {
-      // names are unique across the server: this one belongs to another organisation (another deployment?) — not ours to replace
+      // names are unique across the server: this one belongs to another organisation (another deployment?),
+      // not ours to replace
       throw new StoreError(
         ErrorCodes.STORE_REJECTED,
-        `InfluxDB: the v1 authorization ${login} belongs to another organisation (${found.orgID}); remove it or use that organisation (INFLUX_ORG)`,
+        `InfluxDB: the v1 authorization ${login} belongs to another organisation (${found.orgID}); ` +
+          'remove it or use that organisation (INFLUX_ORG)',
       );
     }
     if (found && readsOnly(found, orgID, bucketID)) {
@@ -216,7 +219,7 @@ async function ensureV2Reader(
     // EConflict is 422 on 2.x, kit/transport/http/error_handler.go): someone else's create won, look again
     if (v2Conflict(made)) continue;
     if (made.status !== 201) throw failed(`create the authorization ${login}`, made);
-    auth = json<LegacyAuthorization>(made, 'authorization');
+    auth = json(made, 'authorization') as LegacyAuthorization;
   }
   if (!auth)
     throw new StoreError(
@@ -283,7 +286,7 @@ async function ensureV3Reader(
       made = await http.request('POST', `${base}/api/v3/enterprise/configure/token`, body, jsonHeaders);
       if (made.status !== 201 && made.status !== 200) throw failed(`create the read token ${login}`, made);
     }
-    const token = json<{ token?: string }>(made, 'read token').token;
+    const token = (json(made, 'read token') as { token?: string }).token;
     if (!token)
       throw new StoreError(ErrorCodes.STORE_REJECTED, `InfluxDB create the read token ${login}: no token in the reply`);
     await slot.put(login, token);
@@ -297,14 +300,15 @@ async function ensureDbrp(http: InfluxHttp, orgID: string, bucketID: string, db:
   const listed = await http.request('GET', `${base}?${new URLSearchParams({ orgID, db })}`);
   if (listed.status !== 200) throw failed(`list the DBRP mappings of ${db}`, listed);
   const mappings =
-    json<{ content?: Array<{ database: string; bucketID: string; default: boolean }> }>(listed, 'DBRP mappings')
+    (json(listed, 'DBRP mappings') as { content?: Array<{ database: string; bucketID: string; default: boolean }> })
       .content ?? [];
   const mine = mappings.filter((m) => m.database === db);
   if (mine.some((m) => m.bucketID === bucketID)) return;
   if (mine.length > 0) {
     throw new StoreError(
       ErrorCodes.STORE_REJECTED,
-      `InfluxDB: database "${db}" is mapped (DBRP) to another bucket than the tenant's (${bucketID}); remove that mapping (influx v1 dbrp list --db ${db})`,
+      `InfluxDB: database "${db}" is mapped (DBRP) to another bucket than the tenant's (${bucketID}); ` +
+        `remove that mapping (influx v1 dbrp list --db ${db})`,
     );
   }
   const made = await http.request(
@@ -315,11 +319,12 @@ async function ensureDbrp(http: InfluxHttp, orgID: string, bucketID: string, db:
   );
   if (v2Conflict(made)) {
     // 422 {"code":"conflict","message":"another DBRP mapping with same orgID, db, and rp exists"} (dbrp/service.go
-    // isDBRPUnique → dbrp/error.go ErrDBRPAlreadyExists, EConflict → 422): a concurrent provisioner made it — if it is ours, fine
+    // isDBRPUnique → dbrp/error.go ErrDBRPAlreadyExists, EConflict → 422): a concurrent provisioner made it;
+    // if it is ours, fine
     const again = await http.request('GET', `${base}?${new URLSearchParams({ orgID, db })}`);
     const now =
       again.status === 200
-        ? (json<{ content?: Array<{ database: string; bucketID: string }> }>(again, 'DBRP mappings').content ?? [])
+        ? ((json(again, 'DBRP mappings') as { content?: Array<{ database: string; bucketID: string }> }).content ?? [])
         : [];
     if (now.some((m) => m.database === db && m.bucketID === bucketID)) return;
   }

@@ -122,7 +122,7 @@ export async function provisionTenant(opts: ProvisionOptions): Promise<Provision
 
   let grafana: ProvisionResult['grafana'] = null;
   if (opts.grafanaDir) {
-    const catalog = await readCatalog(opts.pool, tenant).catch((err) => {
+    const catalog = await readCatalog(opts.pool, tenant).catch((err: unknown) => {
       throw toDatabaseError(err, `read the catalog of ${tenant}`);
     });
     const entry = catalog.tenants[0] ?? { tenant, timeZone: 'Europe/Paris', campaigns: campaign ? [campaign] : [] };

@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import type pg from 'pg';
+import { withTransaction } from '../postgres/db.js';
 import { toDatabaseError } from '../postgres/errors.js';
 
 /**
@@ -65,39 +66,19 @@ export class PgTokenVault implements TokenVault {
       throw toDatabaseError(err, 'connect for the InfluxDB read token');
     });
     let broken = false;
-    // a checked-out client has no pool listener: an 'error' (backend terminated while InfluxDB answers) would crash the process
+    // a checked-out client has no pool listener: an 'error' (backend terminated while InfluxDB answers)
+    // would crash the process
     const onError = () => {
       broken = true;
     };
     client.on('error', onError);
     try {
-      await client.query('BEGIN');
-      await client.query("SELECT pg_advisory_xact_lock(hashtext('powerview/influx-read-token'), hashtext($1))", [
-        tenant,
-      ]);
-      const slot: TokenSlot = {
-        get: async () => {
-          const { rows } = await client.query<{ sealed: string }>(
-            'SELECT sealed FROM core.influx_read_tokens WHERE tenant = $1',
-            [tenant],
-          );
-          return rows.length ? openToken(this.secret, tenant, rows[0].sealed) : null;
+      return await withTransaction(client, (client) => this.locked(client, tenant, fn), {
+        onRollbackError: () => {
+          broken = true;
         },
-        put: async (tokenName, token) => {
-          await client.query(
-            `INSERT INTO core.influx_read_tokens (tenant, token_name, sealed) VALUES ($1, $2, $3)
-             ON CONFLICT (tenant) DO UPDATE SET token_name = EXCLUDED.token_name, sealed = EXCLUDED.sealed, updated_at = now()`,
-            [tenant, tokenName, sealToken(this.secret, tenant, token)],
-          );
-        },
-      };
-      const result = await fn(slot);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {
-        broken = true;
       });
+    } catch (err) {
       if (
         err instanceof Error &&
         'code' in err &&
@@ -111,6 +92,29 @@ export class PgTokenVault implements TokenVault {
       client.off('error', onError);
       client.release(broken);
     }
+  }
+
+  /** Inside the transaction: the tenant's lock, then `fn` with the tenant's slot. */
+  private async locked<T>(client: pg.PoolClient, tenant: string, fn: (slot: TokenSlot) => Promise<T>): Promise<T> {
+    await client.query("SELECT pg_advisory_xact_lock(hashtext('powerview/influx-read-token'), hashtext($1))", [tenant]);
+    const slot: TokenSlot = {
+      get: async () => {
+        const { rows } = await client.query<{ sealed: string }>(
+          'SELECT sealed FROM core.influx_read_tokens WHERE tenant = $1',
+          [tenant],
+        );
+        return rows.length ? openToken(this.secret, tenant, rows[0].sealed) : null;
+      },
+      put: async (tokenName, token) => {
+        await client.query(
+          `INSERT INTO core.influx_read_tokens (tenant, token_name, sealed) VALUES ($1, $2, $3)
+           ON CONFLICT (tenant) DO UPDATE
+             SET token_name = EXCLUDED.token_name, sealed = EXCLUDED.sealed, updated_at = now()`,
+          [tenant, tokenName, sealToken(this.secret, tenant, token)],
+        );
+      },
+    };
+    return fn(slot);
   }
 }
 

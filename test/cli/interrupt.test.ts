@@ -8,8 +8,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { archive, cleanEnv, tempDir } from '../cli-helpers.js';
-import { cliPath } from '../helpers.js';
+import { archive, cleanEnv, tempDir } from '../support/cli-helpers.js';
+import { cliPath } from '../support/helpers.js';
 
 t.test('SIGINT while writes are held: exit 130, files in place, no spool', async (t) => {
   const cwd = tempDir(t);

@@ -6,7 +6,7 @@ import t from 'tap';
 import { existsSync, readdirSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { archive, run, tempDir, type Json } from '../cli-helpers.js';
+import { archive, run, tempDir, type Json } from '../support/cli-helpers.js';
 
 /** a port nothing listens on: bound, then released */
 async function closedPort(): Promise<number> {

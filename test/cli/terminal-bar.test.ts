@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { archive, hasScript, runTty, tempDir } from '../cli-helpers.js';
+import { archive, hasScript, runTty, tempDir } from '../support/cli-helpers.js';
 
 const skip = hasScript ? false : 'script(1) not available';
 

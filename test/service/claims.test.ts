@@ -7,7 +7,7 @@
 import t from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Claims } from '../../src/service/claims.js';
-import { servicesSkip, servicesUp } from '../services.js';
+import { servicesSkip, servicesUp } from '../support/services.js';
 
 t.setTimeout(600_000);
 

@@ -1,5 +1,5 @@
--- Schemas and the core tables (DESIGN §4). Schema core itself was created by
--- the migration runner together with core.schema_migrations.
+-- Schemas and the core tables (docs/architecture.md#postgresql-output-and-exactly-once).
+-- Schema core itself was created by the migration runner together with core.schema_migrations.
 
 COMMENT ON SCHEMA core IS 'PowerView: tenants, devices, channels, files ledger, runs, coverage, hourly aggregates';
 CREATE SCHEMA staging;
