@@ -574,9 +574,7 @@ export async function runIngestJob(
       : {}),
   };
   if (meta) {
-    const warning = storeFailure
-      ? 'InfluxDB unavailable'
-      : await meta.finish({ ...head, totals, files: [] }, options.metaWaitMs);
+    const warning = storeFailure ? 'InfluxDB unavailable' : await meta.finish({ ...head, totals }, options.metaWaitMs);
     if (warning) head.meta_warning = `run summary not written to ${metaDb}: ${warning}`;
     // a summary still retrying past its wait gives up (the data batches are all settled by now)
     if (warning && options.metaWaitMs !== undefined)

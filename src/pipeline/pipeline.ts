@@ -16,8 +16,9 @@ import type { LpSink } from './sink.js';
 import { FileStats } from './stats.js';
 import { HandOff, Slots } from '../util/flow.js';
 import type { BlockTask, BlockTaskResult } from './worker.js';
-import { FileCoverage, HOURLY_KEY, type HeldPoints, type Run } from './coverage.js';
-import { H, HOURLY_FIELDS, type BlockPlan } from '../tsv/block-parser.js';
+import { FileCoverage, type HeldPoints, type Run } from './coverage.js';
+import type { BlockPlan } from '../tsv/block-parser.js';
+import { mergeHourly } from '../tsv/hourly.js';
 import type { ScanResult } from '../tsv/scanner.js';
 import { takeFile, type Taken } from './lifecycle.js';
 
@@ -461,30 +462,5 @@ async function readFully(handle: FileHandle, buf: Uint8Array, position: number):
     const { bytesRead } = await handle.read(buf, done, buf.length - done, position + done);
     if (bytesRead === 0) throw new FileFormatError(ErrorCodes.READ, 'file shrank while being read');
     done += bytesRead;
-  }
-}
-
-/** Adds a block's packed hourly partials into the file's map (key: hour × 1024 + channel). */
-function mergeHourly(into: Map<number, Float64Array>, packed: Float64Array): void {
-  for (let i = 0; i < packed.length; i += HOURLY_FIELDS) {
-    const key = packed[i + H.hour] * HOURLY_KEY + packed[i + H.channel];
-    const cur = into.get(key);
-    if (!cur) {
-      into.set(key, packed.slice(i, i + HOURLY_FIELDS));
-      continue;
-    }
-    cur[H.samples] += packed[i + H.samples];
-    cur[H.sum] += packed[i + H.sum];
-    cur[H.min] = Math.min(cur[H.min], packed[i + H.min]);
-    cur[H.max] = Math.max(cur[H.max], packed[i + H.max]);
-    if (packed[i + H.firstTime] < cur[H.firstTime]) {
-      cur[H.firstTime] = packed[i + H.firstTime];
-      cur[H.firstValue] = packed[i + H.firstValue];
-    }
-    if (packed[i + H.lastTime] > cur[H.lastTime]) {
-      cur[H.lastTime] = packed[i + H.lastTime];
-      cur[H.lastValue] = packed[i + H.lastValue];
-    }
-    cur[H.energy] += packed[i + H.energy];
   }
 }
