@@ -1,7 +1,7 @@
 import { createWriteStream, openSync, type WriteStream } from 'node:fs';
 import { ErrorCodes, UsageError } from '../errors.js';
 import { once } from 'node:events';
-import type { FileTask } from './pipeline.js';
+import type { FileTask } from './parser.js';
 import type { LpSink as LineSink } from '../util/lp-sink.js';
 
 /** Where the pipeline's line protocol goes (src/util/lp-sink.ts), by file task. */
