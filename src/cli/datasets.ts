@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { environment } from '../config/config.js';
 import { PowerViewError, UsageError, ErrorCodes } from '../errors.js';
 import { describePg, resolvePgConfig } from '../postgres/config.js';
 import { readCatalog, renderDatasetDocs, writeDatasetDocs } from '../postgres/datasets.js';
@@ -13,15 +14,15 @@ export interface DatasetsDocsFlags {
 
 /** `powerview datasets docs`: one markdown page per catalog row and an index, from core.datasets_catalog. */
 export async function runDatasetsDocs(flags: DatasetsDocsFlags): Promise<number> {
-  const config = resolvePgConfig(flags);
+  const config = resolvePgConfig(flags, environment());
   const out = resolve(flags.out ?? 'docs/datasets');
   const pool = createPool(config, { max: 1, applicationName: 'powerview datasets' });
   try {
     const catalog = await readCatalog(pool);
-    const result = await writeDatasetDocs(out, renderDatasetDocs(catalog)).catch((err: Error) => {
-      throw new UsageError(`--out: cannot write the docs to ${out}: ${err.message}`, ErrorCodes.CONFIG);
+    const result = await writeDatasetDocs(out, renderDatasetDocs(catalog)).catch((err: unknown) => {
+      throw new UsageError(`--out: cannot write the docs to ${out}: ${(err as Error).message}`, ErrorCodes.CONFIG);
     });
-    if (!flags.json && process.stdout.isTTY === true) {
+    if (!flags.json && process.stdout.isTTY) {
       process.stdout.write(
         `${out}: ${result.written.length} file(s) written${result.removed.length ? `, ${result.removed.length} removed (${result.removed.join(', ')})` : ''}\n`,
       );

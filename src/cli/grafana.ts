@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { environment } from '../config/config.js';
 import { resolve } from 'node:path';
 import { ErrorCodes, PowerViewError, UsageError } from '../errors.js';
 import { resolveInfluxApi, resolveInfluxConfig, type InfluxFlags } from '../influx/config.js';
@@ -37,9 +38,9 @@ export interface ProvisionFlags extends DbFlags, InfluxFlags {
   dashboardsPath?: string;
 }
 
-const dashboardsPath = (flag: string | undefined): string => resolveDashboardsPath(flag);
+const dashboardsPath = (flag: string | undefined): string => resolveDashboardsPath(flag, environment());
 
-const human = (flags: { json?: boolean }): boolean => !flags.json && process.stdout.isTTY === true;
+const human = (flags: { json?: boolean }): boolean => !flags.json && process.stdout.isTTY;
 
 /** Runs `body` with a pool on the catalog database; database failures become an exit code with the error's code. */
 async function withCatalog(
@@ -47,7 +48,7 @@ async function withCatalog(
   what: string,
   body: (pool: ReturnType<typeof createPool>) => Promise<number>,
 ): Promise<number> {
-  const config = resolvePgConfig(flags);
+  const config = resolvePgConfig(flags, environment());
   const pool = createPool(config, { max: 2, applicationName: `powerview ${what}` });
   try {
     return await body(pool);
@@ -64,12 +65,14 @@ async function withCatalog(
 }
 
 async function catalogOf(pool: ReturnType<typeof createPool>, tenant?: string): Promise<GrafanaCatalog> {
-  return readCatalog(pool, tenant).catch((err) => {
+  return readCatalog(pool, tenant).catch((err: unknown) => {
     throw toDatabaseError(err, 'read core.tenants / core.campaigns');
   });
 }
 
-/** `powerview grafana build`: the whole provisioning tree from the catalog, byte for byte the same for the same catalog. */
+/**
+ * `powerview grafana build`: the whole provisioning tree from the catalog, byte for byte the same for the same catalog.
+ */
 export async function runGrafanaBuild(flags: GrafanaBuildFlags): Promise<number> {
   const out = resolve(flags.out ?? 'grafana');
   const path = dashboardsPath(flags.dashboardsPath);
@@ -83,7 +86,7 @@ export async function runGrafanaBuild(flags: GrafanaBuildFlags): Promise<number>
     );
     return 0;
   }
-  const influxApi = resolveInfluxApi(flags.influxApi);
+  const influxApi = resolveInfluxApi(flags.influxApi, environment());
   return withCatalog(flags, 'grafana build', async (pool) => {
     const catalog = await catalogOf(pool);
     const result = await writeTree(out, buildTree(catalog, { dashboardsPath: path, influxApi }));
@@ -103,7 +106,7 @@ export async function runGrafanaBuild(flags: GrafanaBuildFlags): Promise<number>
 
 /** `powerview grafana apply`: a team per tenant with View on its folder (Grafana HTTP API). */
 export async function runGrafanaApply(flags: GrafanaApplyFlags): Promise<number> {
-  const api = resolveGrafanaApi(flags);
+  const api = resolveGrafanaApi(flags, environment());
   return withCatalog(flags, 'grafana apply', async (pool) => {
     const result = await applyGrafana(await catalogOf(pool), api);
     if (human(flags)) {
@@ -120,7 +123,10 @@ export async function runGrafanaApply(flags: GrafanaApplyFlags): Promise<number>
   });
 }
 
-/** libpq sslmode → Grafana's (disable, require, verify-ca, verify-full); node-postgres treats allow/prefer as disable too. */
+/**
+ * libpq sslmode → Grafana's (disable, require, verify-ca, verify-full); node-postgres treats allow/prefer as disable
+ * too.
+ */
 function grafanaSslMode(mode: string): string {
   return mode === 'allow' || mode === 'prefer' ? 'disable' : mode;
 }
@@ -131,14 +137,14 @@ function grafanaSslMode(mode: string): string {
  * EnvironmentFile). Prints secrets: send it to a file only Grafana can read.
  */
 export async function runGrafanaEnv(flags: GrafanaEnvFlags): Promise<number> {
-  const secret = requireTenantSecret();
-  const pgConfig = resolvePgConfig(flags);
-  const influx = resolveInfluxConfig({ influxUrl: flags.influxUrl });
+  const env = environment();
+  const secret = requireTenantSecret(env);
+  const pgConfig = resolvePgConfig(flags, env);
+  const influx = resolveInfluxConfig({ influxUrl: flags.influxUrl }, env);
   return withCatalog(flags, 'grafana env', async (pool) => {
     const catalog = await catalogOf(pool, flags.tenant);
     if (flags.tenant && catalog.tenants.length === 0)
       throw new UsageError(`--tenant: no tenant "${flags.tenant}" in core.tenants`, ErrorCodes.USAGE);
-    const env = process.env;
     const vars = new Map<string, string>([
       // addresses as Grafana reaches them: already-set POWERVIEW_GRAFANA_* win (compose service names), else ours
       [GRAFANA_ENV.influxUrl, env[GRAFANA_ENV.influxUrl] || influx.url],
@@ -147,7 +153,8 @@ export async function runGrafanaEnv(flags: GrafanaEnvFlags): Promise<number> {
       [GRAFANA_ENV.pgSslMode, env[GRAFANA_ENV.pgSslMode] || grafanaSslMode(pgConfig.sslMode)],
       [GRAFANA_ENV.prometheusUrl, env[GRAFANA_ENV.prometheusUrl] || 'http://127.0.0.1:9090'],
     ]);
-    // InfluxDB 3 Enterprise: the tenant's resource token, kept sealed by provisioning (the datasource sends it as `Authorization: Token …`)
+    // InfluxDB 3 Enterprise: the tenant's resource token, kept sealed by provisioning (the datasource sends it as
+    // `Authorization: Token …`)
     const v3Tokens = influx.api === 'v3' ? await readTokens(pool, secret) : null;
     for (const t of catalog.tenants) {
       if (v3Tokens && !v3Tokens.has(t.tenant)) {
@@ -175,8 +182,9 @@ export async function runProvision(
   campaign: string | undefined,
   flags: ProvisionFlags,
 ): Promise<number> {
-  const influx = resolveInfluxConfig(flags);
-  const grafanaDir = flags.grafanaDir ?? (process.env.POWERVIEW_GRAFANA_DIR || null);
+  const env = environment();
+  const influx = resolveInfluxConfig(flags, env);
+  const grafanaDir = flags.grafanaDir ?? (env.POWERVIEW_GRAFANA_DIR || null);
   const path = dashboardsPath(flags.dashboardsPath);
   return withCatalog(flags, 'provision', async (pool) => {
     const result = await provisionTenant({

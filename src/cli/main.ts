@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { PowerViewError, UsageError } from '../errors.js';
 import { loadDotEnv } from '../config/config.js';
@@ -7,10 +8,19 @@ import { runDatasetsDocs, type DatasetsDocsFlags } from './datasets.js';
 import { registerGrafanaCommands } from './grafana.js';
 import { runServe, type ServeFlags } from './serve.js';
 
+/** The package's version (package.json, two folders above dist/src/cli/). */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command();
   program
     .name('powerview')
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
     .description('PowerView ingest: logger TSV files → InfluxDB line protocol, PostgreSQL aggregates, Grafana')
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
@@ -24,7 +34,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--root <dir>', 'data root (default: POWERVIEW_DATA_ROOT, else inferred from the paths)')
     .option(
       '--v002-timezone <zone>',
-      'IANA zone of V002 local times; UTC reproduces the earlier tool (default: POWERVIEW_V002_TIMEZONE, else Europe/Paris)',
+      'IANA zone of V002 local times; UTC reproduces the earlier tool ' +
+        '(default: POWERVIEW_V002_TIMEZONE, else Europe/Paris)',
     )
     .option('--workers <n>', 'parser threads, 0 = main thread (default: POWERVIEW_WORKERS, else the number of cores)')
     .option('--include-processed', 'also walk into parsed/ and error/ folders')
@@ -34,7 +45,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--no-progress', 'no progress bar')
     .option(
       '--store-wait <seconds>',
-      'how long a write keeps retrying an unavailable InfluxDB before the run stops (default: POWERVIEW_STORE_WAIT, else 600, or --settle when longer)',
+      'how long a write keeps retrying an unavailable InfluxDB before the run stops ' +
+        '(default: POWERVIEW_STORE_WAIT, else 600)',
     )
     .option('--verify', "count each file's points back from InfluxDB before moving it to parsed/")
     .option(
@@ -59,12 +71,19 @@ export function buildProgram(setExit: (code: number) => void): Command {
     )
     .option('--no-postgres', 'write InfluxDB only: no aggregates, no exactly-once across files')
     .option(
+      '--pg-wait <seconds>',
+      'how long PostgreSQL calls keep retrying an unavailable database before the run stops ' +
+        '(default: POWERVIEW_PG_WAIT_SECONDS, else the InfluxDB --store-wait)',
+    )
+    .option(
       '--metrics-file <file>',
-      "write the run's Prometheus metrics (files by outcome, duplicate rows, layout drift, retries…) to FILE at the end, for node_exporter's textfile collector",
+      "write the run's Prometheus metrics (files by outcome, duplicate rows, layout drift, retries…) to FILE " +
+        "at the end, for node_exporter's textfile collector",
     )
     .option(
       '--force',
-      're-ingest files whose bytes were ingested before: their coverage and aggregates are replaced, not added',
+      're-ingest the given files even when their bytes were ingested before: ' +
+        'their coverage and aggregates are replaced, not added (needs PostgreSQL)',
     );
   addInfluxOptions(ingest).action(async (paths: string[], flags: IngestFlags) => {
     setExit(await runIngest(paths, flags));
@@ -72,7 +91,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
   program
     .command('migrate')
     .description(
-      'apply the pending PostgreSQL migrations (schemas, tables, roles, row-level security, BI views), each in a transaction',
+      'apply the pending PostgreSQL migrations (schemas, tables, roles, row-level security, BI views), ' +
+        'each in a transaction',
     )
     .option('--database-url <url>', 'PostgreSQL to migrate (default: DATABASE_URL, else the PG* variables)')
     .option('--dry-run', 'list the pending migrations, apply nothing')
@@ -83,7 +103,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
   const serve = program
     .command('serve')
     .description(
-      'continuous ingestion: SFTPGo hook events and a watch of the data root → the same pipeline as ingest; /metrics, /healthz, /readyz',
+      'continuous ingestion: SFTPGo hook events and a watch of the data root → the same pipeline as ingest; ' +
+        '/metrics, /healthz, /readyz',
     )
     .option(
       '--root <dir>',
@@ -95,11 +116,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
     )
     .option(
       '--hook-secret <secret>',
-      'shared secret of the hook: Bearer token or basic-auth password (default: POWERVIEW_HOOK_SECRET; prefer the variable)',
+      'shared secret of the hook: Bearer token or basic-auth password ' +
+        '(default: POWERVIEW_HOOK_SECRET; prefer the variable)',
     )
     .option(
       '--hook-user-map <user=company,...>',
-      'SFTPGo users allowed to write to a company folder other than their own name (default: POWERVIEW_HOOK_USER_MAP; otherwise an event whose company folder is not its username gets 403)',
+      'SFTPGo users allowed to write to a company folder other than their own name ' +
+        '(default: POWERVIEW_HOOK_USER_MAP; otherwise an event whose company folder is not its username gets 403)',
     )
     .option(
       '--settle <seconds>',
@@ -107,7 +130,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
     )
     .option(
       '--stall <seconds>',
-      'a file no event announced whose last byte is not a newline is taken anyway once unchanged this long (default: POWERVIEW_STALL_SECONDS, else 600, or --settle when longer)',
+      'a file no event announced whose last byte is not a newline is taken anyway once unchanged this long ' +
+        '(default: POWERVIEW_STALL_SECONDS, else 600, or --settle when longer)',
     )
     .option(
       '--rescan <seconds>',
@@ -130,7 +154,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
     )
     .option(
       '--grafana-dir <dir>',
-      "Grafana tree regenerated when a tenant is provisioned, '' for none (default: POWERVIEW_GRAFANA_DIR, else grafana)",
+      "Grafana tree regenerated when a tenant is provisioned, '' for none " +
+        '(default: POWERVIEW_GRAFANA_DIR, else grafana)',
     )
     .option('--log-file <file>', 'structured logs to FILE (default: stderr)')
     .option(
@@ -192,11 +217,11 @@ export async function main(argv: string[]): Promise<number> {
     return code;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
-        return 0;
+      const done = ['commander.helpDisplayed', 'commander.version', 'commander.help'];
+      if (done.includes(err.code)) return 0;
       return 2;
     }
-    if ((err as NodeJS.ErrnoException)?.code === 'EPIPE') {
+    if ((err as NodeJS.ErrnoException | null)?.code === 'EPIPE') {
       // the reader of stdout went away (`| head`): stop quietly
       return 1;
     }
@@ -208,7 +233,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`powerview: ${err.code}: ${err.message}\n`);
       return 1;
     }
-    process.stderr.write(`powerview: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.stderr.write(`powerview: unexpected error: ${err instanceof Error ? err.stack : String(err)}\n`);
     return 1;
   }
 }

@@ -1,4 +1,5 @@
 import { ErrorCodes, PowerViewError, UsageError } from '../errors.js';
+import { environment } from '../config/config.js';
 import { describePg, resolvePgConfig } from '../postgres/config.js';
 import { createPool } from '../postgres/db.js';
 import { MigrationError, toDatabaseError } from '../postgres/errors.js';
@@ -15,9 +16,9 @@ export interface MigrateFlags {
  * 1 a migration or the database failed, 2 bad configuration or credentials.
  */
 export async function runMigrate(flags: MigrateFlags): Promise<number> {
-  const config = resolvePgConfig(flags);
+  const config = resolvePgConfig(flags, environment());
   const database = describePg(config);
-  const human = !flags.json && process.stdout.isTTY === true;
+  const human = !flags.json && process.stdout.isTTY;
   const pool = createPool(config, { max: 1, applicationName: 'powerview migrate' });
   try {
     const result = await migrate(pool, {

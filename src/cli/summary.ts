@@ -1,78 +1,128 @@
-import { relative } from 'node:path';
-import type { RunReport } from '../pipeline/report.js';
-
-function fmt(n: number): string {
-  return n.toLocaleString('en-US');
-}
+import { isAbsolute, relative } from 'node:path';
+import type { Env } from '../config/config.js';
+import type { FileReport, RunReport } from '../pipeline/report.js';
+import { renderTable, type Column } from './table.js';
 
 const MAX_ROWS = 100;
+/** the width assumed when neither the terminal nor COLUMNS says */
+export const DEFAULT_COLUMNS = 100;
 
-/** The human summary table printed on a TTY. */
-export function summaryTable(report: RunReport, cwd = process.cwd()): string {
-  const rows: string[][] = [
-    ['file', 'status', 'rows', 'points', 'bad ts', 'bad values', 'truncated', 'duplicates', 'range / error'],
-  ];
+export interface SummaryOptions {
+  /** paths are shown relative to this folder (the data root); default: the working directory */
+  root?: string;
+  /** terminal width; default 100 */
+  columns?: number;
+  /** why PostgreSQL took no part, for the line saying so: 'no DATABASE_URL' or '--no-postgres' */
+  postgresOff?: string;
+  cwd?: string;
+}
+
+/** The terminal's width: the TTY's, else COLUMNS, else 100. */
+export function terminalColumns(out: { isTTY?: boolean; columns?: number }, env: Env): number {
+  if (out.isTTY && out.columns && out.columns > 0) return out.columns;
+  const fromEnv = Number(env.COLUMNS);
+  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : DEFAULT_COLUMNS;
+}
+
+const fmt = (n: number): string => n.toLocaleString('en-US');
+
+/** "1 commit", "2 commits", "1,234 duplicate rows". */
+export function count(n: number, one: string, many = `${one}s`): string {
+  return `${fmt(n)} ${n === 1 ? one : many}`;
+}
+
+// the columns a narrow terminal gives up first: the defect counts (every one is in --json); the last
+// column is cut before the path
+const COLUMNS: Column[] = [
+  { title: 'file', align: 'left', elide: 'middle', min: 24 },
+  { title: 'status', align: 'left' },
+  { title: 'rows', align: 'right', drop: 5, lastResort: true },
+  { title: 'points', align: 'right', drop: 6, lastResort: true },
+  { title: 'bad ts', align: 'right', drop: 3 },
+  { title: 'bad values', align: 'right', drop: 2 },
+  { title: 'truncated', align: 'right', drop: 1 },
+  { title: 'duplicates', align: 'right', drop: 4 },
+  { title: 'range / error', align: 'left', elide: 'end', min: 20 },
+];
+
+/** The human summary printed on a TTY: a table that fits the terminal, then the totals. */
+export function summaryTable(report: RunReport, options: SummaryOptions = {}): string {
+  const cwd = options.cwd ?? process.cwd();
+  const columns = options.columns ?? DEFAULT_COLUMNS;
+  const shownPath = (p: string) => {
+    const base = options.root ?? cwd;
+    const rel = relative(base, p);
+    return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : relative(cwd, p) || p;
+  };
   // a long run lists its failures only; every file is in the JSON report
   const many = report.files.length > MAX_ROWS || (report.files_omitted ?? 0) > 0;
   const shown = many ? report.files.filter((f) => f.status !== 'ok').slice(0, MAX_ROWS) : report.files;
-  for (const f of shown) {
-    rows.push([
-      relative(cwd, f.path) || f.path,
-      f.status,
-      fmt(f.rows),
-      fmt(f.points),
-      fmt(f.invalid_timestamps.count),
-      fmt(f.invalid_values.count),
-      fmt(f.truncated_rows.count),
-      fmt(f.duplicate_rows),
-      f.error ? f.error.message : f.time_range ? `${f.time_range.first} → ${f.time_range.last}` : '',
-    ]);
-  }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  const numeric = new Set([2, 3, 4, 5, 6, 7]);
-  const lines = rows.map((r) =>
-    r
-      .map((cell, i) =>
-        i === r.length - 1 ? cell : numeric.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i]),
-      )
-      .join('  '),
+  const lines = renderTable(
+    COLUMNS,
+    shown.map((f) => row(f, shownPath(f.path))),
+    columns,
   );
-  lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
+  // an error cut short in the table is given whole below it
+  const room = columns - lines[0].indexOf('range / error');
+  for (const f of shown) {
+    if (f.error && f.error.message.length > room) lines.push(`error: ${shownPath(f.path)}: ${f.error.message}`);
+  }
   const t = report.totals;
   if (many) lines.push(`(${shown.length} failed files listed of ${t.files}; every file is in the JSON report)`);
   lines.push('');
   lines.push(
-    `${t.files} files (${t.files_ok} ok, ${t.files_failed} failed), ${fmt(t.rows)} rows, ${fmt(t.points)} points, ` +
-      `${fmt(t.duplicate_rows)} duplicate rows skipped, in ${(report.duration_ms / 1000).toFixed(2)} s ` +
-      `(${fmt(Math.round(report.points_per_second))} points/s)${report.dry_run ? ' — dry run: nothing written or moved' : ''}`,
+    `${count(t.files, 'file')} (${t.files_ok} ok, ${t.files_failed} failed), ${count(t.rows, 'row')}, ` +
+      `${count(t.points, 'point')}, ${count(t.duplicate_rows, 'duplicate row')} skipped, ` +
+      `in ${(report.duration_ms / 1000).toFixed(2)} s (${fmt(Math.round(report.points_per_second))} points/s)` +
+      (report.dry_run ? ' — dry run: nothing written or moved' : ''),
   );
-  if (!report.dry_run) {
-    const moved = (to: string) => report.files.filter((f) => f.moved_to?.split(/[\\/]/).at(-2) === to).length;
-    const stayed = report.files.filter((f) => !f.moved_to).length;
-    const retries = Object.entries(report.influx?.retries ?? {}).map(([k, v]) => `${v} ${k}`);
-    lines.push(
-      `InfluxDB ${report.influx?.url} (${report.influx?.api}): ${fmt(report.influx?.requests ?? 0)} requests` +
-        `${retries.length ? `, retries: ${retries.join(', ')}` : ''}; files: ${moved('parsed')} to parsed/, ${moved('error')} to error/, ${stayed} left in place`,
-    );
-    if (report.postgres) {
-      const noop = report.files.filter((f) => f.ledger?.noop).length;
-      const drift = report.files.filter((f) => f.layout_drift).length;
-      const held = report.files.reduce((n, f) => n + (f.held_points ?? 0), 0);
-      lines.push(
-        `PostgreSQL: ${fmt(report.postgres.commits)} commits, ${fmt(report.postgres.hourly_rows)} hourly rows; ` +
-          `${fmt(held)} points already held (skipped in both stores), ${noop} files already ingested (no-op), ${drift} layout changes` +
-          `${report.files_omitted ? ' (among the files listed)' : ''}`,
-      );
-    }
-    if (report.store_failure)
-      lines.push(`stopped: ${report.store_failure.message} — the files left in place can be ingested again later`);
-    if (report.meta_warning) lines.push(`warning: ${report.meta_warning}`);
-    if (report.report_path) lines.push(`report: ${report.report_path}`);
-  }
+  if (!report.dry_run) lines.push(...storeLines(report, options.postgresOff ?? 'no DATABASE_URL'));
   let warnings = 0;
   for (const f of report.files) {
-    for (const w of f.warnings)
-      if (warnings++ < MAX_ROWS) lines.push(`warning: ${relative(cwd, f.path) || f.path}: ${w}`);
+    for (const w of f.warnings) if (warnings++ < MAX_ROWS) lines.push(`warning: ${shownPath(f.path)}: ${w}`);
   }
   return lines.join('\n');
+}
+
+function row(f: FileReport, path: string): string[] {
+  return [
+    path,
+    f.status,
+    fmt(f.rows),
+    fmt(f.points),
+    fmt(f.invalid_timestamps.count),
+    fmt(f.invalid_values.count),
+    fmt(f.truncated_rows.count),
+    fmt(f.duplicate_rows),
+    f.error ? f.error.message : f.time_range ? `${f.time_range.first} → ${f.time_range.last}` : '',
+  ];
+}
+
+/** What each store did: InfluxDB requests and where the files went, PostgreSQL commits (or why it was off). */
+function storeLines(report: RunReport, postgresOff: string): string[] {
+  const lines: string[] = [];
+  const moved = (to: string) => report.files.filter((f) => f.moved_to?.split(/[\\/]/).at(-2) === to).length;
+  const stayed = report.files.filter((f) => !f.moved_to).length;
+  const retries = Object.entries(report.influx?.retries ?? {}).map(([k, v]) => `${v} ${k}`);
+  lines.push(
+    `InfluxDB ${report.influx?.url} (${report.influx?.api}): ${count(report.influx?.requests ?? 0, 'request')}` +
+      `${retries.length ? `, retries: ${retries.join(', ')}` : ''}; ` +
+      `files: ${moved('parsed')} to parsed/, ${moved('error')} to error/, ${stayed} left in place`,
+  );
+  if (report.postgres) {
+    const noop = report.files.filter((f) => f.ledger?.noop).length;
+    const drift = report.files.filter((f) => f.layout_drift).length;
+    const held = report.files.reduce((n, f) => n + (f.held_points ?? 0), 0);
+    lines.push(
+      `PostgreSQL: ${count(report.postgres.commits, 'commit')}, ${count(report.postgres.hourly_rows, 'hourly row')}; ` +
+        `${count(held, 'point')} already held (skipped in both stores), ` +
+        `${count(noop, 'file')} already ingested (no-op), ${count(drift, 'layout change')}` +
+        (report.files_omitted ? ' (among the files listed)' : ''),
+    );
+  } else lines.push(`PostgreSQL: off (${postgresOff}): no aggregates, no exactly-once across files`);
+  if (report.store_failure)
+    lines.push(`stopped: ${report.store_failure.message} — the files left in place can be ingested again later`);
+  if (report.meta_warning) lines.push(`warning: ${report.meta_warning}`);
+  if (report.report_path) lines.push(`report: ${report.report_path}`);
+  return lines;
 }

@@ -18,19 +18,32 @@ export interface GrafanaApiConfig {
   password?: string;
 }
 
-export function resolveGrafanaApi(flags: { grafanaUrl?: string }, env: NodeJS.ProcessEnv = process.env): GrafanaApiConfig {
+export function resolveGrafanaApi(
+  flags: { grafanaUrl?: string },
+  env: NodeJS.ProcessEnv = process.env,
+): GrafanaApiConfig {
   const url = flags.grafanaUrl ?? env.GRAFANA_URL;
-  if (!url) throw new UsageError('no Grafana: set GRAFANA_URL (e.g. http://127.0.0.1:3000) or pass --grafana-url', ErrorCodes.CONFIG);
+  if (!url)
+    throw new UsageError(
+      'no Grafana: set GRAFANA_URL (e.g. http://127.0.0.1:3000) or pass --grafana-url',
+      ErrorCodes.CONFIG,
+    );
   try {
     if (!/^https?:$/.test(new URL(url).protocol)) throw new Error();
   } catch {
-    throw new UsageError(`GRAFANA_URL must be an http(s) URL, got "${url.replace(/\/\/[^/@]*@/, '//***@')}"`, ErrorCodes.CONFIG);
+    throw new UsageError(
+      `GRAFANA_URL must be an http(s) URL, got "${url.replace(/\/\/[^/@]*@/, '//***@')}"`,
+      ErrorCodes.CONFIG,
+    );
   }
   const token = env.GRAFANA_TOKEN || undefined;
   const user = env.GRAFANA_USER || undefined;
   const password = env.GRAFANA_PASSWORD || undefined;
   if (!token && !(user && password)) {
-    throw new UsageError('Grafana credentials: set GRAFANA_TOKEN (service account token, Admin role) or GRAFANA_USER and GRAFANA_PASSWORD', ErrorCodes.CONFIG);
+    throw new UsageError(
+      'Grafana credentials: set GRAFANA_TOKEN (service account token, Admin role) or GRAFANA_USER and GRAFANA_PASSWORD',
+      ErrorCodes.CONFIG,
+    );
   }
   return { url: url.replace(/\/+$/, ''), token, user, password };
 }
@@ -62,33 +75,59 @@ class GrafanaApi {
   changes = 0;
   constructor(private readonly config: GrafanaApiConfig) {}
 
-  async call<T>(method: 'GET' | 'POST', path: string, body?: unknown, ok: number[] = [200]): Promise<{ status: number; json: T }> {
+  // the caller names the JSON shape it expects of the endpoint
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
+  async call<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    ok: number[] = [200],
+  ): Promise<{ status: number; json: T }> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.config.token) headers.authorization = `Bearer ${this.config.token}`;
-    else headers.authorization = `Basic ${Buffer.from(`${this.config.user}:${this.config.password}`).toString('base64')}`;
+    else
+      headers.authorization = `Basic ${Buffer.from(`${this.config.user}:${this.config.password}`).toString('base64')}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (method !== 'GET') this.changes++;
     let res: Response;
     try {
-      res = await fetch(`${this.config.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      res = await fetch(`${this.config.url}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
     } catch (err) {
-      throw new StoreError(ErrorCodes.GRAFANA_API, `Grafana ${method} ${path}: ${(err as Error).message}`, { cause: err });
+      throw new StoreError(ErrorCodes.GRAFANA_API, `Grafana ${method} ${path}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     const text = await res.text();
     if (!ok.includes(res.status)) {
-      throw new StoreError(ErrorCodes.GRAFANA_API, `Grafana ${method} ${path}: HTTP ${res.status} ${text.slice(0, 300)}`, { status: res.status, body: text });
+      throw new StoreError(
+        ErrorCodes.GRAFANA_API,
+        `Grafana ${method} ${path}: HTTP ${res.status} ${text.slice(0, 300)}`,
+        { status: res.status, body: text },
+      );
     }
     let json: T;
     try {
       json = (text ? JSON.parse(text) : null) as T;
     } catch {
-      throw new StoreError(ErrorCodes.GRAFANA_API, `Grafana ${method} ${path}: not JSON: ${text.slice(0, 200)}`, { status: res.status, body: text });
+      throw new StoreError(ErrorCodes.GRAFANA_API, `Grafana ${method} ${path}: not JSON: ${text.slice(0, 200)}`, {
+        status: res.status,
+        body: text,
+      });
     }
     return { status: res.status, json };
   }
 
   async findTeam(name: string): Promise<number | null> {
-    const r = await this.call<{ teams?: Array<{ id: number; name: string }> }>('GET', `/api/teams/search?${new URLSearchParams({ name })}`, undefined, [200, 404]);
+    const r = await this.call<{ teams?: Array<{ id: number; name: string }> }>(
+      'GET',
+      `/api/teams/search?${new URLSearchParams({ name })}`,
+      undefined,
+      [200, 404],
+    );
     return r.status === 404 ? null : (r.json.teams?.find((t) => t.name === name)?.id ?? null);
   }
 
@@ -98,7 +137,8 @@ class GrafanaApi {
     const r = await this.call<{ teamId: number }>('POST', '/api/teams', { name }, [200, 409]);
     if (r.status === 200) return { id: r.json.teamId, created: true };
     const again = await this.findTeam(name); // created meanwhile
-    if (again === null) throw new StoreError(ErrorCodes.GRAFANA_API, `Grafana: team "${name}" is taken but cannot be found`);
+    if (again === null)
+      throw new StoreError(ErrorCodes.GRAFANA_API, `Grafana: team "${name}" is taken but cannot be found`);
     return { id: again, created: false };
   }
 
@@ -109,12 +149,18 @@ class GrafanaApi {
     return made.status === 200;
   }
 
-  /** Sets the folder's permissions to exactly `items` unless they already are (Admin entries cannot be set and are ignored). */
+  /**
+   * Sets the folder's permissions to exactly `items` unless they already are (Admin entries cannot be set and are
+   * ignored).
+   */
   async ensurePermissions(uid: string, items: PermissionItem[]): Promise<'set' | 'unchanged'> {
     const path = `/api/folders/${encodeURIComponent(uid)}/permissions`;
-    const current = (await this.call<PermissionItem[]>('GET', path)).json ?? [];
+    const current = (await this.call<PermissionItem[] | null>('GET', path)).json ?? [];
     const key = (p: PermissionItem): string => `${p.teamId || 0}/${p.userId || 0}/${p.role ?? ''}/${p.permission}`;
-    const have = current.filter((p) => p.role !== 'Admin').map(key).sort();
+    const have = current
+      .filter((p) => p.role !== 'Admin')
+      .map(key)
+      .sort();
     const want = items.map(key).sort();
     if (have.length === want.length && have.every((k, i) => k === want[i])) return 'unchanged';
     await this.call('POST', path, { items });
@@ -122,7 +168,10 @@ class GrafanaApi {
   }
 }
 
-/** A team per tenant with View on the tenant's folder and nothing else there; the ingester's folder for Editors and Admins only. */
+/**
+ * A team per tenant with View on the tenant's folder and nothing else there; the ingester's folder for Editors and
+ * Admins only.
+ */
 export async function applyGrafana(catalog: GrafanaCatalog, config: GrafanaApiConfig): Promise<ApplyResult> {
   const api = new GrafanaApi(config);
   const tenants: TenantApplyResult[] = [];
@@ -136,8 +185,17 @@ export async function applyGrafana(catalog: GrafanaCatalog, config: GrafanaApiCo
       tenants.push({ tenant: t.tenant, team: { ...team, name }, folder: { uid, created }, permissions });
     }
     const monitoringCreated = await api.ensureFolder(uids.monitoringFolder, 'PowerView ingester');
-    const monitoringPermissions = await api.ensurePermissions(uids.monitoringFolder, [{ role: 'Editor', permission: VIEW }]);
-    return { tenants, monitoring: { folder: { uid: uids.monitoringFolder, created: monitoringCreated }, permissions: monitoringPermissions }, changes: api.changes };
+    const monitoringPermissions = await api.ensurePermissions(uids.monitoringFolder, [
+      { role: 'Editor', permission: VIEW },
+    ]);
+    return {
+      tenants,
+      monitoring: {
+        folder: { uid: uids.monitoringFolder, created: monitoringCreated },
+        permissions: monitoringPermissions,
+      },
+      changes: api.changes,
+    };
   } catch (err) {
     if (err instanceof PowerViewError) throw err;
     throw new StoreError(ErrorCodes.GRAFANA_API, `Grafana: ${(err as Error).message}`, { cause: err });

@@ -34,5 +34,7 @@ export async function readCatalog(pool: pg.Pool, tenant?: string): Promise<Grafa
       GROUP BY t.tenant, t.time_zone`,
     [tenant ?? null],
   );
-  return normalizeCatalog(r.rows.map((row) => ({ tenant: row.tenant, timeZone: row.time_zone, campaigns: row.campaigns })));
+  return normalizeCatalog(
+    r.rows.map((row) => ({ tenant: row.tenant, timeZone: row.time_zone, campaigns: row.campaigns })),
+  );
 }

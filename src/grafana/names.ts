@@ -35,7 +35,12 @@ export function stableUid(prefix: string, ...names: string[]): string {
   const hash = createHash('sha256').update(names.join('\u0000')).digest('hex').slice(0, 8);
   const room = UID_MAX - prefix.length - hash.length - 2;
   const readable = names
-    .map((n) => n.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, ''))
+    .map((n) =>
+      n
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, '-')
+        .replace(/^-+|-+$/g, ''),
+    )
     .join('-')
     .slice(0, room)
     .replace(/-+$/, '');

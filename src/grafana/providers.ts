@@ -14,7 +14,10 @@ export const DEFAULT_DASHBOARDS_PATH = '/var/lib/grafana/dashboards/powerview';
 export function resolveDashboardsPath(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   const path = flag ?? (env.POWERVIEW_GRAFANA_DASHBOARDS_PATH || DEFAULT_DASHBOARDS_PATH);
   if (!path.startsWith('/')) {
-    throw new UsageError(`--dashboards-path / POWERVIEW_GRAFANA_DASHBOARDS_PATH must be absolute (a path inside Grafana), got "${path}"`, ErrorCodes.CONFIG);
+    throw new UsageError(
+      `--dashboards-path / POWERVIEW_GRAFANA_DASHBOARDS_PATH must be absolute (a path inside Grafana), got "${path}"`,
+      ErrorCodes.CONFIG,
+    );
   }
   return path.replace(/(.)\/+$/, '$1');
 }
@@ -40,10 +43,19 @@ function provider(name: string, folder: string, folderUid: string, path: string)
 
 /** One folder per tenant, named after it; `apply` gives the tenant's team View on it. */
 export function tenantProvider(tenant: string, dashboardsPath: string): ProvidersFile {
-  return provider(`powerview-tenant-${tenant}`, tenant, uids.tenantFolder(tenant), posix.join(dashboardsPath, 'tenants', tenant));
+  return provider(
+    `powerview-tenant-${tenant}`,
+    tenant,
+    uids.tenantFolder(tenant),
+    posix.join(dashboardsPath, 'tenants', tenant),
+  );
 }
 
 export function monitoringProvider(dashboardsPath: string): ProvidersFile {
-  return provider('powerview-ingester', 'PowerView ingester', uids.monitoringFolder, posix.join(dashboardsPath, 'ingester'));
+  return provider(
+    'powerview-ingester',
+    'PowerView ingester',
+    uids.monitoringFolder,
+    posix.join(dashboardsPath, 'ingester'),
+  );
 }
-

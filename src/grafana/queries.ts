@@ -37,7 +37,8 @@ export interface SqlQuery extends cog.Dataquery {
 
 function variant<T extends object>(q: T): T & cog.Dataquery {
   // the SDK's marker method: not enumerable, so JSON.stringify leaves it out
-  return Object.defineProperty(q, '_implementsDataqueryVariant', { value: () => {}, enumerable: false }) as T & cog.Dataquery;
+  return Object.defineProperty(q, '_implementsDataqueryVariant', { value: () => {}, enumerable: false }) as T &
+    cog.Dataquery;
 }
 
 export class InfluxQLBuilder implements cog.Builder<cog.Dataquery> {
@@ -60,7 +61,12 @@ export class InfluxQLBuilder implements cog.Builder<cog.Dataquery> {
 
 export class SqlBuilder implements cog.Builder<cog.Dataquery> {
   private readonly q: Omit<SqlQuery, '_implementsDataqueryVariant'>;
-  constructor(datasource: common.DataSourceRef, rawSql: string, format: 'time_series' | 'table' = 'table', refId = 'A') {
+  constructor(
+    datasource: common.DataSourceRef,
+    rawSql: string,
+    format: 'time_series' | 'table' = 'table',
+    refId = 'A',
+  ) {
     this.q = { refId, datasource, rawSql, rawQuery: true, editorMode: 'code', format };
   }
   build(): SqlQuery {
@@ -73,5 +79,8 @@ export function sql(lines: TemplateStringsArray, ...values: unknown[]): string {
   const text = lines.reduce((out, part, i) => out + part + (i < values.length ? String(values[i]) : ''), '');
   const rows = text.split('\n');
   const indent = Math.min(...rows.filter((r) => r.trim()).map((r) => r.match(/^ */)![0].length));
-  return rows.map((r) => r.slice(indent).trimEnd()).join('\n').trim();
+  return rows
+    .map((r) => r.slice(indent).trimEnd())
+    .join('\n')
+    .trim();
 }

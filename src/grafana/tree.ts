@@ -54,7 +54,8 @@ export function tenantTree(t: TenantEntry, options: TreeOptions = {}): Tree {
     [tenantPaths.provider(t.tenant), yamlFile(tenantProvider(t.tenant, path))],
     [posix.join(tenantPaths.folder(t.tenant), 'overview.json'), jsonFile(overviewDashboard(t.tenant))],
   ]);
-  for (const c of t.campaigns) tree.set(posix.join(tenantPaths.folder(t.tenant), `campaign-${c}.json`), jsonFile(campaignDashboard(t.tenant, c)));
+  for (const c of t.campaigns)
+    tree.set(posix.join(tenantPaths.folder(t.tenant), `campaign-${c}.json`), jsonFile(campaignDashboard(t.tenant, c)));
   return tree;
 }
 
@@ -78,7 +79,11 @@ export interface WriteResult {
  * removed: the whole generated set for a full build, one tenant's dashboards
  * for a tenant's provisioning, none for the static files alone.
  */
-export async function writeTree(out: string, tree: Tree, scope: { tenant: string } | 'all' | 'static' = 'all'): Promise<WriteResult> {
+export async function writeTree(
+  out: string,
+  tree: Tree,
+  scope: { tenant: string } | 'all' | 'static' = 'all',
+): Promise<WriteResult> {
   const result: WriteResult = { written: [], unchanged: [], removed: [] };
   for (const [rel, content] of tree) {
     const file = join(out, rel);
@@ -104,13 +109,16 @@ export async function writeTree(out: string, tree: Tree, scope: { tenant: string
 /** The generated files present under `out` within `scope` (by their names: tenant-*.yaml, dashboards/tenants/**). */
 async function generatedFiles(out: string, scope: { tenant: string } | 'all' | 'static'): Promise<string[]> {
   const list = async (rel: string, pattern: RegExp): Promise<string[]> =>
-    (await readdir(join(out, rel)).catch(() => [] as string[])).filter((f) => pattern.test(f)).map((f) => posix.join(rel, f));
+    (await readdir(join(out, rel)).catch(() => [] as string[]))
+      .filter((f) => pattern.test(f))
+      .map((f) => posix.join(rel, f));
   if (scope === 'static') return [];
   if (scope !== 'all') return list(tenantPaths.folder(scope.tenant), /\.json$/);
   const files = [
     ...(await list('provisioning/datasources', /^tenant-.+\.yaml$/)),
     ...(await list('provisioning/dashboards', /^tenant-.+\.yaml$/)),
   ];
-  for (const dir of await readdir(join(out, 'dashboards/tenants')).catch(() => [] as string[])) files.push(...(await list(`dashboards/tenants/${dir}`, /\.json$/)));
+  for (const dir of await readdir(join(out, 'dashboards/tenants')).catch(() => [] as string[]))
+    files.push(...(await list(`dashboards/tenants/${dir}`, /\.json$/)));
   return files.sort();
 }

@@ -246,7 +246,7 @@ export class InfluxHttp {
           },
         );
         if (reply.status !== 200) return reply;
-        const rows = JSON.parse(reply.body) as Array<{ n: number }>;
+        const rows = JSON.parse(reply.body) as Array<{ n: number | string }>;
         return rows.reduce((s, r) => s + Number(r.n), 0);
       }
     }
@@ -314,7 +314,7 @@ export function sumInfluxQLCounts(body: string): number {
     for (const series of result.series ?? []) {
       for (const row of series.values) {
         series.columns.forEach((col, i) => {
-          if (col !== 'time' && typeof row[i] === 'number') total += row[i] as number;
+          if (col !== 'time' && typeof row[i] === 'number') total += row[i];
         });
       }
     }

@@ -96,8 +96,8 @@ export function serverMessage(body: string): string {
     if (typeof j.message === 'string') return j.message;
     if (typeof j.error === 'string') {
       if (Array.isArray(j.data)) {
-        const reasons = (j.data as Array<{ line_number?: unknown; error_message?: unknown }>)
-          .filter((d) => typeof d?.error_message === 'string')
+        const reasons = (j.data as Array<{ line_number?: unknown; error_message?: unknown } | null>)
+          .flatMap((d) => (d !== null && typeof d.error_message === 'string' ? [d] : []))
           .slice(0, 5)
           .map((d) => `line ${String(d.line_number)}: ${String(d.error_message)}`);
         if (reasons.length) return `${j.error}: ${reasons.join('; ')}`;
@@ -176,9 +176,9 @@ export function partialWriteErrors(reply: Reply): LineError[] | null {
     if (typeof j.error !== 'string' || !/partial write/i.test(j.error) || !Array.isArray(j.data) || j.data.length === 0)
       return null;
     const out: LineError[] = [];
-    for (const d of j.data as Array<Record<string, unknown>>) {
-      if (!Number.isInteger(d?.line_number) || (d.line_number as number) < 1 || typeof d.error_message !== 'string')
-        return null;
+    for (const d of j.data as Array<Record<string, unknown> | null>) {
+      if (d === null || !Number.isInteger(d.line_number) || (d.line_number as number) < 1) return null;
+      if (typeof d.error_message !== 'string') return null;
       out.push({
         line_number: d.line_number as number,
         error_message: d.error_message,
@@ -454,18 +454,7 @@ export class InfluxWriter {
     const named = partialWriteErrors(reply);
     const placed = named ? placeRefusedLines(named, body, segments, reply) : null;
     if (placed) return placed;
-    if (segments.length > 1 && wholeRequestRefusal(reply)) {
-      const message = serverMessage(reply.body);
-      const rejection = new StoreError(
-        ErrorCodes.STORE_REJECTED,
-        `InfluxDB rejected lines (HTTP ${reply.status}): ${message}${limitHint(message)}`,
-        {
-          status: reply.status,
-          body: bodyOf(reply),
-        },
-      );
-      return segments.map((segment) => ({ segment, rejection, stored: 0, refused: [] }));
-    }
+    if (segments.length > 1 && wholeRequestRefusal(reply)) return rejectAll(segments, reply, null);
     if (segments.length > 1) {
       // which file's lines were refused? send each file's part alone (a repeated point is an
       // overwrite), one after another: this request already holds its in-flight slot
@@ -481,20 +470,8 @@ export class InfluxWriter {
       }
       return out;
     }
-    const message = serverMessage(reply.body);
-    const rejection = new StoreError(
-      ErrorCodes.STORE_REJECTED,
-      `InfluxDB rejected lines (HTTP ${reply.status}): ${message}${limitHint(message)}`,
-      {
-        status: reply.status,
-        body: bodyOf(reply),
-        lines: (() => {
-          const named = rejectedLines(reply.body);
-          return (named.length ? named : linesWithField(reply.body, body)).slice(0, 20);
-        })(),
-      },
-    );
-    return segments.map((segment) => ({ segment, rejection, stored: 0, refused: [] }));
+    const refused = rejectedLines(reply.body);
+    return rejectAll(segments, reply, (refused.length ? refused : linesWithField(reply.body, body)).slice(0, 20));
   }
 
   /** 413: halves on a line boundary, each half sent on its own. */
@@ -615,4 +592,15 @@ function mergeOutcomes<F>(segments: Segment<F>[], parts: SegmentOutcome<F>[]): S
         : first;
     return { segment, rejection, stored, refused };
   });
+}
+
+/** Every segment of the request fails with the store's rejection (first refused lines, when known). */
+function rejectAll<F>(segments: readonly Segment<F>[], reply: Reply, lines: string[] | null): SegmentOutcome<F>[] {
+  const message = serverMessage(reply.body);
+  const rejection = new StoreError(
+    ErrorCodes.STORE_REJECTED,
+    `InfluxDB rejected lines (HTTP ${reply.status}): ${message}${limitHint(message)}`,
+    { status: reply.status, body: bodyOf(reply), ...(lines ? { lines } : {}) },
+  );
+  return segments.map((segment) => ({ segment, rejection, stored: 0, refused: [] }));
 }

@@ -4,8 +4,8 @@ import type { FileReport } from './report.js';
 export interface StoreWait {
   readonly store: 'influxdb' | 'postgres';
   /**
-   * why: InfluxDB's RetryCause (network, throttled, server_error, timeout,
-   * database_missing, credentials) or PostgreSQL's failure cause (postgres/errors.ts)
+   * why, short: InfluxDB's HTTP status or network error code (else its RetryCause),
+   * PostgreSQL's SQLSTATE, 'unavailable' or 'credentials' (the retries metric's label)
    */
   readonly cause: string;
   /** the store's own words (HTTP status and body, SQLSTATE message) */

@@ -160,7 +160,9 @@ export class ExactlyOnce {
       };
       this.planned.set(task, planned);
       if (known && known.status === 'ok' && !this.options.force) {
-        return { noop: `the same bytes were ingested before (file ${known.fileId})`, held: null, power, stepSeconds };
+        // the earlier file by its path too: the id alone sends the user to SQL
+        const noop = `the same bytes were ingested before (file ${known.fileId}: ${known.path})`;
+        return { noop, held: null, power, stepSeconds };
       }
       if (from > to) return { held: null, power, stepSeconds };
       // --force: the coverage of the file being replaced does not count

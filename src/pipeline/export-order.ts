@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import { LocalTimeResolver, TimeZoneRules } from '../tsv/timezone.js';
 
 /**
- * The export-order rule (README "Export order"), one module for `ingest`,
+ * The export-order rule (docs/cli.md#export-order), one module for `ingest`,
  * `serve`'s scheduler and the ledger's `export_time`:
  *
  * - the export time is the LAST `YYMMDD_HHMMSS` or `YYYYMMDD_HHMMSS` in the

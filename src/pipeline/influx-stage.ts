@@ -68,7 +68,8 @@ export class InfluxStage {
           metrics?.retries.inc({ store: 'influxdb', cause });
           if (cause === 'credentials') health?.refused('influxdb', 'credentials refused', detail);
           log?.warn({ event: 'retry', cause, db, delay_ms: Math.round(delayMs), detail }, 'InfluxDB write retried');
-          events?.storeWait?.({ store: 'influxdb', cause, detail, attempt: ++this.waiting, delayMs });
+          const short = /^HTTP (\d+)/.exec(detail)?.[1] ?? /^([A-Z_]+):/.exec(detail)?.[1] ?? cause;
+          events?.storeWait?.({ store: 'influxdb', cause: short, detail, attempt: ++this.waiting, delayMs });
         },
         onCredentialsAccepted: () => health?.ok('influxdb'),
         onRequest: (seconds, lines, bytes, status) => {

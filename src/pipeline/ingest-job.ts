@@ -12,6 +12,7 @@ import { InfluxStage } from './influx-stage.js';
 import { PostgresStage } from './postgres-stage.js';
 import { Finisher, keepTaken, leftInPlace } from './finisher.js';
 import { errorOf, exitCodeOf } from './outcomes.js';
+import type { JobEvents } from './events.js';
 
 export { MAX_REPLANS } from './planner.js';
 export type { JobEvents, StoreWait } from './events.js';
@@ -28,7 +29,14 @@ export async function runIngestJob(tasks: FileSource, options: IngestJobOptions)
   const runId = randomUUID();
   const started = new Date();
   const t0 = performance.now();
-  const { logger: log, metrics, health, events } = options;
+  const { logger: log, metrics, health } = options;
+  const events: JobEvents = {
+    fileDone: (report) => options.events?.fileDone?.(report),
+    storeWait: (wait) => {
+      options.events?.storeWait?.(wait);
+      options.onStoreWait?.(wait);
+    },
+  };
   const influx = new InfluxStage({ influx: options.influx, lingerMs: options.lingerMs, log, metrics, health, events });
   const pg = options.postgres
     ? new PostgresStage(
@@ -53,7 +61,7 @@ export async function runIngestJob(tasks: FileSource, options: IngestJobOptions)
     meta?.file(report);
     metrics?.fileDone(report, task.receivedAt !== undefined ? (Date.now() - task.receivedAt) / 1000 : undefined);
     options.onFileDone?.(report, task);
-    events?.fileDone?.(report);
+    events.fileDone?.(report);
   };
   const runnable = fileSource(tasks, options.influx.api, (task, error) => {
     record(leftInPlace(task, error), task);
@@ -198,7 +206,7 @@ async function runPipeline(pipeline: Pipeline, influx: InfluxStage, tasks: FileS
 
 /** The run's report file; one that cannot be written is no reason not to ingest (kept in memory, the CLI warns). */
 function reportWriter(options: IngestJobOptions, started: Date, runId: string): RunReportWriter {
-  const name = `ingest-${started.toISOString().replace(/[:.]/g, '-')}-${runId.slice(0, 8)}.json`;
+  const name = options.reportName ?? `ingest-${started.toISOString().replace(/[:.]/g, '-')}-${runId.slice(0, 8)}.json`;
   const make = (dir: string | null) =>
     options.reportKeep !== undefined
       ? new RunReportWriter(dir, name, options.reportKeep, { recent: true })

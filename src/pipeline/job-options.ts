@@ -26,6 +26,8 @@ export interface IngestJobOptions {
   onProgress?: (p: { bytes: number; points: number; files: number }) => void;
   /** the JSON report is written here (null or absent: kept in memory only) */
   reportDir?: string | null;
+  /** the report file's name in reportDir (default ingest-<time>-<run>.json); its spool is <name>.files.jsonl */
+  reportName?: string;
   /** a job that never ends (serve): at most this many file reports in memory, the most recent (totals count all) */
   reportKeep?: number;
   /** PostgreSQL: hourly aggregates, coverage, ledger (exactly-once). Absent: InfluxDB only. */
@@ -47,6 +49,8 @@ export interface IngestJobOptions {
   lingerMs?: number;
   /** each file once its outcome is final (reported, moved or left in place) */
   onFileDone?: (report: FileReport, task: FileTask) => void;
+  /** a store call is retried: the CLI says so on its progress line (attempt 1 is the first retry; events.ts) */
+  onStoreWait?: (wait: { store: 'influxdb' | 'postgres'; cause: string; attempt: number; delayMs: number }) => void;
   /** progress as it happens: files done, stores waited for (events.ts) */
   events?: JobEvents;
   /** the running pipeline and batcher, for gauges (queue depths, bytes in flight, pool utilisation) */

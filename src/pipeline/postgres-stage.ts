@@ -156,14 +156,15 @@ export async function retryPostgres<T>(call: () => Promise<T>, waitMs: number, o
         );
       }
       const delay = backoffDelay(BACKOFF.postgres, attempt);
-      o.metrics?.retries.inc({ store: 'postgres', cause: retryLabel(owner, cause, err) });
+      const label = retryLabel(owner, cause, err);
+      o.metrics?.retries.inc({ store: 'postgres', cause: label });
       o.log?.warn(
         { event: 'retry', store: 'postgres', cause, delay_ms: Math.round(delay), detail: errorMessage(err) },
         'PostgreSQL call retried',
       );
       o.events?.storeWait?.({
         store: 'postgres',
-        cause,
+        cause: label,
         detail: errorMessage(err),
         attempt: attempt + 1,
         delayMs: delay,

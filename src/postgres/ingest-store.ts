@@ -86,6 +86,8 @@ export interface IngestStoreOptions {
 export interface KnownFile {
   fileId: number;
   status: string;
+  /** where the file was when it was ingested (the ledger's path) */
+  path: string;
 }
 
 /** Campaigns and devices a long job remembers having written (oldest forgotten first). */
@@ -127,11 +129,12 @@ export class IngestStore {
   }
 
   async knownFile(tenant: string, sha256: string): Promise<KnownFile | null> {
-    const r = await this.pool.query<{ file_id: string; status: string }>(
-      'SELECT file_id, status FROM core.files WHERE tenant = $1 AND sha256 = $2',
+    const r = await this.pool.query<{ file_id: string; status: string; path: string }>(
+      'SELECT file_id, status, path FROM core.files WHERE tenant = $1 AND sha256 = $2',
       [tenant, sha256],
     );
-    return r.rows[0] ? { fileId: Number(r.rows[0].file_id), status: r.rows[0].status } : null;
+    const row = r.rows[0];
+    return row ? { fileId: Number(row.file_id), status: row.status, path: row.path } : null;
   }
 
   async deviceLayout(tenant: string, device: string): Promise<string | null> {

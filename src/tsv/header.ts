@@ -3,7 +3,7 @@ import { ErrorCodes, FileFormatError } from '../errors.js';
 export type FormatVersion = 'V002' | 'V003';
 
 /** Format ids this parser reads; anything else is refused by name. */
-export const SUPPORTED_FORMATS: Record<string, FormatVersion> = {
+export const SUPPORTED_FORMATS: Readonly<Partial<Record<string, FormatVersion>>> = {
   MV_T302_V002: 'V002',
   MV_T302_V003: 'V003',
 };
@@ -255,7 +255,7 @@ export function parseHeader(head: Buffer, eof: boolean): FileHeader | null {
     if (labels[i] === '')
       throw new FileFormatError(ErrorCodes.BAD_HEADER, `column ${i + 1} has no label`, labelLine.number);
   }
-  const declared = typeof meta?.MasterType === 'string' ? (meta.MasterType as string) : undefined;
+  const declared = typeof meta?.MasterType === 'string' ? meta.MasterType : undefined;
   const { masterSn, masterType, channels } = buildChannels(serials, labels, declared);
   for (const c of channels) if (c.unit === '') warnings.push(`column ${c.column + 1} "${c.name}" has no unit`);
   const seen = new Set<string>();

@@ -30,7 +30,8 @@ t.test('a store-owned failure is retried until the call succeeds, each wait an e
       ['postgres', 2],
     ],
   );
-  t.match(waits[0].cause, /serialization/);
+  t.equal(waits[0].cause, '40001', 'the SQLSTATE, as the retries metric labels it');
+  t.match(waits[0].detail, /40001/);
   // BACKOFF.postgres: 250 ms base, jittered into its upper half
   t.ok(waits[0].delayMs >= 125 && waits[0].delayMs <= 250, `first delay ${waits[0].delayMs}`);
 });

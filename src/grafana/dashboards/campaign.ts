@@ -1,3 +1,5 @@
+/* eslint-disable @typescript-eslint/no-deprecated --
+   the provisioned files are the v1 dashboard model Grafana file provisioning reads; dashboardv2 is another format */
 import { DashboardBuilder, DashboardCursorSync } from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
 import { PanelBuilder as BarGaugePanel } from '@grafana/grafana-foundation-sdk/bargauge';
@@ -24,18 +26,29 @@ export function curveQuery(unit: 'W' | 'V'): string {
   );
 }
 
-function curvePanel(title: string, unit: 'W' | 'V', grafanaUnit: string, influx: ReturnType<typeof influxRef>, y: number): TimeseriesPanel {
-  return timeseries()
-    .title(title)
-    .description(`Mean of each selected channel's ${unit} values per interval (InfluxDB, raw points).`)
-    .datasource(influx)
-    .withTarget(new InfluxQLBuilder(influx, curveQuery(unit)))
-    // InfluxDB names the columns mean_<field>: show the channel id
-    .withTransformation({ id: 'renameByRegex', options: { regex: `^(?:.*\\.)?mean_(.+)_${unit}$`, renamePattern: '$1' } })
-    .unit(grafanaUnit)
-    .fillOpacity(5)
-    .spanNulls(false)
-    .gridPos(grid(0, y, 24, 9));
+function curvePanel(
+  title: string,
+  unit: 'W' | 'V',
+  grafanaUnit: string,
+  influx: ReturnType<typeof influxRef>,
+  y: number,
+): TimeseriesPanel {
+  return (
+    timeseries()
+      .title(title)
+      .description(`Mean of each selected channel's ${unit} values per interval (InfluxDB, raw points).`)
+      .datasource(influx)
+      .withTarget(new InfluxQLBuilder(influx, curveQuery(unit)))
+      // InfluxDB names the columns mean_<field>: show the channel id
+      .withTransformation({
+        id: 'renameByRegex',
+        options: { regex: `^(?:.*\\.)?mean_(.+)_${unit}$`, renamePattern: '$1' },
+      })
+      .unit(grafanaUnit)
+      .fillOpacity(5)
+      .spanNulls(false)
+      .gridPos(grid(0, y, 24, 9))
+  );
 }
 
 /** Per campaign: power and voltage curves per channel, energy per channel over the period, completeness per device. */
@@ -71,30 +84,46 @@ export function campaignDashboard(tenant: string, campaign: string): Dashboard {
 
   const builder = new DashboardBuilder(`${tenant} / ${campaign}`)
     .uid(uids.campaignDashboard(tenant, campaign))
-    .description(`Campaign ${campaign} of ${tenant}: curves from InfluxDB, energy and completeness from the PostgreSQL hourly aggregates.`)
+    .description(
+      `Campaign ${campaign} of ${tenant}: curves from InfluxDB, energy and completeness from the PostgreSQL hourly aggregates.`,
+    )
     .tags(['powerview', 'campaign', tenantTag(tenant)])
     .timezone('browser')
     .time({ from: 'now-7d', to: 'now' })
     .tooltip(DashboardCursorSync.Crosshair)
     .readonly()
     .link(tagLink(`${tenant} dashboards`, tenantTag(tenant)))
-    .withVariable(queryVariable('campaign', 'Campaign', influx, `SHOW TAG VALUES FROM "${MEASUREMENT}" WITH KEY = "campaign"`, { current: campaign }))
     .withVariable(
-      queryVariable('device', 'Device', influx,
-        `SHOW TAG VALUES FROM "${MEASUREMENT}" WITH KEY = "device_master_sn" WHERE "campaign" =~ /^\${campaign:regex}$/`,
-        { multi: true, all: true }),
+      queryVariable('campaign', 'Campaign', influx, `SHOW TAG VALUES FROM "${MEASUREMENT}" WITH KEY = "campaign"`, {
+        current: campaign,
+      }),
     )
     .withVariable(
-      queryVariable('channel', 'Channel', influx,
+      queryVariable(
+        'device',
+        'Device',
+        influx,
+        `SHOW TAG VALUES FROM "${MEASUREMENT}" WITH KEY = "device_master_sn" WHERE "campaign" =~ /^\${campaign:regex}$/`,
+        { multi: true, all: true },
+      ),
+    )
+    .withVariable(
+      queryVariable(
+        'channel',
+        'Channel',
+        influx,
         `SHOW TAG VALUES FROM "${MEASUREMENT}" WITH KEY = "channel_id" WHERE "campaign" =~ /^\${campaign:regex}$/ AND "device_master_sn" =~ /^\${device:regex}$/`,
-        { multi: true, all: true }),
+        { multi: true, all: true },
+      ),
     )
     .withPanel(curvePanel('Power (W) per channel', 'W', 'watt', influx, 0))
     .withPanel(curvePanel('Voltage (V) per channel', 'V', 'volt', influx, 9))
     .withPanel(
       new BarGaugePanel()
         .title('Energy per channel over the period (kWh)')
-        .description('Σ energy_wh of the hourly aggregates of the W channels whose hours start in the selected period (exactly-once: overlapping re-exports count once).')
+        .description(
+          'Σ energy_wh of the hourly aggregates of the W channels whose hours start in the selected period (exactly-once: overlapping re-exports count once).',
+        )
         .datasource(pg)
         .withTarget(new SqlBuilder(pg, energy, 'table'))
         .unit('kwatth')
@@ -107,7 +136,9 @@ export function campaignDashboard(tenant: string, campaign: string): Dashboard {
     .withPanel(
       new BarGaugePanel()
         .title('Data completeness per device (%)')
-        .description("Samples received / samples expected, per device: each channel's expected rate is its fullest hour, over the hours from its first to its last sample in the period.")
+        .description(
+          "Samples received / samples expected, per device: each channel's expected rate is its fullest hour, over the hours from its first to its last sample in the period.",
+        )
         .datasource(pg)
         .withTarget(new SqlBuilder(pg, completeness, 'table'))
         .unit('percent')

@@ -1,6 +1,23 @@
-import { DashboardBuilder, DashboardLinkBuilder, DashboardLinkType, QueryVariableBuilder, VariableRefresh, VariableSort, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+/* eslint-disable @typescript-eslint/no-deprecated --
+   the provisioned files are the v1 dashboard model Grafana file provisioning reads; dashboardv2 is another format */
+import {
+  DashboardBuilder,
+  DashboardLinkBuilder,
+  DashboardLinkType,
+  QueryVariableBuilder,
+  VariableRefresh,
+  VariableSort,
+  type Dashboard,
+} from '@grafana/grafana-foundation-sdk/dashboard';
 import type * as common from '@grafana/grafana-foundation-sdk/common';
-import { LegendDisplayMode, LegendPlacement, SortOrder, TooltipDisplayMode, VizLegendOptionsBuilder, VizTooltipOptionsBuilder } from '@grafana/grafana-foundation-sdk/common';
+import {
+  LegendDisplayMode,
+  LegendPlacement,
+  SortOrder,
+  TooltipDisplayMode,
+  VizLegendOptionsBuilder,
+  VizTooltipOptionsBuilder,
+} from '@grafana/grafana-foundation-sdk/common';
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
 
 /** A panel position: 24 columns wide, rows of `h` units. */
@@ -32,7 +49,12 @@ export function queryVariable(
 
 /** Links to the dashboards carrying `tag` (a tenant's dashboards link to one another). */
 export function tagLink(title: string, tag: string): DashboardLinkBuilder {
-  return new DashboardLinkBuilder(title).type(DashboardLinkType.Dashboards).tags([tag]).asDropdown(true).includeVars(false).keepTime(true);
+  return new DashboardLinkBuilder(title)
+    .type(DashboardLinkType.Dashboards)
+    .tags([tag])
+    .asDropdown(true)
+    .includeVars(false)
+    .keepTime(true);
 }
 
 /** Every dashboard the tree holds: the SDK's output, with the fields that would vary (id) pinned. */
@@ -46,6 +68,11 @@ export const tenantTag = (tenant: string): string => `powerview-tenant:${tenant}
 /** Time series panels show a legend (the SDK hides it by default) and every series in the tooltip. */
 export function timeseries(): TimeseriesPanel {
   return new TimeseriesPanel()
-    .legend(new VizLegendOptionsBuilder().showLegend(true).displayMode(LegendDisplayMode.List).placement(LegendPlacement.Bottom))
+    .legend(
+      new VizLegendOptionsBuilder()
+        .showLegend(true)
+        .displayMode(LegendDisplayMode.List)
+        .placement(LegendPlacement.Bottom),
+    )
     .tooltip(new VizTooltipOptionsBuilder().mode(TooltipDisplayMode.Multi).sort(SortOrder.Descending));
 }

@@ -1,3 +1,5 @@
+/* eslint-disable @typescript-eslint/no-deprecated --
+   the provisioned files are the v1 dashboard model Grafana file provisioning reads; dashboardv2 is another format */
 import { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as TablePanel } from '@grafana/grafana-foundation-sdk/table';
 import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat';
@@ -40,7 +42,9 @@ export function overviewDashboard(tenant: string): Dashboard {
 
   const builder = new DashboardBuilder(`${tenant} / Overview`)
     .uid(uids.overviewDashboard(tenant))
-    .description(`Every campaign of ${tenant}: devices, channels, data span and energy, from the PostgreSQL hourly aggregates.`)
+    .description(
+      `Every campaign of ${tenant}: devices, channels, data span and energy, from the PostgreSQL hourly aggregates.`,
+    )
     .tags(['powerview', 'overview', tenantTag(tenant)])
     .timezone('browser')
     .time({ from: 'now-30d', to: 'now' })
@@ -67,7 +71,9 @@ export function overviewDashboard(tenant: string): Dashboard {
     .withPanel(
       new TablePanel()
         .title('Campaigns')
-        .description('Per campaign over the period: devices, channels, first and last sample, samples and energy (W channels).')
+        .description(
+          'Per campaign over the period: devices, channels, first and last sample, samples and energy (W channels).',
+        )
         .datasource(pg)
         .withTarget(new SqlBuilder(pg, campaigns, 'table'))
         .gridPos(grid(0, 5, 24, 8)),
