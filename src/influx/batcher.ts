@@ -1,7 +1,6 @@
 import { StoreError, ErrorCodes } from '../errors.js';
 import { Slots } from '../util/flow.js';
-import type { LpSink } from '../pipeline/sink.js';
-import type { FileTask } from '../pipeline/pipeline.js';
+import type { LpSink } from '../util/lp-sink.js';
 import { rejectionOf, type InfluxWriter, type RefusedLine, type Segment } from './writer.js';
 
 /** What became of one file's lines once every batch holding them was answered. */
@@ -22,6 +21,11 @@ export type FileWriteOutcome =
     }
   | { status: 'unavailable'; lines: number; batches: number; error: StoreError };
 
+/** What the batcher needs of a file: its tenant (the default database). Files are told apart by identity. */
+export interface BatchedFile {
+  readonly identity: { readonly company: string };
+}
+
 export interface BatcherOptions {
   /** lines per batch (default 5,000) */
   batchLines: number;
@@ -32,11 +36,11 @@ export interface BatcherOptions {
   /** a partly filled batch is sent after this long without filling up; default 1,000 ms */
   lingerMs?: number;
   /** database of a file; default its company */
-  databaseOf?: (task: FileTask) => string;
+  databaseOf?: (task: BatchedFile) => string;
 }
 
 interface FileState {
-  task: FileTask;
+  task: BatchedFile;
   lines: number;
   batches: number;
   pending: number;
@@ -72,12 +76,12 @@ interface OpenBatch {
  * a slow InfluxDB slows the reading down, and memory stays at
  * (concurrency + databases) × batchBytes.
  */
-export class LpBatcher implements LpSink {
+export class LpBatcher implements LpSink<BatchedFile> {
   private readonly writer: InfluxWriter;
   private readonly options: Required<BatcherOptions>;
   private readonly slots: Slots;
   private readonly open = new Map<string, OpenBatch>();
-  private readonly files = new Map<FileTask, FileState>();
+  private readonly files = new Map<BatchedFile, FileState>();
   private readonly free: Buffer[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private failure: StoreError | null = null;
@@ -96,7 +100,7 @@ export class LpBatcher implements LpSink {
     return this.failure;
   }
 
-  private fileState(task: FileTask): FileState {
+  private fileState(task: BatchedFile): FileState {
     let f = this.files.get(task);
     if (!f) {
       let settle!: (o: FileWriteOutcome) => void;
@@ -121,7 +125,7 @@ export class LpBatcher implements LpSink {
     return f;
   }
 
-  async write(chunk: Uint8Array, task?: FileTask): Promise<void> {
+  async write(chunk: Uint8Array, task?: BatchedFile): Promise<void> {
     if (this.failure) throw this.failure;
     if (!task) throw new TypeError('LpBatcher.write needs the file the lines belong to');
     if (chunk.length > 0 && chunk[chunk.length - 1] !== 10)
@@ -182,14 +186,14 @@ export class LpBatcher implements LpSink {
   }
 
   /** No more lines of this file: its outcome settles once its batches are answered. */
-  endFile(task: FileTask): void {
+  endFile(task: BatchedFile): void {
     const f = this.fileState(task);
     f.ended = true;
     this.maybeSettle(f);
   }
 
   /** Resolves when every line of the file was acknowledged, rejected, or the store gave up. */
-  outcome(task: FileTask): Promise<FileWriteOutcome> {
+  outcome(task: BatchedFile): Promise<FileWriteOutcome> {
     const f = this.fileState(task);
     f.claimed = true;
     if (f.done) this.files.delete(task);

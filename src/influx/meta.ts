@@ -1,15 +1,59 @@
 import { Point } from '@influxdata/influxdb3-client';
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
-import type { FileReport, RunReport } from '../pipeline/report.js';
 import type { InfluxWriter } from './writer.js';
 
 /** Meta database measurements, as the earlier deployment wrote them (docs/architecture.md#influxdb-output). */
 export const META_FILE = 'tsv_parser_file';
 export const META_RUN = 'tsv_parser_run';
 
+interface Counted {
+  readonly count: number;
+}
+
+/** What a file summary reads of a file's report (src/pipeline/report.ts FileReport has it all). */
+export interface FileSummary {
+  readonly path: string;
+  readonly company: string;
+  readonly campaign: string;
+  readonly device: string | null;
+  readonly master_sn: string | null;
+  readonly status: string;
+  readonly format: string | null;
+  readonly bytes: number;
+  readonly rows: number;
+  readonly points: number;
+  readonly invalid_timestamps: Counted;
+  readonly invalid_values: Counted;
+  readonly truncated_rows: Counted;
+  readonly duplicate_rows: number;
+  readonly duration_ms: number;
+  readonly time_range: { readonly first: string; readonly last: string } | null;
+  readonly error: { readonly code: string; readonly message: string } | null;
+}
+
+/** What the run summary reads of the run's report (src/pipeline/report.ts RunReport). */
+export interface RunSummary {
+  readonly run_id: string;
+  readonly duration_ms: number;
+  readonly points_per_second: number;
+  readonly peak_rss_bytes: number;
+  readonly totals: {
+    readonly files: number;
+    readonly files_ok: number;
+    readonly files_failed: number;
+    readonly bytes: number;
+    readonly rows: number;
+    readonly points: number;
+    readonly invalid_timestamps: number;
+    readonly invalid_values: number;
+    readonly truncated_rows: number;
+    readonly duplicate_rows: number;
+  };
+}
+
 /** One `tsv_parser_file` point: outcome and counts of one file (low volume: built with the client's Point). */
-export function fileSummaryLine(runId: string, file: FileReport, at: Date): string {
+export function fileSummaryLine(runId: string, file: FileSummary, at: Date): string {
   const p = Point.measurement(META_FILE)
     .setTag('company', file.company)
     .setTag('campaign', file.campaign)
@@ -34,7 +78,7 @@ export function fileSummaryLine(runId: string, file: FileReport, at: Date): stri
 }
 
 /** One `tsv_parser_run` point: the run's totals. */
-export function runSummaryLine(run: RunReport, at: Date): string {
+export function runSummaryLine(run: RunSummary, at: Date): string {
   const t = run.totals;
   return Point.measurement(META_RUN)
     .setTag('status', t.files_failed > 0 ? 'partial' : 'ok')
@@ -74,7 +118,7 @@ export class MetaSummaries {
     private readonly log?: Logger,
   ) {}
 
-  file(report: FileReport): void {
+  file(report: FileSummary): void {
     this.lines.push(this.stamp(fileSummaryLine(this.runId, report, new Date())));
     if (this.lines.length >= 1000) this.flush();
   }
@@ -86,7 +130,7 @@ export class MetaSummaries {
    * holds files or data, a later run writes its own) and the caller stops the
    * writer's retries.
    */
-  async finish(run: RunReport, waitMs?: number): Promise<string | null> {
+  async finish(run: RunSummary, waitMs?: number): Promise<string | null> {
     this.lines.push(this.stamp(runSummaryLine(run, new Date())));
     const pending = this.lines.length;
     this.flush();

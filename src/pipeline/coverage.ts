@@ -1,9 +1,6 @@
 import { GrowableU32 } from '../tsv/scanner.js';
 import { EPOCH_MIN_VALID } from '../tsv/timestamp.js';
 
-/** Hourly partials are keyed hour × HOURLY_KEY + channel (channels < 1024). */
-export const HOURLY_KEY = 1024;
-
 /** A run of regular timestamps: start, start + step, …, n of them (epoch seconds). */
 export interface Run {
   start: number;

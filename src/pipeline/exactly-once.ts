@@ -1,4 +1,5 @@
 import { leadingFoldEpochs, shiftLeadingFold, type ScanResult } from '../tsv/scanner.js';
+import { MAX_CHANNELS } from '../tsv/hourly.js';
 import type { IngestStore } from '../postgres/ingest-store.js';
 import { HeldPoints, timeProfile, type Run } from './coverage.js';
 import type { FileAggregates, FilePlan, FileTask } from './pipeline.js';
@@ -105,8 +106,8 @@ export class ExactlyOnce {
   private async plan(task: FileTask, scan: ScanResult, sha256: string): Promise<FilePlan> {
     const tenant = task.identity.company;
     const device = `${tenant}\u0000${scan.header.masterSn}`;
-    if (scan.header.channels.length >= 1024)
-      throw new Error(`${scan.header.channels.length} channels: at most 1023 per file`);
+    if (scan.header.channels.length > MAX_CHANNELS)
+      throw new Error(`${scan.header.channels.length} channels: at most ${MAX_CHANNELS} per file`);
     let { from, to, step: stepSeconds } = timeProfile(scan.blocks.map((b) => b.epochs));
     // earlier overlapping files of this device first: their coverage decides what this one holds
     const list = this.pending.get(device) ?? [];

@@ -1,51 +1,15 @@
-import { createHash } from 'node:crypto';
-import { open, type FileHandle } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { Piscina } from 'piscina';
 import { FileFormatError, ErrorCodes, errorMessage, PowerViewError } from '../errors.js';
-import { parseBlock } from '../tsv/block-parser.js';
-import type { Block } from '../tsv/scanner.js';
-import { FileScanner } from '../tsv/scanner.js';
-import { buildSeriesTable, type FileIdentity } from '../tsv/series.js';
 import { DEFAULT_V002_TIME_ZONE, TimeZoneRules } from '../tsv/timezone.js';
-import { exportTimeOf } from './export-order.js';
-import type { SeriesTable } from '../tsv/block-parser.js';
-import type { FileHeader } from '../tsv/header.js';
-import { applyHeader, applyStats, emptyFileReport, type FileReport } from './report.js';
-import type { LpSink } from './sink.js';
-import { FileStats } from './stats.js';
-import { HandOff, Slots } from '../util/flow.js';
-import type { BlockTask, BlockTaskResult } from './worker.js';
-import { FileCoverage, HOURLY_KEY, type HeldPoints, type Run } from './coverage.js';
-import { H, HOURLY_FIELDS, type BlockPlan } from '../tsv/block-parser.js';
+import { mergeHourly } from '../tsv/hourly.js';
 import type { ScanResult } from '../tsv/scanner.js';
-import { takeFile, type Taken } from './lifecycle.js';
+import { applyStats, type FileReport } from './report.js';
+import type { LpSink } from './sink.js';
+import { HandOff, Slots } from '../util/flow.js';
+import type { BlockTaskResult } from './worker.js';
+import { Parser, type Entry, type FileAggregates, type FilePlan, type FileState, type FileTask } from './parser.js';
 
-/** How a file is to be written, decided after pass 1 (exactly-once, docs/architecture.md#postgresql-output-and-exactly-once). */
-export interface FilePlan {
-  /** the same bytes were ingested before: nothing is parsed or written; the reason */
-  noop?: string;
-  /** points an earlier file already brought: skipped in both stores */
-  held: HeldPoints | null;
-  /** per channel: 1 for power (W) channels */
-  power: Uint8Array;
-  /** the file's sampling period, seconds (energy) */
-  stepSeconds: number;
-  /** for the file's report */
-  warnings?: string[];
-}
-
-/** What a planned file wrote: hourly partials per channel and its coverage. */
-export interface FileAggregates {
-  sha256: string;
-  header: FileHeader;
-  /** HOURLY_FIELDS numbers per (channel, hour) */
-  hourly: Map<number, Float64Array>;
-  /** runs of timestamps written, per channel (index as in header.channels) */
-  coverage: Run[][];
-  skippedPoints: number;
-  noop: string | null;
-}
+export type { FileAggregates, FilePlan, FileTask } from './parser.js';
 
 export interface PipelineOptions {
   /** parser threads; 0 parses on the main thread. Default: the machine's cores. */
@@ -54,7 +18,7 @@ export interface PipelineOptions {
   blockBytes?: number;
   /** blocks parsed or waiting to be consumed at once. Default: workers + 2. */
   maxBlocksInFlight?: number;
-  /** files up to this many bytes are read once and kept for pass 2; larger ones are read again block by block. Default 8 MiB. */
+  /** files up to this many bytes are read once and kept for pass 2; larger ones are read again. Default 8 MiB. */
   keepWholeBytes?: number;
   /** V8 young generation of each worker, MiB. Default 6 (V8's own default grows to 48). */
   workerYoungGenerationMb?: number;
@@ -69,44 +33,15 @@ export interface PipelineOptions {
   onAbort?: () => void;
   /** a file was consumed (all its blocks parsed), whatever its outcome */
   onConsumed?: (task: FileTask, aggregates: FileAggregates | null) => void;
-  /** keep every file's report and return them from run(); default true. A long backfill passes false and takes them through onFile. */
+  /**
+   * keep every file's report and return them from run(); default true.
+   * A long backfill passes false and takes them through onFile.
+   */
   collectReports?: boolean;
   onProgress?: (progress: { bytes: number; points: number; files: number }) => void;
-  /** pin each file when it is opened (lifecycle.ts takeFile): the file read is the file moved, whatever replaces the path */
+  /** pin each file when opened (lifecycle.ts takeFile): the file read is the file moved, whatever replaces the path */
   takeFiles?: boolean;
 }
-
-export interface FileTask {
-  path: string;
-  identity: FileIdentity;
-  /** bytes, when known up front (progress) */
-  size?: number;
-  /** the data root the file was found under, when known */
-  root?: string;
-  /** when the upload was known complete (ms since the epoch; serve): the file's end-to-end latency starts here */
-  receivedAt?: number;
-  /** set when the file is opened with `takeFiles`: the pinned file that is read (lifecycle.ts) */
-  taken?: Taken;
-}
-
-interface FileState {
-  task: FileTask;
-  report: FileReport;
-  header: FileHeader | null;
-  stats: FileStats | null;
-  started: number;
-  failure: PowerViewError | Error | null;
-  plan: FilePlan | null;
-  agg: { hourly: Map<number, Float64Array>; coverage: FileCoverage; skippedPoints: number; sha256: string } | null;
-}
-
-type Entry =
-  | { kind: 'block'; file: FileState; result: Promise<BlockTaskResult>; bytes: number }
-  | { kind: 'end'; file: FileState };
-
-const READ_CHUNK = 1 << 20;
-/** files up to this size are read once and kept for pass 2; larger ones are read again by block */
-const KEEP_WHOLE = 8 << 20;
 
 /**
  * TSV files → line protocol + statistics. Pass 1 (this thread) reads each
@@ -115,48 +50,41 @@ const KEEP_WHOLE = 8 << 20;
  * bounded, so memory does not depend on the input size.
  */
 export class Pipeline {
-  private readonly pool: Piscina | null;
+  private readonly parser: Parser;
   readonly workers: number;
-  private readonly blockBytes: number;
   private readonly maxInFlight: number;
-  private readonly v002TimeZone: string;
   private readonly options: PipelineOptions;
-  /** output and input buffers handed back by consumed blocks: steady state allocates nothing */
-  private readonly freeOut: ArrayBuffer[] = [];
-  private readonly freeIn: ArrayBuffer[] = [];
 
   constructor(options: PipelineOptions = {}) {
     this.options = options;
     this.workers = options.workers ?? availableParallelism();
     if (!Number.isInteger(this.workers) || this.workers < 0)
       throw new TypeError('options.workers must be a non-negative integer');
-    this.blockBytes = options.blockBytes ?? 256 * 1024;
-    if (!Number.isInteger(this.blockBytes) || this.blockBytes < 1)
+    const blockBytes = options.blockBytes ?? 256 * 1024;
+    if (!Number.isInteger(blockBytes) || blockBytes < 1)
       throw new TypeError('options.blockBytes must be a positive integer');
     this.maxInFlight = options.maxBlocksInFlight ?? this.workers + 2;
-    this.v002TimeZone = options.v002TimeZone ?? DEFAULT_V002_TIME_ZONE;
-    TimeZoneRules.get(this.v002TimeZone);
-    this.pool =
-      this.workers > 0
-        ? new Piscina({
-            filename: new URL('./worker.js', import.meta.url).href,
-            minThreads: this.workers,
-            maxThreads: this.workers,
-            idleTimeout: 60_000,
-            // V8 grows a busy isolate's young generation up to 48 MiB; the parser keeps
-            // almost nothing alive, so a small one costs no speed and ~50 MB of RSS less
-            resourceLimits: { maxYoungGenerationSizeMb: options.workerYoungGenerationMb ?? 6 },
-          })
-        : null;
+    const v002TimeZone = options.v002TimeZone ?? DEFAULT_V002_TIME_ZONE;
+    TimeZoneRules.get(v002TimeZone);
+    this.parser = new Parser({
+      workers: this.workers,
+      blockBytes,
+      maxInFlight: this.maxInFlight,
+      v002TimeZone,
+      keepWholeBytes: options.keepWholeBytes,
+      workerYoungGenerationMb: options.workerYoungGenerationMb,
+      takeFiles: options.takeFiles,
+      planFile: options.planFile,
+    });
   }
 
   async close(): Promise<void> {
-    await this.pool?.destroy();
+    await this.parser.close();
   }
 
   /** Share of time the parser threads were busy (0..1); null on the main thread. */
   get utilization(): number | null {
-    return this.pool ? this.pool.utilization : null;
+    return this.parser.utilization;
   }
 
   /** Blocks read and not yet consumed (parsing or waiting for the sink). */
@@ -178,7 +106,7 @@ export class Pipeline {
       try {
         for await (const task of tasks) {
           if (slots.isAborted) break;
-          await this.produceFile(
+          await this.parser.readFile(
             task,
             push,
             () => slots.acquire(),
@@ -259,160 +187,13 @@ export class Pipeline {
         points += result.stats.points;
         if (sink && result.lpLength > 0) await sink.write(result.lp.subarray(0, result.lpLength), entry.file.task);
       }
-      this.recycle(result);
+      this.parser.recycle(result);
       this.blocksInFlight--;
       slots.release();
       fileBytes += entry.bytes;
       this.options.onProgress?.({ bytes: bytesDone + fileBytes, points, files });
     }
     return reports;
-  }
-
-  private async produceFile(
-    task: FileTask,
-    push: (e: Entry) => void,
-    acquire: () => Promise<void>,
-    release: () => void,
-  ): Promise<void> {
-    const state: FileState = {
-      task,
-      report: emptyFileReport(task.path, task.identity),
-      header: null,
-      stats: null,
-      started: performance.now(),
-      failure: null,
-      plan: null,
-      agg: null,
-    };
-    state.report.export_time = exportTimeOf(task.path, this.v002TimeZone);
-    let handle: FileHandle | null = null;
-    try {
-      // a file planned again (the coverage fence) is read again from the bytes it was taken with
-      if (this.options.takeFiles && !task.taken) task.taken = (await takeFile(task.path)) ?? undefined;
-      handle = await open(task.taken?.pin ?? task.path, 'r');
-      const scanner = new FileScanner({
-        blockBytes: this.blockBytes,
-        v002TimeZone: this.v002TimeZone,
-        isValidZone: TimeZoneRules.isValid,
-      });
-      // a logger file usually fits in one read: keep it for pass 2 instead of reading it again
-      const whole =
-        (await handle.stat()).size <= (this.options.keepWholeBytes ?? KEEP_WHOLE) ? await handle.readFile() : null;
-      const hash = this.options.planFile ? createHash('sha256') : null;
-      if (whole) {
-        scanner.push(whole);
-        hash?.update(whole);
-      } else {
-        const chunk = Buffer.allocUnsafe(READ_CHUNK);
-        for (;;) {
-          const { bytesRead } = await handle.read(chunk, 0, READ_CHUNK, null);
-          if (bytesRead === 0) break;
-          scanner.push(chunk.subarray(0, bytesRead));
-          hash?.update(chunk.subarray(0, bytesRead));
-        }
-      }
-      // the file's identity in the ledger, known even when the file turns out unreadable
-      const sha256 = hash ? hash.digest('hex') : null;
-      if (sha256) state.report.sha256 = sha256;
-      const scan = scanner.end();
-      state.report.bytes = scan.bytes;
-      state.header = scan.header;
-      state.report.warnings.push(...scan.warnings);
-      const device = task.identity.device;
-      if (device && device !== scan.header.masterSn) {
-        state.report.warnings.push(
-          `folder ${device} but the header's master is ${scan.header.masterSn}: the header wins`,
-        );
-      }
-      applyHeader(state.report, scan.header, scan.basis);
-      state.report.export_time = exportTimeOf(
-        task.path,
-        this.v002TimeZone,
-        scan.basis.kind === 'utc' && scan.basis.source === 'header',
-      );
-      state.stats = new FileStats(scan.header.channels.length);
-      if (scan.rows === 0) throw new FileFormatError(ErrorCodes.NO_VALID_ROW, 'no data rows (header only)');
-      if (this.options.planFile && sha256) {
-        state.plan = await this.options.planFile(task, scan, sha256);
-        if (state.plan.warnings) state.report.warnings.push(...state.plan.warnings);
-        state.agg = {
-          hourly: new Map(),
-          coverage: new FileCoverage(scan.header.channels.length),
-          skippedPoints: 0,
-          sha256,
-        };
-        if (state.plan.noop) return;
-      }
-      const table = buildSeriesTable(scan.header, task.identity);
-      const n = scan.header.channels.length;
-      for (const block of scan.blocks) {
-        await acquire();
-        const buf = this.inputBuffer(block.length);
-        try {
-          if (whole) buf.set(whole.subarray(block.offset, block.offset + block.length));
-          else await readFully(handle, buf, block.offset);
-        } catch (err) {
-          // no block entry will give this slot back
-          release();
-          throw err;
-        }
-        let plan: BlockPlan | undefined;
-        if (state.plan) {
-          plan = {
-            skip: state.plan.held?.skipMask(block.epochs, n) ?? null,
-            power: state.plan.power,
-            stepSeconds: state.plan.stepSeconds,
-          };
-        }
-        push({ kind: 'block', file: state, result: this.parse(buf, block, table, plan), bytes: block.length });
-      }
-    } catch (err) {
-      state.failure = err instanceof Error ? err : new Error(String(err));
-      if (!state.report.bytes) state.report.bytes = task.size ?? 0;
-    } finally {
-      await handle?.close().catch(() => {});
-      push({ kind: 'end', file: state });
-    }
-  }
-
-  private inputBuffer(length: number): Uint8Array {
-    const i = this.freeIn.findIndex((b) => b.byteLength >= length);
-    if (i >= 0) return new Uint8Array(this.freeIn.splice(i, 1)[0], 0, length);
-    return new Uint8Array(new ArrayBuffer(Math.max(length, this.blockBytes + 4096)), 0, length);
-  }
-
-  private recycle(result: BlockTaskResult): void {
-    if (this.freeOut.length < this.maxInFlight) this.freeOut.push(result.lp.buffer as ArrayBuffer);
-    if (this.freeIn.length < this.maxInFlight) this.freeIn.push(result.input.buffer as ArrayBuffer);
-  }
-
-  /** Both paths hand back the input buffer (recycled) and the row epochs (coverage). */
-  private parse(buf: Uint8Array, block: Block, table: SeriesTable, plan?: BlockPlan): Promise<BlockTaskResult> {
-    const out = this.freeOut.pop();
-    if (!this.pool) {
-      try {
-        return Promise.resolve({
-          ...parseBlock(buf, block.epochs, block.firstLine, table, out, plan),
-          input: buf,
-          epochs: block.epochs,
-        });
-      } catch (err) {
-        return Promise.reject(err);
-      }
-    }
-    const task: BlockTask = {
-      buf,
-      epochs: block.epochs,
-      firstLine: block.firstLine,
-      prefixes: table.prefixes,
-      offsets: table.offsets,
-      ...(out ? { out } : {}),
-      ...(plan ? { plan } : {}),
-    };
-    const transfer: ArrayBuffer[] = [buf.buffer as ArrayBuffer, block.epochs.buffer as ArrayBuffer];
-    if (out) transfer.push(out);
-    if (plan?.skip) transfer.push(plan.skip.buffer as ArrayBuffer);
-    return this.pool.run(task, { transferList: transfer as never });
   }
 
   private aggregatesOf(state: FileState): FileAggregates | null {
@@ -452,39 +233,5 @@ export class Pipeline {
     }
     report.duration_ms = Math.round(performance.now() - state.started);
     return report;
-  }
-}
-
-async function readFully(handle: FileHandle, buf: Uint8Array, position: number): Promise<void> {
-  let done = 0;
-  while (done < buf.length) {
-    const { bytesRead } = await handle.read(buf, done, buf.length - done, position + done);
-    if (bytesRead === 0) throw new FileFormatError(ErrorCodes.READ, 'file shrank while being read');
-    done += bytesRead;
-  }
-}
-
-/** Adds a block's packed hourly partials into the file's map (key: hour × 1024 + channel). */
-function mergeHourly(into: Map<number, Float64Array>, packed: Float64Array): void {
-  for (let i = 0; i < packed.length; i += HOURLY_FIELDS) {
-    const key = packed[i + H.hour] * HOURLY_KEY + packed[i + H.channel];
-    const cur = into.get(key);
-    if (!cur) {
-      into.set(key, packed.slice(i, i + HOURLY_FIELDS));
-      continue;
-    }
-    cur[H.samples] += packed[i + H.samples];
-    cur[H.sum] += packed[i + H.sum];
-    cur[H.min] = Math.min(cur[H.min], packed[i + H.min]);
-    cur[H.max] = Math.max(cur[H.max], packed[i + H.max]);
-    if (packed[i + H.firstTime] < cur[H.firstTime]) {
-      cur[H.firstTime] = packed[i + H.firstTime];
-      cur[H.firstValue] = packed[i + H.firstValue];
-    }
-    if (packed[i + H.lastTime] > cur[H.lastTime]) {
-      cur[H.lastTime] = packed[i + H.lastTime];
-      cur[H.lastValue] = packed[i + H.lastValue];
-    }
-    cur[H.energy] += packed[i + H.energy];
   }
 }

@@ -266,3 +266,54 @@ export function runHead(fields: {
     v002_timezone: fields.v002TimeZone,
   };
 }
+
+/** Why a file failed, as its report says it. */
+export type FileError = NonNullable<FileReport['error']>;
+
+/**
+ * The values the stages after the parser handed on for one file: the report
+ * is rendered from them once, at the end (renderFileReport). Absent fields
+ * are stages the file never reached; they stay absent from the report.
+ */
+export interface FileResults {
+  /** the parser's value (ParsedFile): never changed after it was handed on */
+  readonly parsed: Readonly<FileReport>;
+  /** hashed after a failure that came before the parser finished hashing (the ledger's key) */
+  readonly sha256?: string;
+  /** InfluxDB stage: lines acknowledged */
+  readonly written?: FileReport['written'];
+  /** --verify: absent when not verified, null when the count failed */
+  readonly verify?: FileReport['verify'];
+  /** Planner: what the plan decided, once the PostgreSQL stage took the file */
+  readonly plan?: { readonly layoutDrift: boolean; readonly heldPoints: number };
+  /** PostgreSQL stage: the ledger row */
+  readonly ledger?: FileReport['ledger'];
+  /** the first failure after parsing (null: the parser's own outcome stands) */
+  readonly error: FileError | null;
+  /** Finisher: where the file went (null: left in place); absent when files are not moved */
+  readonly movedTo?: string | null;
+  /** warnings of the stages after parsing, in the order they were met */
+  readonly warnings: readonly string[];
+}
+
+/** The file's report, rendered once from the stages' values (the JSON shape users and tests read). */
+export function renderFileReport(r: FileResults): FileReport {
+  const p = r.parsed;
+  const error = r.error ?? p.error;
+  const out: FileReport = {
+    ...p,
+    status: error ? 'error' : 'ok',
+    error: error ? { ...error } : null,
+    warnings: [...p.warnings, ...r.warnings],
+  };
+  if (r.written !== undefined) out.written = r.written;
+  if (r.movedTo !== undefined) out.moved_to = r.movedTo;
+  if (r.sha256 !== undefined && out.sha256 === undefined) out.sha256 = r.sha256;
+  if (r.verify !== undefined) out.verify = r.verify;
+  if (r.plan) {
+    out.layout_drift = r.plan.layoutDrift;
+    out.held_points = r.plan.heldPoints;
+  }
+  if (r.ledger !== undefined) out.ledger = r.ledger;
+  return out;
+}

@@ -1,22 +1,11 @@
 import { createWriteStream, openSync, type WriteStream } from 'node:fs';
 import { ErrorCodes, UsageError } from '../errors.js';
 import { once } from 'node:events';
-import type { FileTask } from './pipeline.js';
+import type { FileTask } from './parser.js';
+import type { LpSink as LineSink } from '../util/lp-sink.js';
 
-/**
- * Where line protocol goes. `write` resolves when the sink can take more and
- * no longer needs `chunk`: the pipeline reuses that memory for later blocks.
- */
-export interface LpSink {
-  /**
-   * `chunk` holds whole lines, each ending with `\n`; `file` is the file they
-   * come from (lines of one file arrive in order, files one after another).
-   */
-  write(chunk: Uint8Array, file?: FileTask): void | Promise<void>;
-  /** every line of `file` was written */
-  endFile?(file: FileTask): void;
-  close(): Promise<void>;
-}
+/** Where the pipeline's line protocol goes (src/util/lp-sink.ts), by file task. */
+export type LpSink = LineSink<FileTask>;
 
 /** --dry-run without --lp-out: the line protocol is built, counted and dropped. */
 export class CountingSink implements LpSink {

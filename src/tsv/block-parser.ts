@@ -1,4 +1,5 @@
 import { EPOCH_DUPLICATE, EPOCH_MIN_VALID } from './timestamp.js';
+import { addPartial, hourlyKey } from './hourly.js';
 
 /** What a parser worker needs to know of a file, built once per file. */
 export interface SeriesTable {
@@ -59,22 +60,7 @@ export interface BlockPlan {
   stepSeconds: number;
 }
 
-/** Fields of one hourly partial, packed in `BlockAggregates.hourly`. */
-export const HOURLY_FIELDS = 11;
-/** [channel, hour epoch, samples, sum, min, max, first time, first value, last time, last value, energy W·s] */
-export const H = {
-  channel: 0,
-  hour: 1,
-  samples: 2,
-  sum: 3,
-  min: 4,
-  max: 5,
-  firstTime: 6,
-  firstValue: 7,
-  lastTime: 8,
-  lastValue: 9,
-  energy: 10,
-} as const;
+export { H, HOURLY_FIELDS } from './hourly.js';
 
 export interface BlockAggregates {
   /** HOURLY_FIELDS numbers per (channel, hour) touched by the block */
@@ -314,7 +300,7 @@ export function parseBlock(
         brought[cell0 + c] = 1;
         let at = slot[c];
         if (at < 0) {
-          const key = hour * 1024 + c;
+          const key = hourlyKey(hour, c);
           const found = hourIndex.get(key);
           if (found === undefined) {
             at = hourly.length;
@@ -323,19 +309,8 @@ export function parseBlock(
           } else at = found;
           slot[c] = at;
         }
-        hourly[at + H.samples]++;
-        hourly[at + H.sum] += v;
-        if (v < hourly[at + H.min]) hourly[at + H.min] = v;
-        if (v > hourly[at + H.max]) hourly[at + H.max] = v;
-        if (epoch < hourly[at + H.firstTime]) {
-          hourly[at + H.firstTime] = epoch;
-          hourly[at + H.firstValue] = v;
-        }
-        if (epoch > hourly[at + H.lastTime]) {
-          hourly[at + H.lastTime] = epoch;
-          hourly[at + H.lastValue] = v;
-        }
-        if (plan!.power[c] === 1) hourly[at + H.energy] += v * energyPerUnit;
+        // one sample is a partial of one: the same merge rule as the file's and PostgreSQL's (hourly.ts)
+        addPartial(hourly, at, 1, v, v, v, epoch, v, epoch, v, plan!.power[c] === 1 ? v * energyPerUnit : 0);
       }
       const pv = prefixViews[c];
       out.set(pv, o);
