@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { generateArchive } from '../fixtures/generate.js';
 import { FileScanner } from '../src/tsv/scanner.js';
 import { parseBlock } from '../src/tsv/block-parser.js';
-import { buildSeriesTable } from '../src/tsv/series.js';
+import { buildSeriesTable } from '../src/influx/series.js';
 import { TimeZoneRules } from '../src/tsv/timezone.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import { CountingSink } from '../src/pipeline/sink.js';

@@ -132,11 +132,13 @@ await new Promise<void>((res, rej) => {
   ws.onerror = () => rej(new Error('inspector connection failed'));
 });
 let seq = 0;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- inspector (CDP) replies are untyped JSON
 const waiting = new Map<number, (r: any) => void>();
 ws.onmessage = (ev) => {
   const m = JSON.parse(String(ev.data)) as { id?: number; result?: unknown };
   if (m.id !== undefined) waiting.get(m.id)?.(m.result);
 };
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- inspector (CDP) replies are untyped JSON
 const inspector = (method: string): Promise<any> =>
   new Promise((res) => {
     const id = ++seq;

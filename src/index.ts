@@ -9,7 +9,7 @@ export {
 } from './tsv/header.js';
 export { FileScanner, type Block, type ScanResult } from './tsv/scanner.js';
 export { parseBlock, type BlockResult, type BlockStats, type SeriesTable } from './tsv/block-parser.js';
-export { buildSeriesTable, MEASUREMENT, type FileIdentity } from './tsv/series.js';
+export { buildSeriesTable, MEASUREMENT, type FileIdentity } from './influx/series.js';
 export { TimeZoneRules, LocalTimeResolver } from './tsv/timezone.js';
 export { escapeMeasurement, escapeTag, seriesPrefix } from './influx/line-protocol.js';
 export { Pipeline, type PipelineOptions, type FileTask } from './pipeline/pipeline.js';

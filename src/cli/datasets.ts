@@ -24,7 +24,9 @@ export async function runDatasetsDocs(flags: DatasetsDocsFlags): Promise<number>
     });
     if (!flags.json && process.stdout.isTTY) {
       process.stdout.write(
-        `${out}: ${result.written.length} file(s) written${result.removed.length ? `, ${result.removed.length} removed (${result.removed.join(', ')})` : ''}\n`,
+        `${out}: ${result.written.length} file(s) written` +
+          (result.removed.length ? `, ${result.removed.length} removed (${result.removed.join(', ')})` : '') +
+          '\n',
       );
     } else {
       process.stdout.write(`${JSON.stringify({ database: describePg(config), out, ...result }, null, 2)}\n`);

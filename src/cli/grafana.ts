@@ -92,12 +92,17 @@ export async function runGrafanaBuild(flags: GrafanaBuildFlags): Promise<number>
     const result = await writeTree(out, buildTree(catalog, { dashboardsPath: path, influxApi }));
     if (human(flags)) {
       process.stdout.write(
-        `${out}: ${catalog.tenants.length} tenant(s), ${result.written.length} file(s) written, ${result.unchanged.length} unchanged` +
+        `${out}: ${catalog.tenants.length} tenant(s), ${result.written.length} file(s) written, ` +
+          `${result.unchanged.length} unchanged` +
           `${result.removed.length ? `, ${result.removed.length} removed` : ''}\n`,
       );
     } else {
       process.stdout.write(
-        `${JSON.stringify({ out, dashboards_path: path, tenants: catalog.tenants.map((t) => t.tenant), ...result }, null, 2)}\n`,
+        `${JSON.stringify(
+          { out, dashboards_path: path, tenants: catalog.tenants.map((t) => t.tenant), ...result },
+          null,
+          2,
+        )}\n`,
       );
     }
     return 0;
@@ -112,7 +117,8 @@ export async function runGrafanaApply(flags: GrafanaApplyFlags): Promise<number>
     if (human(flags)) {
       for (const t of result.tenants) {
         process.stdout.write(
-          `${t.tenant}: team "${t.team.name}" ${t.team.created ? 'created' : 'present'}, folder ${t.folder.uid} ${t.folder.created ? 'created' : 'present'}, permissions ${t.permissions}\n`,
+          `${t.tenant}: team "${t.team.name}" ${t.team.created ? 'created' : 'present'}, folder ${t.folder.uid} ` +
+            `${t.folder.created ? 'created' : 'present'}, permissions ${t.permissions}\n`,
         );
       }
       process.stdout.write(`${result.changes} change(s)\n`);
@@ -159,7 +165,8 @@ export async function runGrafanaEnv(flags: GrafanaEnvFlags): Promise<number> {
     for (const t of catalog.tenants) {
       if (v3Tokens && !v3Tokens.has(t.tenant)) {
         process.stderr.write(
-          `warning: ${t.tenant}: no InfluxDB read token kept (InfluxDB 3 Core has none; on Enterprise run powerview provision ${t.tenant})\n`,
+          `warning: ${t.tenant}: no InfluxDB read token kept (InfluxDB 3 Core has none; on Enterprise run powerview ` +
+            `provision ${t.tenant})\n`,
         );
       }
       vars.set(
@@ -197,9 +204,13 @@ export async function runProvision(
     });
     if (human(flags)) {
       process.stdout.write(
-        `${company}${campaign ? `/${campaign}` : ''}: InfluxDB database ${result.influx.database} (reader: ${result.influx.reader.status}), ` +
+        `${company}${campaign ? `/${campaign}` : ''}: InfluxDB database ${result.influx.database} ` +
+          `(reader: ${result.influx.reader.status}), ` +
           `PostgreSQL role ${result.postgres.role} (login: ${result.postgres.login ?? 'none'})` +
-          `${result.grafana ? `, Grafana: ${result.grafana.written.length} file(s) written in ${result.grafana.dir}` : ''}\n`,
+          (result.grafana
+            ? `, Grafana: ${result.grafana.written.length} file(s) written in ${result.grafana.dir}`
+            : '') +
+          '\n',
       );
       for (const w of result.warnings) process.stdout.write(`warning: ${w}\n`);
     } else {
@@ -224,7 +235,8 @@ export function registerGrafanaCommands(program: Command, setExit: (code: number
     .option('--out <dir>', 'tree to write', 'grafana')
     .option(
       '--dashboards-path <path>',
-      `where Grafana reads the tree's dashboards/ folder (default: POWERVIEW_GRAFANA_DASHBOARDS_PATH, else ${DEFAULT_DASHBOARDS_PATH})`,
+      `where Grafana reads the tree's dashboards/ folder (default: POWERVIEW_GRAFANA_DASHBOARDS_PATH, else ` +
+        `${DEFAULT_DASHBOARDS_PATH})`,
     )
     .option(
       '--static-only',
@@ -240,7 +252,8 @@ export function registerGrafanaCommands(program: Command, setExit: (code: number
   grafana
     .command('apply')
     .description(
-      'create a team per tenant with View on its folder through the Grafana HTTP API (GRAFANA_URL, GRAFANA_TOKEN); idempotent',
+      'create a team per tenant with View on its folder through the Grafana HTTP API (GRAFANA_URL, GRAFANA_TOKEN); ' +
+        'idempotent',
     )
     .option('--grafana-url <url>', 'Grafana base URL (default: GRAFANA_URL)')
     .option(...dbOption)
@@ -249,7 +262,8 @@ export function registerGrafanaCommands(program: Command, setExit: (code: number
   grafana
     .command('env')
     .description(
-      "print the variables the tree's datasources read (addresses, each tenant's derived read passwords: secrets!) as KEY=value lines",
+      "print the variables the tree's datasources read (addresses, each tenant's derived read passwords: secrets!) " +
+        'as KEY=value lines',
     )
     .option('--tenant <name>', 'one tenant only')
     .option(
@@ -261,7 +275,8 @@ export function registerGrafanaCommands(program: Command, setExit: (code: number
   program
     .command('provision')
     .description(
-      "provision a tenant (and campaign): InfluxDB database and read user, PostgreSQL tenant, campaign and login, the tenant's Grafana files; idempotent",
+      'provision a tenant (and campaign): InfluxDB database and read user, PostgreSQL tenant, campaign and login, ' +
+        "the tenant's Grafana files; idempotent",
     )
     .argument('<company>', 'tenant (company folder name)')
     .argument('[campaign]', 'campaign folder name')
@@ -271,7 +286,8 @@ export function registerGrafanaCommands(program: Command, setExit: (code: number
     )
     .option(
       '--dashboards-path <path>',
-      `where Grafana reads the tree's dashboards/ folder (default: POWERVIEW_GRAFANA_DASHBOARDS_PATH, else ${DEFAULT_DASHBOARDS_PATH})`,
+      `where Grafana reads the tree's dashboards/ folder (default: POWERVIEW_GRAFANA_DASHBOARDS_PATH, else ` +
+        `${DEFAULT_DASHBOARDS_PATH})`,
     )
     .option('--influx-url <url>', 'InfluxDB base URL (default: INFLUX_URL, else http://127.0.0.1:8086)')
     .option('--influx-api <v1|v2|v3>', 'InfluxDB API (default: INFLUX_API, else v1)')

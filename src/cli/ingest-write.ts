@@ -15,7 +15,7 @@ import { resolvePgConfig, type PgConfig } from '../postgres/config.js';
 import { clientConfigOf, createPool } from '../postgres/db.js';
 import { assertMigrated } from '../postgres/migrate.js';
 import { Claims } from '../service/claims.js';
-import type { IngestFlags } from './ingest.js';
+import type { IngestFlags } from './ingest-flags.js';
 import { preflightReport, printReport } from './ingest-output.js';
 import { preflight } from './preflight.js';
 import { Progress } from './progress.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCodes, UsageError } from '../errors.js';
 import { environment, resolveIngestConfig } from '../config/config.js';
-import { resolveInfluxApi, resolveInfluxConfig, tenantNameProblem, type InfluxFlags } from '../influx/config.js';
+import { resolveInfluxApi, resolveInfluxConfig, tenantNameProblem } from '../influx/config.js';
 import { discover } from '../pipeline/discover.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { runHead, totalsOf, type RunReport } from '../pipeline/report.js';
@@ -9,30 +9,8 @@ import { CountingSink, StreamSink, type LpSink } from '../pipeline/sink.js';
 import { Progress } from './progress.js';
 import { summaryTable, terminalColumns } from './summary.js';
 import { runWrite } from './ingest-write.js';
-
-export interface IngestFlags extends InfluxFlags {
-  dryRun?: boolean;
-  json?: boolean;
-  lpOut?: string;
-  root?: string;
-  v002Timezone?: string;
-  workers?: string;
-  blockSize?: string;
-  includeProcessed?: boolean;
-  company?: string;
-  campaign?: string;
-  progress?: boolean;
-  verify?: boolean;
-  reportDir?: string;
-  metaDb?: string;
-  logFile?: string;
-  logLevel?: string;
-  databaseUrl?: string;
-  postgres?: boolean;
-  force?: boolean;
-  metricsFile?: string;
-  pgWait?: string;
-}
+import type { IngestFlags } from './ingest-flags.js';
+export type { IngestFlags } from './ingest-flags.js';
 
 /** `powerview ingest`: returns the exit code (0 all good, 1 some file failed, 2 usage, 3 a store unavailable). */
 export async function runIngest(paths: string[], flags: IngestFlags): Promise<number> {

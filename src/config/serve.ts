@@ -1,6 +1,5 @@
 import { dirname, join, resolve } from 'node:path';
 import { ErrorCodes, UsageError } from '../errors.js';
-import { parseUserMap } from '../service/hook.js';
 import { environment, resolveIngestConfig, type Env, type IngestConfig } from './config.js';
 
 export interface ServeConfig {
@@ -142,4 +141,23 @@ export function parseAddr(text: string): { host: string; port: number } {
   // group 1 is the bracketed IPv6 address, undefined for host:port
   const v6 = m[1] as string | undefined;
   return { host: v6 ?? (m[2] || '0.0.0.0'), port };
+}
+
+/**
+ * `--hook-user-map user=company,...` / POWERVIEW_HOOK_USER_MAP: which company
+ * folder an SFTPGo user may upload to when its name is not the folder's.
+ */
+export function parseUserMap(text: string | undefined): Map<string, string> {
+  const map = new Map<string, string>();
+  if (!text) return map;
+  for (const item of text.split(',')) {
+    const pair = item.trim();
+    if (!pair) continue;
+    const i = pair.indexOf('=');
+    const user = i > 0 ? pair.slice(0, i).trim() : '';
+    const company = i > 0 ? pair.slice(i + 1).trim() : '';
+    if (!user || !company || company.includes('/')) throw new Error(`hook user map: "${pair}" is not user=company`);
+    map.set(user, company);
+  }
+  return map;
 }

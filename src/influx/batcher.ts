@@ -95,6 +95,11 @@ export class LpBatcher implements LpSink<BatchedFile> {
     this.slots = new Slots(options.concurrency);
   }
 
+  /** Rethrows the run-stopping store failure, once one happened (it is set while writes are awaited). */
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure;
+  }
+
   /** The run-stopping store failure, once one happened. */
   get fatal(): StoreError | null {
     return this.failure;
@@ -126,7 +131,7 @@ export class LpBatcher implements LpSink<BatchedFile> {
   }
 
   async write(chunk: Uint8Array, task?: BatchedFile): Promise<void> {
-    if (this.failure) throw this.failure;
+    this.throwIfFailed();
     if (!task) throw new TypeError('LpBatcher.write needs the file the lines belong to');
     if (chunk.length > 0 && chunk[chunk.length - 1] !== 10)
       throw new TypeError('LpBatcher.write takes whole lines: the chunk must end with a newline');
@@ -182,7 +187,7 @@ export class LpBatcher implements LpSink<BatchedFile> {
       if (batch.lines >= this.options.batchLines || batch.length >= batch.buf.length) await this.dispatch(batch);
       else this.arm(batch);
     }
-    if (this.failure) throw this.failure;
+    this.throwIfFailed();
   }
 
   /** No more lines of this file: its outcome settles once its batches are answered. */

@@ -23,7 +23,9 @@ export interface InfluxConfig {
   gzip: boolean;
   /** write requests in flight at once; default 4 */
   concurrency: number;
-  /** how long one batch keeps retrying a store that is down before its files fail as "store unavailable"; default 600 s */
+  /**
+   * how long one batch keeps retrying a store that is down before its files fail as "store unavailable"; default 600 s
+   */
   storeWaitMs: number;
   /** one request's time limit (connect to full reply); default 60 s */
   requestTimeoutMs: number;
@@ -136,7 +138,8 @@ export function isSafeTenantName(name: string): boolean {
 
 /**
  * InfluxDB 3's database names (influxdb3_server/src/http.rs validate_db_name, 3.0–3.10): ASCII letters, digits,
- * '_' and '-', starting with a letter or digit; at most 64 characters up to 3.9 (NamespaceName / MAXIMUM_DATABASE_NAME_LENGTH),
+ * '_' and '-', starting with a letter or digit; at most 64 characters up to 3.9 (NamespaceName /
+ * MAXIMUM_DATABASE_NAME_LENGTH),
  * 511 from 3.10. Our own limit, 63, is below both. A '.' works as a 1.x database or 2.x bucket name, not on 3.x:
  * 3.2+ refuse to create it (400), 3.0–3.1 create it and then refuse every write to it.
  */
@@ -155,7 +158,8 @@ export function tenantNameProblem(kind: 'company' | 'campaign', name: string, ap
   }
   if (kind === 'company' && api === 'v3' && !V3_DATABASE_NAME.test(name)) {
     return (
-      `company name ${JSON.stringify(name)} cannot be an InfluxDB 3 database name: InfluxDB 3 takes ASCII letters, digits, '_' and '-' ` +
+      `company name ${JSON.stringify(name)} cannot be an InfluxDB 3 database name: InfluxDB 3 takes ASCII letters, ` +
+      `digits, '_' and '-' ` +
       `only (no '.'), starting with a letter or digit (InfluxDB 1.x and 2.x accept it). Rename the company folder ` +
       `(e.g. ${JSON.stringify(name.replace(/[^A-Za-z0-9_-]/g, '-'))}) before its files are ingested`
     );

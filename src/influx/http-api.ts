@@ -179,7 +179,8 @@ export class InfluxHttp {
       'GET',
       `${this.basePath}/api/v2/buckets?${new URLSearchParams({ orgID: orgId, name })}`,
     );
-    // 2.0–2.7 answer a name that is not there with 404 {"code":"not found","message":"bucket \"x\" not found"}, not an
+    // 2.0–2.7 answer a name that is not there with 404
+    // {"code":"not found","message":"bucket \"x\" not found"}, not an
     // empty list: a name and an orgID make FindBuckets a GetBucketByName (tenant/service_bucket.go FindBuckets,
     // tenant/storage_bucket.go GetBucketByName → ErrBucketNotFoundByName, ENotFound → 404 in
     // kit/transport/http/error_handler.go). Any other 404 (no such route: not a 2.x server) is the failed reply.
@@ -222,7 +223,9 @@ export class InfluxHttp {
         const filters = Object.entries(tags).map(([k, v]) => `r[${JSON.stringify(k)}] == ${JSON.stringify(v)}`);
         const flux =
           `from(bucket: ${JSON.stringify(db)}) |> range(start: ${from}, stop: ${to + 1})` +
-          ` |> filter(fn: (r) => r._measurement == ${JSON.stringify(measurement)}${filters.map((f) => ` and ${f}`).join('')})` +
+          ` |> filter(fn: (r) => r._measurement == ${JSON.stringify(measurement)}` +
+          filters.map((f) => ` and ${f}`).join('') +
+          ')' +
           ` |> group() |> count()`;
         const reply = await this.request(
           'POST',

@@ -42,7 +42,10 @@ export interface Segment<F> {
   firstLine?: number;
 }
 
-/** A line the server refused by number (InfluxDB 3 partial writes): numbered as its file numbers it, its text as we sent it. */
+/**
+ * A line the server refused by number (InfluxDB 3 partial writes): numbered as its file numbers it, its text as we sent
+ * it.
+ */
 export interface RefusedLine {
   /** 1-based position among the file's lines (the line protocol `--dry-run --lp-out` prints for that file alone) */
   line: number;
@@ -58,7 +61,10 @@ export interface SegmentOutcome<F> {
   rejection: StoreError | null;
   /** lines of the segment the server said it stored */
   stored: number;
-  /** lines refused by number (InfluxDB 3 partial writes: every other line was stored); [] when the request was refused whole */
+  /**
+   * lines refused by number (InfluxDB 3 partial writes: every other line was stored); [] when the request was refused
+   * whole
+   */
   refused: RefusedLine[];
 }
 
@@ -216,19 +222,26 @@ export function limitHint(message: string): string {
     return (
       ` — hint: this InfluxDB 3 holds at most ${db[1]} databases (Core 5, Enterprise 100), the meta database ` +
       `(--meta-db, powerview_meta) included, and every company is a database: remove a database no longer used, ` +
-      `point --meta-db at an existing one or '' (no meta summaries), or move to InfluxDB 3 Enterprise (docs/influxdb.md#limits)`
+      `point --meta-db at an existing one or '' (no meta summaries), or move to InfluxDB 3 Enterprise ` +
+      `(docs/influxdb.md#limits)`
     );
   }
   const columns = /exceed number of (tag )?columns per table limit of (\d+) columns/.exec(message);
   if (columns) {
     return (
-      ` — hint: a table of InfluxDB 3 holds at most ${columns[2]} ${columns[1] ? 'tag ' : ''}columns, and this company's ` +
-      `measurement "electrical" has one field column per device channel (plus 10 tags and time): its devices' channels ` +
-      `exceed the limit. Files of devices already in the table still land; split the company, or see docs/influxdb.md#limits`
+      ` — hint: a table of InfluxDB 3 holds at most ${columns[2]} ${columns[1] ? 'tag ' : ''}columns, and this ` +
+      `company's ` +
+      `measurement "electrical" has one field column per device channel (plus 10 tags and time): its devices' ` +
+      `channels ` +
+      `exceed the limit. Files of devices already in the table still land; split the company, or see ` +
+      `docs/influxdb.md#limits`
     );
   }
   if (/exceed number of tables limit/.test(message)) {
-    return ' — hint: InfluxDB 3 limits the tables across all databases (Core 2,000, Enterprise 10,000 by default, --num-table-limit): see docs/influxdb.md#limits';
+    return (
+      ' — hint: InfluxDB 3 limits the tables across all databases (Core 2,000, Enterprise 10,000 by default, ' +
+      '--num-table-limit): see docs/influxdb.md#limits'
+    );
   }
   if (/exceed the field (family )?limit/.test(message))
     return ' — hint: a field-family limit of InfluxDB 3 (3.10+): see docs/influxdb.md#limits';
@@ -259,7 +272,8 @@ export function rejectionOf(args: {
   const hint = limitHint(refused.length ? refused.map((r) => r.error).join('\n') : `${first.body}\n${first.message}`);
   const head =
     stored > 0
-      ? `InfluxDB stored ${count(stored)} of ${count(lines)} lines and refused ${count(lines - stored)} (HTTP ${first.status})`
+      ? `InfluxDB stored ${count(stored)} of ${count(lines)} lines and refused ${count(lines - stored)} (HTTP ` +
+        `${first.status})`
       : `InfluxDB rejected lines (HTTP ${first.status})`;
   return new StoreError(
     stored > 0 ? ErrorCodes.STORE_PARTIAL : ErrorCodes.STORE_REJECTED,
@@ -450,7 +464,8 @@ export class InfluxWriter {
     }
     if (reply.status === 401 || reply.status === 403) this.failReply(reply, 'InfluxDB refused the credentials');
     if (tooLarge(reply) && lines > 1) return this.split(db, body, segments, precision);
-    // InfluxDB 3 named the lines it refused and stored the others: each refused line goes to its file, nothing is sent again
+    // InfluxDB 3 named the lines it refused and stored the others: each refused line goes to its file, nothing is sent
+    // again
     const named = partialWriteErrors(reply);
     const placed = named ? placeRefusedLines(named, body, segments, reply) : null;
     if (placed) return placed;
@@ -552,7 +567,8 @@ export class InfluxWriter {
       if (left <= 0) {
         throw new StoreError(
           ErrorCodes.STORE_UNAVAILABLE,
-          `InfluxDB unavailable for ${Math.round(this.policy.storeWaitMs / 1000)} s (${attempt + 1} attempts; last: ${detail})`,
+          `InfluxDB unavailable for ${Math.round(this.policy.storeWaitMs / 1000)} s (${attempt + 1} attempts; last: ` +
+            `${detail})`,
         );
       }
       const jittered = backoffDelay({ baseMs: this.policy.baseDelayMs, maxMs: this.policy.maxDelayMs }, attempt);
@@ -578,7 +594,10 @@ function countLines(buf: Buffer, from: number, to: number): number {
   return n;
 }
 
-/** Outcomes of split parts → one per original segment: stored and refused lines added up, the first rejection kept. */
+/**
+ * Outcomes of split parts → one per original segment: stored and refused lines added up, the first
+ * rejection kept.
+ */
 function mergeOutcomes<F>(segments: Segment<F>[], parts: SegmentOutcome<F>[]): SegmentOutcome<F>[] {
   return segments.map((segment) => {
     const mine = parts.filter((p) => p.segment.file === segment.file);

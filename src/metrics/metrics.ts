@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { FileReport } from '../pipeline/report.js';
+import type { FileReport } from '../model/values.js';
 import { ErrorCodes } from '../errors.js';
 
 /** Seconds buckets from 5 ms to 2 min: requests, commits and file latency share them. */
@@ -16,7 +16,9 @@ export class Metrics {
 
   readonly files = new Counter({
     name: 'powerview_files_total',
-    help: 'Files processed, by tenant and outcome (ok, error, noop: the same bytes were ingested before, unavailable: left in place for a store)',
+    help:
+      'Files processed, by tenant and outcome (ok, error, noop: the same bytes were ingested before, ' +
+      'unavailable: left in place for a store)',
     labelNames: ['tenant', 'outcome'] as const,
     registers: [this.registry],
   });
@@ -100,7 +102,9 @@ export class Metrics {
   });
   readonly queueDepth = new Gauge({
     name: 'powerview_queue_depth',
-    help: 'Items waiting, by queue (files: known and not yet taken; blocks: parsed or parsing; events: hook events not yet handled)',
+    help:
+      'Items waiting, by queue (files: known and not yet taken; blocks: parsed or parsing; events: hook events ' +
+      'not yet handled)',
     labelNames: ['queue'] as const,
     registers: [this.registry],
   });
@@ -135,7 +139,9 @@ export class Metrics {
 
   readonly storeRefused = new Gauge({
     name: 'powerview_store_refused',
-    help: 'Whether a store refuses the credentials right now (1: ingestion waits, files stay in place, retried), by store',
+    help:
+      'Whether a store refuses the credentials right now (1: ingestion waits, files stay in place, retried), by ' +
+      'store',
     labelNames: ['store'] as const,
     registers: [this.registry],
   });

@@ -2,11 +2,8 @@ import { GrowableU32 } from '../tsv/scanner.js';
 import { EPOCH_MIN_VALID } from '../tsv/timestamp.js';
 
 /** A run of regular timestamps: start, start + step, …, n of them (epoch seconds). */
-export interface Run {
-  start: number;
-  step: number;
-  n: number;
-}
+import type { Run } from '../model/values.js';
+export type { Run } from '../model/values.js';
 
 export const runEnd = (r: Run): number => r.start + r.step * (r.n - 1);
 

@@ -1,11 +1,12 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { ErrorCodes, UsageError } from '../errors.js';
-import type { FileIdentity } from '../tsv/series.js';
+import type { FileIdentity } from '../influx/series.js';
 import { exportOrder } from './export-order.js';
-import type { FileTask } from './pipeline.js';
+import type { FileTask } from './parser.js';
 
-export const PROCESSED_DIRS = new Set(['parsed', 'error']);
+import { PROCESSED_DIRS } from './lifecycle.js';
+export { PROCESSED_DIRS } from './lifecycle.js';
 
 export interface DiscoverOptions {
   /** `<root>/<company>/<campaign>/<device>/<file>`; inferred when absent */
@@ -108,7 +109,8 @@ export async function discover(paths: string[], options: DiscoverOptions = {}): 
     const identity = root ? identityOf(f, root, options) : { company: options.company!, campaign: options.campaign! };
     if (!identity) {
       throw new UsageError(
-        `${f} is not at <root>/<company>/<campaign>/<device>/<file> under ${root}: fix --root or give --company and --campaign`,
+        `${f} is not at <root>/<company>/<campaign>/<device>/<file> under ${root}: fix --root or give --company and ` +
+          `--campaign`,
         ErrorCodes.PATH_LAYOUT,
       );
     }

@@ -3,7 +3,7 @@ import { MAX_CHANNELS } from '../tsv/hourly.js';
 import type { IngestStore } from '../postgres/ingest-store.js';
 import { HeldPoints, timeProfile, type Run } from './coverage.js';
 import type { FileAggregates, FilePlan, FileTask } from './pipeline.js';
-import type { DeviceClaims } from '../service/claims.js';
+import type { DeviceClaims } from './device-claims.js';
 
 /** Devices whose latest layout a long job remembers (least recently planned forgotten first). */
 export const DEVICE_CACHE_MAX = 10_000;
@@ -28,7 +28,8 @@ interface Pending {
 }
 
 /**
- * Exactly-once across files (docs/architecture.md#postgresql-output-and-exactly-once): a point (tenant, device, channel,
+ * Exactly-once across files (docs/architecture.md#postgresql-output-and-exactly-once): a point (tenant, device,
+ * channel,
  * time) is written by the first file that brings it. Before a file's blocks
  * go to the workers, the points already held are looked up: committed
  * coverage in PostgreSQL, plus the coverage of this run's files that are
@@ -181,10 +182,13 @@ export class ExactlyOnce {
       let held = new HeldPoints(runs, from, to);
       const warnings: string[] = [];
       if (scan.leadingFold && secondOccurrence(scan, held)) {
-        // the device already holds the repeated hour's first occurrence: this file's first rows are its second (winter time)
+        // the device already holds the repeated hour's first occurrence: this file's first rows are its second (winter
+        // time)
         const lead = scan.leadingFold;
         warnings.push(
-          `starts in the repeated hour: rows ${new Date(lead.from * 1000).toISOString()}..${new Date(lead.to * 1000).toISOString()} already held by an earlier file, ` +
+          `starts in the repeated hour: rows ` +
+            `${new Date(lead.from * 1000).toISOString()}..${new Date(lead.to * 1000).toISOString()} already held by ` +
+            `an earlier file, ` +
             `read as the second occurrence (+${lead.shift} s)`,
         );
         shiftLeadingFold(scan);

@@ -4,7 +4,7 @@ import { InfluxHttp } from '../influx/http-api.js';
 import { InfluxWriter, type RetryCause } from '../influx/writer.js';
 import { LpBatcher } from '../influx/batcher.js';
 import type { InfluxConfig } from '../influx/config.js';
-import { MEASUREMENT } from '../tsv/series.js';
+import { MEASUREMENT } from '../influx/series.js';
 import { Slots } from '../util/flow.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { FileTask } from './pipeline.js';

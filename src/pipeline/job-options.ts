@@ -4,7 +4,7 @@ import type { InfluxConfig } from '../influx/config.js';
 import type { LpBatcher } from '../influx/batcher.js';
 import type { CommitFence } from '../postgres/ingest-store.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { DeviceClaims } from '../service/claims.js';
+import type { DeviceClaims } from './device-claims.js';
 import type { Pipeline, FileTask, PipelineOptions } from './pipeline.js';
 import type { FileReport, RunReport } from './report.js';
 import type { StoreHealth } from './store-health.js';

@@ -13,7 +13,9 @@ import {
 import type { Stats } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
-import { PROCESSED_DIRS } from './discover.js';
+
+/** The folders a device's finished files move to: never read as input. */
+export const PROCESSED_DIRS: ReadonlySet<string> = new Set(['parsed', 'error']);
 
 export type Destination = 'parsed' | 'error';
 

@@ -4,14 +4,14 @@ import { Piscina } from 'piscina';
 import { FileFormatError, ErrorCodes, type PowerViewError } from '../errors.js';
 import { parseBlock, type BlockPlan, type SeriesTable } from '../tsv/block-parser.js';
 import { FileScanner, type Block, type ScanResult } from '../tsv/scanner.js';
-import { buildSeriesTable, type FileIdentity } from '../tsv/series.js';
+import { buildSeriesTable, type FileIdentity } from '../influx/series.js';
 import { TimeZoneRules } from '../tsv/timezone.js';
 import type { FileHeader } from '../tsv/header.js';
 import { exportTimeOf } from './export-order.js';
 import { applyHeader, emptyFileReport, type FileReport } from './report.js';
 import { FileStats } from './stats.js';
 import type { BlockTask, BlockTaskResult } from './worker.js';
-import { FileCoverage, type HeldPoints, type Run } from './coverage.js';
+import { FileCoverage, type HeldPoints } from './coverage.js';
 import { takeFile, type Taken } from './lifecycle.js';
 
 /** How a file is to be written, decided after pass 1 (docs/architecture.md#postgresql-output-and-exactly-once). */
@@ -29,16 +29,7 @@ export interface FilePlan {
 }
 
 /** What a planned file wrote: hourly partials per channel and its coverage. */
-export interface FileAggregates {
-  sha256: string;
-  header: FileHeader;
-  /** HOURLY_FIELDS numbers per (channel, hour) */
-  hourly: Map<number, Float64Array>;
-  /** runs of timestamps written, per channel (index as in header.channels) */
-  coverage: Run[][];
-  skippedPoints: number;
-  noop: string | null;
-}
+export type { FileAggregates } from '../model/values.js';
 
 export interface FileTask {
   path: string;

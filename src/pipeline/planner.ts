@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { StaleCoverageError } from '../postgres/ingest-store.js';
 import type { ScanResult } from '../tsv/scanner.js';
-import type { DeviceClaims } from '../service/claims.js';
+import type { DeviceClaims } from './device-claims.js';
 import { ExactlyOnce, type PlannedFile } from './exactly-once.js';
 import type { PostgresStage } from './postgres-stage.js';
 import type { FileAggregates, FilePlan, FileTask } from './pipeline.js';

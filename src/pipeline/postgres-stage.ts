@@ -6,7 +6,7 @@ import { AlreadyCommittedError, IngestStore, type CommitFence } from '../postgre
 import { BACKOFF, backoffDelay, sleep } from '../util/retry.js';
 import { Slots } from '../util/flow.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { DeviceClaims } from '../service/claims.js';
+import type { DeviceClaims } from './device-claims.js';
 import type { FileAggregates } from './pipeline.js';
 import type { PlannedFile } from './exactly-once.js';
 import type { FileReport, RunReport } from './report.js';

@@ -55,6 +55,8 @@ export class StreamSink implements LpSink {
   async close(): Promise<void> {
     if (this.failure) throw this.failure;
     if (this.owned) {
+      // owned: the stream is the fs.WriteStream this sink opened itself
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment
       const ws = this.stream as WriteStream;
       ws.end();
       await once(ws, 'finish');

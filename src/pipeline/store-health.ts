@@ -25,7 +25,8 @@ export class StoreHealth {
     this.metrics?.storeRefused.set({ store }, 1);
     this.log?.error(
       { event: 'store_refused', store, cause, detail },
-      `${store === 'influxdb' ? 'InfluxDB' : 'PostgreSQL'} ${cause}: ingestion waits, files stay in place, retried with backoff`,
+      `${store === 'influxdb' ? 'InfluxDB' : 'PostgreSQL'} ${cause}: ingestion waits, files stay in place, retried ` +
+        `with backoff`,
     );
   }
 

@@ -40,5 +40,5 @@ export default function parseBlockTask(task: BlockTask): unknown {
     get [valueSymbol]() {
       return result;
     },
-  } as never);
+  });
 }

@@ -1,6 +1,6 @@
 import type { FileHeader } from '../tsv/header.js';
 import { H } from '../tsv/block-parser.js';
-import type { Run } from '../pipeline/coverage.js';
+import type { Run } from '../model/values.js';
 import { copyField, copyNumber as num, copyRow } from './copy-encoder.js';
 
 /** Columns of staging.hourly_partials, in the order `hourlyRows` writes them. */

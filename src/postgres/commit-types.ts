@@ -1,6 +1,6 @@
 import type { PoolClient } from 'pg';
-import type { FileReport } from '../pipeline/report.js';
-import type { FileAggregates } from '../pipeline/pipeline.js';
+import type { FileReport } from '../model/values.js';
+import type { FileAggregates } from '../model/values.js';
 import type { Metrics } from '../metrics/metrics.js';
 
 export interface CommitInput {

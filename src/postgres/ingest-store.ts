@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
-import type { FileReport } from '../pipeline/report.js';
-import type { Run } from '../pipeline/coverage.js';
+import type { FileReport } from '../model/values.js';
+import type { Run } from '../model/values.js';
 import { COVERAGE_COLUMNS, coverageRows, HOURLY_COLUMNS, hourlyRows } from './commit-rows.js';
 import { deviceKey, tenantOf, type CommitInput, type IngestStoreOptions, type KnownFile } from './commit-types.js';
 import { copyRows } from './copy-encoder.js';

@@ -1,6 +1,6 @@
 import type { ClientBase, Pool } from 'pg';
 import type { FileHeader } from '../tsv/header.js';
-import type { FileReport } from '../pipeline/report.js';
+import type { FileReport } from '../model/values.js';
 import { AlreadyCommittedError, tenantOf, type CommitInput } from './commit-types.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { Run } from '../pipeline/coverage.js';
+import type { Run } from '../model/values.js';
 import type { KnownFile } from './commit-types.js';
 
 /**

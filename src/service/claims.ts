@@ -18,11 +18,8 @@ export function deviceClaimKey(tenant: string, masterSn: string): bigint {
 }
 
 /** What exactly-once planning needs of claims: a device's claim, waited for, and given back. */
-export interface DeviceClaims {
-  /** resolves once this process holds the device's claim (waits while another process holds it) */
-  claimDevice(tenant: string, masterSn: string): Promise<void>;
-  releaseDevice(tenant: string, masterSn: string): Promise<void>;
-}
+import type { DeviceClaims } from '../pipeline/device-claims.js';
+export type { DeviceClaims };
 
 /**
  * Claims (docs/architecture.md#pipeline-and-serve): a device folder is worked on by one process at a time,
@@ -196,7 +193,9 @@ export class Claims implements DeviceClaims {
     this.lingering.clear();
   }
 
-  /** Takes the device's claim if no process holds it; false when another one does. Throws if PostgreSQL is unreachable. */
+  /**
+   * Takes the device's claim if no process holds it; false when another one does. Throws if PostgreSQL is unreachable.
+   */
   tryClaim(folder: string): Promise<boolean> {
     this.keepHeld('folder', folder);
     return this.serial(async () => {

@@ -4,6 +4,8 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIgnoredName, PROCESSED_DIRS } from '../pipeline/discover.js';
 
+export { parseUserMap } from '../config/serve.js';
+
 /** Largest hook body accepted: SFTPGo's notifications are well under 4 KiB. */
 export const MAX_HOOK_BODY = 64 * 1024;
 
@@ -30,7 +32,10 @@ export class HookError extends Error {
   }
 }
 
-/** `Authorization: Bearer <secret>`, or basic auth whose password is the secret (SFTPGo's hook URL can carry user:secret@). */
+/**
+ * `Authorization: Bearer <secret>`, or basic auth whose password is the secret (SFTPGo's hook URL can carry
+ * user:secret@).
+ */
 export function authorized(header: string | undefined, secret: string): boolean {
   if (!header) return false;
   let given: string | null = null;
@@ -81,25 +86,6 @@ export function hookServer(handler: (req: IncomingMessage, res: ServerResponse) 
 }
 
 /**
- * `--hook-user-map user=company,...` / POWERVIEW_HOOK_USER_MAP: which company
- * folder an SFTPGo user may upload to when its name is not the folder's.
- */
-export function parseUserMap(text: string | undefined): Map<string, string> {
-  const map = new Map<string, string>();
-  if (!text) return map;
-  for (const item of text.split(',')) {
-    const pair = item.trim();
-    if (!pair) continue;
-    const i = pair.indexOf('=');
-    const user = i > 0 ? pair.slice(0, i).trim() : '';
-    const company = i > 0 ? pair.slice(i + 1).trim() : '';
-    if (!user || !company || company.includes('/')) throw new Error(`hook user map: "${pair}" is not user=company`);
-    map.set(user, company);
-  }
-  return map;
-}
-
-/**
  * The event's SFTPGo user must own the company folder it names: the folder is
  * the user's name, or the one the user map gives it. Otherwise 403 — a user
  * whose home is misconfigured (or a forged `path`) cannot feed another tenant.
@@ -129,7 +115,8 @@ export function parseEvent(body: Buffer): SftpgoEvent {
     if (e[k] !== undefined && e[k] !== null && typeof e[k] !== 'number')
       throw new HookError(400, `"${k}" must be a number`);
   }
-  // SFTPGo always sends status (1 ok, 2 error, 3 quota exceeded): an upload without it is not SFTPGo's, nor known to be complete
+  // SFTPGo always sends status (1 ok, 2 error, 3 quota exceeded): an upload without it is not SFTPGo's, nor known to be
+  // complete
   if (e.action === 'upload' && (e.status === undefined || e.status === null))
     throw new HookError(400, '"status" is required for an upload (1: completed)');
   return e as unknown as SftpgoEvent;

@@ -38,9 +38,9 @@ export class JobFeed {
           if (!r.done) this.out.add(r.value);
           return r;
         },
-        return: async (): Promise<IteratorResult<FileTask>> => {
+        return: (): Promise<IteratorResult<FileTask>> => {
           end();
-          return { done: true, value: undefined };
+          return Promise.resolve({ done: true, value: undefined });
         },
       }),
     };

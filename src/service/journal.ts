@@ -12,7 +12,10 @@ export interface JournalEvent {
   path: string;
   /** ms since the epoch when the event was accepted (upload complete) */
   at: number;
-  /** upload: the file the event announced (size, inode, mtime); a replayed event whose file now differs goes through the settle rule */
+  /**
+   * upload: the file the event announced (size, inode, mtime); a replayed event whose file now differs goes through the
+   * settle rule
+   */
   size?: number;
   ino?: number;
   mtimeMs?: number;
@@ -65,7 +68,7 @@ export class Journal {
       this.waiting.push({ line: `${JSON.stringify(event)}\n`, resolve, reject });
       if (this.flushQueued) return;
       this.flushQueued = true;
-      this.chain(() => this.flush());
+      void this.chain(() => this.flush());
     });
   }
 
@@ -100,7 +103,8 @@ export class Journal {
     return this.chain(async () => {
       const events = remaining();
       const tmp = `${this.path}.tmp`;
-      // written in chunks, fsynced and renamed asynchronously: a large backlog never holds the event loop (hooks, /metrics)
+      // written in chunks, fsynced and renamed asynchronously: a large backlog never holds the event loop (hooks,
+      // /metrics)
       const out = await open(tmp, 'w');
       try {
         for (let i = 0; i < events.length; i += COMPACT_CHUNK) {

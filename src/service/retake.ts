@@ -23,7 +23,10 @@ interface Taken {
 export interface RetakeOptions {
   settleMs: number;
   stallMs?: number;
-  /** the copy of the new version, complete, at `<device>/<name>`: to ingest (the exactly-once planner counts what is held) */
+  /**
+   * the copy of the new version, complete, at `<device>/<name>`: to ingest (the exactly-once planner counts what is
+   * held)
+   */
   onRetake: (copy: string, moved: string) => void;
   log?: Logger;
 }

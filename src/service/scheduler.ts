@@ -94,7 +94,9 @@ export class Scheduler implements AsyncIterable<FileTask> {
     return !!d && (d.pending.has(path) || d.inFlight.has(path));
   }
 
-  /** files that failed for good but could not be moved (a refused company name, say): not retried until announced again */
+  /**
+   * files that failed for good but could not be moved (a refused company name, say): not retried until announced again
+   */
   private readonly givenUp = new Set<string>();
 
   /** A complete file to ingest; false when it is already known (a duplicate event). */
@@ -231,7 +233,8 @@ export class Scheduler implements AsyncIterable<FileTask> {
     const leftInPlace = report.moved_to === null || report.moved_to === undefined;
     if (leftInPlace && report.status === 'error' && report.error?.code !== ErrorCodes.STORE_UNAVAILABLE && !replaced) {
       // failed for good and still there: the watch leaves it alone until a new upload announces it
-      // bounded (docs/operations.md, memory bounds): past the bound the oldest is forgotten, found again by a rescan, refused again
+      // bounded (docs/operations.md, memory bounds): past the bound the oldest is forgotten, found again by a rescan,
+      // refused again
       this.givenUp.add(task.path);
       if (this.givenUp.size > GIVEN_UP_MAX) this.givenUp.delete(this.givenUp.values().next().value!);
       this.schedule(d);
@@ -251,7 +254,10 @@ export class Scheduler implements AsyncIterable<FileTask> {
     this.schedule(d);
   }
 
-  /** Does the path hold another file than the one the pipeline read (task.taken), or, unknown, was it announced meanwhile? */
+  /**
+   * Does the path hold another file than the one the pipeline read (task.taken), or, unknown, was it announced
+   * meanwhile?
+   */
   private replaced(task: FileTask, announced: boolean): boolean {
     if (!task.taken && !announced) return false;
     let st;

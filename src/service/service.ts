@@ -10,7 +10,7 @@ import type { InfluxConfig } from '../influx/config.js';
 import { InfluxHttp } from '../influx/http-api.js';
 import { Metrics } from '../metrics/metrics.js';
 import { runIngestJob } from '../pipeline/ingest-job.js';
-import type { FileTask, Pipeline, PipelineOptions } from '../pipeline/pipeline.js';
+import type { Pipeline, PipelineOptions } from '../pipeline/pipeline.js';
 import { emptyFileReport } from '../pipeline/report.js';
 import { cleanStalePins, moveFinished, releaseTaken } from '../pipeline/lifecycle.js';
 import { StoreHealth } from '../pipeline/store-health.js';
@@ -231,7 +231,8 @@ export class Service {
           metaWaitMs: 5000,
           logger: this.log,
           reportDir: null,
-          // serve never ends: the latest reports only (memory bounds, docs/operations.md); every file is in the log and the ledger
+          // serve never ends: the latest reports only (memory bounds, docs/operations.md); every file is in the log and
+          // the ledger
           reportKeep: 200,
           metrics: this.metrics,
           lingerMs: this.options.lingerMs ?? INFLUX_LINGER_MS,
@@ -336,7 +337,7 @@ export class Service {
       }
       // taken and not finished: the pin goes (the bytes read kept aside if the path was replaced)
       if (task.taken && !r.moved_to) await releaseTaken(task.path, task.taken).catch(() => null);
-      this.scheduler.done(r, task as FileTask);
+      this.scheduler.done(r, task);
       this.fileFinished(task.path, r.moved_to ?? null, r.bytes);
     }
     if (this.crashes.size > 10_000) this.crashes.clear();

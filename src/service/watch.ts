@@ -28,7 +28,10 @@ export interface FileStamp {
   mtimeMs: number;
 }
 
-/** Only these are ever taken by the watch: `*.tsv`, any case (an SFTP client's `*.part`, `*.filepart`, `*.tmp`, notes… stay where they are). */
+/**
+ * Only these are ever taken by the watch: `*.tsv`, any case (an SFTP client's `*.part`, `*.filepart`, `*.tmp`, notes…
+ * stay where they are).
+ */
 export function isDataName(name: string): boolean {
   return name.toLowerCase().endsWith('.tsv');
 }
@@ -150,9 +153,9 @@ export class RootWatch {
     try {
       w = watch(folder, (_event, name) => {
         if (!name) return;
-        const path = join(folder, name.toString());
+        const path = join(folder, name);
         if (level === 3) this.consider(path);
-        else if (!isIgnoredName(name.toString())) void this.folderAppeared(path, level + 1);
+        else if (!isIgnoredName(name)) void this.folderAppeared(path, level + 1);
       });
     } catch (err) {
       // the rescan still finds everything, later
@@ -166,7 +169,8 @@ export class RootWatch {
         this.unwatchedTold = true;
         this.options.log?.warn(
           { event: 'watch', folder, code: (err as NodeJS.ErrnoException).code, error: errorMessage(err) },
-          'folder not watched (inotify limit? raise fs.inotify.max_user_watches): files there are found by the periodic rescan only',
+          'folder not watched (inotify limit? raise fs.inotify.max_user_watches): files there are found by the ' +
+            'periodic rescan only',
         );
       }
       return;
@@ -261,7 +265,9 @@ export class RootWatch {
     for (const [path, at, stamp] of settled) if (!this.stopped) this.options.onSettled(path, at, stamp);
   }
 
-  /** A path to look at as if the watch had found it (a journal event whose file changed since): the settle rule applies. */
+  /**
+   * A path to look at as if the watch had found it (a journal event whose file changed since): the settle rule applies.
+   */
   offer(path: string): void {
     this.consider(path);
   }

@@ -47,7 +47,8 @@ export interface BlockResult {
 }
 
 /**
- * Exactly-once and aggregation inputs of a block (docs/architecture.md#postgresql-output-and-exactly-once): which cells an
+ * Exactly-once and aggregation inputs of a block (docs/architecture.md#postgresql-output-and-exactly-once): which cells
+ * an
  * earlier file already brought (skipped in both stores), which channels are
  * power (`W`: energy), and the file's sampling period.
  */
@@ -154,7 +155,7 @@ export function parseBlock(
   const cellStart = new Int32Array(n);
   const cellEnd = new Int32Array(n);
   const values = new Float64Array(n);
-  const slow: Array<Uint8Array | null> = new Array(n).fill(null);
+  const slow = new Array<Uint8Array | null>(n).fill(null);
   const ts = new Uint8Array(12);
   const len = buf.length;
   let o = 0;
@@ -345,7 +346,8 @@ export function parseBlock(
   stats.minTime = minTime === Infinity ? 0 : minTime;
   stats.maxTime = maxTime;
   if (!brought) return { lp: out, lpLength: o, stats };
-  // a cross-file duplicate row is a duplicate row (docs/architecture.md#postgresql-output-and-exactly-once: counted as duplicate_rows)
+  // a cross-file duplicate row is a duplicate row (docs/architecture.md#postgresql-output-and-exactly-once: counted as
+  // duplicate_rows)
   stats.duplicateRows += skippedRows;
   return {
     lp: out,

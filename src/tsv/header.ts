@@ -292,7 +292,8 @@ export function timeBasisOf(header: FileHeader, options: HeaderOptions): TimeBas
     const name = header.meta.TimeZoneName;
     if (typeof name === 'string' && options.isValidZone(name)) return { kind: 'local', zone: name, source: 'header' };
     header.warnings.push(
-      `V003 header names no usable TimeZoneName (${JSON.stringify(name ?? null)}): local times read in ${options.v002TimeZone}`,
+      `V003 header names no usable TimeZoneName (${JSON.stringify(name ?? null)}): local times read in ` +
+        options.v002TimeZone,
     );
   }
   const zone = options.v002TimeZone;

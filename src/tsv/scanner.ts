@@ -321,7 +321,10 @@ export class FileScanner {
     } else this.outOfOrder.add(utc);
   }
 
-  /** Follows the file's first valid rows while they are the first occurrence of a repeated hour (ScanResult.leadingFold). */
+  /**
+   * Follows the file's first valid rows while they are the first occurrence of a repeated hour
+   * (ScanResult.leadingFold).
+   */
   private trackLead(rowIndex: number, local: number, utc: number): void {
     const zone = this.zone!;
     if (this.leadState === 0) {
@@ -372,7 +375,10 @@ export class FileScanner {
     this.blockStart = -1;
   }
 
-  /** The leading fold rows, when the file went on into winter time and no other row falls on them, before or after a shift. */
+  /**
+   * The leading fold rows, when the file went on into winter time and no other row falls on them, before or after a
+   * shift.
+   */
   private leadingFold(): LeadingFold | undefined {
     const lead = this.lead;
     if (!lead?.complete) return undefined;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseBlock, type BlockStats } from '../../src/tsv/block-parser.js';
 import { FileScanner, type ScanResult } from '../../src/tsv/scanner.js';
-import { buildSeriesTable, type FileIdentity } from '../../src/tsv/series.js';
+import { buildSeriesTable, type FileIdentity } from '../../src/influx/series.js';
 import { TimeZoneRules } from '../../src/tsv/timezone.js';
 import { FileStats } from '../../src/pipeline/stats.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';

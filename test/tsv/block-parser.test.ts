@@ -2,7 +2,7 @@ import t, { type Test } from 'tap';
 import { ErrorCodes } from '../../src/errors.js';
 import { canonicalDecimal } from '../../src/tsv/block-parser.js';
 import type { FileReport } from '../../src/pipeline/report.js';
-import type { FileIdentity } from '../../src/tsv/series.js';
+import type { FileIdentity } from '../../src/influx/series.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import {
   IDENTITY,

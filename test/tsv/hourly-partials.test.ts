@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import { parseBlock, H, HOURLY_FIELDS } from '../../src/tsv/block-parser.js';
-import { buildSeriesTable } from '../../src/tsv/series.js';
+import { buildSeriesTable } from '../../src/influx/series.js';
 import { FileCoverage, HeldPoints, runsOf, samplingStep } from '../../src/pipeline/coverage.js';
 import { scan, IDENTITY } from '../support/tsv-run.js';
 

@@ -5,7 +5,7 @@ import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk
 import { PanelBuilder as BarGaugePanel } from '@grafana/grafana-foundation-sdk/bargauge';
 import { ReduceDataOptionsBuilder, VizOrientation, BarGaugeDisplayMode } from '@grafana/grafana-foundation-sdk/common';
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
-import { MEASUREMENT } from '../../tsv/series.js';
+import { MEASUREMENT } from '../../influx/series.js';
 import { uids } from '../names.js';
 import { InfluxQLBuilder, SqlBuilder, influxRef, postgresRef, sql } from '../queries.js';
 import { finish, grid, timeseries, queryVariable, tagLink, tenantTag } from './common.js';
@@ -62,7 +62,8 @@ export function campaignDashboard(tenant: string, campaign: string): Dashboard {
        AND channel_unit = 'W' AND $__timeFilter(hour)
      GROUP BY channel_id
      ORDER BY channel_id`;
-  // completeness of a channel: its samples / (its fullest hour's samples × the hours from its first to its last sample)
+  // completeness of a channel: its samples / (its fullest hour's samples × the hours from its first to
+  // its last sample)
   const completeness = sql`
     WITH per_channel AS (
       SELECT device_master_sn, channel_id, sum(samples) AS samples, max(samples) AS per_hour,
@@ -85,7 +86,8 @@ export function campaignDashboard(tenant: string, campaign: string): Dashboard {
   const builder = new DashboardBuilder(`${tenant} / ${campaign}`)
     .uid(uids.campaignDashboard(tenant, campaign))
     .description(
-      `Campaign ${campaign} of ${tenant}: curves from InfluxDB, energy and completeness from the PostgreSQL hourly aggregates.`,
+      `Campaign ${campaign} of ${tenant}: curves from InfluxDB, energy and completeness from the PostgreSQL hourly ` +
+        `aggregates.`,
     )
     .tags(['powerview', 'campaign', tenantTag(tenant)])
     .timezone('browser')
@@ -103,7 +105,8 @@ export function campaignDashboard(tenant: string, campaign: string): Dashboard {
         'device',
         'Device',
         influx,
-        `SHOW TAG VALUES FROM "${MEASUREMENT}" WITH KEY = "device_master_sn" WHERE "campaign" =~ /^\${campaign:regex}$/`,
+        `SHOW TAG VALUES FROM "${MEASUREMENT}" WITH KEY = "device_master_sn" WHERE "campaign" =~ ` +
+          `/^\${campaign:regex}$/`,
         { multi: true, all: true },
       ),
     )
@@ -112,7 +115,8 @@ export function campaignDashboard(tenant: string, campaign: string): Dashboard {
         'channel',
         'Channel',
         influx,
-        `SHOW TAG VALUES FROM "${MEASUREMENT}" WITH KEY = "channel_id" WHERE "campaign" =~ /^\${campaign:regex}$/ AND "device_master_sn" =~ /^\${device:regex}$/`,
+        `SHOW TAG VALUES FROM "${MEASUREMENT}" WITH KEY = "channel_id" WHERE "campaign" =~ /^\${campaign:regex}$/ ` +
+          `AND "device_master_sn" =~ /^\${device:regex}$/`,
         { multi: true, all: true },
       ),
     )
@@ -122,7 +126,8 @@ export function campaignDashboard(tenant: string, campaign: string): Dashboard {
       new BarGaugePanel()
         .title('Energy per channel over the period (kWh)')
         .description(
-          'Σ energy_wh of the hourly aggregates of the W channels whose hours start in the selected period (exactly-once: overlapping re-exports count once).',
+          'Σ energy_wh of the hourly aggregates of the W channels whose hours start in the selected period ' +
+            '(exactly-once: overlapping re-exports count once).',
         )
         .datasource(pg)
         .withTarget(new SqlBuilder(pg, energy, 'table'))
@@ -137,7 +142,8 @@ export function campaignDashboard(tenant: string, campaign: string): Dashboard {
       new BarGaugePanel()
         .title('Data completeness per device (%)')
         .description(
-          "Samples received / samples expected, per device: each channel's expected rate is its fullest hour, over the hours from its first to its last sample in the period.",
+          "Samples received / samples expected, per device: each channel's expected rate is its fullest hour, over " +
+            'the hours from its first to its last sample in the period.',
         )
         .datasource(pg)
         .withTarget(new SqlBuilder(pg, completeness, 'table'))

@@ -45,7 +45,8 @@ export function monitoringDashboard(): Dashboard {
   const builder = new DashboardBuilder('PowerView ingester')
     .uid(uids.monitoringDashboard)
     .description(
-      'Throughput, end-to-end latency, errors by cause, backlog, retries, duplicates skipped and last ingest per tenant (Prometheus, powerview_* metrics).',
+      'Throughput, end-to-end latency, errors by cause, backlog, retries, duplicates skipped and last ingest per ' +
+        'tenant (Prometheus, powerview_* metrics).',
     )
     .tags(['powerview', 'ingester'])
     .timezone('browser')
@@ -89,15 +90,21 @@ export function monitoringDashboard(): Dashboard {
         's',
         [
           {
-            expr: `histogram_quantile(0.5, sum by (le) (rate(powerview_file_latency_seconds_bucket{${SEL}}[$__rate_interval])))`,
+            expr:
+              `histogram_quantile(0.5, sum by (le) ` +
+              `(rate(powerview_file_latency_seconds_bucket{${SEL}}[$__rate_interval])))`,
             legend: 'p50',
           },
           {
-            expr: `histogram_quantile(0.95, sum by (le) (rate(powerview_file_latency_seconds_bucket{${SEL}}[$__rate_interval])))`,
+            expr:
+              `histogram_quantile(0.95, sum by (le) ` +
+              `(rate(powerview_file_latency_seconds_bucket{${SEL}}[$__rate_interval])))`,
             legend: 'p95',
           },
           {
-            expr: `histogram_quantile(0.99, sum by (le) (rate(powerview_file_latency_seconds_bucket{${SEL}}[$__rate_interval])))`,
+            expr:
+              `histogram_quantile(0.99, sum by (le) ` +
+              `(rate(powerview_file_latency_seconds_bucket{${SEL}}[$__rate_interval])))`,
             legend: 'p99',
           },
         ],

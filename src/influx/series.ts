@@ -1,6 +1,6 @@
-import { seriesPrefix } from '../influx/line-protocol.js';
-import type { FileHeader } from './header.js';
-import type { SeriesTable } from './block-parser.js';
+import { seriesPrefix } from './line-protocol.js';
+import type { FileHeader } from '../tsv/header.js';
+import type { SeriesTable } from '../tsv/block-parser.js';
 
 export const MEASUREMENT = 'electrical';
 
