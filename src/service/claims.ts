@@ -67,6 +67,8 @@ export class Claims implements DeviceClaims {
 
   /** releases not yet carried out (releaseLingerMs): kind NUL name → its timer */
   private readonly lingering = new Map<string, NodeJS.Timeout>();
+  /** close() was called: waits for a device claim end, no session is opened again */
+  private closed = false;
 
   /** A release of `name` still lingering is called off: the claim goes on being used. */
   private keepHeld(kind: ClaimKind, name: string): void {
@@ -149,6 +151,8 @@ export class Claims implements DeviceClaims {
   }
 
   private async connection(): Promise<pg.Client> {
+    // a closed Claims never opens a session again: a claim still waited for would hold the process open
+    if (this.closed) throw new Error('claims closed');
     if (this.client) return this.client;
     this.connecting ??= (async () => {
       const client = new pg.Client({
@@ -160,6 +164,7 @@ export class Claims implements DeviceClaims {
       try {
         await client.connect();
         const r = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+        if (this.closed) throw new Error('claims closed');
         this.backendPid = r.rows[0].pid;
         this.client = client;
         return client;
@@ -282,6 +287,7 @@ export class Claims implements DeviceClaims {
   };
 
   async close(): Promise<void> {
+    this.closed = true;
     // releases already asked for go first (no "release failed" for a connection being closed)
     await this.tail.catch(() => {});
     const client = this.client;

@@ -4,6 +4,7 @@
  * unlocked once the linger passes untouched; without a linger a release
  * unlocks at once (powerview ingest).
  */
+import pg from 'pg';
 import t from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Claims } from '../../src/service/claims.js';
@@ -69,4 +70,37 @@ t.test('without a linger a release unlocks at once', { skip: servicesSkip }, asy
   t.ok(await mine.tryClaim(folder));
   await mine.release(folder);
   t.ok(await other.tryClaim(folder), 'released: another process takes it at once');
+});
+
+t.test('closing stops a wait for a device claim and opens no session again', { skip: servicesSkip }, async (t) => {
+  const env = await servicesUp();
+  const config = { connectionString: env.DATABASE_URL };
+  const holder = new Claims(config, null);
+  const app = `claims-close-${process.pid}`;
+  const waiter = new Claims(config, null, undefined, { applicationName: app, waitNoticeMs: 100_000 });
+  const probe = new pg.Client(config);
+  await probe.connect();
+  t.teardown(async () => {
+    await waiter.close();
+    await holder.close();
+    await probe.end();
+  });
+  await holder.claimDevice('claims_close', `${process.pid}`);
+  const waiting = waiter.claimDevice('claims_close', `${process.pid}`).then(
+    () => 'taken',
+    (err: unknown) => (err as Error).message,
+  );
+  await sleep(300);
+  await waiter.close();
+  await holder.releaseDevice('claims_close', `${process.pid}`);
+  t.equal(
+    await Promise.race([waiting, sleep(5000).then(() => 'still waiting')]),
+    'claims closed',
+    'the wait ends with the close',
+  );
+  await sleep(1500);
+  const sessions = await probe.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1', [
+    app,
+  ]);
+  t.equal(sessions.rows[0].n, 0, 'no session of the closed Claims is left open');
 });
