@@ -57,7 +57,7 @@ export interface ServiceOptions {
   metrics?: Metrics;
   /** a partly filled InfluxDB batch waits at most this long (default INFLUX_LINGER_MS) */
   lingerMs?: number;
-  /** files per PostgreSQL commit wait at most this long for company (default COMMIT_LINGER_MS) */
+  /** files per PostgreSQL commit wait at most this long for others to share it (default COMMIT_LINGER_MS) */
   commitLingerMs?: number;
 }
 
