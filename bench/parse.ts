@@ -97,7 +97,7 @@ async function main(): Promise<void> {
     });
     scanner.push(data);
     const scan = scanner.end();
-    const table = buildSeriesTable(scan.header, { company: 'acme', campaign: 'bench' });
+    const table = buildSeriesTable(scan.header, { tenant: 'acme', campaign: 'bench' });
     points = 0;
     lpBytes = 0;
     let reuse: ArrayBuffer | undefined;
@@ -120,7 +120,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < Math.max(3, Math.ceil(iterations / 2)); i++) {
       const pipeline = new Pipeline({ workers: w, v002TimeZone: zone, sink: new CountingSink() });
       const t0 = performance.now();
-      const [r] = await pipeline.run([{ path: file, identity: { company: 'acme', campaign: 'bench' } }]);
+      const [r] = await pipeline.run([{ path: file, identity: { tenant: 'acme', campaign: 'bench' } }]);
       pool[w].push((performance.now() - t0) / 1000);
       await pipeline.close();
       if (r.points !== points) throw new Error(`pool produced ${r.points} points, single thread ${points}`);

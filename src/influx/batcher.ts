@@ -23,7 +23,7 @@ export type FileWriteOutcome =
 
 /** What the batcher needs of a file: its tenant (the default database). Files are told apart by identity. */
 export interface BatchedFile {
-  readonly identity: { readonly company: string };
+  readonly identity: { readonly tenant: string };
 }
 
 export interface BatcherOptions {
@@ -35,7 +35,7 @@ export interface BatcherOptions {
   concurrency: number;
   /** a partly filled batch is sent after this long without filling up; default 1,000 ms */
   lingerMs?: number;
-  /** database of a file; default its company */
+  /** database of a file; default its tenant */
   databaseOf?: (task: BatchedFile) => string;
 }
 
@@ -91,7 +91,7 @@ export class LpBatcher implements LpSink<BatchedFile> {
 
   constructor(writer: InfluxWriter, options: BatcherOptions) {
     this.writer = writer;
-    this.options = { lingerMs: 1000, databaseOf: (t) => t.identity.company, ...options };
+    this.options = { lingerMs: 1000, databaseOf: (t) => t.identity.tenant, ...options };
     this.slots = new Slots(options.concurrency);
   }
 

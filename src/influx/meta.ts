@@ -14,7 +14,7 @@ interface Counted {
 /** What a file summary reads of a file's report (src/pipeline/report.ts FileReport has it all). */
 export interface FileSummary {
   readonly path: string;
-  readonly company: string;
+  readonly tenant: string;
   readonly campaign: string;
   readonly device: string | null;
   readonly master_sn: string | null;
@@ -55,7 +55,7 @@ export interface RunSummary {
 /** One `tsv_parser_file` point: outcome and counts of one file (low volume: built with the client's Point). */
 export function fileSummaryLine(runId: string, file: FileSummary, at: Date): string {
   const p = Point.measurement(META_FILE)
-    .setTag('company', file.company)
+    .setTag('company', file.tenant)
     .setTag('campaign', file.campaign)
     .setTag('device', file.master_sn ?? file.device ?? 'unknown')
     .setTag('status', file.status)

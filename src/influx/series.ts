@@ -6,7 +6,7 @@ export const MEASUREMENT = 'electrical';
 
 /** Where a file sits: `<root>/<company>/<campaign>/<device>/<file>`. */
 export interface FileIdentity {
-  company: string;
+  tenant: string;
   campaign: string;
   /** the device folder, when there is one (the header's master serial wins for tags) */
   device?: string;

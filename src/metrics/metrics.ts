@@ -163,7 +163,7 @@ export class Metrics {
 
   /** Everything a finished file's report says. */
   fileDone(r: FileReport, latencySeconds?: number): void {
-    const tenant = r.company || 'unknown';
+    const tenant = r.tenant || 'unknown';
     const outcome =
       r.status === 'ok'
         ? r.ledger?.noop

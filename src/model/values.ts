@@ -24,7 +24,7 @@ export interface ChannelReport {
 
 export interface FileReport {
   path: string;
-  company: string;
+  tenant: string;
   campaign: string;
   device: string | null;
   status: 'ok' | 'error';

@@ -58,12 +58,12 @@ export function identityOf(file: string, root: string, overrides: DiscoverOption
   const parts = rel.split(sep);
   if (rel.startsWith('..') || parts.length !== 3 || parts.some((p) => p === '' || p === '..')) {
     if (overrides.company && overrides.campaign) {
-      return { company: overrides.company, campaign: overrides.campaign };
+      return { tenant: overrides.company, campaign: overrides.campaign };
     }
     return null;
   }
   return {
-    company: overrides.company ?? parts[0],
+    tenant: overrides.company ?? parts[0],
     campaign: overrides.campaign ?? parts[1],
     device: parts[2],
   };
@@ -106,7 +106,7 @@ export async function discover(paths: string[], options: DiscoverOptions = {}): 
   }
   const tasks: FileTask[] = [];
   for (const f of unique) {
-    const identity = root ? identityOf(f, root, options) : { company: options.company!, campaign: options.campaign! };
+    const identity = root ? identityOf(f, root, options) : { tenant: options.company!, campaign: options.campaign! };
     if (!identity) {
       throw new UsageError(
         `${f} is not at <root>/<company>/<campaign>/<device>/<file> under ${root}: fix --root or give --company and ` +

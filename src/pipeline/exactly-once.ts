@@ -105,7 +105,7 @@ export class ExactlyOnce {
   };
 
   private async plan(task: FileTask, scan: ScanResult, sha256: string): Promise<FilePlan> {
-    const tenant = task.identity.company;
+    const tenant = task.identity.tenant;
     const device = `${tenant}\u0000${scan.header.masterSn}`;
     if (scan.header.channels.length > MAX_CHANNELS)
       throw new Error(`${scan.header.channels.length} channels: at most ${MAX_CHANNELS} per file`);

@@ -110,9 +110,9 @@ export class InfluxStage {
     try {
       const counted: { found: number | null } = { found: null };
       // the count is retried like a write (the store may be restarting); its reply is kept
-      const reply = await this.writer.retrying(parsed.company, async () => {
+      const reply = await this.writer.retrying(parsed.tenant, async () => {
         const tags = { campaign: parsed.campaign, device_master_sn: sn };
-        const r = await this.http.countPoints(parsed.company, MEASUREMENT, tags, from, to);
+        const r = await this.http.countPoints(parsed.tenant, MEASUREMENT, tags, from, to);
         if (typeof r !== 'number') return r;
         counted.found = r;
         return { status: 200, retryAfter: null, body: '' };

@@ -14,11 +14,11 @@ export function describeBasis(basis: TimeBasis): string {
 
 export function emptyFileReport(
   path: string,
-  identity: { company: string; campaign: string; device?: string },
+  identity: { tenant: string; campaign: string; device?: string },
 ): FileReport {
   return {
     path,
-    company: identity.company,
+    tenant: identity.tenant,
     campaign: identity.campaign,
     device: identity.device ?? null,
     status: 'ok',

@@ -12,7 +12,7 @@ export type FileSource = FileTask[] | AsyncIterable<FileTask>;
  */
 export function refusalOf(task: FileTask, api: InfluxApi): FileError | null {
   const problem =
-    tenantNameProblem('company', task.identity.company, api) ?? tenantNameProblem('campaign', task.identity.campaign);
+    tenantNameProblem('company', task.identity.tenant, api) ?? tenantNameProblem('campaign', task.identity.campaign);
   return problem ? { code: ErrorCodes.TENANT_NAME, message: problem } : null;
 }
 

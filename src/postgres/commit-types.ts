@@ -38,7 +38,7 @@ export interface KnownFile {
 }
 
 /** The tenant of a commit: the `<company>` folder of the file's path, as the report names it. */
-export const tenantOf = (input: CommitInput): string => input.report.company;
+export const tenantOf = (input: CommitInput): string => input.report.tenant;
 
 /** Key of a (tenant, device) pair in the store's caches and fence. */
 export const deviceKey = (tenant: string, device: string): string => `${tenant}\u0000${device}`;

@@ -115,7 +115,7 @@ export class IngestStore {
   async recordFailure(report: FileReport, runId: string): Promise<void> {
     if (!report.sha256) return;
     // the report names the tenant after its folder, `<company>/<campaign>/<device>/`
-    const tenant = report.company;
+    const tenant = report.tenant;
     await this.ensureTenant(tenant, report.campaign);
     await insertFailureRow(this.pool, tenant, report, report.sha256, runId);
   }

@@ -266,7 +266,7 @@ export class Claims implements DeviceClaims {
         if (key === undefined) throw claimLost(folder);
         keys.add(key.toString());
       }
-      const device = this.devices.get(`${input.report.company}\u0000${input.agg.header.masterSn}`);
+      const device = this.devices.get(`${input.report.tenant}\u0000${input.agg.header.masterSn}`);
       if (device === undefined) throw claimLost(`device ${input.agg.header.masterSn}`);
       keys.add(device.toString());
     }

@@ -16,9 +16,9 @@ const LAYERS: readonly (readonly string[])[] = [
   ['errors.ts', 'util', 'log'],
   ['tsv'],
   ['model'],
-  ['influx', 'postgres', 'metrics', 'config'],
+  ['influx', 'postgres', 'metrics', 'config', 'quality'],
   ['pipeline'],
-  ['provision', 'grafana'],
+  ['provision', 'grafana', 'report'],
   ['service'],
   ['cli', 'index.ts'],
 ];

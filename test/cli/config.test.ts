@@ -164,7 +164,7 @@ t.test('walking: parsed/ and error/ skipped unless --include-processed; hidden a
     '--include-processed walks parsed/ and error/ too',
   );
   t.ok(
-    allReport.files.every((f: Json) => f.device === '02001000' && f.company === 'acme' && f.campaign === 'camp'),
+    allReport.files.every((f: Json) => f.device === '02001000' && f.tenant === 'acme' && f.campaign === 'camp'),
     'files in parsed/ and error/ belong to the device above',
   );
 

@@ -114,7 +114,7 @@ t.test('piped stdout without --json still gives the JSON report', async (t) => {
   let report: Json;
   t.doesNotThrow(() => (report = JSON.parse(r.stdout)), 'JSON on a pipe');
   t.equal(report?.totals.files, 4);
-  t.equal(report?.files[0].company, 'acme', 'relative PATH resolved against cwd');
+  t.equal(report?.files[0].tenant, 'acme', 'relative PATH resolved against cwd');
 });
 
 t.test('a folder with bad files: exit 1, those files in error with a one-line cause, the others ok', async (t) => {

@@ -40,7 +40,7 @@ t.test('real samples (../shared/samples)', { skip: sharedSkip }, async (t) => {
     'v003_tri_1slave.tsv': ['ok', null],
   });
   t.ok(
-    report.files.every((f: Json) => f.company === 'company1' && f.campaign === 'campaign1'),
+    report.files.every((f: Json) => f.tenant === 'company1' && f.campaign === 'campaign1'),
     'identity from the flags',
   );
   t.ok(

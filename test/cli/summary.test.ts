@@ -5,7 +5,7 @@ import { count, summaryTable, terminalColumns } from '../../src/cli/summary.js';
 import { elide } from '../../src/cli/table.js';
 
 function file(path: string, over: Partial<FileReport> = {}): FileReport {
-  const r = emptyFileReport(path, { company: 'acme', campaign: 'camp-2025', device: '02001000' });
+  const r = emptyFileReport(path, { tenant: 'acme', campaign: 'camp-2025', device: '02001000' });
   r.rows = 1;
   r.points = 1;
   r.duplicate_rows = 1;

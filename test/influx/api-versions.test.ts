@@ -151,8 +151,8 @@ t.test(
     const { exitCode, report } = await run(mock, 'v3', a);
     t.equal(exitCode, 1, 'exit 1 (some file failed), not 2 or 3: the run was not stopped');
     t.equal(report.store_failure ?? null, null);
-    t.equal(report.files[0].company, 't1', 'the refused tenant went first');
-    const by = new Map(report.files.map((f) => [f.company, f]));
+    t.equal(report.files[0].tenant, 't1', 'the refused tenant went first');
+    const by = new Map(report.files.map((f) => [f.tenant, f]));
     for (const ok of ['t2', 't3', 't4', 't5']) t.equal(by.get(ok)?.status, 'ok', `${ok} landed after it`);
     const refused = by.get('t1')!;
     t.equal(refused.error?.code, 'PV_ERR_STORE_REJECTED');
@@ -196,7 +196,7 @@ t.test(
     const a = await archive(['acme.fr', 'acme-de'], { files: 1, rows: 10 });
     const { exitCode, report } = await run(mock, 'v3', a);
     t.equal(exitCode, 1);
-    const dotted = report.files.find((f) => f.company === 'acme.fr')!;
+    const dotted = report.files.find((f) => f.tenant === 'acme.fr')!;
     t.equal(dotted.error?.code, 'PV_ERR_TENANT_NAME');
     t.equal(
       dotted.error?.message,
@@ -211,7 +211,7 @@ t.test(
       ),
       'InfluxDB was not asked to create or write "acme.fr"',
     );
-    t.equal(report.files.find((f) => f.company === 'acme-de')?.status, 'ok', 'the other company landed');
+    t.equal(report.files.find((f) => f.tenant === 'acme-de')?.status, 'ok', 'the other company landed');
 
     // the same archive on 2.x: the name is fine there
     const v2 = await mockOf(t);

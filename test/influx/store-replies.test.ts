@@ -96,8 +96,8 @@ t.test(
     t.equal(exitCode, 1, 'a file failed: 1 (2 would mean the whole run was refused, 3 "run again later")');
     t.equal(report.store_failure ?? null, null, 'the run was not stopped');
     const [acme, rest] = [
-      report.files.find((f) => f.company === 'acme')!,
-      report.files.find((f) => f.company === 'other')!,
+      report.files.find((f) => f.tenant === 'acme')!,
+      report.files.find((f) => f.tenant === 'other')!,
     ];
     t.equal(acme.error?.code, 'PV_ERR_STORE_REJECTED');
     t.match(acme.error?.message, /refused to create database "acme" \(HTTP 400\): max-databases limit reached/);

@@ -111,7 +111,7 @@ function segmentsOf<F>(parts: Array<[F, string[]]>): { body: Buffer; segments: S
 }
 
 function task(name: string, company = 'acme-co'): FileTask {
-  return { path: `/data/${company}/camp/${name}.tsv`, identity: { company, campaign: 'camp' } };
+  return { path: `/data/${company}/camp/${name}.tsv`, identity: { tenant: company, campaign: 'camp' } };
 }
 
 /** Lines the mock stored through accepted writes, as a sorted multiset. */
@@ -1103,7 +1103,7 @@ t.test('LpBatcher: a linger-timer batch waiting for a slot does not strand a wri
     batchBytes: 1 << 16,
     concurrency: 1,
     lingerMs: 80,
-    databaseOf: (f) => f.identity.company,
+    databaseOf: (f) => f.identity.tenant,
   });
   const other = task('other', 'beta'); // its partial batch is sent by the linger timer
   const main = task('main', 'alpha');

@@ -227,7 +227,7 @@ t.test(
     const root = tree({ 'samples/x.tsv': 'x' });
     const tasks = await discover([join(root, 'samples')], { company: 'company1', campaign: 'campaign1' });
     t.equal(tasks.length, 1);
-    t.equal(tasks[0].identity.company, 'company1');
+    t.equal(tasks[0].identity.tenant, 'company1');
     t.equal(tasks[0].identity.campaign, 'campaign1');
     t.equal(tasks[0].identity.device, undefined, 'no device guessed from an arbitrary folder');
   },

@@ -20,7 +20,7 @@ function setup(t: Test, answer: InfluxResult) {
   mkdirSync(device, { recursive: true });
   const path = join(device, 'a.tsv');
   writeFileSync(path, 'data\n');
-  const task: FileTask = { path, identity: { company: 'acme', campaign: 'c1' } };
+  const task: FileTask = { path, identity: { tenant: 'acme', campaign: 'c1' } };
   const parsed: Readonly<FileReport> = Object.freeze({ ...emptyFileReport(path, task.identity), points: 3 });
   const influx = { outcome: async () => answer, batcher: { fatal: null } } as unknown as InfluxStage;
   const finisher = new Finisher({ runId: 'r', moveFiles: true, verify: false }, influx, null, null);
@@ -57,7 +57,7 @@ t.test('InfluxDB gave up: the file is left in place for a later run', async (t) 
 });
 
 t.test('a file left in place without being read: its size, its cause, no move', async (t) => {
-  const task: FileTask = { path: '/d/a.tsv', identity: { company: 'acme', campaign: 'c1' }, size: 42 };
+  const task: FileTask = { path: '/d/a.tsv', identity: { tenant: 'acme', campaign: 'c1' }, size: 42 };
   const r = leftInPlace(task, { code: ErrorCodes.STORE_UNAVAILABLE, message: 'not processed' });
   t.equal(r.bytes, 42);
   t.equal(r.status, 'error');

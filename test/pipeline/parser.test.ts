@@ -34,7 +34,7 @@ async function readAll(parser: Parser, path: string, slots: number) {
   let free = slots;
   let lowest = slots;
   await parser.readFile(
-    { path, identity: { company: 'acme', campaign: 'c1' } },
+    { path, identity: { tenant: 'acme', campaign: 'c1' } },
     (e) => entries.push(e),
     async () => {
       // the consumer gives a slot back once a block is taken: here, at once after the count

@@ -13,7 +13,7 @@ import type { FileTask } from '../../src/pipeline/pipeline.js';
 const stage = { store: {}, retry: <T>(call: () => Promise<T>) => call() } as unknown as PostgresStage;
 const task = (name: string): FileTask => ({
   path: `/d/acme/c1/${name}.tsv`,
-  identity: { company: 'acme', campaign: 'c1' },
+  identity: { tenant: 'acme', campaign: 'c1' },
 });
 const stale = new StaleCoverageError('acme', '02001171', 1, 2);
 

@@ -4,7 +4,7 @@ import { ErrorCodes } from '../../src/errors.js';
 import { emptyFileReport, renderFileReport, type FileReport } from '../../src/pipeline/report.js';
 
 function parsedFile(patch: Partial<FileReport> = {}): Readonly<FileReport> {
-  const p = { ...emptyFileReport('/d/acme/c1/dev/a.tsv', { company: 'acme', campaign: 'c1' }), ...patch };
+  const p = { ...emptyFileReport('/d/acme/c1/dev/a.tsv', { tenant: 'acme', campaign: 'c1' }), ...patch };
   p.warnings = ['from the parser'];
   return Object.freeze(p);
 }

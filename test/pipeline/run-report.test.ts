@@ -21,7 +21,7 @@ t.test('a long run keeps a bounded number of reports in memory and every one in 
   const dir = mkdtempSync(join(tmpdir(), 'pv-report-'));
   const w = new RunReportWriter(dir, 'run.json', 50);
   for (let i = 0; i < 1000; i++) {
-    const r = emptyFileReport(`/d/f${String(i).padStart(4, '0')}.tsv`, { company: 'c', campaign: 'k' });
+    const r = emptyFileReport(`/d/f${String(i).padStart(4, '0')}.tsv`, { tenant: 'c', campaign: 'k' });
     r.points = 10;
     if (i % 100 === 7) {
       r.status = 'error';
@@ -53,7 +53,7 @@ t.test('an empty run writes a valid report; without a folder everything stays in
   const report = JSON.parse(readFileSync((await w.finish(head()))!, 'utf8')) as RunReport;
   t.same(report.files, []);
   const mem = new RunReportWriter(null, 'x', 1);
-  for (let i = 0; i < 5; i++) mem.add(emptyFileReport(`/f${i}`, { company: 'c', campaign: 'k' }));
+  for (let i = 0; i < 5; i++) mem.add(emptyFileReport(`/f${i}`, { tenant: 'c', campaign: 'k' }));
   t.equal(mem.files().length, 5);
   t.equal(await mem.finish(head()), null);
 });

@@ -6,18 +6,18 @@ import type { FileTask } from '../../src/pipeline/pipeline.js';
 
 const task = (company: string, campaign = 'c1'): FileTask => ({
   path: `/d/${company}/${campaign}/a.tsv`,
-  identity: { company, campaign },
+  identity: { tenant: company, campaign },
 });
 
 t.test('a list stays a list, refused files taken out and handed over', async (t) => {
   const refused: string[] = [];
   const out = fileSource([task('acme'), task('bad name!'), task('beta')], 'v1', (f, e) => {
     t.equal(e.code, ErrorCodes.TENANT_NAME);
-    refused.push(f.identity.company);
+    refused.push(f.identity.tenant);
   });
   t.ok(Array.isArray(out));
   t.same(
-    (out as FileTask[]).map((f) => f.identity.company),
+    (out as FileTask[]).map((f) => f.identity.tenant),
     ['acme', 'beta'],
   );
   t.same(refused, ['bad name!']);
@@ -32,11 +32,11 @@ t.test('a stream stays a stream, read as the job reads it', async (t) => {
     }
   })();
   const refused: string[] = [];
-  const out = fileSource(stream, 'v3', (f) => refused.push(f.identity.company));
+  const out = fileSource(stream, 'v3', (f) => refused.push(f.identity.tenant));
   t.notOk(Array.isArray(out));
   t.equal(pulled, 0, 'nothing read before the job asks');
   const seen: string[] = [];
-  for await (const f of out as AsyncIterable<FileTask>) seen.push(f.identity.company);
+  for await (const f of out as AsyncIterable<FileTask>) seen.push(f.identity.tenant);
   t.same(seen, ['acme', 'beta']);
   t.same(refused, ['a.b'], "InfluxDB 3 takes no '.' in a database name");
 });

@@ -43,7 +43,7 @@ let n = 0;
 function input(start: number, rows: number, planVersion: number | null): CommitInput {
   n++;
   const report = emptyFileReport(`/data/acme/c${n}/${SN}/T302_25030${n}_000000.tsv`, {
-    company: 'acme',
+    tenant: 'acme',
     campaign: `c${n}`,
   });
   report.rows = rows;

@@ -4,7 +4,7 @@ import type { FileTask } from '../../src/pipeline/pipeline.js';
 
 const task = (n: number): FileTask => ({
   path: `/r/c/p/d/f${n}.tsv`,
-  identity: { company: 'c', campaign: 'p', device: 'd' },
+  identity: { tenant: 'c', campaign: 'p', device: 'd' },
 });
 
 /** A source that yields when told to. */

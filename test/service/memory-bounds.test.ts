@@ -22,7 +22,7 @@ import type { FileReport } from '../../src/pipeline/report.js';
 t.test('a never-ending report collector keeps only the most recent reports, the totals count every file', async (t) => {
   const w = new RunReportWriter(null, 'serve', 50, { recent: true });
   for (let i = 0; i < 5000; i++) {
-    const r = emptyFileReport(`/d/f${String(i).padStart(5, '0')}.tsv`, { company: 'c', campaign: 'k' });
+    const r = emptyFileReport(`/d/f${String(i).padStart(5, '0')}.tsv`, { tenant: 'c', campaign: 'k' });
     r.points = 1;
     if (i % 10 === 3) {
       r.status = 'error';
@@ -57,7 +57,7 @@ t.test('a streaming job told to keep a bounded report retains at most that many 
     for (let i = 0; i < n; i++)
       yield {
         path: `/nowhere/Bad Co/k/d/f${i}.tsv`,
-        identity: { company: 'Bad Co', campaign: 'k', device: 'd' },
+        identity: { tenant: 'Bad Co', campaign: 'k', device: 'd' },
         size: 1,
       };
   }

@@ -6,7 +6,7 @@
 import t from 'tap';
 import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { generateArchive } from '../../fixtures/generate.js';
 import { runCli, servicesSkip } from '../support/services.js';
 import { serveDb } from '../support/serve-harness.js';
@@ -51,11 +51,38 @@ t.test(
     }>;
     t.equal(files.length, 4);
     t.equal(files.filter((f) => f.ledger.noop === null).length, 1, 'one copy committed');
+    const committed = files.find((f) => f.ledger.noop === null)!;
     const noops = files.filter((f) => f.ledger.noop !== null);
     t.equal(noops.length, 3, 'the other copies are no-ops');
     for (const f of noops) {
       t.notMatch(f.ledger.noop!, /another process/, `${f.path}: "${f.ledger.noop}"`);
       t.match(f.ledger.noop!, /same bytes/);
+      // the earlier file by its path, not only its ledger id
+      t.ok(f.ledger.noop!.includes(basename(committed.path)), `names the committed ${basename(committed.path)}`);
+    }
+
+    // a later run over the moved files: every copy is a no-op naming the file of the ledger by its id and its path
+    const again = await runCli(
+      [
+        'ingest',
+        '--json',
+        '--include-processed',
+        '--meta-db',
+        '',
+        '--root',
+        root,
+        '--report-dir',
+        join(root, 'r2'),
+        root,
+      ],
+      env,
+    );
+    t.equal(again.code, 0, again.stderr.slice(-500));
+    const later = (JSON.parse(again.stdout) as { files: typeof files }).files;
+    t.equal(later.length, 4);
+    for (const f of later) {
+      t.match(f.ledger.noop ?? '', /^the same bytes were ingested before \(file \d+: /, `${basename(f.path)}: no-op`);
+      t.ok((f.ledger.noop ?? '').includes(basename(committed.path)), `names the earlier ${basename(committed.path)}`);
     }
   },
 );

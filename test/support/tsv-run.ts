@@ -15,7 +15,7 @@ import { Pipeline } from '../../src/pipeline/pipeline.js';
 import type { LpSink } from '../../src/pipeline/sink.js';
 import type { FileReport } from '../../src/pipeline/report.js';
 
-export const IDENTITY: FileIdentity = { company: 'acme', campaign: 'camp1' };
+export const IDENTITY: FileIdentity = { tenant: 'acme', campaign: 'camp1' };
 
 export interface InProcessOptions {
   /** chunk sizes fed to the scanner, cycled; default: the whole buffer at once */

@@ -91,7 +91,7 @@ t.test('values are copied as written', async (t) => {
 });
 
 t.test('line protocol: tags sorted and escaped, master vs slave tags, field key', async (t) => {
-  const identity = { company: 'acme', campaign: 'camp 1,a=b' };
+  const identity = { tenant: 'acme', campaign: 'camp 1,a=b' };
   const { lp, inproc } = await both(t, v002([row(T0, 1, 2, 3, 4, 5, 6)]), { identity });
   const lines = lp.split('\n').filter(Boolean);
   t.equal(lines.length, 6);

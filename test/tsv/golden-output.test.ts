@@ -33,7 +33,7 @@ t.test('line protocol equals the earlier tool golden output, point for point', {
         keepWholeBytes: workers === 0 ? 0 : undefined,
       });
       const [report] = await pipeline.run([
-        { path: join(sharedDir, 'samples', `${name}.tsv`), identity: { company: 'company1', campaign: 'campaign1' } },
+        { path: join(sharedDir, 'samples', `${name}.tsv`), identity: { tenant: 'company1', campaign: 'campaign1' } },
       ]);
       await pipeline.close();
       t.equal(report.status, 'ok', `${name}: status ok`);
@@ -59,7 +59,7 @@ t.test('golden samples: the earlier tool errors are errors here too', { skip: sh
   const reports = await pipeline.run(
     ['empty', 'header_only', 'unsupported_t202'].map((n) => ({
       path: join(sharedDir, 'samples', `${n}.tsv`),
-      identity: { company: 'company1', campaign: 'campaign1' },
+      identity: { tenant: 'company1', campaign: 'campaign1' },
     })),
   );
   await pipeline.close();
