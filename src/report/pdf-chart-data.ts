@@ -86,11 +86,17 @@ export function dailyPoints(report: CampaignReport, s: ChartSeries): DailyPoint[
  */
 export function profilePoints(report: CampaignReport, s: ChartSeries): ProfilePoint[] {
   const perChannel = new Map<string, { sum: number[]; n: number[] }>();
+  // the same hours recur for every channel: one time-zone conversion each
+  const hourOf = new Map<string, number>();
   for (const h of report.hourly) {
     const key = channelKey(h.deviceMasterSn, h.channelId);
     if (!s.seriesOf.has(key)) continue;
     const acc = perChannel.get(key) ?? { sum: new Array<number>(24).fill(0), n: new Array<number>(24).fill(0) };
-    const hour = localHour(h.hour, report.period.timeZone);
+    let hour = hourOf.get(h.hour);
+    if (hour === undefined) {
+      hour = localHour(h.hour, report.period.timeZone);
+      hourOf.set(h.hour, hour);
+    }
     acc.sum[hour] += h.mean;
     acc.n[hour] += 1;
     perChannel.set(key, acc);

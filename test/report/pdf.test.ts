@@ -169,3 +169,45 @@ t.test('the charts are SVG that svg-to-pdfkit draws without a warning, in the em
     doc.end();
   }
 });
+
+t.test('a report with no data still renders, saying there is nothing to chart', async (t) => {
+  const empty: CampaignReport = {
+    ...reportFixture(),
+    devices: [],
+    channels: [],
+    totalEnergyKwh: 0,
+    daily: [],
+    hourly: [],
+    quality: [],
+  };
+  const { file, pages } = await rendered(empty);
+  const text = flat(pages.join(' '));
+  t.match(text, 'Total energy 0.000 kWh', 'total is zero');
+  t.match(text, 'nothing to chart', 'the chart page says why it is empty');
+  t.match(text, 'No findings', 'no findings');
+  t.ok(
+    fonts(file).every((f) => f.embedded),
+    'fonts embedded',
+  );
+});
+
+t.test('names outside ASCII are drawn with the embedded font and read back', async (t) => {
+  const base = reportFixture({ devices: 1, powerChannels: 2, findings: 1 });
+  const report: CampaignReport = {
+    ...base,
+    tenant: 'Stadtwerke Zürich',
+    campaign: 'Kühlhaus Süd – Ω-Messung',
+    channels: base.channels.map((c, i) => (i === 0 ? { ...c, label: 'Küche Ø 3~' } : c)),
+  };
+  const { file, pages } = await rendered(report);
+  const text = flat(pages.join(' '));
+  t.match(text, 'Stadtwerke Zürich', 'tenant');
+  t.match(text, 'Kühlhaus Süd – Ω-Messung', 'campaign');
+  t.match(text, 'ch1 Küche Ø 3~', 'channel label in the table and the legend');
+  const legend = flat(pages.find((p) => p.includes('Daily energy per channel'))!);
+  t.match(legend, 'Küche Ø 3~', 'in the chart legend too');
+  t.ok(
+    fonts(file).every((f) => f.embedded),
+    'fonts embedded',
+  );
+});
