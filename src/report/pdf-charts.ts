@@ -60,6 +60,8 @@ export function dailyEnergySpec(
   box: ChartBox,
 ): TopLevelSpec {
   const days = new Set(points.map((p) => p.day)).size;
+  // MM-DD reads best, unless the period spans years
+  const oneYear = new Set(points.map((p) => p.day.slice(0, 4))).size <= 1;
   return {
     ...base(box, 'Daily energy per channel (kWh)'),
     data: { values: points.map((p) => ({ ...p })) },
@@ -69,7 +71,11 @@ export function dailyEnergySpec(
         field: 'day',
         type: 'ordinal',
         title: `Local day (${timeZone})`,
-        axis: { labelAngle: days > 12 ? -60 : 0, labelOverlap: 'greedy', labelExpr: 'slice(datum.value, 5)' },
+        axis: {
+          labelAngle: days > 12 ? -60 : 0,
+          labelOverlap: 'greedy',
+          ...(oneYear ? { labelExpr: 'slice(datum.value, 5)' } : {}),
+        },
       },
       y: { field: 'kwh', type: 'quantitative', title: 'kWh', stack: 'zero' },
       color: { field: 'series', type: 'nominal', title: 'Channel', scale: colorScale(order) },
