@@ -73,17 +73,6 @@ export class IngestStore {
     return lookups.deviceLayout(this.pool, tenant, device);
   }
 
-  /** Committed runs of the device's channels that reach into [from, to], per channel id. */
-  coverage(
-    tenant: string,
-    device: string,
-    from: number,
-    to: number,
-    excludeFile: number | null,
-  ): Promise<Map<string, Run[]>> {
-    return lookups.coverage(this.pool, tenant, device, from, to, excludeFile);
-  }
-
   /** Committed runs with the device's coverage version, read in one snapshot (what the fence compares against). */
   coverageVersioned(
     tenant: string,

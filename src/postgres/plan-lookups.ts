@@ -35,26 +35,9 @@ function runsByChannel(rows: readonly CoverageRow[]): Map<string, Run[]> {
   return out;
 }
 
-/** Committed runs of the device's channels that reach into [from, to], per channel id. */
-export async function coverage(
-  pool: Pool,
-  tenant: string,
-  device: string,
-  from: number,
-  to: number,
-  excludeFile: number | null,
-): Promise<Map<string, Run[]>> {
-  const r = await pool.query<CoverageRow>(
-    `SELECT channel_id, t_start, step, n FROM core.coverage
-      WHERE tenant = $1 AND device_master_sn = $2 AND t_end >= $3 AND t_start <= $4
-        AND ($5::bigint IS NULL OR file_id <> $5)`,
-    [tenant, device, from, to, excludeFile],
-  );
-  return runsByChannel(r.rows);
-}
-
 /**
- * Committed runs as `coverage()` reads them, with the device's coverage version
+ * Committed runs of the device's channels that reach into [from, to] (without
+ * those of `excludeFile`), with the device's coverage version
  * read in the same statement (one snapshot): the version the commit fence
  * compares against.
  */
