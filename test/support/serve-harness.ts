@@ -123,6 +123,8 @@ export interface ServeCase extends ServeSetup {
   perDevice: string[][];
   /** every file, one device after the other */
   files: string[];
+  /** the same files' paths under the root, where they are or will be delivered */
+  inRoot: string[];
   /** Moves `paths` from the stage into the root (staged) and sends each its upload hook: answered 200. */
   send(paths: string[], what?: string): Promise<string[]>;
   /** Waits until every file of `paths` is in parsed/ (asserted as `what`); says what is left when not. */
@@ -149,8 +151,8 @@ export async function startServeCase(t: Test, o: ServeCaseOptions): Promise<Serv
   cpSync(stage, ref, { recursive: true });
   const env = o.env ? await o.env(db) : db.env;
   const serve = await startServe(t, env, { ...o.serve, root, stateDir: join(base, 'state') });
-  const under = (paths: string[]) => paths.map((p) => rebase(stage, root, p));
-  const expected = (paths = under(perDevice.flat())) =>
+  const inRoot = perDevice.flat().map((p) => rebase(stage, root, p));
+  const expected = (paths = inRoot) =>
     expectedOf(
       ref,
       paths.map((p) => rebase(root, ref, p)),
@@ -161,6 +163,7 @@ export async function startServeCase(t: Test, o: ServeCaseOptions): Promise<Serv
     stage,
     perDevice,
     files: perDevice.flat(),
+    inRoot,
     async send(paths, what = 'hook answered 200') {
       const out = o.staged ? deliver(stage, root, paths) : paths;
       for (const p of out) t.equal((await serve.hook(uploadEvent(root, p))).status, 200, what);
@@ -173,7 +176,7 @@ export async function startServeCase(t: Test, o: ServeCaseOptions): Promise<Serv
       return done;
     },
     expected,
-    async check(paths = under(perDevice.flat()), exp) {
+    async check(paths = inRoot, exp) {
       await checkStores(t, db, tenant, paths, exp ?? (await expected(paths)));
     },
     async stop() {
