@@ -17,7 +17,7 @@ import { checkStores, notParsed, waitParsed } from './serve-check.js';
 import { deliver, expectedOf, rebase, serial, writeDeviceFiles } from './serve-fixtures.js';
 import type { DeviceSpec, Expected } from './serve-fixtures.js';
 import { uploadEvent } from './serve-http.js';
-import { startServe, type ServeOptions, type ServeProc } from './serve-process.js';
+import { startServe, stopServe, type ServeOptions, type ServeProc } from './serve-process.js';
 import { createDatabase, dropDatabase, dropDatabaseAndRoles, runCli, servicesUp } from './services.js';
 
 export * from './serve-check.js';
@@ -100,58 +100,45 @@ export async function serveDb(t: Test, label: string): Promise<ServeDb> {
 
 // ---------------------------------------------------------------- one serve case
 
-export interface ServeCaseOptions {
+export interface ServeFixtureOptions {
   /** names the database (serveDb's label) */
   db: string;
   /** names the tenant and the temporary folder */
   label: string;
   /** each device's files (`masterSn` defaults to `serial(i)`), under `<tenant>/camp/<sn>/` */
   devices: Array<Omit<DeviceSpec, 'masterSn'> & { masterSn?: string }>;
-  /** written to `base/stage` for the test to deliver (send) while serve runs; default: in the root before it starts */
+  /** written to `base/stage`, for the test to deliver while serve runs; default: in the root */
   staged?: boolean;
-  /** the environment serve runs with; default: the fresh database's (`db.env`) */
-  env?: (db: ServeDb) => Record<string, string> | Promise<Record<string, string>>;
-  /** serve's flags besides the root and the state folder (startServe's defaults: settle 1, rescan 5, one worker) */
-  serve?: Omit<ServeOptions, 'root' | 'stateDir'>;
 }
 
-export interface ServeCase extends ServeSetup {
-  serve: ServeProc;
+/** A serve test's fixtures: serveSetup, the devices' files, and what the stores must hold once they are ingested. */
+export interface ServeFixtures extends ServeSetup {
   /** `base/stage` (staged) or the root: where the files were written */
   stage: string;
+  /** `base/state`, serve's state folder */
+  stateDir: string;
   /** each device's files in export order, where they were written */
   perDevice: string[][];
   /** every file, one device after the other */
   files: string[];
   /** the same files' paths under the root, where they are or will be delivered */
   inRoot: string[];
-  /** Moves `paths` from the stage into the root (staged) and sends each its upload hook: answered 200. */
-  send(paths: string[], what?: string): Promise<string[]>;
-  /** Waits until every file of `paths` is in parsed/ (asserted as `what`); says what is left when not. */
-  ingested(paths: string[], timeoutMs: number, what: string): Promise<boolean>;
-  /** What the stores must hold once `paths` (under the root) are ingested: from a copy taken before serve started. */
+  /** What the stores must hold once `paths` (under the root) are ingested: from a copy taken when written. */
   expected(paths?: string[]): Promise<Expected>;
   /** checkStores over `paths` (under the root; default: every file). */
   check(paths?: string[], expected?: Expected): Promise<void>;
-  /** SIGTERM: serve exits 0. */
-  stop(): Promise<void>;
 }
 
-/**
- * The setup the serve tests share: serveSetup, the devices' files (a copy in
- * `base/ref` for the expectation), `powerview serve` started on the root
- * with its state in `base/state`, and the steps that follow.
- */
-export async function startServeCase(t: Test, o: ServeCaseOptions): Promise<ServeCase> {
+/** serveSetup and the devices' files, with a copy in `base/ref` for the expectation. */
+export async function serveFixtures(t: Test, o: ServeFixtureOptions): Promise<ServeFixtures> {
   const setup = await serveSetup(t, o.db, o.label);
   const { db, tenant, base, root } = setup;
   const stage = o.staged ? join(base, 'stage') : root;
   const ref = join(base, 'ref');
   const perDevice = o.devices.map((d, i) => writeDeviceFiles(stage, tenant, 'camp', { masterSn: serial(i), ...d }));
   cpSync(stage, ref, { recursive: true });
-  const env = o.env ? await o.env(db) : db.env;
-  const serve = await startServe(t, env, { ...o.serve, root, stateDir: join(base, 'state') });
-  const inRoot = perDevice.flat().map((p) => rebase(stage, root, p));
+  const files = perDevice.flat();
+  const inRoot = files.map((p) => rebase(stage, root, p));
   const expected = (paths = inRoot) =>
     expectedOf(
       ref,
@@ -159,14 +146,50 @@ export async function startServeCase(t: Test, o: ServeCaseOptions): Promise<Serv
     );
   return {
     ...setup,
-    serve,
     stage,
+    stateDir: join(base, 'state'),
     perDevice,
-    files: perDevice.flat(),
+    files,
     inRoot,
+    expected,
+    async check(paths = inRoot, exp) {
+      await checkStores(t, db, tenant, paths, exp ?? (await expected(paths)));
+    },
+  };
+}
+
+export interface ServeCaseOptions extends ServeFixtureOptions {
+  /** the environment serve runs with; default: the fresh database's (`db.env`) */
+  env?: (db: ServeDb) => Record<string, string> | Promise<Record<string, string>>;
+  /** serve's flags besides the root and the state folder (startServe's defaults: settle 1, rescan 5, one worker) */
+  serve?: Omit<ServeOptions, 'root' | 'stateDir'>;
+}
+
+export interface ServeCase extends ServeFixtures {
+  serve: ServeProc;
+  /** Moves `paths` from the stage into the root (staged) and sends each its upload hook: answered 200. */
+  send(paths: string[], what?: string): Promise<string[]>;
+  /** Waits until every file of `paths` is in parsed/ (asserted as `what`); says what is left when not. */
+  ingested(paths: string[], timeoutMs: number, what: string): Promise<boolean>;
+  /** SIGTERM: serve exits 0. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The setup most serve tests share: serveFixtures, then `powerview serve`
+ * started on the root with its state in `base/state`, and the steps that
+ * follow (send, ingested, check, stop).
+ */
+export async function startServeCase(t: Test, o: ServeCaseOptions): Promise<ServeCase> {
+  const f = await serveFixtures(t, o);
+  const env = o.env ? await o.env(f.db) : f.db.env;
+  const serve = await startServe(t, env, { ...o.serve, root: f.root, stateDir: f.stateDir });
+  return {
+    ...f,
+    serve,
     async send(paths, what = 'hook answered 200') {
-      const out = o.staged ? deliver(stage, root, paths) : paths;
-      for (const p of out) t.equal((await serve.hook(uploadEvent(root, p))).status, 200, what);
+      const out = o.staged ? deliver(f.stage, f.root, paths) : paths;
+      for (const p of out) t.equal((await serve.hook(uploadEvent(f.root, p))).status, 200, what);
       return out;
     },
     async ingested(paths, timeoutMs, what) {
@@ -175,13 +198,6 @@ export async function startServeCase(t: Test, o: ServeCaseOptions): Promise<Serv
       if (!done) t.comment(`not parsed: ${notParsed(paths).length}; logs:\n${serve.stderr().slice(-3000)}`);
       return done;
     },
-    expected,
-    async check(paths = inRoot, exp) {
-      await checkStores(t, db, tenant, paths, exp ?? (await expected(paths)));
-    },
-    async stop() {
-      serve.child.kill('SIGTERM');
-      t.equal((await serve.exited).code, 0, 'SIGTERM: exit 0');
-    },
+    stop: () => stopServe(t, serve),
   };
 }

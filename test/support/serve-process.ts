@@ -155,6 +155,12 @@ export async function startServe(t: Test, env: Record<string, string>, o: ServeO
   };
 }
 
+/** SIGTERM, then the exit code is asserted to be 0. */
+export async function stopServe(t: Test, serve: ServeProc, what = 'SIGTERM: exit 0'): Promise<void> {
+  serve.child.kill('SIGTERM');
+  t.equal((await serve.exited).code, 0, what);
+}
+
 export function parseLogs(text: string): Array<Record<string, unknown>> {
   const out: Array<Record<string, unknown>> = [];
   for (const line of text.split('\n')) {
