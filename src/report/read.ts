@@ -90,7 +90,8 @@ async function readIn(client: pg.PoolClient, q: ReportQuery): Promise<CampaignRe
   const { period_from: from, period_to: to } = bounds.rows[0];
   if (!from || !to) throw new ReportEmptyError(`${what}: no hourly data of campaign ${q.campaign}`);
   const params = [q.tenant, q.campaign, from.toISOString(), to.toISOString(), zone];
-  const run = async (sql: string): Promise<Row[]> => (await client.query<Row>(sql, params)).rows;
+  const run = async (sql: string, more: unknown[] = []): Promise<Row[]> =>
+    (await client.query<Row>(sql, [...params, ...more])).rows;
   const channels = (await run(CHANNELS_SQL)).map(channelOf);
   if (!channels.length) {
     throw new ReportEmptyError(
@@ -98,7 +99,7 @@ async function readIn(client: pg.PoolClient, q: ReportQuery): Promise<CampaignRe
     );
   }
   const total = Number((await run(TOTAL_SQL))[0].total_kwh);
-  const devices = (await run(DEVICES_SQL)).map(deviceOf);
+  const devices = (await run(DEVICES_SQL, [q.from !== undefined, q.to !== undefined])).map(deviceOf);
   const daily = (await run(DAILY_SQL)).map(dailyOf);
   const hourly = (await run(HOURLY_SQL)).map(hourlyOf);
   const quality = (await run(QUALITY_SQL)).map(qualityOf);

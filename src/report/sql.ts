@@ -47,21 +47,22 @@ SELECT COALESCE(sum(energy_wh), 0) / 1000 AS total_kwh
 
 /**
  * Per device: channels, samples, first and last sample, and completeness = samples received / expected,
- * expected = channels × the device's steps in the campaign's data span within the period (its first
- * sample to its last, over every device: a device that stopped early counts as missing).
+ * expected = channels × the device's sampling steps from --from (else its first sample) to --to (else its
+ * last sample + one step). $6, $7: whether --from, --to were given.
  */
 export const DEVICES_SQL = `
-WITH hours AS (SELECT * FROM ${HOURLY} WHERE ${IN_PERIOD} AND $5::text IS NOT NULL),
-span AS (SELECT min(first_time) AS s, max(last_time) AS e FROM hours),
-per AS (
+WITH per AS (
   SELECT device_master_sn, count(DISTINCT channel_id)::int AS channels, sum(samples)::float8 AS samples,
          min(first_time) AS first_time, max(last_time) AS last_time
-    FROM hours GROUP BY device_master_sn)
+    FROM ${HOURLY}
+   WHERE ${IN_PERIOD} AND $5::text IS NOT NULL
+   GROUP BY device_master_sn)
 SELECT per.device_master_sn, per.channels, per.first_time, per.last_time,
-       CASE WHEN d.step_s > 0 THEN
-         per.samples / (per.channels * (floor(extract(epoch FROM span.e - span.s) / d.step_s) + 1))
-       END AS completeness
-  FROM per CROSS JOIN span
+       per.samples / NULLIF(per.channels * floor(extract(epoch FROM
+         (CASE WHEN $7::boolean THEN $4::timestamptz ELSE per.last_time + make_interval(secs => d.step_s) END)
+         - (CASE WHEN $6::boolean THEN $3::timestamptz ELSE per.first_time END)) / NULLIF(d.step_s, 0)), 0)
+         AS completeness
+  FROM per
   LEFT JOIN bi.vw_report_devices d ON d.tenant = $1 AND d.device_master_sn = per.device_master_sn
  ORDER BY per.device_master_sn COLLATE "C"`;
 
@@ -72,7 +73,7 @@ SELECT to_char(date_trunc('day', hour AT TIME ZONE $5), 'YYYY-MM-DD') AS day, de
   FROM ${HOURLY}
  WHERE ${IN_PERIOD} AND channel_unit = 'W'
  GROUP BY 1, 2, 3
- ORDER BY 1, 2 COLLATE "C", 3 COLLATE "C"`;
+ ORDER BY 1, device_master_sn COLLATE "C", channel_id COLLATE "C"`;
 
 export const HOURLY_SQL = `
 SELECT hour, device_master_sn, channel_id, channel_unit, samples::float8 AS samples,
@@ -94,4 +95,4 @@ SELECT kind, severity, device_master_sn, channel_id, t_start, t_end, measure, de
          SELECT device_master_sn FROM ${HOURLY} WHERE ${IN_PERIOD})))
    AND t_start < $4::timestamptz AND t_end >= $3::timestamptz
  ORDER BY t_start, device_master_sn COLLATE "C", kind COLLATE "C", channel_id COLLATE "C" NULLS FIRST,
-          t_end, measure NULLS FIRST, file COLLATE "C" NULLS FIRST`;
+          t_end, measure NULLS FIRST, file_path COLLATE "C" NULLS FIRST`;
