@@ -36,7 +36,8 @@ const DAY = /^\d{4}-\d{2}-\d{2}$/;
 /** `YYYY-MM-DD` and a real calendar day, else a UsageError naming the flag. */
 export function checkDay(flag: string, day: string | undefined): void {
   if (day === undefined) return;
-  const ok = DAY.test(day) && new Date(`${day}T00:00:00Z`).toISOString().startsWith(day);
+  const date = new Date(`${day}T00:00:00Z`);
+  const ok = DAY.test(day) && !Number.isNaN(date.getTime()) && date.toISOString().startsWith(day);
   if (!ok) throw new UsageError(`${flag}: expected a day YYYY-MM-DD, got ${JSON.stringify(day)}`);
 }
 

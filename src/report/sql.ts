@@ -3,7 +3,8 @@
  * login through the bi views (row-level security applies). Every statement takes the same parameters:
  * $1 tenant, $2 campaign, $3 period start (timestamptz, inclusive), $4 period end (exclusive), $5 the
  * tenant's time zone. Rows are ordered with the "C" collation so that the output does not depend on the
- * server's locale.
+ * server's locale, and every floating-point sum is an ordered aggregate (`sum(x ORDER BY hour)`): the
+ * order of the additions decides the last bits, and a parallel or re-planned scan must not change them.
  */
 
 /** The hourly view the report reads (bi.vw_metabase_channel_hourly and vw_powerbi_ are the same columns). */
@@ -29,11 +30,11 @@ SELECT COALESCE(($3::date)::timestamp AT TIME ZONE $5, min(hour)) AS period_from
 export const CHANNELS_SQL = `
 SELECT device_master_sn, channel_id, channel_label, channel_name, channel_unit,
        sum(samples)::float8 AS samples,
-       CASE WHEN channel_unit = 'W' THEN COALESCE(sum(energy_wh), 0) / 1000 END AS energy_kwh,
+       CASE WHEN channel_unit = 'W' THEN COALESCE(sum(energy_wh ORDER BY hour), 0) / 1000 END AS energy_kwh,
        CASE WHEN channel_unit = 'W' THEN max(max_value) END AS peak_w,
        CASE WHEN channel_unit = 'W' THEN (array_agg(hour ORDER BY max_value DESC, hour))[1] END AS peak_at,
        CASE WHEN channel_unit = 'V' THEN min(min_value) END AS min_v,
-       CASE WHEN channel_unit = 'V' THEN sum(sum_value) / sum(samples) END AS mean_v,
+       CASE WHEN channel_unit = 'V' THEN sum(sum_value ORDER BY hour) / sum(samples) END AS mean_v,
        CASE WHEN channel_unit = 'V' THEN max(max_value) END AS max_v
   FROM ${HOURLY}
  WHERE ${IN_PERIOD} AND $5::text IS NOT NULL
@@ -41,7 +42,8 @@ SELECT device_master_sn, channel_id, channel_label, channel_name, channel_unit,
  ORDER BY device_master_sn COLLATE "C", channel_id COLLATE "C", channel_unit COLLATE "C"`;
 
 export const TOTAL_SQL = `
-SELECT COALESCE(sum(energy_wh), 0) / 1000 AS total_kwh
+SELECT COALESCE(sum(energy_wh ORDER BY device_master_sn COLLATE "C", channel_id COLLATE "C", hour), 0) / 1000
+       AS total_kwh
   FROM ${HOURLY}
  WHERE ${IN_PERIOD} AND channel_unit = 'W' AND $5::text IS NOT NULL`;
 
@@ -69,7 +71,7 @@ SELECT per.device_master_sn, per.channels, per.first_time, per.last_time,
 /** Energy per local day (the hour's start in the tenant's zone) of each power (W) channel. */
 export const DAILY_SQL = `
 SELECT to_char(date_trunc('day', hour AT TIME ZONE $5), 'YYYY-MM-DD') AS day, device_master_sn, channel_id,
-       COALESCE(sum(energy_wh), 0) / 1000 AS energy_kwh
+       COALESCE(sum(energy_wh ORDER BY hour), 0) / 1000 AS energy_kwh
   FROM ${HOURLY}
  WHERE ${IN_PERIOD} AND channel_unit = 'W'
  GROUP BY 1, 2, 3

@@ -35,6 +35,11 @@ export interface ReportDb {
 export async function reportDb(t: Test, label: string): Promise<ReportDb> {
   const db = await testDatabase(t, label);
   await migrate(db.pool);
+  // parallel plans for every statement (new sessions): the sums must not depend on the plan's order of rows
+  await db.pool.query(
+    `ALTER DATABASE ${db.name} SET parallel_setup_cost = 0; ALTER DATABASE ${db.name} SET parallel_tuple_cost = 0;
+     ALTER DATABASE ${db.name} SET min_parallel_table_scan_size = 0`,
+  );
   const A = `rp${label}a${process.pid}`;
   const B = `rp${label}b${process.pid}`;
   const influx = resolveInfluxConfig({}, db.env);
