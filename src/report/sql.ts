@@ -2,7 +2,8 @@
  * The statements of the campaign report (docs/reports.md#how-the-numbers-are-computed), run as the tenant's
  * login through the bi views (row-level security applies). Every statement takes the same parameters:
  * $1 tenant, $2 campaign, $3 period start (timestamptz, inclusive), $4 period end (exclusive), $5 the
- * tenant's time zone. Rows are ordered with the "C" collation so that the output does not depend on the
+ * tenant's time zone (a statement that needs no zone still names it, `$5::text IS NOT NULL`: PostgreSQL
+ * must know the type of every parameter sent). Rows are ordered with the "C" collation so that the output does not depend on the
  * server's locale, and every floating-point sum is an ordered aggregate (`sum(x ORDER BY hour)`): the
  * order of the additions decides the last bits, and a parallel or re-planned scan must not change them.
  */
