@@ -3,9 +3,10 @@
  * login through the bi views (row-level security applies). Every statement takes the same parameters:
  * $1 tenant, $2 campaign, $3 period start (timestamptz, inclusive), $4 period end (exclusive), $5 the
  * tenant's time zone (a statement that needs no zone still names it, `$5::text IS NOT NULL`: PostgreSQL
- * must know the type of every parameter sent). Rows are ordered with the "C" collation so that the output does not depend on the
- * server's locale, and every floating-point sum is an ordered aggregate (`sum(x ORDER BY hour)`): the
- * order of the additions decides the last bits, and a parallel or re-planned scan must not change them.
+ * must know the type of every parameter sent). Rows are ordered with the "C" collation so that the
+ * output does not depend on the server's locale, and every floating-point sum is an ordered aggregate
+ * (`sum(x ORDER BY hour)`): the order of the additions decides the last bits, and a parallel or
+ * re-planned scan must not change them.
  */
 
 /** The hourly view the report reads (bi.vw_metabase_channel_hourly and vw_powerbi_ are the same columns). */

@@ -11,7 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderCsv } from '../../src/report/csv.js';
 import { renderJson } from '../../src/report/json.js';
+import { kwh } from '../../src/report/pdf-format.js';
 import { readCampaignReport } from '../../src/report/read.js';
+import { flat, pagesText, popplerMissing } from '../support/poppler.js';
 import { runCli, servicesSkip } from '../support/services.js';
 import { CAMPAIGN, reportDb } from './fixture.js';
 
@@ -88,6 +90,20 @@ t.test('powerview report', { skip: servicesSkip }, async (t) => {
       t.ok(readFileSync(join(dir, 'c2', f)).equals(bytes), `${f}: byte-identical twice`);
     }
   });
+
+  t.test(
+    'pdf: the total and the devices of the campaign in the text',
+    { skip: popplerMissing() ?? false },
+    async (t) => {
+      const out = join(dir, 'r.pdf');
+      const r = await report(['--format', 'pdf', '--out', out]);
+      t.equal(r.code, 0, r.stderr);
+      t.equal(readFileSync(out).subarray(0, 5).toString(), '%PDF-');
+      const text = flat(pagesText(out).join(' '));
+      t.match(text, `${kwh(expected.totalEnergyKwh)} kWh`, 'the total energy as SQL summed it');
+      for (const d of expected.devices) t.match(text, d.deviceMasterSn, `device ${d.deviceMasterSn}`);
+    },
+  );
 
   t.test('exit codes', async (t) => {
     const out = join(dir, 'never.xlsx');
