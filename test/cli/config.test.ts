@@ -98,7 +98,7 @@ t.test(
     const envRoot = await report(['--workers', '0', file], { POWERVIEW_DATA_ROOT: root });
     t.match(
       envRoot?.files[0],
-      { company: 'acme', campaign: 'camp', device: '02001000' },
+      { tenant: 'acme', campaign: 'camp', device: '02001000' },
       'POWERVIEW_DATA_ROOT used as root',
     );
     const flagRoot = await report(['--workers', '0', '--root', root, file], {
@@ -106,7 +106,7 @@ t.test(
     });
     t.match(
       flagRoot?.files[0],
-      { company: 'acme', campaign: 'camp', device: '02001000' },
+      { tenant: 'acme', campaign: 'camp', device: '02001000' },
       '--root overrides POWERVIEW_DATA_ROOT',
     );
     const wrong = await run(['ingest', '--dry-run', '--json', file], {
@@ -176,14 +176,14 @@ t.test('walking: parsed/ and error/ skipped unless --include-processed; hidden a
   t.equal(ex.length, 1);
   t.match(
     ex[0],
-    { company: 'acme', campaign: 'camp', device: '02001000', status: 'ok', warnings: [] },
+    { tenant: 'acme', campaign: 'camp', device: '02001000', status: 'ok', warnings: [] },
     'its device is the folder above parsed/',
   );
   t.same(ex[0].warnings, [], 'folder and header agree: no warning');
 
   const explicitDir = await run(['ingest', '--dry-run', '--json', '--workers', '0', join(dev, 'error')], { cwd });
   t.equal(explicitDir.code, 0, 'a parsed/ or error/ folder named explicitly');
-  t.match(JSON.parse(explicitDir.stdout).files, [{ device: '02001000', company: 'acme' }]);
+  t.match(JSON.parse(explicitDir.stdout).files, [{ device: '02001000', tenant: 'acme' }]);
 });
 
 t.test('--dry-run moves nothing', async (t) => {

@@ -109,7 +109,7 @@ t.test('company and campaign folders with spaces, commas and = are escaped in th
   const r = await run(['ingest', '--dry-run', '--workers', '0', '--lp-out', '-', file], { cwd });
   t.equal(r.code, 0);
   const f = JSON.parse(r.stderr).files[0];
-  t.match(f, { company: 'Ac me', campaign: 'camp 2025,x=y', device: '02001000' }, 'identity as in the path');
+  t.match(f, { tenant: 'Ac me', campaign: 'camp 2025,x=y', device: '02001000' }, 'identity as in the path');
   t.ok(
     r.stdout.startsWith('electrical,campaign=camp\\ 2025\\,x\\=y,channel_id='),
     'escaped by the line protocol rules',

@@ -52,7 +52,7 @@ t.test('ingest --dry-run --json DIR: one JSON report with every field, identity 
     t.match(
       f,
       {
-        company: 'acme',
+        tenant: 'acme',
         campaign: 'camp-2025',
         device,
         status: 'ok',
@@ -143,7 +143,7 @@ t.test('a folder with bad files: exit 1, those files in error with a one-line ca
     t.type(f?.error?.message, 'string');
     t.ok(f?.error?.message.length > 0 && !/[\r\n]/.test(f?.error?.message), `${name}: one-line message`);
     t.equal(f?.points, 0, `${name}: no points`);
-    t.match(f, { company: 'acme', campaign: 'camp-2025', device: '02001000' }, `${name}: identity`);
+    t.match(f, { tenant: 'acme', campaign: 'camp-2025', device: '02001000' }, `${name}: identity`);
   }
   t.equal(byName.get('MV2_empty.tsv')?.error.code, 'PV_ERR_EMPTY_FILE');
   t.equal(byName.get('MV2_t202.tsv')?.error.code, 'PV_ERR_UNKNOWN_FORMAT');

@@ -61,23 +61,23 @@ t.test('identityOf', async (t) => {
   const root = join(tmp, 'r');
   const f = (...p: string[]) => join(root, ...p);
   t.same(identityOf(f('acme', 'camp', '02001084', 'x.tsv'), root), {
-    company: 'acme',
+    tenant: 'acme',
     campaign: 'camp',
     device: '02001084',
   });
   t.same(
     identityOf(f('acme', 'camp', '02001084', 'parsed', 'x.tsv'), root),
-    { company: 'acme', campaign: 'camp', device: '02001084' },
+    { tenant: 'acme', campaign: 'camp', device: '02001084' },
     'parsed/: the folder above',
   );
   t.same(
     identityOf(f('acme', 'camp', '02001084', 'error', 'x.tsv'), root),
-    { company: 'acme', campaign: 'camp', device: '02001084' },
+    { tenant: 'acme', campaign: 'camp', device: '02001084' },
     'error/: the folder above',
   );
   t.same(
     identityOf(f('acme', 'camp', '02001084', 'x.tsv'), `${root}${sep}`),
-    { company: 'acme', campaign: 'camp', device: '02001084' },
+    { tenant: 'acme', campaign: 'camp', device: '02001084' },
     'root with a trailing separator',
   );
   t.equal(identityOf(f('acme', 'camp', 'x.tsv'), root), null, 'too shallow');
@@ -91,12 +91,12 @@ t.test('identityOf', async (t) => {
   t.equal(identityOf(f('x.tsv'), f('acme', 'camp', 'dev')), null, 'above the root');
   t.same(
     identityOf(f('acme', 'camp', 'dev', 'x.tsv'), root, { company: 'other', campaign: 'c2' }),
-    { company: 'other', campaign: 'c2', device: 'dev' },
+    { tenant: 'other', campaign: 'c2', device: 'dev' },
     'overrides replace company and campaign, the device stays',
   );
   t.same(
     identityOf(f('acme', 'x.tsv'), root, { company: 'other', campaign: 'c2' }),
-    { company: 'other', campaign: 'c2' },
+    { tenant: 'other', campaign: 'c2' },
     'outside the layout with overrides: no device',
   );
   t.equal(identityOf(f('acme', 'x.tsv'), root, { company: 'other' }), null, 'one override alone does not place a file');
@@ -123,10 +123,10 @@ t.test('root inferred from the paths', async (t) => {
   t.same(
     tasks.map((x) => x.identity),
     [
-      { company: 'acme', campaign: 'camp', device: '02001084' },
-      { company: 'acme', campaign: 'camp', device: '02001084' },
-      { company: 'acme', campaign: 'camp', device: '02001171' },
-      { company: 'beta', campaign: 'c2', device: '02000800' },
+      { tenant: 'acme', campaign: 'camp', device: '02001084' },
+      { tenant: 'acme', campaign: 'camp', device: '02001084' },
+      { tenant: 'acme', campaign: 'camp', device: '02001171' },
+      { tenant: 'beta', campaign: 'c2', device: '02000800' },
     ],
   );
   t.same(
@@ -142,7 +142,7 @@ t.test('root inferred from the paths', async (t) => {
   // from any level: a company, a campaign, a device folder, a single file
   for (const start of ['acme', 'acme/camp', 'acme/camp/02001084', 'acme/camp/02001084/MV2_a.tsv']) {
     const [first] = await discover([join(root, ...start.split('/'))]);
-    t.same(first.identity, { company: 'acme', campaign: 'camp', device: '02001084' }, `from ${start}`);
+    t.same(first.identity, { tenant: 'acme', campaign: 'camp', device: '02001084' }, `from ${start}`);
   }
   // a relative PATH is resolved against the working directory
   const relative1 = relative(process.cwd(), join(root, 'acme', 'camp'));
@@ -163,11 +163,11 @@ t.test('--root given', async (t) => {
   const tasks = await discover([join(root, 'acme')], { root });
   t.same(
     tasks.map((x) => x.identity),
-    [{ company: 'acme', campaign: 'camp', device: 'dev1' }],
+    [{ tenant: 'acme', campaign: 'camp', device: 'dev1' }],
   );
   const relRoot = relative(process.cwd(), root);
   const viaRelRoot = await discover([join(root, 'acme', 'camp', 'dev1', 'a.tsv')], { root: relRoot });
-  t.same(viaRelRoot[0].identity, { company: 'acme', campaign: 'camp', device: 'dev1' }, 'a relative root is resolved');
+  t.same(viaRelRoot[0].identity, { tenant: 'acme', campaign: 'camp', device: 'dev1' }, 'a relative root is resolved');
   await rejectsUsage(
     t,
     discover([join(root, 'acme', 'camp', 'dev1', 'a.tsv')], { root: join(root, 'acme') }),
@@ -189,7 +189,7 @@ t.test('--root given', async (t) => {
   });
   t.same(
     withOverrides[0].identity,
-    { company: 'c', campaign: 'k' },
+    { tenant: 'c', campaign: 'k' },
     'outside the root with --company/--campaign: taken, no device',
   );
 });
@@ -199,15 +199,15 @@ t.test('overrides: --company and --campaign', async (t) => {
   const inLayout = await discover([join(root, 'acme')], { root, company: 'newco', campaign: 'newcamp' });
   t.same(
     inLayout[0].identity,
-    { company: 'newco', campaign: 'newcamp', device: 'dev1' },
+    { tenant: 'newco', campaign: 'newcamp', device: 'dev1' },
     'in the layout under --root: renamed, device kept',
   );
   const mixed = await discover([join(root, 'acme'), join(root, 'loose')], { company: 'newco', campaign: 'newcamp' });
   t.same(
     mixed.map((x) => x.identity),
     [
-      { company: 'newco', campaign: 'newcamp' },
-      { company: 'newco', campaign: 'newcamp' },
+      { tenant: 'newco', campaign: 'newcamp' },
+      { tenant: 'newco', campaign: 'newcamp' },
     ],
     'no common root: every file gets the overrides and no device',
   );
@@ -328,12 +328,12 @@ t.test('walking: ignored names, parsed/ and error/, non-TSV files, symlinks', as
   const explicit = await discover([join(root, 'acme', 'camp', 'dev', 'parsed', 'p.tsv')]);
   t.same(
     explicit.map((x) => x.identity),
-    [{ company: 'acme', campaign: 'camp', device: 'dev' }],
+    [{ tenant: 'acme', campaign: 'camp', device: 'dev' }],
     'a file named inside parsed/ is taken, device = folder above',
   );
   const explicitDir = await discover([join(root, 'acme', 'camp', 'dev', 'error')]);
   t.same(rel(root, explicitDir), ['acme/camp/dev/error/q.tsv'], 'an error/ folder named explicitly is walked');
-  t.same(explicitDir[0].identity, { company: 'acme', campaign: 'camp', device: 'dev' });
+  t.same(explicitDir[0].identity, { tenant: 'acme', campaign: 'camp', device: 'dev' });
 
   t.same(
     await discover([join(root, 'acme', 'camp', 'dev', 'parsed', '..', 'parsed', '..', 'a.tsv')]).then((x) =>
@@ -401,8 +401,8 @@ t.test('errors', async (t) => {
   t.same(
     ok.map((x) => x.identity),
     [
-      { company: 'c', campaign: 'k' },
-      { company: 'c', campaign: 'k' },
+      { tenant: 'c', campaign: 'k' },
+      { tenant: 'c', campaign: 'k' },
     ],
     'with --company/--campaign they are taken',
   );
