@@ -66,7 +66,14 @@ export async function fillInflux(env: Record<string, string>, tenant: string, ca
   const flush = async () => {
     const body = batch.join('\n');
     batch = [];
-    inFlight.push(influx(env, '/write', { db: tenant, precision: 's' }, body));
+    // a test that restarts InfluxDB meanwhile may leave it without the database: made again, tried again
+    const write = () => influx(env, '/write', { db: tenant, precision: 's' }, body);
+    inFlight.push(
+      write().catch(async () => {
+        await influx(env, '/query', { q: `CREATE DATABASE "${tenant}"` });
+        await write();
+      }),
+    );
     if (inFlight.length >= 2) await inFlight.shift();
   };
   for (let k = 0; k < steps; k++) {
