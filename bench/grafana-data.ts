@@ -88,7 +88,7 @@ export async function fillInflux(env: Record<string, string>, tenant: string, ca
   await Promise.all(inFlight);
 }
 
-/** Tenant, campaign, devices (with their step), channels, one hourly row per channel and hour, a gap per 10 devices. */
+/** Tenant, campaign, devices (with their step), channels, a file per device, hourly rows, a gap per 10 devices. */
 export async function fillPostgres(pool: pg.Pool, tenant: string, campaign: string, s: Shape) {
   await pool.query("SELECT core.ensure_tenant($1, 'Europe/Paris')", [tenant]);
   await pool.query('INSERT INTO core.campaigns (tenant, campaign) VALUES ($1, $2)', [tenant, campaign]);
@@ -104,6 +104,14 @@ export async function fillPostgres(pool: pg.Pool, tenant: string, campaign: stri
      SELECT $1, sn, 'M' || sn || '_' || c.label, c.label, c.name, c.unit, sn, 'master'
        FROM unnest($2::text[]) AS sn, jsonb_to_recordset($3::jsonb) AS c(label text, name text, unit text)`,
     [tenant, sns, JSON.stringify(CHANNELS)],
+  );
+  // one file per device: its time range is the device's span (bi.vw_*_completeness)
+  await pool.query(
+    `INSERT INTO core.files (tenant, campaign, device_master_sn, path, sha256, status, first_time, last_time)
+     SELECT $1, $2, sn, '/bench/' || sn || '.tsv', md5(sn) || md5(sn || 'x'), 'ok', to_timestamp($3::float8),
+            to_timestamp($3::float8 + $4::int * 86400 - $5::int)
+       FROM unnest($6::text[]) AS sn`,
+    [tenant, campaign, START, s.days, s.step, sns],
   );
   const perHour = 3600 / s.step;
   await pool.query(
@@ -125,4 +133,6 @@ export async function fillPostgres(pool: pg.Pool, tenant: string, campaign: stri
        FROM unnest($5::text[]) WITH ORDINALITY AS u(sn, i) WHERE i % 10 = 1`,
     [tenant, campaign, START, perHour, sns],
   );
+  // statistics, as a live database has them (autovacuum would analyze these tables within a minute)
+  await pool.query('ANALYZE core.files, core.channels, core.devices, core.hourly, core.quality_events');
 }

@@ -109,7 +109,7 @@ t.test('migrations against the real PostgreSQL', { skip: servicesSkip }, async (
       t.ok(owners.rows.length > 20);
       const wrong = owners.rows.filter((o) => o.owner !== (o.kind === 'v' ? 'bi_owner' : 'admin_donnees'));
       t.same(wrong, [], 'no object with another owner');
-      t.same(owners.rows.filter((o) => o.kind === 'v').length, 6, 'six bi views');
+      t.same(owners.rows.filter((o) => o.kind === 'v').length, 10, 'ten bi views');
     });
 
     t.test('roles: NOLOGIN groups, admin_donnees CREATEROLE, bi_owner subject to RLS', async (t) => {
