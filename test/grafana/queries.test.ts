@@ -107,6 +107,20 @@ t.test('Grafana tree against the real databases', { skip: servicesSkip }, async 
   );
   t.ok(report.files.filter((f) => f.status === 'ok').length >= 8, 'the good files of both tenants ingested');
 
+  // the quality panels need a finding in each campaign and a known sampling step (10 min in the demo):
+  // given here where the ingest did not record them
+  await db.pool.query('UPDATE core.devices SET step_s = 600 WHERE step_s IS NULL AND tenant = ANY($1)', [[A, B]]);
+  await db.pool.query(
+    `INSERT INTO core.quality_events (tenant, campaign, device_master_sn, kind, t_start, t_end, measure, file_id)
+     SELECT DISTINCT ON (f.tenant, f.campaign) f.tenant, f.campaign, f.device_master_sn, 'gap',
+            f.first_time + interval '1 hour', f.first_time + interval '2 hours', 6, f.file_id
+       FROM core.files f
+      WHERE f.status = 'ok' AND f.tenant = ANY($1)
+        AND NOT EXISTS (SELECT 1 FROM core.quality_events q WHERE q.tenant = f.tenant AND q.campaign = f.campaign)
+      ORDER BY f.tenant, f.campaign, f.file_id`,
+    [[A, B]],
+  );
+
   // the CLI build, twice: byte-identical
   const outs = [mkdtempSync(join(tmpdir(), 'pv-grafana-a-')), mkdtempSync(join(tmpdir(), 'pv-grafana-b-'))];
   for (const out of outs) {
@@ -215,7 +229,8 @@ t.test('Grafana tree against the real databases', { skip: servicesSkip }, async 
     const aPool = new pg.Pool({ connectionString: db.urlAs(tenantLogin(A), tenantPassword(SECRET, A, 'pg')), max: 1 });
     pools.push(aPool);
     const seen = await aPool.query(
-      'SELECT DISTINCT tenant FROM bi.vw_metabase_channel_hourly UNION SELECT DISTINCT tenant FROM bi.vw_powerbi_energy_daily',
+      `SELECT DISTINCT tenant FROM bi.vw_metabase_channel_hourly UNION SELECT DISTINCT tenant FROM bi.vw_powerbi_energy_daily
+       UNION SELECT DISTINCT tenant FROM bi.vw_metabase_quality UNION SELECT DISTINCT tenant FROM bi.vw_metabase_completeness`,
     );
     t.same(
       seen.rows.map((r) => r.tenant),

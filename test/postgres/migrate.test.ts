@@ -110,7 +110,7 @@ t.test('migrations against the real PostgreSQL', { skip: servicesSkip }, async (
       const wrong = owners.rows.filter((o) => o.owner !== (o.kind === 'v' ? 'bi_owner' : 'admin_donnees'));
       t.same(wrong, [], 'no object with another owner');
       const catalog = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM core.datasets_catalog');
-      t.ok(catalog.rows[0].n >= 8, 'the six BI views and the two report views at least');
+      t.ok(catalog.rows[0].n >= 12, 'the BI views (six, four quality) and the two report views at least');
       t.equal(owners.rows.filter((o) => o.kind === 'v').length, catalog.rows[0].n, 'one bi view per catalog row');
     });
 

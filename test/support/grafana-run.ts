@@ -18,7 +18,7 @@ export interface Target {
 export interface DashboardJson {
   uid: string;
   title: string;
-  panels: Array<{ title: string; type: string; targets: Target[] }>;
+  panels: PanelJson[];
   templating: {
     list?: Array<{
       name: string;
@@ -27,8 +27,18 @@ export interface DashboardJson {
       current?: { value: string };
       includeAll?: boolean;
       allValue?: string;
+      /** Grafana keeps the options this regex matches, the first capture group as the value */
+      regex?: string;
     }>;
   };
+}
+
+/** A panel; a row holds its panels when collapsed, and has no targets. */
+export interface PanelJson {
+  title: string;
+  type: string;
+  targets?: Target[];
+  panels?: PanelJson[];
 }
 
 /** What a datasource uid leads to: how to run one query there. */
@@ -49,8 +59,63 @@ export interface RunReport {
   outcome: QueryOutcome;
 }
 
-const dialectOf = (type: string): Dialect =>
+export const dialectOf = (type: string): Dialect =>
   type === 'influxdb' ? 'influxql' : type === 'prometheus' ? 'promql' : 'sql';
+
+/** The panels with queries, those of rows included (a collapsed row holds its panels). */
+export function queryPanels(d: { panels: PanelJson[] }): PanelJson[] {
+  return d.panels.flatMap((p) => (p.type === 'row' ? (p.panels ?? []) : [p]));
+}
+
+/** Grafana's variable regex: `/re/flags`, the options it matches, the first group (or the match) as value. */
+function applyRegex(values: string[], regex: string | undefined): string[] {
+  if (!regex) return values;
+  const m = /^\/(.*)\/([a-z]*)$/.exec(regex);
+  const re = m ? new RegExp(m[1], m[2]) : new RegExp(regex);
+  return values.flatMap((v) => {
+    const hit = re.exec(v);
+    return hit ? [hit[1] ?? hit[0]] : [];
+  });
+}
+
+/**
+ * The variables resolved in order, as Grafana does on load: "All" (or no current value on an "All"
+ * variable) is every option, a set current value is that value, no current value otherwise the first option.
+ */
+export async function resolveVariables(
+  d: DashboardJson,
+  runners: Map<string, Runner>,
+  range: TimeRange,
+  intervalSeconds = 3600,
+  run: (runner: Runner, query: string) => Promise<QueryOutcome> = (r, q) => r(q),
+): Promise<{ vars: Record<string, VariableValue>; reports: RunReport[] }> {
+  const vars: Record<string, VariableValue> = {};
+  const reports: RunReport[] = [];
+  for (const v of d.templating.list ?? []) {
+    const runner = runners.get(v.datasource.uid);
+    if (!runner) throw new Error(`${d.title}: no datasource ${v.datasource.uid} for variable ${v.name}`);
+    const query = interpolate(v.query, dialectOf(v.datasource.type), vars, range, intervalSeconds);
+    const outcome = await run(runner, query);
+    const values = applyRegex(outcome.values, v.regex);
+    reports.push({ dashboard: d.title, panel: `$${v.name}`, refId: '-', query, outcome: { ...outcome, values } });
+    const current = v.current?.value;
+    if (current === '$__all' || (current === undefined && v.includeAll))
+      vars[v.name] = { values, all: true, allValue: v.allValue };
+    else vars[v.name] = { values: current === undefined ? values.slice(0, 1) : [current] };
+  }
+  return { vars, reports };
+}
+
+/** A target's query with the variables and the time range substituted. */
+export function targetQuery(
+  target: Target,
+  vars: Record<string, VariableValue>,
+  range: TimeRange,
+  intervalSeconds = 3600,
+): string {
+  const raw = target.query ?? target.rawSql ?? target.expr ?? '';
+  return interpolate(raw, dialectOf(target.datasource.type), vars, range, intervalSeconds);
+}
 
 export async function runDashboard(
   d: DashboardJson,
@@ -58,26 +123,13 @@ export async function runDashboard(
   range: TimeRange,
   intervalSeconds = 3600,
 ): Promise<{ variables: RunReport[]; panels: RunReport[] }> {
-  const vars: Record<string, VariableValue> = {};
-  const variables: RunReport[] = [];
-  for (const v of d.templating.list ?? []) {
-    const run = runners.get(v.datasource.uid);
-    if (!run) throw new Error(`${d.title}: no datasource ${v.datasource.uid} for variable ${v.name}`);
-    const query = interpolate(v.query, dialectOf(v.datasource.type), vars, range, intervalSeconds);
-    const outcome = await run(query);
-    variables.push({ dashboard: d.title, panel: `$${v.name}`, refId: '-', query, outcome });
-    const current = v.current?.value;
-    if (current === '$__all' || current === undefined)
-      vars[v.name] = { values: outcome.values, all: true, allValue: v.allValue };
-    else vars[v.name] = { values: [current] };
-  }
+  const { vars, reports: variables } = await resolveVariables(d, runners, range, intervalSeconds);
   const panels: RunReport[] = [];
-  for (const p of d.panels) {
-    for (const target of p.targets) {
+  for (const p of queryPanels(d)) {
+    for (const target of p.targets ?? []) {
       const run = runners.get(target.datasource.uid);
       if (!run) throw new Error(`${d.title} / ${p.title}: no datasource ${target.datasource.uid}`);
-      const raw = target.query ?? target.rawSql ?? target.expr ?? '';
-      const query = interpolate(raw, dialectOf(target.datasource.type), vars, range, intervalSeconds);
+      const query = targetQuery(target, vars, range, intervalSeconds);
       panels.push({ dashboard: d.title, panel: p.title, refId: target.refId, query, outcome: await run(query) });
     }
   }

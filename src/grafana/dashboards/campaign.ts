@@ -5,23 +5,26 @@ import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk
 import { PanelBuilder as BarGaugePanel } from '@grafana/grafana-foundation-sdk/bargauge';
 import { ReduceDataOptionsBuilder, VizOrientation, BarGaugeDisplayMode } from '@grafana/grafana-foundation-sdk/common';
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import type * as common from '@grafana/grafana-foundation-sdk/common';
 import { MEASUREMENT } from '../../influx/series.js';
 import { uids } from '../names.js';
 import { InfluxQLBuilder, SqlBuilder, influxRef, postgresRef, sql } from '../queries.js';
 import { finish, grid, timeseries, queryVariable, tagLink, tenantTag } from './common.js';
+import { completenessPanel, qualityRow } from './quality.js';
 
 /** The hourly aggregates a tenant's PostgreSQL login may read (row-level security keeps it to the tenant). */
 export const HOURLY_VIEW = 'bi.vw_metabase_channel_hourly';
 
 /**
- * InfluxQL for one unit's curves: the field key of a channel is
- * `<channel_id>_<unit>` (docs/architecture.md#influxdb-output), so the channels picked in `$channel`
- * select the fields, one series per channel.
+ * InfluxQL for one unit's curves of the selected device: the field key of a channel is
+ * `<channel_id>_<unit>` and a channel id starts with `M<device>_` (docs/architecture.md#influxdb-output), so
+ * the field regex is anchored on the one device and `$channel` holds the rest of the id (its "All" is `.+`).
+ * Bounded (docs/grafana.md#bounded-queries): one device's series and fields, whatever the campaign's size.
  */
 export function curveQuery(unit: 'W' | 'V'): string {
   return (
-    `SELECT mean(/^\${channel:regex}_${unit}$/) FROM "${MEASUREMENT}"` +
-    ` WHERE "campaign" =~ /^\${campaign:regex}$/ AND "device_master_sn" =~ /^\${device:regex}$/ AND $timeFilter` +
+    `SELECT mean(/^M\${device:regex}_\${channel:regex}_${unit}$/) FROM "${MEASUREMENT}"` +
+    ` WHERE "campaign" = '\${campaign}' AND "device_master_sn" = '\${device}' AND $timeFilter` +
     ` GROUP BY time($__interval) fill(none)`
   );
 }
@@ -36,7 +39,7 @@ function curvePanel(
   return (
     timeseries()
       .title(title)
-      .description(`Mean of each selected channel's ${unit} values per interval (InfluxDB, raw points).`)
+      .description(`Mean of the selected channels' ${unit} values of the device per interval (InfluxDB, raw points).`)
       .datasource(influx)
       .withTarget(new InfluxQLBuilder(influx, curveQuery(unit)))
       // InfluxDB names the columns mean_<field>: show the channel id
@@ -51,43 +54,37 @@ function curvePanel(
   );
 }
 
-/** Per campaign: power and voltage curves per channel, energy per channel over the period, completeness per device. */
+/**
+ * Per campaign: the selected device's power and voltage curves per channel (InfluxDB), energy per device and
+ * per channel, completeness per device (PostgreSQL), and the "Data quality" row.
+ */
 export function campaignDashboard(tenant: string, campaign: string): Dashboard {
   const influx = influxRef(uids.influxDatasource(tenant));
   const pg = postgresRef(uids.pgDatasource(tenant));
-  const energy = sql`
-    SELECT channel_id AS channel, sum(energy_wh) / 1000 AS energy_kwh
+  const perDevice = sql`
+    SELECT device_master_sn AS device, sum(energy_wh) / 1000 AS energy_kwh
       FROM ${HOURLY_VIEW}
-     WHERE campaign IN ($campaign) AND device_master_sn IN ($device) AND channel_id IN ($channel)
-       AND channel_unit = 'W' AND $__timeFilter(hour)
-     GROUP BY channel_id
-     ORDER BY channel_id`;
-  // completeness of a channel: its samples / (its fullest hour's samples × the hours from its first to
-  // its last sample)
-  const completeness = sql`
-    WITH per_channel AS (
-      SELECT device_master_sn, channel_id, sum(samples) AS samples, max(samples) AS per_hour,
-             extract(epoch FROM max(hour) - min(hour)) / 3600 + 1 AS hours
-        FROM ${HOURLY_VIEW}
-       WHERE campaign IN ($campaign) AND device_master_sn IN ($device) AND $__timeFilter(hour)
-       GROUP BY device_master_sn, channel_id
-    )
-    SELECT device_master_sn AS device, 100 * sum(samples) / sum(per_hour * hours) AS completeness_pct
-      FROM per_channel
+     WHERE campaign IN ($campaign) AND channel_unit = 'W' AND $__timeFilter(hour)
      GROUP BY device_master_sn
      ORDER BY device_master_sn`;
+  const perChannel = sql`
+    SELECT channel_id AS channel, sum(energy_wh) / 1000 AS energy_kwh
+      FROM ${HOURLY_VIEW}
+     WHERE campaign IN ($campaign) AND device_master_sn IN ($device) AND channel_unit = 'W' AND $__timeFilter(hour)
+     GROUP BY channel_id
+     ORDER BY channel_id`;
   const samples = sql`
-    SELECT hour AS "time", device_master_sn AS metric, sum(samples) / count(DISTINCT channel_id) AS samples_per_channel
+    SELECT hour AS "time", channel_id AS metric, samples
       FROM ${HOURLY_VIEW}
      WHERE campaign IN ($campaign) AND device_master_sn IN ($device) AND $__timeFilter(hour)
-     GROUP BY hour, device_master_sn
-     ORDER BY hour, device_master_sn`;
+     ORDER BY hour, channel_id`;
+  const quality = qualityRow(pg, 38);
 
   const builder = new DashboardBuilder(`${tenant} / ${campaign}`)
     .uid(uids.campaignDashboard(tenant, campaign))
     .description(
-      `Campaign ${campaign} of ${tenant}: curves from InfluxDB, energy and completeness from the PostgreSQL hourly ` +
-        `aggregates.`,
+      `Campaign ${campaign} of ${tenant}: one device's curves from InfluxDB; energy, completeness and data ` +
+        `quality of every device from PostgreSQL.`,
     )
     .tags(['powerview', 'campaign', tenantTag(tenant)])
     .timezone('browser')
@@ -100,70 +97,66 @@ export function campaignDashboard(tenant: string, campaign: string): Dashboard {
         current: campaign,
       }),
     )
+    // one device, never "All": the raw curves stay one device's series (docs/grafana.md#bounded-queries)
     .withVariable(
       queryVariable(
         'device',
         'Device',
         influx,
-        `SHOW TAG VALUES FROM "${MEASUREMENT}" WITH KEY = "device_master_sn" WHERE "campaign" =~ ` +
-          `/^\${campaign:regex}$/`,
-        { multi: true, all: true },
+        `SHOW TAG VALUES FROM "${MEASUREMENT}" WITH KEY = "device_master_sn" WHERE "campaign" = '\${campaign}'`,
       ),
     )
+    // the device's channels, shown as the id without its `M<device>_` prefix; "All" is the regex .+
     .withVariable(
       queryVariable(
         'channel',
         'Channel',
         influx,
-        `SHOW TAG VALUES FROM "${MEASUREMENT}" WITH KEY = "channel_id" WHERE "campaign" =~ /^\${campaign:regex}$/ ` +
-          `AND "device_master_sn" =~ /^\${device:regex}$/`,
+        `SHOW TAG VALUES FROM "${MEASUREMENT}" WITH KEY = "channel_id" WHERE "campaign" = '\${campaign}' ` +
+          `AND "device_master_sn" = '\${device}'`,
         { multi: true, all: true },
+      )
+        .allValue('.+')
+        .regex('/^M[^_]+_(.+)$/'),
+    )
+    .withPanel(curvePanel('Power (W) per channel of the device', 'W', 'watt', influx, 0))
+    .withPanel(curvePanel('Voltage (V) per channel of the device', 'V', 'volt', influx, 9))
+    .withPanel(
+      energyPanel('Energy per channel of the device over the period (kWh)', pg, perChannel, grid(0, 18, 12, 10)),
+    )
+    .withPanel(completenessPanel(pg, 18))
+    .withPanel(
+      energyPanel('Energy per device over the period (kWh)', pg, perDevice, grid(0, 28, 12, 10)).description(
+        'Every device of the campaign: Σ energy_wh of its W channels whose hours start in the period.',
       ),
-    )
-    .withPanel(curvePanel('Power (W) per channel', 'W', 'watt', influx, 0))
-    .withPanel(curvePanel('Voltage (V) per channel', 'V', 'volt', influx, 9))
-    .withPanel(
-      new BarGaugePanel()
-        .title('Energy per channel over the period (kWh)')
-        .description(
-          'Σ energy_wh of the hourly aggregates of the W channels whose hours start in the selected period ' +
-            '(exactly-once: overlapping re-exports count once).',
-        )
-        .datasource(pg)
-        .withTarget(new SqlBuilder(pg, energy, 'table'))
-        .unit('kwatth')
-        .decimals(2)
-        .orientation(VizOrientation.Horizontal)
-        .displayMode(BarGaugeDisplayMode.Basic)
-        .reduceOptions(new ReduceDataOptionsBuilder().values(true).calcs([]).fields('/^energy_kwh$/'))
-        .gridPos(grid(0, 18, 12, 10)),
-    )
-    .withPanel(
-      new BarGaugePanel()
-        .title('Data completeness per device (%)')
-        .description(
-          "Samples received / samples expected, per device: each channel's expected rate is its fullest hour, over " +
-            'the hours from its first to its last sample in the period.',
-        )
-        .datasource(pg)
-        .withTarget(new SqlBuilder(pg, completeness, 'table'))
-        .unit('percent')
-        .decimals(1)
-        .min(0)
-        .max(100)
-        .orientation(VizOrientation.Horizontal)
-        .displayMode(BarGaugeDisplayMode.Gradient)
-        .reduceOptions(new ReduceDataOptionsBuilder().values(true).calcs([]).fields('/^completeness_pct$/'))
-        .gridPos(grid(12, 18, 12, 10)),
     )
     .withPanel(
       timeseries()
-        .title('Samples per channel and hour, per device')
+        .title('Samples per hour, per channel of the device')
         .description('Gaps and dips show missing data (PostgreSQL hourly aggregates).')
         .datasource(pg)
         .withTarget(new SqlBuilder(pg, samples, 'time_series'))
         .unit('short')
-        .gridPos(grid(0, 28, 24, 8)),
-    );
+        .gridPos(grid(12, 28, 12, 10)),
+    )
+    .withRow(quality.row);
+  for (const panel of quality.panels) builder.withPanel(panel);
   return finish(builder);
+}
+
+function energyPanel(title: string, pg: common.DataSourceRef, query: string, pos: ReturnType<typeof grid>) {
+  return new BarGaugePanel()
+    .title(title)
+    .description(
+      'Σ energy_wh of the hourly aggregates of the W channels whose hours start in the selected period ' +
+        '(exactly-once: overlapping re-exports count once).',
+    )
+    .datasource(pg)
+    .withTarget(new SqlBuilder(pg, query, 'table'))
+    .unit('kwatth')
+    .decimals(2)
+    .orientation(VizOrientation.Horizontal)
+    .displayMode(BarGaugeDisplayMode.Basic)
+    .reduceOptions(new ReduceDataOptionsBuilder().values(true).calcs([]).fields('/^energy_kwh$/'))
+    .gridPos(pos);
 }

@@ -9,10 +9,11 @@ import { uids } from '../names.js';
 import { SqlBuilder, postgresRef, sql } from '../queries.js';
 import { HOURLY_VIEW } from './campaign.js';
 import { finish, grid, timeseries, tagLink, tenantTag } from './common.js';
+import { openFindingsPanel } from './quality.js';
 
 export const DAILY_VIEW = 'bi.vw_metabase_energy_daily';
 
-/** Per tenant: its campaigns at a glance and its energy per local day (PostgreSQL aggregates). */
+/** Per tenant: its campaigns at a glance, its energy per local day and its open findings (PostgreSQL). */
 export function overviewDashboard(tenant: string): Dashboard {
   const pg = postgresRef(uids.pgDatasource(tenant));
   const campaigns = sql`
@@ -88,6 +89,7 @@ export function overviewDashboard(tenant: string): Dashboard {
         .fillOpacity(80)
         .unit('kwatth')
         .gridPos(grid(0, 13, 24, 9)),
-    );
+    )
+    .withPanel(openFindingsPanel(pg, 22));
   return finish(builder);
 }
