@@ -65,6 +65,7 @@ export function applyStats(report: FileReport, header: FileHeader, fileStats: Fi
   report.truncated_rows = lines(s.truncatedRows);
   report.overlong_rows = lines(s.overlongRows);
   report.duplicate_rows = s.duplicateRows;
+  if (s.clockResetRows > 0) report.clock_reset_rows = s.clockResetRows;
   report.zero_rows = s.zeroRows;
   report.time_range = s.points > 0 ? { first: iso(s.minTime), last: iso(s.maxTime) } : null;
   const c = s.channels;
