@@ -12,6 +12,7 @@ import type { PlannedFile } from './exactly-once.js';
 import type { FileReport, RunReport } from './report.js';
 import type { StoreHealth } from './store-health.js';
 import type { JobEvents } from './events.js';
+import type { Finding } from '../model/quality.js';
 
 /** Commits queued or in flight at most (default): past it a file waits for a slot before it is queued. */
 export const MAX_PENDING_COMMITS = 256;
@@ -41,6 +42,8 @@ export interface PostgresObservers {
 export interface CommitResult {
   readonly ledger: { readonly file_id: number | null; readonly noop: string | null };
   readonly warnings: readonly string[];
+  /** found at commit (docs/reports.md#quality-rules): the layout change and the gaps of the file's window */
+  readonly quality?: readonly Finding[];
 }
 
 /**
@@ -85,11 +88,14 @@ export class PostgresStage {
           agg,
           runId,
           layoutDrift: planned?.layoutDrift ?? false,
+          knownLayout: planned?.knownLayout ?? null,
           replace: planned?.replace ?? null,
           planVersion: planned?.version ?? null,
         }),
       );
-      return result(fileId, null);
+      const q = this.store.takeQuality(fileId);
+      const closed = q?.gapsClosed ? [`quality: ${q.gapsClosed} gap(s) of the device closed by this file`] : [];
+      return Object.freeze({ ...result(fileId, null), warnings: closed, quality: Object.freeze(q?.findings ?? []) });
     } catch (err) {
       if (!(err instanceof AlreadyCommittedError)) throw err;
       // two processes took the same bytes (the service's claims make this rare): the first commit stands

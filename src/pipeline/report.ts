@@ -1,6 +1,7 @@
 import type { LineSample } from '../tsv/block-parser.js';
 import type { FileHeader, TimeBasis } from '../tsv/header.js';
 import type { FileStats } from './stats.js';
+import { qualityEntry, type Finding } from '../model/quality.js';
 
 export type { ChannelReport, CountWithLines, FileReport, RunReport, RunTotals } from '../model/values.js';
 import type { CountWithLines, FileReport, RunReport, RunTotals } from '../model/values.js';
@@ -165,6 +166,8 @@ export interface FileResults {
   readonly plan?: { readonly layoutDrift: boolean; readonly heldPoints: number };
   /** PostgreSQL stage: the ledger row */
   readonly ledger?: FileReport['ledger'];
+  /** PostgreSQL stage: the findings its commit added (layout change, gaps) */
+  readonly quality?: readonly Finding[];
   /** the first failure after parsing (null: the parser's own outcome stands) */
   readonly error: FileError | null;
   /** Finisher: where the file went (null: left in place); absent when files are not moved */
@@ -192,5 +195,6 @@ export function renderFileReport(r: FileResults): FileReport {
     out.held_points = r.plan.heldPoints;
   }
   if (r.ledger !== undefined) out.ledger = r.ledger;
+  if (r.quality?.length) out.quality = [...(p.quality ?? []), ...r.quality.map(qualityEntry)];
   return out;
 }
