@@ -5,7 +5,7 @@
  * continued across blocks, on the main thread and on a worker).
  */
 import t from 'tap';
-import { mkdtempSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defectRows, writeFile, type Defect, type FileSpec } from '../../fixtures/generate.js';
@@ -13,6 +13,7 @@ import { Pipeline } from '../../src/pipeline/pipeline.js';
 import type { FileReport } from '../../src/model/values.js';
 import { resolveThresholds } from '../../src/quality/thresholds.js';
 import { isPhasePhase } from '../../src/quality/value-rules.js';
+import { sharedDir, sharedSkip } from '../support/helpers.js';
 
 const STEP = 600;
 const T0 = Date.UTC(2025, 5, 2) / 1000;
@@ -123,4 +124,45 @@ t.test('thresholds: parameters override the defaults, bad rows are ignored with 
 t.test('phase-phase voltage names', async (t) => {
   for (const name of ['U12', 'U 23', 'L1-L2', 'Ph 1-2', 'V31']) t.ok(isPhasePhase(name), name);
   for (const name of ['Ph 1', 'Ph 3', 'U1', 'Voie1']) t.notOk(isPhasePhase(name), name);
+});
+
+const samples = join(sharedDir, 'samples');
+
+t.test('the real samples: the findings they hold', { skip: sharedSkip }, async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'pv-quality-samples-'));
+  const at = join(root, 'acme', 'c', 'dev');
+  mkdirSync(at, { recursive: true });
+  const names = ['v002_master_4slaves.tsv', 'v002_tri_1slave.tsv', 'v003_mono.tsv', 'v003_tri_1slave.tsv'];
+  for (const n of names) copyFileSync(join(samples, n), join(at, n));
+  const pipeline = new Pipeline({ workers: 0 });
+  const reports = await pipeline.run(
+    names.map((n) => ({ path: join(at, n), identity: { tenant: 'acme', campaign: 'c', device: 'dev' } })),
+  );
+  await pipeline.close();
+  const byName = new Map(reports.map((r) => [r.path.split('/').pop()!, r]));
+  const kinds = (n: string) => byName.get(n)!.quality!.map((q) => `${q.kind} ${q.channel}`);
+  // negatives from the first rows (never flagged), voltages within 242 ± 1 V
+  t.same(kinds('v002_master_4slaves.tsv'), []);
+  t.same(kinds('v003_tri_1slave.tsv'), []);
+  // phases 2 and 3 at 114 V for the whole file
+  const tri = byName.get('v002_tri_1slave.tsv')!.quality!;
+  t.same(kinds('v002_tri_1slave.tsv'), ['voltage_out_of_band M02000800_U2', 'voltage_out_of_band M02000800_U3']);
+  t.same(
+    tri.map((q) => q.measure),
+    [38, 38],
+    'every row of the file',
+  );
+  t.equal(tri[0].detail.value, 113.39);
+  // the mono logger: 17 rows of all zeros (voltage 0) and five power channels at 0 for the whole file
+  const mono = byName.get('v003_mono.tsv')!.quality!;
+  const band = mono.filter((q) => q.kind === 'voltage_out_of_band');
+  t.equal(band.length, 17);
+  t.ok(band.every((q) => q.channel === 'M02001311_U1' && q.measure === 1 && q.detail.value === 0));
+  const zeros = mono.filter((q) => q.kind === 'zero_run');
+  t.same(
+    zeros.map((q) => q.channel),
+    ['M02001311_Ch1', 'M02001311_Ch2', 'M02001311_Ch3', 'M02001311_Ch4', 'M02001311_Ch5'],
+  );
+  t.ok(zeros.every((q) => q.measure === 132 && q.range.first === '2026-01-21T08:15:24Z'));
+  t.equal(mono.length, 22);
 });
