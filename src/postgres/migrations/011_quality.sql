@@ -51,9 +51,6 @@ COMMENT ON TABLE core.quality_thresholds IS 'per-tenant overrides of the quality
 ALTER TABLE core.files ADD COLUMN conflicting_points bigint;
 COMMENT ON COLUMN core.files.conflicting_points IS 'points the file brought for a (channel, time) already held with a different value';
 
--- the gap check reads a device's coverage around a file's window, all channels at once (src/postgres/quality-store.ts)
-CREATE INDEX coverage_device_time ON core.coverage (tenant, device_master_sn, t_end);
-
 -- the sampling step of a device, derived from its files (the most common step of its coverage)
 ALTER TABLE core.devices ADD COLUMN step_s int;
 COMMENT ON COLUMN core.devices.step_s IS 'sampling step in seconds, the most common step of its files (gaps and completeness are measured against it)';
