@@ -16,6 +16,8 @@ import { takeFile, type Taken } from './lifecycle.js';
 import type { RunRules } from '../tsv/value-runs.js';
 import type { Finding } from '../model/quality.js';
 import { markClockResets } from '../quality/clock-reset.js';
+import { fileGaps } from '../quality/gaps.js';
+import { EPOCH_MIN_VALID } from '../tsv/timestamp.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../quality/thresholds.js';
 import { runRulesFor } from '../quality/value-rules.js';
 import { ValueFindings } from '../quality/value-findings.js';
@@ -201,6 +203,8 @@ export class Parser {
         values: new ValueFindings(scan.header, thresholds),
         findings: reset ? [reset] : [],
       };
+      // without PostgreSQL no coverage is committed: the file's own gaps from its row times
+      if (!this.options.planFile) state.quality.findings.push(...ownGaps(scan, thresholds));
       if (this.options.planFile && sha256) {
         state.plan = await this.options.planFile(task, scan, sha256);
         if (state.plan.warnings) state.report.warnings.push(...state.plan.warnings);
@@ -300,4 +304,21 @@ async function readFully(handle: FileHandle, buf: Uint8Array, position: number):
     if (bytesRead === 0) throw new FileFormatError(ErrorCodes.READ, 'file shrank while being read');
     done += bytesRead;
   }
+}
+
+function ownGaps(scan: ScanResult, t: Thresholds): Finding[] {
+  const { step, gaps } = fileGaps(
+    scan.blocks.map((b) => b.epochs),
+    EPOCH_MIN_VALID,
+    t.gap_min_samples,
+  );
+  return gaps.map((g) => ({
+    kind: 'gap',
+    severity: 'warning',
+    channelId: null,
+    tStart: g.tStart,
+    tEnd: g.tEnd,
+    measure: g.missing,
+    detail: { step_s: step },
+  }));
 }

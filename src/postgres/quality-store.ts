@@ -1,6 +1,6 @@
 import type { ClientBase, Pool } from 'pg';
 import type { Finding } from '../model/quality.js';
-import { gapsOf, type Span } from '../quality/gaps.js';
+import { gapsOf } from '../quality/gaps.js';
 import { DEFAULT_THRESHOLDS, resolveThresholds, type Thresholds } from '../quality/thresholds.js';
 import { tenantOf, type CommitInput } from './commit-types.js';
 
@@ -110,7 +110,7 @@ export async function writeQuality(client: ClientBase, fileId: number, input: Co
 }
 
 /** The span of timestamps the file wrote (all channels), null when it wrote none. */
-function fileRange(input: CommitInput): Span | null {
+function fileRange(input: CommitInput): { start: number; end: number } | null {
   let start = Infinity;
   let end = -Infinity;
   for (const runs of input.agg.coverage) {
@@ -129,7 +129,7 @@ const WINDOW = `SELECT
   (SELECT max(t_end) FROM core.coverage WHERE tenant = $1 AND device_master_sn = $2 AND t_end < $3) AS before,
   (SELECT min(t_start) FROM core.coverage WHERE tenant = $1 AND device_master_sn = $2 AND t_end > $4 AND t_start > $4)
     AS after`;
-const SPANS = `SELECT DISTINCT t_start, t_end FROM core.coverage
+const SPANS = `SELECT DISTINCT t_start, step, n FROM core.coverage
   WHERE tenant = $1 AND device_master_sn = $2 AND t_end >= $3 AND t_start <= $4`;
 const OPEN_GAPS = `SELECT event_id, extract(epoch FROM t_start)::float8 AS ts, extract(epoch FROM t_end)::float8 AS te
   FROM core.quality_events WHERE tenant = $1 AND device_master_sn = $2 AND kind = 'gap' AND closed_at IS NULL
@@ -141,7 +141,12 @@ const OPEN_GAPS = `SELECT event_id, extract(epoch FROM t_start)::float8 AS ts, e
  * are no longer gaps are closed (closed_at), the gaps now there inserted
  * (owned by the file when inside its span, by the series otherwise).
  */
-async function updateGaps(client: ClientBase, fileId: number, input: CommitInput, range: Span) {
+async function updateGaps(
+  client: ClientBase,
+  fileId: number,
+  input: CommitInput,
+  range: { start: number; end: number },
+) {
   const tenant = tenantOf(input);
   const device = input.agg.header.masterSn;
   const stepRow = await client.query<{ step: number }>(STEP, [tenant, device]);
@@ -159,10 +164,10 @@ async function updateGaps(client: ClientBase, fileId: number, input: CommitInput
   ]);
   const from = w.rows[0].before !== null ? Number(w.rows[0].before) : range.start;
   const to = w.rows[0].after !== null ? Number(w.rows[0].after) : range.end;
-  const spans = await client.query<{ t_start: string; t_end: string }>(SPANS, [tenant, device, from, to]);
+  const spans = await client.query<{ t_start: string; step: number; n: number }>(SPANS, [tenant, device, from, to]);
   const minSamples = input.agg.quality?.thresholds.gap_min_samples ?? DEFAULT_THRESHOLDS.gap_min_samples;
   const now = gapsOf(
-    spans.rows.map((r) => ({ start: Number(r.t_start), end: Number(r.t_end) })),
+    spans.rows.map((r) => ({ start: Number(r.t_start), step: r.step, n: r.n })),
     step,
     minSamples,
   ).filter((g) => g.tEnd >= from && g.tStart <= to);

@@ -8,7 +8,7 @@ import t from 'tap';
 import { copyFileSync, mkdtempSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defectRows, writeFile, type Defect, type FileSpec } from '../../fixtures/generate.js';
+import { GAP_ROWS, defectRows, writeFile, type Defect, type FileSpec } from '../../fixtures/generate.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import type { FileReport } from '../../src/model/values.js';
 import { resolveThresholds } from '../../src/quality/thresholds.js';
@@ -94,7 +94,30 @@ t.test('clock-reset: the row is written nowhere, counted and found', async (t) =
   t.equal(f[0].detail.rows, 1);
   t.equal(f[0].detail.first_dated, '2020-01-01T01:00:02Z');
   t.equal(f[0].measure, T0 - Date.UTC(2020, 0, 1, 1, 0, 2) / 1000, 'seconds off: from the file’s first row');
-  t.equal(r.quality!.length, 1);
+  // the row it took the place of is missing from the series: a gap of one sample (rows are found by time)
+  t.same(
+    r.quality!.filter((q) => q.kind === 'gap').map((q) => [q.range.first, q.measure]),
+    [[iso(T0 + 200 * STEP), 1]],
+  );
+  t.equal(r.quality!.length, 2);
+});
+
+t.test('gap: without PostgreSQL, the file’s own gap from its row times', async (t) => {
+  const s = spec(['gap']);
+  const at = defectRows(s).gap;
+  for (const options of [{ blockBytes: 1 << 20 }, { blockBytes: 2048 }]) {
+    const r = await reportOf(s, options);
+    t.same(r.quality, [
+      {
+        kind: 'gap',
+        severity: 'warning',
+        channel: null,
+        range: { first: iso(T0 + at.from * STEP), last: iso(T0 + (at.to - 1) * STEP) },
+        measure: GAP_ROWS,
+        detail: { step_s: STEP },
+      },
+    ]);
+  }
 });
 
 t.test('every defect at once: one finding per rule', async (t) => {
@@ -103,6 +126,7 @@ t.test('every defect at once: one finding per rule', async (t) => {
   });
   t.same(r.quality!.map((q) => q.kind).sort(), [
     'clock_reset',
+    'gap',
     'negative_power',
     'stuck_value',
     'voltage_out_of_band',
@@ -164,5 +188,13 @@ t.test('the real samples: the findings they hold', { skip: sharedSkip }, async (
     ['M02001311_Ch1', 'M02001311_Ch2', 'M02001311_Ch3', 'M02001311_Ch4', 'M02001311_Ch5'],
   );
   t.ok(zeros.every((q) => q.measure === 132 && q.range.first === '2026-01-21T08:15:24Z'));
-  t.equal(mono.length, 22);
+  // two gaps at its 10-minute step: 70 minutes in the afternoon, the night
+  t.same(
+    mono.filter((q) => q.kind === 'gap').map((q) => [q.range.first, q.range.last, q.measure]),
+    [
+      ['2026-01-21T17:50:00Z', '2026-01-21T18:40:07Z', 6],
+      ['2026-01-21T19:00:07Z', '2026-01-22T08:13:46Z', 80],
+    ],
+  );
+  t.equal(mono.length, 24);
 });
