@@ -136,6 +136,42 @@ const OPEN_GAPS = `SELECT event_id, extract(epoch FROM t_start)::float8 AS ts, e
     AND t_end >= to_timestamp($3) AND t_start <= to_timestamp($4)`;
 
 /**
+ * core.devices.step_s, kept at the device's most common step: samples at the
+ * stored step keep it the most common, so the device's coverage is counted
+ * again only when the file's own most common step differs (or --force took
+ * a file out).
+ */
+async function deviceStep(client: ClientBase, tenant: string, device: string, input: CommitInput) {
+  const stored = await client.query<{ step_s: number | null }>(
+    'SELECT step_s FROM core.devices WHERE tenant = $1 AND device_master_sn = $2',
+    [tenant, device],
+  );
+  const current = stored.rows.at(0)?.step_s ?? null;
+  if (current !== null && input.replace === null && fileStep(input) === current) return current;
+  const counted = await client.query<{ step: number }>(STEP, [tenant, device]);
+  const step = counted.rows.at(0)?.step ?? null;
+  if (step !== current) {
+    await client.query('UPDATE core.devices SET step_s = $3 WHERE tenant = $1 AND device_master_sn = $2', [
+      tenant,
+      device,
+      step,
+    ]);
+  }
+  return step;
+}
+
+/** The file's most common step over its coverage runs (samples per step), null when it has no run of two. */
+function fileStep(input: CommitInput): number | null {
+  const totals = new Map<number, number>();
+  for (const runs of input.agg.coverage)
+    for (const r of runs) if (r.n > 1) totals.set(r.step, (totals.get(r.step) ?? 0) + r.n - 1);
+  let best: number | null = null;
+  for (const [step, n] of totals)
+    if (best === null || n > totals.get(best)! || (n === totals.get(best)! && step < best)) best = step;
+  return best;
+}
+
+/**
  * Incremental gaps: the window from the device's last covered time before
  * the file to its first after it is examined again; open gaps there that
  * are no longer gaps are closed (closed_at), the gaps now there inserted
@@ -149,12 +185,7 @@ async function updateGaps(
 ) {
   const tenant = tenantOf(input);
   const device = input.agg.header.masterSn;
-  const stepRow = await client.query<{ step: number }>(STEP, [tenant, device]);
-  const step = stepRow.rows.at(0)?.step ?? null;
-  await client.query(
-    'UPDATE core.devices SET step_s = $3 WHERE tenant = $1 AND device_master_sn = $2 AND step_s IS DISTINCT FROM $3',
-    [tenant, device, step],
-  );
+  const step = await deviceStep(client, tenant, device, input);
   if (step === null) return { found: [], closed: 0 };
   const w = await client.query<{ before: string | null; after: string | null }>(WINDOW, [
     tenant,

@@ -148,6 +148,37 @@ t.test('quality findings committed with their files', { skip: servicesSkip }, as
     t.equal(Number(rows[0].file_id), r.file.ledger.file_id, 'owned by its file');
   });
 
+  await t.test('a layout change: a finding with both layouts', async (t) => {
+    const dev = '02001174';
+    const first = await ingest(a, dev, 'T302_250607_235000.tsv', spec(dev, 0, DAY));
+    const other = { ...spec(dev, DAY, DAY, [], 5), channels: 5 };
+    const second = await ingest(a, dev, 'T302_250608_235000.tsv', other);
+    t.equal(second.file.layout_drift, true);
+    t.not(first.file.layout, second.file.layout);
+    const rows = await pool.query(
+      `SELECT kind, detail, file_id, extract(epoch FROM t_start)::float8 AS ts, extract(epoch FROM t_end)::float8 AS te
+         FROM core.quality_events WHERE tenant = $1 AND device_master_sn = $2`,
+      [a, dev],
+    );
+    t.same(
+      rows.rows.map((r) => [r.kind, r.detail, Number(r.file_id), r.ts, r.te]),
+      [
+        [
+          'layout_change',
+          { from: first.file.layout, to: second.file.layout },
+          second.file.ledger.file_id,
+          T0 + DAY * STEP,
+          T0 + (2 * DAY - 1) * STEP,
+        ],
+      ],
+      'only the layout change: the two files are contiguous',
+    );
+    t.same(
+      second.file.quality.map((q: { kind: string }) => q.kind),
+      ['layout_change'],
+    );
+  });
+
   await t.test('thresholds per tenant; --force replaces the findings', async (t) => {
     const dev = '02001173';
     await pool.query('SELECT core.ensure_tenant($1)', [b]);
