@@ -106,6 +106,7 @@ export class Finisher {
       r.ledger = done.ledger;
       r.warnings.push(...done.warnings);
       if (done.quality) r.quality = done.quality;
+      if (done.qualityDropped?.length) r.qualityDropped = done.qualityDropped;
       return true;
     } catch (caught) {
       let err = caught;

@@ -44,6 +44,8 @@ export interface CommitResult {
   readonly warnings: readonly string[];
   /** found at commit (docs/reports.md#quality-rules): the layout change and the gaps of the file's window */
   readonly quality?: readonly Finding[];
+  /** the file's own findings its device's history overruled: left out of the report */
+  readonly qualityDropped?: readonly Finding[];
 }
 
 /**
@@ -94,8 +96,15 @@ export class PostgresStage {
         }),
       );
       const q = this.store.takeQuality(fileId);
-      const closed = q?.gapsClosed ? [`quality: ${q.gapsClosed} gap(s) of the device closed by this file`] : [];
-      return Object.freeze({ ...result(fileId, null), warnings: closed, quality: Object.freeze(q?.findings ?? []) });
+      const warnings = q?.gapsClosed ? [`quality: ${q.gapsClosed} gap(s) of the device closed by this file`] : [];
+      for (const f of q?.dropped ?? [])
+        warnings.push(`quality: ${f.kind} on ${f.channelId} not recorded: the channel was negative in earlier files`);
+      return Object.freeze({
+        ...result(fileId, null),
+        warnings,
+        quality: Object.freeze(q?.findings ?? []),
+        qualityDropped: Object.freeze(q?.dropped ?? []),
+      });
     } catch (err) {
       if (!(err instanceof AlreadyCommittedError)) throw err;
       // two processes took the same bytes (the service's claims make this rare): the first commit stands

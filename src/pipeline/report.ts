@@ -1,7 +1,7 @@
 import type { LineSample } from '../tsv/block-parser.js';
 import type { FileHeader, TimeBasis } from '../tsv/header.js';
 import type { FileStats } from './stats.js';
-import { qualityEntry, type Finding } from '../model/quality.js';
+import { qualityEntry, type Finding, type QualityEntry } from '../model/quality.js';
 
 export type { ChannelReport, CountWithLines, FileReport, RunReport, RunTotals } from '../model/values.js';
 import type { CountWithLines, FileReport, RunReport, RunTotals } from '../model/values.js';
@@ -168,6 +168,8 @@ export interface FileResults {
   readonly ledger?: FileReport['ledger'];
   /** PostgreSQL stage: the findings its commit added (layout change, gaps) */
   readonly quality?: readonly Finding[];
+  /** PostgreSQL stage: the parser's findings the device's history overruled */
+  readonly qualityDropped?: readonly Finding[];
   /** the first failure after parsing (null: the parser's own outcome stands) */
   readonly error: FileError | null;
   /** Finisher: where the file went (null: left in place); absent when files are not moved */
@@ -175,6 +177,8 @@ export interface FileResults {
   /** warnings of the stages after parsing, in the order they were met */
   readonly warnings: readonly string[];
 }
+
+const findingKey = (q: QualityEntry): string => `${q.kind}\u0000${q.channel}\u0000${q.range.first}`;
 
 /** The file's report, rendered once from the stages' values (the JSON shape users and tests read). */
 export function renderFileReport(r: FileResults): FileReport {
@@ -195,6 +199,10 @@ export function renderFileReport(r: FileResults): FileReport {
     out.held_points = r.plan.heldPoints;
   }
   if (r.ledger !== undefined) out.ledger = r.ledger;
-  if (r.quality?.length) out.quality = [...(p.quality ?? []), ...r.quality.map(qualityEntry)];
+  if (r.qualityDropped?.length && p.quality) {
+    const gone = new Set(r.qualityDropped.map((f) => findingKey(qualityEntry(f))));
+    out.quality = p.quality.filter((q) => !gone.has(findingKey(q)));
+  }
+  if (r.quality?.length) out.quality = [...(out.quality ?? []), ...r.quality.map(qualityEntry)];
   return out;
 }

@@ -49,6 +49,27 @@ export async function loadThresholds(pool: Pool, tenant: string) {
 export interface CommitQuality {
   findings: Finding[];
   gapsClosed: number;
+  /** the file's own findings the device's history overrules (negative power on a channel negative before) */
+  dropped: Finding[];
+}
+
+const NEGATIVE_BEFORE = `SELECT EXISTS (SELECT 1 FROM core.hourly WHERE tenant = $1 AND device_master_sn = $2
+  AND channel_id = $3 AND hour < to_timestamp($4) AND min_value < 0) AS negative`;
+
+/**
+ * Negative power is a finding only on a channel whose earlier data is never
+ * negative: the file saw none before the run, and the device's stored hours
+ * before the run's hour hold none either (one look-up per finding, rare).
+ */
+async function negativeBefore(client: ClientBase, input: CommitInput, f: Finding): Promise<boolean> {
+  const hour = f.tStart - (f.tStart % 3600);
+  const r = await client.query<{ negative: boolean }>(NEGATIVE_BEFORE, [
+    tenantOf(input),
+    input.agg.header.masterSn,
+    f.channelId,
+    hour,
+  ]);
+  return r.rows[0].negative;
 }
 
 const INSERT = `INSERT INTO core.quality_events
@@ -85,7 +106,12 @@ async function insertFindings(
  * and the gaps of its window.
  */
 export async function writeQuality(client: ClientBase, fileId: number, input: CommitInput): Promise<CommitQuality> {
-  const own: Finding[] = [...(input.agg.quality?.findings ?? [])];
+  const own: Finding[] = [];
+  const dropped: Finding[] = [];
+  for (const f of input.agg.quality?.findings ?? []) {
+    if (f.kind === 'negative_power' && (await negativeBefore(client, input, f))) dropped.push(f);
+    else own.push(f);
+  }
   const extra: Finding[] = [];
   const range = fileRange(input);
   if (input.layoutDrift && range) {
@@ -104,9 +130,9 @@ export async function writeQuality(client: ClientBase, fileId: number, input: Co
     input,
     [...own, ...extra].map((f) => ({ f, fileId })),
   );
-  if (!range) return { findings: extra, gapsClosed: 0 };
+  if (!range) return { findings: extra, gapsClosed: 0, dropped };
   const gaps = await updateGaps(client, fileId, input, range);
-  return { findings: [...extra, ...gaps.found], gapsClosed: gaps.closed };
+  return { findings: [...extra, ...gaps.found], gapsClosed: gaps.closed, dropped };
 }
 
 /** The span of timestamps the file wrote (all channels), null when it wrote none. */

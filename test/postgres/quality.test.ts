@@ -179,6 +179,26 @@ t.test('quality findings committed with their files', { skip: servicesSkip }, as
     );
   });
 
+  await t.test("negative power: only on a channel the device's earlier files never had negative", async (t) => {
+    const fresh = '02001175';
+    const s = spec(fresh, 0, 400, ['negative-power']);
+    const alone = await ingest(a, fresh, 'T302_250609_235000.tsv', s);
+    const at = defectRows(s)['negative-power'];
+    t.same(
+      alone.file.quality.map((q: { kind: string; measure: number }) => [q.kind, q.measure]),
+      [['negative_power', at.to - at.from]],
+    );
+    t.match(await events(a, fresh), [{ kind: 'negative_power', channel_id: 'M02001175_Ch1', measure: 4 }]);
+    // the same file after a day in which that channel went negative: the device's history overrules the file
+    const seen = '02001176';
+    const before = await ingest(a, seen, 'T302_250610_235000.tsv', spec(seen, 0, DAY));
+    t.ok(before.file.channels[3].min < 0, 'the first file has negative values on Ch1');
+    const later = await ingest(a, seen, 'T302_250611_235000.tsv', { ...spec(seen, DAY, 400, ['negative-power']) });
+    t.same(later.file.quality, [], 'not in the report');
+    t.ok(later.file.warnings.some((w: string) => /negative_power on M02001176_Ch1 not recorded/.test(w)));
+    t.same(await events(a, seen), [], 'not in PostgreSQL');
+  });
+
   await t.test('thresholds per tenant; --force replaces the findings', async (t) => {
     const dev = '02001173';
     await pool.query('SELECT core.ensure_tenant($1)', [b]);
