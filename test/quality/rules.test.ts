@@ -13,6 +13,7 @@ import { Pipeline } from '../../src/pipeline/pipeline.js';
 import type { FileReport } from '../../src/model/values.js';
 import { resolveThresholds } from '../../src/quality/thresholds.js';
 import { isPhasePhase } from '../../src/quality/value-rules.js';
+import { gapsOf } from '../../src/quality/gaps.js';
 import { sharedDir, sharedSkip } from '../support/helpers.js';
 
 const STEP = 600;
@@ -197,4 +198,17 @@ t.test('the real samples: the findings they hold', { skip: sharedSkip }, async (
     ],
   );
   t.equal(mono.length, 24);
+});
+
+t.test('gaps between coverage runs: at the step, isolated samples, changes of sampling', async (t) => {
+  const run = (start: number, step: number, n: number) => ({ start, step, n });
+  t.same(gapsOf([run(0, 600, 10), run(9000, 600, 5)], 600, 1), [{ tStart: 6000, tEnd: 8400, missing: 5 }]);
+  t.same(gapsOf([run(0, 600, 10), run(5400, 600, 5)], 600, 1), [], 'contiguous');
+  t.same(gapsOf([run(0, 600, 10), run(2400, 600, 20)], 600, 1), [], 'overlapping');
+  t.same(gapsOf([run(0, 600, 10), run(9000, 600, 5)], 600, 6), [], 'below gap_min_samples');
+  // an isolated sample then a jump: the greedy runs pair them, the pair covers its two samples only
+  t.same(gapsOf([run(0, 600, 10), run(6000, 36000, 2), run(42600, 600, 3)], 600, 1), [
+    { tStart: 6600, tEnd: 41400, missing: 60 },
+  ]);
+  t.same(gapsOf([run(0, 600, 10), run(5400, 1200, 5)], 600, 1), [], 'sampling at 20 minutes: no gap');
 });
