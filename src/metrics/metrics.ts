@@ -58,6 +58,12 @@ export class Metrics {
     labelNames: ['tenant'] as const,
     registers: [this.registry],
   });
+  readonly qualityFindings = new Counter({
+    name: 'powerview_quality_findings_total',
+    help: 'Data-quality findings of the files ingested, by tenant and kind (docs/reports.md#quality-rules)',
+    labelNames: ['tenant', 'kind'] as const,
+    registers: [this.registry],
+  });
   readonly bytesRead = new Counter({
     name: 'powerview_bytes_read_total',
     help: 'TSV bytes read',
@@ -182,6 +188,7 @@ export class Metrics {
     if (r.invalid_values.count) this.invalid.inc({ tenant, kind: 'value' }, r.invalid_values.count);
     if (r.truncated_rows.count) this.invalid.inc({ tenant, kind: 'truncated_row' }, r.truncated_rows.count);
     if (r.layout_drift) this.layoutDrift.inc({ tenant });
+    if (r.status === 'ok') for (const q of r.quality ?? []) this.qualityFindings.inc({ tenant, kind: q.kind });
     if (r.status === 'ok') {
       this.lastSuccess.set({ tenant }, Date.now() / 1000);
       if (latencySeconds !== undefined) this.fileLatency.observe(latencySeconds);

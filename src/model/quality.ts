@@ -30,3 +30,27 @@ export interface Finding {
   /** kind-specific, JSON-serialisable: thresholds applied, examples, both layouts, … */
   readonly detail: Readonly<Record<string, unknown>>;
 }
+
+/** A finding as the JSON file report shows it (FileReport.quality). */
+export interface QualityEntry {
+  kind: QualityKind;
+  severity: Severity;
+  channel: string | null;
+  /** UTC, seconds precision */
+  range: { first: string; last: string };
+  measure: number | null;
+  detail: Record<string, unknown>;
+}
+
+const iso = (epoch: number): string => new Date(epoch * 1000).toISOString().replace('.000Z', 'Z');
+
+export function qualityEntry(f: Finding): QualityEntry {
+  return {
+    kind: f.kind,
+    severity: f.severity,
+    channel: f.channelId,
+    range: { first: iso(f.tStart), last: iso(f.tEnd) },
+    measure: f.measure,
+    detail: { ...f.detail },
+  };
+}

@@ -4,6 +4,7 @@
  * can name them without importing the pipeline (docs/architecture.md, "Layers").
  */
 import type { FileHeader } from '../tsv/header.js';
+import type { Finding, QualityEntry } from './quality.js';
 
 export interface CountWithLines {
   count: number;
@@ -79,6 +80,10 @@ export interface FileReport {
   ledger?: { file_id: number | null; noop: string | null } | null;
   /** --verify: points the file wrote, and points InfluxDB holds for its series over its time range */
   verify?: { expected: number; found: number } | null;
+  /** rows dated far from the file's other rows: written to neither store (docs/reports.md#quality-rules) */
+  clock_reset_rows?: number;
+  /** the file's data-quality findings (docs/reports.md#quality-rules); gaps and layout changes need PostgreSQL */
+  quality?: QualityEntry[];
 }
 
 export interface RunTotals {
@@ -156,4 +161,6 @@ export interface FileAggregates {
   coverage: Run[][];
   skippedPoints: number;
   noop: string | null;
+  /** the file's own findings (clock resets, implausible values) and the thresholds they were found with */
+  quality?: { findings: readonly Finding[]; thresholds: Readonly<Record<string, number>> };
 }

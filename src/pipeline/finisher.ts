@@ -105,6 +105,8 @@ export class Finisher {
       const done = await this.postgres!.commit(r.parsed, agg, planned, this.options.runId);
       r.ledger = done.ledger;
       r.warnings.push(...done.warnings);
+      if (done.quality) r.quality = done.quality;
+      if (done.qualityDropped?.length) r.qualityDropped = done.qualityDropped;
       return true;
     } catch (caught) {
       let err = caught;

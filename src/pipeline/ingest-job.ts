@@ -1,3 +1,4 @@
+import { ThresholdCache } from '../postgres/quality-store.js';
 import type { IngestJobOptions, IngestJobResult } from './job-options.js';
 import { randomUUID } from 'node:crypto';
 import { ErrorCodes, StoreError, errorMessage } from '../errors.js';
@@ -51,6 +52,11 @@ export async function runIngestJob(tasks: FileSource, options: IngestJobOptions)
   const planner = pg
     ? new Planner(pg, { force: options.postgres?.force, claims: options.postgres?.claims, log })
     : null;
+  // per tenant, once per run: the quality rules' thresholds (docs/reports.md#quality-rules)
+  const thresholds =
+    pg && options.postgres
+      ? new ThresholdCache(options.postgres.pool, pg.retry, (w) => log?.warn({ event: 'quality_threshold' }, w))
+      : null;
   const moveFiles = options.moveFiles ?? true;
   const finisher = new Finisher({ runId, moveFiles, verify: !!options.verify, log }, influx, pg, planner);
   const collector = reportWriter(options, started, runId);
@@ -109,6 +115,7 @@ export async function runIngestJob(tasks: FileSource, options: IngestJobOptions)
     collectReports: false,
     onProgress: options.onProgress,
     ...(planner ? planner.gate : {}),
+    ...(thresholds ? { thresholds: (tenant: string) => thresholds.get(tenant) } : {}),
     takeFiles: moveFiles,
     onAbort: () => {
       planner?.stop();

@@ -13,6 +13,14 @@ import { FileStats } from './stats.js';
 import type { BlockTask, BlockTaskResult } from './worker.js';
 import { FileCoverage, type HeldPoints } from './coverage.js';
 import { takeFile, type Taken } from './lifecycle.js';
+import type { RunRules } from '../tsv/value-runs.js';
+import type { Finding } from '../model/quality.js';
+import { markClockResets } from '../quality/clock-reset.js';
+import { fileGaps } from '../quality/gaps.js';
+import { EPOCH_MIN_VALID } from '../tsv/timestamp.js';
+import { DEFAULT_THRESHOLDS, type Thresholds } from '../quality/thresholds.js';
+import { runRulesFor } from '../quality/value-rules.js';
+import { ValueFindings } from '../quality/value-findings.js';
 
 /** How a file is to be written, decided after pass 1 (docs/architecture.md#postgresql-output-and-exactly-once). */
 export interface FilePlan {
@@ -53,6 +61,8 @@ export interface FileState {
   failure: PowerViewError | Error | null;
   plan: FilePlan | null;
   agg: { hourly: Map<number, Float64Array>; coverage: FileCoverage; skippedPoints: number; sha256: string } | null;
+  /** the quality rules of the file (docs/reports.md#quality-rules): its findings so far, the block runs' merge */
+  quality: { thresholds: Thresholds; rules: RunRules; values: ValueFindings; findings: Finding[] } | null;
 }
 
 export type Entry =
@@ -73,6 +83,8 @@ export interface ParserOptions {
   takeFiles?: boolean;
   /** the Planner's PlanGate.planFile (planner.ts): after pass 1, what the file writes */
   planFile?: (task: FileTask, scan: ScanResult, sha256: string) => Promise<FilePlan>;
+  /** the quality thresholds of a tenant (core.quality_thresholds, cached); absent: the defaults */
+  thresholds?: (tenant: string) => Promise<Thresholds>;
 }
 
 /**
@@ -132,6 +144,7 @@ export class Parser {
       failure: null,
       plan: null,
       agg: null,
+      quality: null,
     };
     state.report.export_time = exportTimeOf(task.path, this.v002TimeZone);
     let handle: FileHandle | null = null;
@@ -181,6 +194,17 @@ export class Parser {
       );
       state.stats = new FileStats(scan.header.channels.length);
       if (scan.rows === 0) throw new FileFormatError(ErrorCodes.NO_VALID_ROW, 'no data rows (header only)');
+      const thresholds = (await this.options.thresholds?.(task.identity.tenant)) ?? DEFAULT_THRESHOLDS;
+      // before the plan: clock-reset rows are written to neither store and open no window of years
+      const reset = markClockResets(scan.blocks, thresholds);
+      state.quality = {
+        thresholds,
+        rules: runRulesFor(scan.header, thresholds),
+        values: new ValueFindings(scan.header, thresholds),
+        findings: reset ? [reset] : [],
+      };
+      // without PostgreSQL no coverage is committed: the file's own gaps from its row times
+      if (!this.options.planFile) state.quality.findings.push(...ownGaps(scan, thresholds));
       if (this.options.planFile && sha256) {
         state.plan = await this.options.planFile(task, scan, sha256);
         if (state.plan.warnings) state.report.warnings.push(...state.plan.warnings);
@@ -213,7 +237,8 @@ export class Parser {
             stepSeconds: state.plan.stepSeconds,
           };
         }
-        push({ kind: 'block', file: state, result: this.parse(buf, block, table, plan), bytes: block.length });
+        const rules = state.quality.rules;
+        push({ kind: 'block', file: state, result: this.parse(buf, block, table, plan, rules), bytes: block.length });
       }
     } catch (err) {
       state.failure = err instanceof Error ? err : new Error(String(err));
@@ -236,12 +261,18 @@ export class Parser {
   }
 
   /** Both paths hand back the input buffer (recycled) and the row epochs (coverage). */
-  private parse(buf: Uint8Array, block: Block, table: SeriesTable, plan?: BlockPlan): Promise<BlockTaskResult> {
+  private parse(
+    buf: Uint8Array,
+    block: Block,
+    table: SeriesTable,
+    plan: BlockPlan | undefined,
+    rules: RunRules,
+  ): Promise<BlockTaskResult> {
     const out = this.freeOut.pop();
     if (!this.pool) {
       try {
         return Promise.resolve({
-          ...parseBlock(buf, block.epochs, block.firstLine, table, out, plan),
+          ...parseBlock(buf, block.epochs, block.firstLine, table, out, plan, rules),
           input: buf,
           epochs: block.epochs,
         });
@@ -257,6 +288,7 @@ export class Parser {
       offsets: table.offsets,
       ...(out ? { out } : {}),
       ...(plan ? { plan } : {}),
+      rules,
     };
     const transfer: ArrayBuffer[] = [buf.buffer as ArrayBuffer, block.epochs.buffer as ArrayBuffer];
     if (out) transfer.push(out);
@@ -272,4 +304,21 @@ async function readFully(handle: FileHandle, buf: Uint8Array, position: number):
     if (bytesRead === 0) throw new FileFormatError(ErrorCodes.READ, 'file shrank while being read');
     done += bytesRead;
   }
+}
+
+function ownGaps(scan: ScanResult, t: Thresholds): Finding[] {
+  const { step, gaps } = fileGaps(
+    scan.blocks.map((b) => b.epochs),
+    EPOCH_MIN_VALID,
+    t.gap_min_samples,
+  );
+  return gaps.map((g) => ({
+    kind: 'gap',
+    severity: 'warning',
+    channelId: null,
+    tStart: g.tStart,
+    tEnd: g.tEnd,
+    measure: g.missing,
+    detail: { step_s: step },
+  }));
 }

@@ -8,6 +8,8 @@ import type { LpSink } from './sink.js';
 import { HandOff, Slots } from '../util/flow.js';
 import type { BlockTaskResult } from './worker.js';
 import { Parser, type Entry, type FileAggregates, type FilePlan, type FileState, type FileTask } from './parser.js';
+import { qualityEntry } from '../model/quality.js';
+import type { Thresholds } from '../quality/thresholds.js';
 
 export type { FileAggregates, FilePlan, FileTask } from './parser.js';
 
@@ -29,6 +31,8 @@ export interface PipelineOptions {
   onFile?: (report: FileReport, task: FileTask, aggregates: FileAggregates | null) => void;
   /** after pass 1 of each file: decides what it writes (held points, energy); absent: everything, no aggregates */
   planFile?: (task: FileTask, scan: ScanResult, sha256: string) => Promise<FilePlan>;
+  /** the quality thresholds of a tenant (cached per run); absent: the defaults (docs/reports.md#quality-rules) */
+  thresholds?: (tenant: string) => Promise<Thresholds>;
   /** run() is giving up (the sink failed): whatever the producer may be waiting for must let go */
   onAbort?: () => void;
   /** a file was consumed (all its blocks parsed), whatever its outcome */
@@ -75,6 +79,7 @@ export class Pipeline {
       workerYoungGenerationMb: options.workerYoungGenerationMb,
       takeFiles: options.takeFiles,
       planFile: options.planFile,
+      thresholds: options.thresholds,
     });
   }
 
@@ -178,6 +183,7 @@ export class Pipeline {
             agg.coverage.addBlock(result.epochs, result.agg.brought);
             agg.skippedPoints += result.agg.skippedPoints;
           }
+          if (result.runs) entry.file.quality?.values.addBlock(result.runs, result.stats.channels.count);
         } catch (err) {
           // one file's bug or limit (a RangeError, say) fails that file alone, with its cause: never the run
           entry.file.failure = err instanceof Error ? err : new Error(String(err));
@@ -197,8 +203,15 @@ export class Pipeline {
   }
 
   private aggregatesOf(state: FileState): FileAggregates | null {
+    const q = state.quality;
+    if (q && !state.failure) {
+      const values = q.values.finish();
+      q.findings.push(...values.findings);
+      state.report.warnings.push(...values.warnings);
+    }
     if (!state.agg || !state.header) return null;
     return {
+      ...(q ? { quality: { findings: q.findings, thresholds: q.thresholds } } : {}),
       sha256: state.agg.sha256,
       header: state.header,
       hourly: state.agg.hourly,
@@ -211,6 +224,7 @@ export class Pipeline {
   private finishFile(state: FileState): FileReport {
     const report = state.report;
     if (state.header && state.stats) applyStats(report, state.header, state.stats);
+    if (state.quality && !state.plan?.noop) report.quality = state.quality.findings.map(qualityEntry);
     let failure = state.failure;
     if (!failure && report.points === 0 && !state.plan?.noop && !(state.agg && state.agg.skippedPoints > 0)) {
       const reasons = [

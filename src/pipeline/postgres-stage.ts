@@ -12,6 +12,7 @@ import type { PlannedFile } from './exactly-once.js';
 import type { FileReport, RunReport } from './report.js';
 import type { StoreHealth } from './store-health.js';
 import type { JobEvents } from './events.js';
+import type { Finding } from '../model/quality.js';
 
 /** Commits queued or in flight at most (default): past it a file waits for a slot before it is queued. */
 export const MAX_PENDING_COMMITS = 256;
@@ -41,6 +42,10 @@ export interface PostgresObservers {
 export interface CommitResult {
   readonly ledger: { readonly file_id: number | null; readonly noop: string | null };
   readonly warnings: readonly string[];
+  /** found at commit (docs/reports.md#quality-rules): the layout change and the gaps of the file's window */
+  readonly quality?: readonly Finding[];
+  /** the file's own findings its device's history overruled: left out of the report */
+  readonly qualityDropped?: readonly Finding[];
 }
 
 /**
@@ -85,11 +90,21 @@ export class PostgresStage {
           agg,
           runId,
           layoutDrift: planned?.layoutDrift ?? false,
+          knownLayout: planned?.knownLayout ?? null,
           replace: planned?.replace ?? null,
           planVersion: planned?.version ?? null,
         }),
       );
-      return result(fileId, null);
+      const q = this.store.takeQuality(fileId);
+      const warnings = q?.gapsClosed ? [`quality: ${q.gapsClosed} gap(s) of the device closed by this file`] : [];
+      for (const f of q?.dropped ?? [])
+        warnings.push(`quality: ${f.kind} on ${f.channelId} not recorded: the channel was negative in earlier files`);
+      return Object.freeze({
+        ...result(fileId, null),
+        warnings,
+        quality: Object.freeze(q?.findings ?? []),
+        qualityDropped: Object.freeze(q?.dropped ?? []),
+      });
     } catch (err) {
       if (!(err instanceof AlreadyCommittedError)) throw err;
       // two processes took the same bytes (the service's claims make this rare): the first commit stands

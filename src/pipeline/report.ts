@@ -1,6 +1,7 @@
 import type { LineSample } from '../tsv/block-parser.js';
 import type { FileHeader, TimeBasis } from '../tsv/header.js';
 import type { FileStats } from './stats.js';
+import { qualityEntry, type Finding, type QualityEntry } from '../model/quality.js';
 
 export type { ChannelReport, CountWithLines, FileReport, RunReport, RunTotals } from '../model/values.js';
 import type { CountWithLines, FileReport, RunReport, RunTotals } from '../model/values.js';
@@ -65,6 +66,7 @@ export function applyStats(report: FileReport, header: FileHeader, fileStats: Fi
   report.truncated_rows = lines(s.truncatedRows);
   report.overlong_rows = lines(s.overlongRows);
   report.duplicate_rows = s.duplicateRows;
+  if (s.clockResetRows > 0) report.clock_reset_rows = s.clockResetRows;
   report.zero_rows = s.zeroRows;
   report.time_range = s.points > 0 ? { first: iso(s.minTime), last: iso(s.maxTime) } : null;
   const c = s.channels;
@@ -164,6 +166,10 @@ export interface FileResults {
   readonly plan?: { readonly layoutDrift: boolean; readonly heldPoints: number };
   /** PostgreSQL stage: the ledger row */
   readonly ledger?: FileReport['ledger'];
+  /** PostgreSQL stage: the findings its commit added (layout change, gaps) */
+  readonly quality?: readonly Finding[];
+  /** PostgreSQL stage: the parser's findings the device's history overruled */
+  readonly qualityDropped?: readonly Finding[];
   /** the first failure after parsing (null: the parser's own outcome stands) */
   readonly error: FileError | null;
   /** Finisher: where the file went (null: left in place); absent when files are not moved */
@@ -171,6 +177,8 @@ export interface FileResults {
   /** warnings of the stages after parsing, in the order they were met */
   readonly warnings: readonly string[];
 }
+
+const findingKey = (q: QualityEntry): string => `${q.kind}\u0000${q.channel}\u0000${q.range.first}`;
 
 /** The file's report, rendered once from the stages' values (the JSON shape users and tests read). */
 export function renderFileReport(r: FileResults): FileReport {
@@ -191,5 +199,10 @@ export function renderFileReport(r: FileResults): FileReport {
     out.held_points = r.plan.heldPoints;
   }
   if (r.ledger !== undefined) out.ledger = r.ledger;
+  if (r.qualityDropped?.length && p.quality) {
+    const gone = new Set(r.qualityDropped.map((f) => findingKey(qualityEntry(f))));
+    out.quality = p.quality.filter((q) => !gone.has(findingKey(q)));
+  }
+  if (r.quality?.length) out.quality = [...(out.quality ?? []), ...r.quality.map(qualityEntry)];
   return out;
 }

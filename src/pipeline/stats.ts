@@ -23,6 +23,7 @@ export class FileStats {
     mergeSample(s.truncatedRows, b.truncatedRows);
     mergeSample(s.overlongRows, b.overlongRows);
     s.duplicateRows += b.duplicateRows;
+    s.clockResetRows += b.clockResetRows;
     s.zeroRows += b.zeroRows;
     if (b.points > 0) {
       if (s.minTime === 0 || b.minTime < s.minTime) s.minTime = b.minTime;

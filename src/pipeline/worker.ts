@@ -1,5 +1,6 @@
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { parseBlock, type BlockPlan, type BlockResult } from '../tsv/block-parser.js';
+import type { RunRules } from '../tsv/value-runs.js';
 
 export interface BlockTask {
   buf: Uint8Array;
@@ -11,6 +12,8 @@ export interface BlockTask {
   out?: ArrayBuffer;
   /** exactly-once and aggregation inputs, when PostgreSQL is on */
   plan?: BlockPlan;
+  /** the quality rules' value runs (docs/reports.md#quality-rules) */
+  rules?: RunRules;
 }
 
 export interface BlockTaskResult extends BlockResult {
@@ -29,12 +32,14 @@ export default function parseBlockTask(task: BlockTask): unknown {
     { prefixes: task.prefixes, offsets: task.offsets },
     task.out,
     task.plan,
+    task.rules,
   );
   const result: BlockTaskResult = { ...parsed, input: task.buf, epochs: task.epochs };
   return move({
     get [transferableSymbol]() {
       const list: ArrayBufferLike[] = [result.lp.buffer, task.buf.buffer, task.epochs.buffer];
       if (result.agg) list.push(result.agg.hourly.buffer, result.agg.brought.buffer);
+      if (result.runs) list.push(result.runs.runs.buffer, result.runs.firstTime.buffer);
       return list;
     },
     get [valueSymbol]() {

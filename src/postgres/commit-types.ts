@@ -8,6 +8,8 @@ export interface CommitInput {
   agg: FileAggregates;
   runId: string;
   layoutDrift: boolean;
+  /** the device's layout before this file (the layout_change finding names both) */
+  knownLayout?: string | null;
   /** ledger row of the same bytes to replace (--force) */
   replace: number | null;
   /** the device's coverage version the plan read with its committed coverage (null or absent: not fenced) */

@@ -10,6 +10,7 @@ import { removeFile } from './force.js';
 import { GROUP_LINGER_MS, GROUP_MAX, GroupCommitter } from './group-commit.js';
 import { ensureTenantRows, insertFailureRow, insertLedgerRow, upsertDevice } from './ledger.js';
 import * as lookups from './plan-lookups.js';
+import { writeQuality, type CommitQuality } from './quality-store.js';
 
 export {
   AlreadyCommittedError,
@@ -37,6 +38,8 @@ export class IngestStore {
   private readonly devicesDone = new Map<string, string>();
   private readonly own = new OwnVersions();
   private readonly committer: GroupCommitter<CommitInput, number>;
+  /** what committed files' quality checks found (gaps, layout changes), until takeQuality */
+  private readonly quality = new Map<number, CommitQuality>();
 
   constructor(
     private readonly pool: Pool,
@@ -102,6 +105,13 @@ export class IngestStore {
     return this.committer.submit(input);
   }
 
+  /** What the commit of `fileId` found beyond the file's own findings (once: the entry is forgotten). */
+  takeQuality(fileId: number): CommitQuality | null {
+    const q = this.quality.get(fileId) ?? null;
+    this.quality.delete(fileId);
+    return q;
+  }
+
   /**
    * A file that could not be ingested, in the ledger with its cause. A later
    * upload of the same bytes replaces the row; an ingested file is never
@@ -126,8 +136,9 @@ export class IngestStore {
     const t0 = performance.now();
     const written: string[] = [];
     try {
-      const { ids, versions } = await withTransaction(client, () => this.writeGroup(client, inputs, written));
+      const { ids, versions, quality } = await withTransaction(client, () => this.writeGroup(client, inputs, written));
       for (const [key, v] of versions) this.own.remember(key, v);
+      ids.forEach((id, k) => this.quality.set(id, quality[k]));
       this.count(inputs, (performance.now() - t0) / 1000);
       return ids;
     } catch (err) {
@@ -162,8 +173,11 @@ export class IngestStore {
       if (this.devicesDone.size > CACHE_MAX) this.devicesDone.delete(this.devicesDone.keys().next().value!);
       written.push(key);
     }
+    // after the coverage and the device rows: the gaps of each file's window (docs/reports.md#quality-rules)
+    const quality: CommitQuality[] = [];
+    for (let k = 0; k < inputs.length; k++) quality.push(await writeQuality(client, ids[k], inputs[k]));
     await this.options.fence?.(client, inputs);
-    return { ids, versions };
+    return { ids, versions, quality };
   }
 
   /** Stats and metrics of a durable commit. */

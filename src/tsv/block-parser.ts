@@ -1,5 +1,6 @@
-import { EPOCH_DUPLICATE, EPOCH_MIN_VALID } from './timestamp.js';
+import { EPOCH_CLOCK_RESET, EPOCH_DUPLICATE, EPOCH_MIN_VALID } from './timestamp.js';
 import { addPartial, hourlyKey } from './hourly.js';
+import { RunTracker, type BlockRuns, type RunRules } from './value-runs.js';
 
 /** What a parser worker needs to know of a file, built once per file. */
 export interface SeriesTable {
@@ -29,6 +30,8 @@ export interface BlockStats {
   invalidValues: LineSample;
   truncatedRows: LineSample;
   duplicateRows: number;
+  /** rows dated far from the file's other rows: written to neither store (src/quality/clock-reset.ts) */
+  clockResetRows: number;
   zeroRows: number;
   overlongRows: LineSample;
   /** first and last UTC epoch of rows that produced points (0 when none) */
@@ -44,6 +47,8 @@ export interface BlockResult {
   stats: BlockStats;
   /** with an aggregation plan: hourly partials and the cells this block brought */
   agg?: BlockAggregates;
+  /** with run rules: the block's runs of implausible values (value-runs.ts) */
+  runs?: BlockRuns;
 }
 
 /**
@@ -101,6 +106,7 @@ export function emptyStats(n: number): BlockStats {
     invalidValues: sample(),
     truncatedRows: sample(),
     duplicateRows: 0,
+    clockResetRows: 0,
     zeroRows: 0,
     overlongRows: sample(),
     minTime: 0,
@@ -137,6 +143,8 @@ export function parseBlock(
   /** a recycled output buffer, used when large enough */
   reuse?: ArrayBuffer,
   plan?: BlockPlan,
+  /** the quality rules' value runs to track (docs/reports.md#quality-rules) */
+  rules?: RunRules,
 ): BlockResult {
   const n = table.offsets.length - 1;
   const prefixViews: Uint8Array[] = [];
@@ -175,6 +183,7 @@ export function parseBlock(
   // rows come mostly in time order: each channel's partial of the current hour is remembered
   const slot = new Int32Array(n).fill(-1);
   let slotHour = -1;
+  const tracker = rules ? new RunTracker(rules, n) : null;
 
   while (pos < len) {
     line++;
@@ -191,6 +200,7 @@ export function parseBlock(
     const epoch = epochs[row++];
     if (epoch < EPOCH_MIN_VALID) {
       if (epoch === EPOCH_DUPLICATE) stats.duplicateRows++;
+      else if (epoch === EPOCH_CLOCK_RESET) stats.clockResetRows++;
       else note(stats.invalidTimestamps, line);
       const nl = buf.indexOf(10, pos);
       pos = nl < 0 ? len : nl + 1;
@@ -329,6 +339,7 @@ export function parseBlock(
       if (v < min[c]) min[c] = v;
       if (v > max[c]) max[c] = v;
       if (v === 0) zeros++;
+      if (tracker !== null) tracker.sample(c, epoch, v);
       emitted++;
     }
     if (held > 0) {
@@ -345,7 +356,8 @@ export function parseBlock(
   if (row !== epochs.length) throw new Error(`internal: block rows ${row} != pass-1 rows ${epochs.length}`);
   stats.minTime = minTime === Infinity ? 0 : minTime;
   stats.maxTime = maxTime;
-  if (!brought) return { lp: out, lpLength: o, stats };
+  const runs = tracker?.finish();
+  if (!brought) return { lp: out, lpLength: o, stats, ...(runs ? { runs } : {}) };
   // a cross-file duplicate row is a duplicate row (docs/architecture.md#postgresql-output-and-exactly-once: counted as
   // duplicate_rows)
   stats.duplicateRows += skippedRows;
@@ -354,5 +366,6 @@ export function parseBlock(
     lpLength: o,
     stats,
     agg: { hourly: Float64Array.from(hourly), brought, skippedPoints, skippedRows },
+    ...(runs ? { runs } : {}),
   };
 }

@@ -296,7 +296,7 @@ export class FileScanner {
       this.epochs.push(EPOCH_GAP);
       return;
     }
-    if (utc < 3 || utc > 0xffffffff) {
+    if (utc < EPOCH_MIN_VALID || utc > 0xffffffff) {
       this.epochs.push(EPOCH_INVALID);
       return;
     }

@@ -2,7 +2,9 @@
 export const EPOCH_INVALID = 0;
 export const EPOCH_DUPLICATE = 1;
 export const EPOCH_GAP = 2;
-export const EPOCH_MIN_VALID = 3;
+/** a row dated far from the file's other rows (src/quality/clock-reset.ts): written to neither store */
+export const EPOCH_CLOCK_RESET = 3;
+export const EPOCH_MIN_VALID = 4;
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 

@@ -76,18 +76,19 @@ t.test(
     t.equal(f.status, 'ok', JSON.stringify(f).slice(0, 800));
     t.ok(existsSync(join(dir, 'parsed', 'T302_250304_235000.tsv')), 'moved to parsed/, not error/');
     t.notOk(existsSync(join(dir, 'error', 'T302_250304_235000.tsv')));
-    // rows 72..143 are held (every channel); the clock-reset row and rows 145..215 are new
+    // rows 72..143 are held (every channel); rows 145..215 are new, the clock-reset row dropped
     t.equal(f.held_points, 72 * 3, 'held points: 72 rows × 3 channels');
     const rows = await pool.query('SELECT status FROM core.files WHERE tenant = $1 ORDER BY file_id', [company]);
     t.same(
       rows.rows.map((r) => r.status),
       ['ok', 'ok'],
     );
-    // the clock-reset row's point is committed coverage too (2020), the window did not lose it
+    // the clock-reset row is written nowhere (docs/reports.md#quality-rules): counted, not in the coverage
+    t.equal(f.clock_reset_rows, 1);
     const reset = await pool.query(
       'SELECT count(*)::int AS n FROM core.coverage WHERE tenant = $1 AND t_start <= $2 AND t_end >= $2',
       [company, Date.UTC(2020, 0, 1, 1, 0, 2) / 1000],
     );
-    t.ok(reset.rows[0].n > 0, "the 2020 row is in the second file's coverage");
+    t.equal(reset.rows[0].n, 0, "the 2020 row is not in the second file's coverage");
   },
 );

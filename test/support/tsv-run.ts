@@ -3,6 +3,8 @@
  * fed in chunks, then every block through parseBlock), and the Pipeline run
  * on temporary files with an in-memory sink.
  */
+import { markClockResets } from '../../src/quality/clock-reset.js';
+import { DEFAULT_THRESHOLDS } from '../../src/quality/thresholds.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,6 +57,8 @@ export function scan(file: Buffer, options: InProcessOptions = {}): ScanResult {
 /** The whole two-pass path in-process: scan, then parseBlock per block, LP concatenated, stats merged. */
 export function runInProcess(file: Buffer, options: InProcessOptions = {}): InProcessResult {
   const result = scan(file, options);
+  // pass 1's last step in the pipeline too (parser.ts): clock-reset rows are written nowhere
+  markClockResets(result.blocks, DEFAULT_THRESHOLDS);
   const table = buildSeriesTable(result.header, options.identity ?? IDENTITY);
   const stats = new FileStats(result.header.channels.length);
   const parts: Buffer[] = [];

@@ -433,14 +433,16 @@ t.test('V003 local time and V002 zones through the whole path', async (t) => {
   t.equal(asUtc.report.points, 18);
 });
 
-t.test('clock reset rows are kept, with a warning', async (t) => {
+t.test('clock reset rows are written nowhere, counted, with a warning', async (t) => {
   const r = await both(
     t,
     v002([row(ts(0), 1, 2, 3, 4, 5, 6), row('01/01/20 01:00:02', 7, 7, 7, 7, 7, 7), row(ts(10), 1, 2, 3, 4, 5, 6)]),
   );
-  t.equal(r.points.get(`${F.U1}@${epoch('2020-01-01T01:00:02Z')}`), '7');
+  t.equal(r.points.get(`${F.U1}@${epoch('2020-01-01T01:00:02Z')}`), undefined);
+  t.equal(r.report.points, 12, 'the two other rows');
+  t.equal(r.report.clock_reset_rows, 1);
   t.match(r.report.warnings.join('\n'), /earlier than an earlier row/);
-  t.equal(r.report.time_range?.first, '2020-01-01T01:00:02Z');
+  t.equal(r.report.time_range?.first, new Date(E0 * 1000).toISOString().replace('.000Z', 'Z'));
 });
 
 t.test('folder and header disagree: the header wins, with a warning', async (t) => {

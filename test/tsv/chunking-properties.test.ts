@@ -528,12 +528,33 @@ function naiveParse(file: Buffer, fields: string[]): Expected {
   rows.forEach((r, i) => {
     if (r.cells) winner.set(r.time, i);
   });
+  // clock resets (src/quality/clock-reset.ts): days of rows kept, clusters more than 30 days apart, the largest wins
+  const times = new Map<number, number>();
+  for (const r of rows) times.set(r.time, (times.get(r.time) ?? 0) + 1);
+  const days = new Map<number, number>();
+  rows.forEach((r, i) => {
+    if (r.cells ? winner.get(r.time) !== i : times.get(r.time)! > 1) return;
+    const d = Math.floor(r.time / 86400);
+    days.set(d, (days.get(d) ?? 0) + 1);
+  });
+  const clusters: Array<{ first: number; last: number; rows: number }> = [];
+  for (const d of [...days.keys()].sort((a, b) => a - b)) {
+    const cur = clusters.at(-1);
+    if (cur && d - cur.last <= 30) {
+      cur.last = d;
+      cur.rows += days.get(d)!;
+    } else clusters.push({ first: d, last: d, rows: days.get(d)! });
+  }
+  let main = clusters[0];
+  for (const c of clusters) if (c.rows >= main.rows) main = c;
+  const reset = (time: number) =>
+    clusters.length > 1 && (Math.floor(time / 86400) < main.first || Math.floor(time / 86400) > main.last);
   const points = new Map<string, string>();
   const invalidValues: number[] = [];
   let minTime = 0;
   let maxTime = 0;
   rows.forEach((r, i) => {
-    if (!r.cells || winner.get(r.time) !== i) return;
+    if (!r.cells || winner.get(r.time) !== i || reset(r.time)) return;
     let any = false;
     r.cells.forEach((cell, c) => {
       const v = /^\s*([+-]?)(\d*)(?:\.(\d*))?\s*$/.exec(cell);

@@ -1,0 +1,260 @@
+import type { ClientBase, Pool } from 'pg';
+import type { Finding } from '../model/quality.js';
+import { gapsOf } from '../quality/gaps.js';
+import { DEFAULT_THRESHOLDS, resolveThresholds, type Thresholds } from '../quality/thresholds.js';
+import { tenantOf, type CommitInput } from './commit-types.js';
+
+/**
+ * Data-quality findings in PostgreSQL (docs/reports.md#quality-rules): a
+ * file's own findings, its layout change and the gaps around it, written in
+ * its commit's transaction; the tenants' thresholds.
+ */
+
+/** A tenant's thresholds (core.quality_thresholds over the defaults), read once per run. */
+export class ThresholdCache {
+  private readonly tenants = new Map<string, Promise<Thresholds>>();
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly retry: <T>(call: () => Promise<T>) => Promise<T> = (call) => call(),
+    private readonly onWarning: (message: string) => void = () => {},
+  ) {}
+
+  get(tenant: string): Promise<Thresholds> {
+    let p = this.tenants.get(tenant);
+    if (!p) {
+      p = this.retry(() => loadThresholds(this.pool, tenant)).then(({ thresholds, warnings }) => {
+        for (const w of warnings) this.onWarning(`tenant ${tenant}: ${w}`);
+        return thresholds;
+      });
+      // a failed read is tried again by the next file
+      p.catch(() => this.tenants.delete(tenant));
+      this.tenants.set(tenant, p);
+      // bounded like the store's other caches: a forgotten tenant costs one query again
+      if (this.tenants.size > 10_000) this.tenants.delete(this.tenants.keys().next().value!);
+    }
+    return p;
+  }
+}
+
+export async function loadThresholds(pool: Pool, tenant: string) {
+  const r = await pool.query<{ parameter: string; value: number }>(
+    'SELECT parameter, value FROM core.quality_thresholds WHERE tenant = $1 ORDER BY parameter',
+    [tenant],
+  );
+  return resolveThresholds(r.rows);
+}
+
+/** What a commit found beyond the file's own findings: its layout change and gaps, and gaps it closed. */
+export interface CommitQuality {
+  findings: Finding[];
+  gapsClosed: number;
+  /** the file's own findings the device's history overrules (negative power on a channel negative before) */
+  dropped: Finding[];
+}
+
+const NEGATIVE_BEFORE = `SELECT EXISTS (SELECT 1 FROM core.hourly WHERE tenant = $1 AND device_master_sn = $2
+  AND channel_id = $3 AND hour < to_timestamp($4) AND min_value < 0) AS negative`;
+
+/**
+ * Negative power is a finding only on a channel whose earlier data is never
+ * negative: the file saw none before the run, and the device's stored hours
+ * before the run's hour hold none either (one look-up per finding, rare).
+ */
+async function negativeBefore(client: ClientBase, input: CommitInput, f: Finding): Promise<boolean> {
+  const hour = f.tStart - (f.tStart % 3600);
+  const r = await client.query<{ negative: boolean }>(NEGATIVE_BEFORE, [
+    tenantOf(input),
+    input.agg.header.masterSn,
+    f.channelId,
+    hour,
+  ]);
+  return r.rows[0].negative;
+}
+
+const INSERT = `INSERT INTO core.quality_events
+    (tenant, campaign, device_master_sn, channel_id, kind, severity, t_start, t_end, measure, detail, file_id)
+  SELECT $1, $2, $3, u.ch, u.k, u.sev, to_timestamp(u.ts), to_timestamp(u.te), u.m, u.d, u.f
+    FROM unnest($4::text[], $5::text[], $6::text[], $7::float8[], $8::float8[], $9::float8[], $10::jsonb[],
+                $11::bigint[]) AS u(ch, k, sev, ts, te, m, d, f)`;
+
+async function insertFindings(
+  client: ClientBase,
+  input: CommitInput,
+  rows: ReadonlyArray<{ f: Finding; fileId: number | null }>,
+): Promise<void> {
+  if (rows.length === 0) return;
+  await client.query(INSERT, [
+    tenantOf(input),
+    input.report.campaign,
+    input.agg.header.masterSn,
+    rows.map((r) => r.f.channelId),
+    rows.map((r) => r.f.kind),
+    rows.map((r) => r.f.severity),
+    rows.map((r) => r.f.tStart),
+    rows.map((r) => r.f.tEnd),
+    rows.map((r) => r.f.measure),
+    rows.map((r) => JSON.stringify(r.f.detail)),
+    rows.map((r) => r.fileId),
+  ]);
+}
+
+/**
+ * The quality part of a commit, after the file's ledger row and coverage are
+ * written (same transaction): its own findings (owned by its ledger row:
+ * --force and removal delete them), the layout change, the device's step,
+ * and the gaps of its window.
+ */
+export async function writeQuality(client: ClientBase, fileId: number, input: CommitInput): Promise<CommitQuality> {
+  const own: Finding[] = [];
+  const dropped: Finding[] = [];
+  for (const f of input.agg.quality?.findings ?? []) {
+    if (f.kind === 'negative_power' && (await negativeBefore(client, input, f))) dropped.push(f);
+    else own.push(f);
+  }
+  const extra: Finding[] = [];
+  const range = fileRange(input);
+  if (input.layoutDrift && range) {
+    extra.push({
+      kind: 'layout_change',
+      severity: 'info',
+      channelId: null,
+      tStart: range.start,
+      tEnd: range.end,
+      measure: null,
+      detail: { from: input.knownLayout ?? null, to: input.agg.header.layout },
+    });
+  }
+  await insertFindings(
+    client,
+    input,
+    [...own, ...extra].map((f) => ({ f, fileId })),
+  );
+  if (!range) return { findings: extra, gapsClosed: 0, dropped };
+  const gaps = await updateGaps(client, fileId, input, range);
+  return { findings: [...extra, ...gaps.found], gapsClosed: gaps.closed, dropped };
+}
+
+/** The span of timestamps the file wrote (all channels), null when it wrote none. */
+function fileRange(input: CommitInput): { start: number; end: number } | null {
+  let start = Infinity;
+  let end = -Infinity;
+  for (const runs of input.agg.coverage) {
+    for (const r of runs) {
+      if (r.start < start) start = r.start;
+      const e = r.start + r.step * (r.n - 1);
+      if (e > end) end = e;
+    }
+  }
+  return start <= end ? { start, end } : null;
+}
+
+const STEP = `SELECT step FROM core.coverage WHERE tenant = $1 AND device_master_sn = $2 AND n > 1
+  GROUP BY step ORDER BY sum(n - 1) DESC, step LIMIT 1`;
+const WINDOW = `SELECT
+  (SELECT max(t_end) FROM core.coverage WHERE tenant = $1 AND device_master_sn = $2 AND t_end < $3) AS before,
+  (SELECT min(t_start) FROM core.coverage WHERE tenant = $1 AND device_master_sn = $2 AND t_end > $4 AND t_start > $4)
+    AS after`;
+const SPANS = `SELECT DISTINCT t_start, step, n FROM core.coverage
+  WHERE tenant = $1 AND device_master_sn = $2 AND t_end >= $3 AND t_start <= $4`;
+const OPEN_GAPS = `SELECT event_id, extract(epoch FROM t_start)::float8 AS ts, extract(epoch FROM t_end)::float8 AS te
+  FROM core.quality_events WHERE tenant = $1 AND device_master_sn = $2 AND kind = 'gap' AND closed_at IS NULL
+    AND t_end >= to_timestamp($3) AND t_start <= to_timestamp($4)`;
+
+/**
+ * core.devices.step_s, kept at the device's most common step: samples at the
+ * stored step keep it the most common, so the device's coverage is counted
+ * again only when the file's own most common step differs (or --force took
+ * a file out).
+ */
+async function deviceStep(client: ClientBase, tenant: string, device: string, input: CommitInput) {
+  const stored = await client.query<{ step_s: number | null }>(
+    'SELECT step_s FROM core.devices WHERE tenant = $1 AND device_master_sn = $2',
+    [tenant, device],
+  );
+  const current = stored.rows.at(0)?.step_s ?? null;
+  if (current !== null && input.replace === null && fileStep(input) === current) return current;
+  const counted = await client.query<{ step: number }>(STEP, [tenant, device]);
+  const step = counted.rows.at(0)?.step ?? null;
+  if (step !== current) {
+    await client.query('UPDATE core.devices SET step_s = $3 WHERE tenant = $1 AND device_master_sn = $2', [
+      tenant,
+      device,
+      step,
+    ]);
+  }
+  return step;
+}
+
+/** The file's most common step over its coverage runs (samples per step), null when it has no run of two. */
+function fileStep(input: CommitInput): number | null {
+  const totals = new Map<number, number>();
+  for (const runs of input.agg.coverage)
+    for (const r of runs) if (r.n > 1) totals.set(r.step, (totals.get(r.step) ?? 0) + r.n - 1);
+  let best: number | null = null;
+  for (const [step, n] of totals)
+    if (best === null || n > totals.get(best)! || (n === totals.get(best)! && step < best)) best = step;
+  return best;
+}
+
+/**
+ * Incremental gaps: the window from the device's last covered time before
+ * the file to its first after it is examined again; open gaps there that
+ * are no longer gaps are closed (closed_at), the gaps now there inserted
+ * (owned by the file when inside its span, by the series otherwise).
+ */
+async function updateGaps(
+  client: ClientBase,
+  fileId: number,
+  input: CommitInput,
+  range: { start: number; end: number },
+) {
+  const tenant = tenantOf(input);
+  const device = input.agg.header.masterSn;
+  const step = await deviceStep(client, tenant, device, input);
+  if (step === null) return { found: [], closed: 0 };
+  const w = await client.query<{ before: string | null; after: string | null }>(WINDOW, [
+    tenant,
+    device,
+    range.start,
+    range.end,
+  ]);
+  const from = w.rows[0].before !== null ? Number(w.rows[0].before) : range.start;
+  const to = w.rows[0].after !== null ? Number(w.rows[0].after) : range.end;
+  const spans = await client.query<{ t_start: string; step: number; n: number }>(SPANS, [tenant, device, from, to]);
+  const minSamples = input.agg.quality?.thresholds.gap_min_samples ?? DEFAULT_THRESHOLDS.gap_min_samples;
+  const now = gapsOf(
+    spans.rows.map((r) => ({ start: Number(r.t_start), step: r.step, n: r.n })),
+    step,
+    minSamples,
+  ).filter((g) => g.tEnd >= from && g.tStart <= to);
+  const open = await client.query<{ event_id: string; ts: number; te: number }>(OPEN_GAPS, [tenant, device, from, to]);
+  const kept = new Set<string>();
+  const stale: string[] = [];
+  for (const o of open.rows) {
+    const same = now.find((g) => g.tStart === o.ts && g.tEnd === o.te);
+    if (same) kept.add(`${same.tStart}/${same.tEnd}`);
+    else stale.push(o.event_id);
+  }
+  if (stale.length > 0) {
+    await client.query('UPDATE core.quality_events SET closed_at = now() WHERE event_id = ANY($1::bigint[])', [stale]);
+  }
+  const found: Finding[] = now
+    .filter((g) => !kept.has(`${g.tStart}/${g.tEnd}`))
+    .map((g) => ({
+      kind: 'gap',
+      severity: 'warning',
+      channelId: null,
+      tStart: g.tStart,
+      tEnd: g.tEnd,
+      measure: g.missing,
+      detail: { step_s: step },
+    }));
+  const inside = (f: Finding) => f.tStart >= range.start && f.tEnd <= range.end;
+  await insertFindings(
+    client,
+    input,
+    found.map((f) => ({ f, fileId: inside(f) ? fileId : null })),
+  );
+  return { found, closed: stale.length };
+}
