@@ -169,18 +169,40 @@ t.test('the campaign report as the tenant login', { skip: servicesSkip }, async 
       as.n,
       "A's device 02001171 (the serial B has too): A's samples only",
     );
-    t.same(
-      report.quality.map((q) => q.kind),
-      ['voltage_out_of_band', 'gap'],
-      "A's findings of the period only",
+    // A's findings: the ingest's own (the demo's gaps and voltages) and the fixture's, of the period only
+    const held = await sql<{ kind: string }>(
+      `SELECT kind FROM core.quality_events q
+        WHERE tenant = $1 AND (campaign = $2 OR (campaign IS NULL AND device_master_sn IN (
+                SELECT device_master_sn FROM core.hourly WHERE tenant = $1 AND campaign = $2)))
+          AND t_start < $3::timestamptz AND t_end >= $4::timestamptz`,
+      [A, CAMPAIGN, report.period.to, report.period.from],
     );
     t.same(
-      b.quality.map((q) => q.kind),
-      ['stuck_value'],
-      "B's finding only",
+      report.quality.map((q) => q.kind).sort(),
+      held.map((q) => q.kind).sort(),
+      "A's findings of the period, all of them (the 2020 clock reset is outside it)",
     );
-    t.match(report.quality[0], { open: true, channelId: 'M02001171_U1', file: /^T302_\d{6}_\d{6}(_UTC)?\.tsv$/ });
-    t.match(report.quality[1], { open: false, file: null, measure: 6 });
+    t.notOk(
+      report.quality.some((q) => q.kind === 'clock_reset'),
+      'the finding dated 2020 is outside the period',
+    );
+    t.same(
+      b.quality.filter((q) => q.kind === 'stuck_value').map((q) => q.channelId),
+      ['M02001171_U1'],
+      "B's fixture finding in B's report",
+    );
+    t.notOk(
+      report.quality.some((q) => q.kind === 'stuck_value'),
+      "B's finding is not in A's report",
+    );
+    t.match(
+      report.quality.find((q) => q.kind === 'voltage_out_of_band' && q.measure === 4),
+      { open: true, channelId: 'M02001171_U1', file: /^T302_\d{6}_\d{6}(_UTC)?\.tsv$/ },
+    );
+    t.match(
+      report.quality.find((q) => q.kind === 'gap' && q.file === null),
+      { open: false, file: null, measure: 6 },
+    );
     t.notOk(renderJson(report).toString().includes(B), "B's name appears nowhere in A's report");
     await t.rejects(
       readCampaignReport(loginPool(A), { tenant: B, campaign: CAMPAIGN }),
