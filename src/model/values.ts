@@ -4,6 +4,7 @@
  * can name them without importing the pipeline (docs/architecture.md, "Layers").
  */
 import type { FileHeader } from '../tsv/header.js';
+import type { ConflictSummary } from './conflicts.js';
 
 export interface CountWithLines {
   count: number;
@@ -79,6 +80,13 @@ export interface FileReport {
   ledger?: { file_id: number | null; noop: string | null } | null;
   /** --verify: points the file wrote, and points InfluxDB holds for its series over its time range */
   verify?: { expected: number; found: number } | null;
+  /**
+   * points already held that this file brought with a different value (docs/reports.md#re-export-conflicts);
+   * absent when not compared (no PostgreSQL)
+   */
+  conflicting_points?: number;
+  /** with conflicts: how many were compared, the largest difference, the first examples */
+  conflicts?: ConflictSummary;
 }
 
 export interface RunTotals {
@@ -156,4 +164,6 @@ export interface FileAggregates {
   coverage: Run[][];
   skippedPoints: number;
   noop: string | null;
+  /** the held points compared with the stored values; null when none was held or compared */
+  conflicts?: ConflictSummary | null;
 }

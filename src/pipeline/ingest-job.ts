@@ -110,6 +110,8 @@ export async function runIngestJob(tasks: FileSource, options: IngestJobOptions)
     onProgress: options.onProgress,
     ...(planner ? planner.gate : {}),
     takeFiles: moveFiles,
+    // held points exist with PostgreSQL only (the plan): they are compared with what InfluxDB holds
+    ...(planner ? { conflicts: influx.conflicts } : {}),
     onAbort: () => {
       planner?.stop();
       options.onAbort?.();
