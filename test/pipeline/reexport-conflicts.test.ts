@@ -166,3 +166,69 @@ t.test('re-exports: identical overlap, changed values, swapped columns', { skip:
   const last = (await findings()).at(-1);
   t.match(last?.detail, { header_likely_wrong: true, conflicting: 120 });
 });
+
+/** Changes as the fixture takes them, and the examples they should give. */
+function changeSet(changes: Array<[number, number, string]>) {
+  const changed = new Map<number, Map<number, string>>();
+  for (const [r, c, v] of changes) changed.set(r, (changed.get(r) ?? new Map<number, string>()).set(c, v));
+  const examples = changes.map(([r, c, v]) => [IDS[c], iso(r), Number(value(r, c)), Number(v)]);
+  return { changed, examples };
+}
+
+t.test(
+  'an overlap with a file of the same run, and one larger than a comparison chunk, are compared in full',
+  { skip: servicesSkip },
+  async (t) => {
+    const env = await servicesUp();
+    const run = async (company: string, exports: Export[]): Promise<FileOut[]> => {
+      t.teardown(() => dropDatabase(env, company).catch(() => {}));
+      const root = mkdtempSync(join(tmpdir(), 'pv-conflicts-'));
+      const dir = join(root, company, 'c', SN);
+      mkdirSync(dir, { recursive: true });
+      exports.forEach((e, i) => writeFileSync(join(dir, `T302_2504${10 + i}_000000.tsv`), tsv(e)));
+      const r = await runCli(['ingest', '--json', '--meta-db', '', '--root', root, root], env);
+      t.equal(r.code, 0, r.stderr.slice(-800));
+      return (JSON.parse(r.stdout) as { files: FileOut[] }).files.sort((a, b) => (a.path < b.path ? -1 : 1));
+    };
+
+    // one run: the second file's held points are the first file's, whose lines may still be in flight
+    const same = changeSet([
+      [72, 2, '200.0'],
+      [100, 3, '1.0'],
+      [101, 3, '2.0'],
+      [143, 4, '3.0'],
+    ]);
+    const [, b] = await run(`conflicts_run_${process.pid}`, [
+      { rows: [0, 144] },
+      { rows: [72, 216], changed: same.changed },
+    ]);
+    t.equal(b.conflicting_points, 4, 'the same run: every conflict found');
+    t.equal(b.conflicts?.compared, 72 * 6, "every held point found (the first file's lines were answered first)");
+    t.same(
+      b.conflicts?.examples.map((e) => [e.channel_id, e.time, e.stored, e.file]),
+      same.examples,
+    );
+
+    // 60,000 held points: two comparison chunks (50,000) and several query windows (2,000 rows); row 8333 spans chunks
+    const big = changeSet([
+      [1, 0, '1.0'],
+      [1999, 3, '2.0'],
+      [2000, 3, '3.0'],
+      [8333, 1, '4.0'],
+      [8333, 5, '5.0'],
+      [9999, 2, '6.0'],
+    ]);
+    const [, y] = await run(`conflicts_big_${process.pid}`, [
+      { rows: [0, 10_000] },
+      { rows: [0, 10_000], changed: big.changed },
+    ]);
+    t.equal(y.held_points, 60_000);
+    t.equal(y.conflicts?.compared, 60_000, 'every held point compared, across chunks and windows');
+    t.equal(y.conflicting_points, 6);
+    t.same(
+      y.conflicts?.examples.map((e) => [e.channel_id, e.time, e.stored, e.file]),
+      big.examples.slice(0, 5),
+      'the first five, in file order',
+    );
+  },
+);
