@@ -70,18 +70,25 @@ export function headerLikelyWrong(s: ConflictSummary, layoutDrift: boolean): boo
 
 const fmt = (x: number): string => String(Math.round(x * 1e9) / 1e9);
 
-/** The report's warnings for a file's conflicts (none without conflicts). */
+/** The report's warnings for a file's conflicts, and for held points InfluxDB did not return. */
 export function conflictWarnings(
   s: ConflictSummary | null | undefined,
   drift: { layoutDrift: boolean; knownLayout: string | null; layout: string | null },
 ): string[] {
-  if (!s || s.conflicting === 0) return [];
+  if (!s) return [];
+  const out: string[] = [];
+  if (s.missing > 0)
+    out.push(
+      `${s.missing} points already held were not found in InfluxDB under this file's field (a channel whose unit ` +
+        `changed, or an earlier write InfluxDB refused): not compared`,
+    );
+  if (s.conflicting === 0) return out;
   const l = s.largest!;
-  const out = [
+  out.push(
     `${s.conflicting} of ${s.compared} points already held conflict with the stored values ` +
       `(largest difference ${fmt(l.difference)} on ${l.channel_id} at ${l.time}: stored ${l.stored}, ` +
       `file ${l.file}); the stored values are kept`,
-  ];
+  );
   if (headerLikelyWrong(s, drift.layoutDrift)) {
     const which = mostlyConflictingChannels(s)
       .map((c) => `${c.channel_id} ${c.conflicting}/${c.compared}`)

@@ -232,7 +232,7 @@ export class Pipeline {
     try {
       const summary = check ? await check.finish() : null;
       state.report.conflicting_points = summary?.conflicting ?? 0;
-      if (summary && summary.conflicting > 0) state.report.conflicts = summary;
+      if (summary && (summary.conflicting > 0 || summary.missing > 0)) state.report.conflicts = summary;
       return summary;
     } catch (err) {
       state.failure = storeFailure(err);

@@ -131,3 +131,23 @@ t.test(
     t.ok(existsSync(parsed(second)));
   },
 );
+
+t.test(
+  'a channel whose unit changed: its held points are not found under the new field, counted as missing',
+  { skip: servicesSkip },
+  async (t) => {
+    const s = await serveSetup(t, 'rx_unit', 'rx_unit');
+    const mock = await startInfluxMock(t, { token: TOKEN });
+    const { first } = setup(s);
+    t.equal((await job(s, mock, 'v3', first)).exitCode, 0);
+    const second = join(first, '..', 'T302_250412_000000.tsv');
+    writeFileSync(second, tsv({ rows: [100, 200], labels: new Map([[3, 'Voie1 A']]) }));
+    const b = await job(s, mock, 'v3', second);
+    const f = b.report.files[0];
+    t.equal(f.status, 'ok');
+    t.equal(f.conflicting_points, 0, 'nothing compared differs');
+    t.equal(f.conflicts?.missing, 44, "the channel's 44 held points were not found");
+    t.equal(f.conflicts?.compared, 44 * 5);
+    t.match(f.warnings.join('\n'), /44 points already held were not found in InfluxDB/);
+  },
+);

@@ -23,6 +23,8 @@ export interface Export {
   changed?: Map<number, Map<number, string>>;
   /** header and data of columns a and b swapped (the logger's channels moved) */
   swap?: [number, number];
+  /** column → header label replacing the logger's (e.g. another unit) */
+  labels?: Map<number, string>;
 }
 
 export function tsv(e: Export): string {
@@ -34,7 +36,7 @@ export function tsv(e: Export): string {
     'END_HEADER',
     'START_DATA',
     [SN, ...order.map(() => SN)].join('\t'),
-    ['MV_T302_V003', ...order.map((c) => NAMES[c])].join('\t'),
+    ['MV_T302_V003', ...order.map((c) => e.labels?.get(c) ?? NAMES[c])].join('\t'),
   ];
   const rows: string[] = [];
   for (let r = e.rows[0]; r < e.rows[1]; r++) {
