@@ -139,7 +139,8 @@ export class FileConflicts {
       time: iso(t),
       stored: held,
       file: v,
-      difference: Math.abs(v - held),
+      // the decimals' difference, without the float subtraction's noise (4262.099999999999 → 4262.1)
+      difference: Number(Math.abs(v - held).toPrecision(12)),
     };
     if (this.examples.length < CONFLICT_EXAMPLES) this.examples.push(ex);
     if (!this.largest || ex.difference > this.largest.difference) this.largest = ex;
