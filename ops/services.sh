@@ -32,7 +32,8 @@ State: $SVC_DIR
 
   install              apt-get install what is missing (postgresql, influxdb,
                        influxdb-client, prometheus, curl, openssh-client,
-                       openssh-sftp-server); no-op otherwise
+                       openssh-sftp-server, poppler-utils, shellcheck); no-op
+                       otherwise
   up                   install (unless POWERVIEW_SKIP_INSTALL=1), start all, wait
   down                 stop all (idempotent)
   start [SERVICE...]   start and wait (all when none named); never installs

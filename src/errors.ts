@@ -29,6 +29,7 @@ export const ErrorCodes = {
   MIGRATION_CHECKSUM: 'PV_ERR_MIGRATION_CHECKSUM',
   MIGRATION_UNKNOWN: 'PV_ERR_MIGRATION_UNKNOWN',
   GRAFANA_API: 'PV_ERR_GRAFANA_API',
+  REPORT_EMPTY: 'PV_ERR_REPORT_EMPTY',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # ops/services/install.sh — `ops/services.sh install`: the Debian packages the
-# services and the real-SFTP tests need, installed only when missing.
+# services, the real-SFTP tests, the PDF report tests and the shell lint test
+# need, installed only when missing.
 
 missing_packages() {
   pg_bindir >/dev/null || echo postgresql
@@ -8,16 +9,20 @@ missing_packages() {
   have influx || echo influxdb-client
   have prometheus || echo prometheus
   have curl || echo curl
-  # the real OpenSSH sftp client and server: the SFTP-without-hooks tests (test/sftp-*.test.ts)
+  # the real OpenSSH sftp client and server: the SFTP-without-hooks tests (test/service/sftp-*.test.ts)
   have sftp || echo openssh-client
   [[ -x /usr/lib/openssh/sftp-server ]] || echo openssh-sftp-server
+  # pdftotext, pdftoppm, pdffonts: the PDF report tests read the PDF back (test/report/pdf.test.ts)
+  have pdftotext || echo poppler-utils
+  # the shell scripts' lint (test/ops/shellcheck.test.ts)
+  have shellcheck || echo shellcheck
 }
 
 cmd_install() {
   local pkgs
   mapfile -t pkgs < <(missing_packages)
   if ((${#pkgs[@]} == 0)); then
-    log "install: postgresql, influxdb, influxdb-client, prometheus, curl, sftp and sftp-server are present"
+    log "install: postgresql, influxdb, influxdb-client, prometheus, curl, sftp, sftp-server, poppler-utils and shellcheck are present"
     return 0
   fi
   have apt-get || die "missing ${pkgs[*]} and no apt-get here; install them by hand"

@@ -6,6 +6,7 @@ import { runIngest, type IngestFlags } from './ingest.js';
 import { runMigrate, type MigrateFlags } from './migrate.js';
 import { runDatasetsDocs, type DatasetsDocsFlags } from './datasets.js';
 import { registerGrafanaCommands } from './grafana.js';
+import { registerReportCommand } from './report.js';
 import { runServe, type ServeFlags } from './serve.js';
 
 /** The package's version (package.json, two folders above dist/src/cli/). */
@@ -176,6 +177,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
       setExit(await runDatasetsDocs(flags));
     });
   registerGrafanaCommands(program, setExit);
+  registerReportCommand(program, setExit);
   return program;
 }
 

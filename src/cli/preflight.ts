@@ -32,23 +32,10 @@ export async function preflight(
       problem ? absent('InfluxDB', influx.url, problem, 'start it (`ops/services.sh up`) or set INFLUX_URL') : null,
     ),
   ];
-  if (pg) {
-    const socket = pg.host.startsWith('/');
-    const address = socket ? join(pg.host, `.s.PGSQL.${pg.port}`) : `${pg.host}:${pg.port}`;
-    const target = socket ? { path: address } : { host: pg.host, port: pg.port };
+  if (pg)
     checks.push(
-      reach(target, timeoutMs).then((problem) =>
-        problem
-          ? absent(
-              'PostgreSQL',
-              address,
-              problem,
-              `start it (\`ops/services.sh up\`), fix ${pg.source} or --no-postgres`,
-            )
-          : null,
-      ),
+      preflightPostgres(pg, timeoutMs, `start it (\`ops/services.sh up\`), fix ${pg.source} or --no-postgres`),
     );
-  }
   const results = await Promise.all(checks);
   return results.find((r) => r !== null) ?? null;
 }
@@ -88,4 +75,16 @@ function describe(err: NodeJS.ErrnoException): string {
     default:
       return `cannot be reached (${err.code ?? err.message})`;
   }
+}
+
+/** PostgreSQL alone (commands that need no InfluxDB, e.g. `powerview report`): null when it accepts a connection. */
+export async function preflightPostgres(
+  pg: PgConfig,
+  timeoutMs = PREFLIGHT_TIMEOUT_MS,
+  fix = `start it (\`ops/services.sh up\`) or fix ${pg.source}`,
+): Promise<StoreAbsent | null> {
+  const socket = pg.host.startsWith('/');
+  const address = socket ? join(pg.host, `.s.PGSQL.${pg.port}`) : `${pg.host}:${pg.port}`;
+  const problem = await reach(socket ? { path: address } : { host: pg.host, port: pg.port }, timeoutMs);
+  return problem ? absent('PostgreSQL', address, problem, fix) : null;
 }

@@ -64,9 +64,8 @@ export function resolveInfluxApi(flag: string | undefined, env: NodeJS.ProcessEn
   return api;
 }
 
-/** Flags, then environment (and .env), then defaults; validated once, frozen. */
-export function resolveInfluxConfig(flags: InfluxFlags, env: NodeJS.ProcessEnv = process.env): Readonly<InfluxConfig> {
-  const url = flags.influxUrl ?? (env.INFLUX_URL || 'http://127.0.0.1:8086');
+/** INFLUX_URL: an http(s) URL without credentials (shown without them in the error). */
+function parseInfluxUrl(url: string): URL {
   const shown = url.replace(/\/\/[^/@]*@/, '//***@');
   let parsed: URL;
   try {
@@ -83,6 +82,12 @@ export function resolveInfluxConfig(flags: InfluxFlags, env: NodeJS.ProcessEnv =
       ErrorCodes.CONFIG,
     );
   }
+  return parsed;
+}
+
+/** Flags, then environment (and .env), then defaults; validated once, frozen. */
+export function resolveInfluxConfig(flags: InfluxFlags, env: NodeJS.ProcessEnv = process.env): Readonly<InfluxConfig> {
+  const parsed = parseInfluxUrl(flags.influxUrl ?? (env.INFLUX_URL || 'http://127.0.0.1:8086'));
   const api = resolveInfluxApi(flags.influxApi, env);
   const token = flags.influxToken ?? (env.INFLUX_TOKEN || undefined);
   const org = flags.influxOrg ?? (env.INFLUX_ORG || undefined);

@@ -4,18 +4,18 @@
  * compared with. InfluxQL (v1), Flux (v2) or SQL (v3), the shapes of
  * `countPoints` in http-api.ts. The caller bounds the window (rows × fields).
  */
-import { quoteIdent, type InfluxHttp, type Reply } from './http-api.js';
+import { postInfluxQL, quoteIdent, quoteString as influxqlString } from './api-v1.js';
+import type { InfluxTransport, Reply } from './transport.js';
 
 /** field key → epoch seconds → value */
 export type StoredValues = Map<string, Map<number, number>>;
 
-const influxqlString = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 const sqlString = (v: string) => `'${v.replace(/'/g, "''")}'`;
 const sqlIdent = (v: string) => `"${v.replace(/"/g, '""')}"`;
 
 /** Fields of `masterSn`'s series in [from, to] (epoch s, inclusive); the failed reply otherwise. */
 export async function storedValues(
-  http: InfluxHttp,
+  http: InfluxTransport,
   db: string,
   measurement: string,
   masterSn: string,
@@ -32,12 +32,7 @@ export async function storedValues(
       const where = `${device} AND time >= ${from}s AND time <= ${to}s`;
       // one statement per field: a row holds the field's value of one point (rows without it are left out)
       const q = fields.map((f) => `SELECT ${quoteIdent(f)} FROM ${quoteIdent(measurement)} WHERE ${where}`).join('; ');
-      const reply = await http.request(
-        'POST',
-        `${base}/query?${new URLSearchParams({ db, epoch: 's' })}`,
-        new URLSearchParams({ q }).toString(),
-        { 'content-type': 'application/x-www-form-urlencoded' },
-      );
+      const reply = await postInfluxQL(http, q, { db, epoch: 's' });
       if (reply.status !== 200) return reply;
       readInfluxQL(reply.body, fields, out);
       return out;

@@ -131,16 +131,11 @@ export class ExactlyOnce {
       for (const byChannel of this.uncommitted.get(device)?.values() ?? []) {
         for (const [id, runs] of byChannel) mem.set(id, [...(mem.get(id) ?? []), ...runs]);
       }
-      // one round trip for the three look-ups
-      const [known, storedLayout, committedAll] = await retry(() =>
+      // one statement for the ledger and the coverage; the layout only for a device not seen yet
+      const [{ known, ...committedAll }, storedLayout] = await retry(() =>
         Promise.all([
-          this.store.knownFile(tenant, sha256),
+          this.store.planLookup(tenant, sha256, scan.header.masterSn, from > to ? null : { from, to }),
           this.layouts.has(device) ? Promise.resolve(null) : this.store.deviceLayout(tenant, scan.header.masterSn),
-          from > to
-            ? this.store
-                .coverageVersion(tenant, scan.header.masterSn)
-                .then((version) => ({ runs: new Map<string, Run[]>(), version }))
-            : this.store.coverageVersioned(tenant, scan.header.masterSn, from, to, null),
         ]),
       );
       const knownLayout = this.layouts.get(device) ?? storedLayout;

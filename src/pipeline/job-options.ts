@@ -1,10 +1,8 @@
 import type { Logger } from 'pino';
-import type { Pool } from 'pg';
 import type { InfluxConfig } from '../influx/config.js';
 import type { LpBatcher } from '../influx/batcher.js';
-import type { CommitFence } from '../postgres/ingest-store.js';
+import type { PostgresStageOptions } from './postgres-stage.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { DeviceClaims } from './device-claims.js';
 import type { Pipeline, FileTask, PipelineOptions } from './pipeline.js';
 import type { FileReport, RunReport } from './report.js';
 import type { StoreHealth } from './store-health.js';
@@ -31,13 +29,7 @@ export interface IngestJobOptions {
   /** a job that never ends (serve): at most this many file reports in memory, the most recent (totals count all) */
   reportKeep?: number;
   /** PostgreSQL: hourly aggregates, coverage, ledger (exactly-once). Absent: InfluxDB only. */
-  postgres?: {
-    pool: Pool;
-    force?: boolean;
-    commitLingerMs?: number;
-    commitMaxFiles?: number;
-    fence?: CommitFence;
-    claims?: DeviceClaims;
+  postgres?: Omit<PostgresStageOptions, 'waitMs' | 'maxPending'> & {
     /** commits queued or in flight at most (default postgres-stage.ts MAX_PENDING_COMMITS) */
     maxPendingCommits?: number;
   };

@@ -2,7 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { FileReport } from '../model/values.js';
 import type { Run } from '../model/values.js';
 import { COVERAGE_COLUMNS, coverageRows, HOURLY_COLUMNS, hourlyRows } from './commit-rows.js';
-import { deviceKey, tenantOf, type CommitInput, type IngestStoreOptions, type KnownFile } from './commit-types.js';
+import { deviceKey, tenantOf, type CommitInput, type IngestStoreOptions } from './commit-types.js';
 import { copyRows } from './copy-encoder.js';
 import { fenceCoverage, OwnVersions } from './coverage-fence.js';
 import { withTransaction } from './db.js';
@@ -60,23 +60,18 @@ export class IngestStore {
     if (this.campaigns.size > CACHE_MAX) this.campaigns.delete(this.campaigns.values().next().value!);
   }
 
-  knownFile(tenant: string, sha256: string): Promise<KnownFile | null> {
-    return lookups.knownFile(this.pool, tenant, sha256);
+  /** The same bytes' ledger row, the device's coverage version and runs in [from, to]: one round trip. */
+  planLookup(
+    tenant: string,
+    sha256: string,
+    device: string,
+    range: { from: number; to: number } | null,
+  ): Promise<lookups.PlanLookup> {
+    return lookups.planLookup(this.pool, tenant, sha256, device, range);
   }
 
   deviceLayout(tenant: string, device: string): Promise<string | null> {
     return lookups.deviceLayout(this.pool, tenant, device);
-  }
-
-  /** Committed runs of the device's channels that reach into [from, to], per channel id. */
-  coverage(
-    tenant: string,
-    device: string,
-    from: number,
-    to: number,
-    excludeFile: number | null,
-  ): Promise<Map<string, Run[]>> {
-    return lookups.coverage(this.pool, tenant, device, from, to, excludeFile);
   }
 
   /** Committed runs with the device's coverage version, read in one snapshot (what the fence compares against). */

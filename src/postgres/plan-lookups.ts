@@ -8,15 +8,6 @@ import type { KnownFile } from './commit-types.js';
  * the same bytes, the device's known layout, and its committed coverage.
  */
 
-export async function knownFile(pool: Pool, tenant: string, sha256: string): Promise<KnownFile | null> {
-  const r = await pool.query<{ file_id: string; status: string; path: string }>(
-    'SELECT file_id, status, path FROM core.files WHERE tenant = $1 AND sha256 = $2',
-    [tenant, sha256],
-  );
-  const row = r.rows[0];
-  return row ? { fileId: Number(row.file_id), status: row.status, path: row.path } : null;
-}
-
 export async function deviceLayout(pool: Pool, tenant: string, device: string): Promise<string | null> {
   const r = await pool.query<{ layout: string | null }>(
     'SELECT layout FROM core.devices WHERE tenant = $1 AND device_master_sn = $2',
@@ -44,26 +35,9 @@ function runsByChannel(rows: readonly CoverageRow[]): Map<string, Run[]> {
   return out;
 }
 
-/** Committed runs of the device's channels that reach into [from, to], per channel id. */
-export async function coverage(
-  pool: Pool,
-  tenant: string,
-  device: string,
-  from: number,
-  to: number,
-  excludeFile: number | null,
-): Promise<Map<string, Run[]>> {
-  const r = await pool.query<CoverageRow>(
-    `SELECT channel_id, t_start, step, n FROM core.coverage
-      WHERE tenant = $1 AND device_master_sn = $2 AND t_end >= $3 AND t_start <= $4
-        AND ($5::bigint IS NULL OR file_id <> $5)`,
-    [tenant, device, from, to, excludeFile],
-  );
-  return runsByChannel(r.rows);
-}
-
 /**
- * Committed runs as `coverage()` reads them, with the device's coverage version
+ * Committed runs of the device's channels that reach into [from, to] (without
+ * those of `excludeFile`), with the device's coverage version
  * read in the same statement (one snapshot): the version the commit fence
  * compares against.
  */
@@ -84,6 +58,39 @@ export async function coverageVersioned(
     [tenant, device, from, to, excludeFile],
   );
   return { runs: runsByChannel(r.rows), version: Number(r.rows[0]?.version ?? 0) };
+}
+
+/** What a file's plan reads, in one statement (one snapshot, one round trip). */
+export interface PlanLookup {
+  known: KnownFile | null;
+  runs: Map<string, Run[]>;
+  version: number;
+}
+
+/**
+ * The ledger row of the same bytes, the device's coverage version and its
+ * committed runs reaching into [from, to] (none when `range` is null: a file
+ * without rows), read by one statement: the planner's per-file round trip.
+ */
+export async function planLookup(
+  pool: Pool,
+  tenant: string,
+  sha256: string,
+  device: string,
+  range: { from: number; to: number } | null,
+): Promise<PlanLookup> {
+  const r = await pool.query<CoverageRow & { version: string; file_id: string | null; status: string; path: string }>(
+    `SELECT v.version, k.file_id, k.status, k.path, c.channel_id, c.t_start, c.step, c.n
+       FROM (SELECT coalesce((SELECT version FROM core.device_coverage_versions
+                               WHERE tenant = $1 AND device_master_sn = $2), 0) AS version) v
+       LEFT JOIN core.files k ON k.tenant = $1 AND k.sha256 = $5
+       LEFT JOIN core.coverage c ON $3::bigint IS NOT NULL AND c.tenant = $1 AND c.device_master_sn = $2
+        AND c.t_end >= $3 AND c.t_start <= $4`,
+    [tenant, device, range?.from ?? null, range?.to ?? null, sha256],
+  );
+  const first = r.rows[0];
+  const known = first?.file_id ? { fileId: Number(first.file_id), status: first.status, path: first.path } : null;
+  return { known, runs: runsByChannel(r.rows), version: Number(first?.version ?? 0) };
 }
 
 /** The device's coverage version now (0 before its first commit). */

@@ -49,14 +49,7 @@ export interface ProvisionResult {
 export async function provisionTenant(opts: ProvisionOptions): Promise<ProvisionResult> {
   const { tenant } = opts;
   const campaign = opts.campaign ?? null;
-  for (const [kind, name] of [
-    ['company', tenant],
-    ['campaign', campaign],
-  ] as const) {
-    // the store's own rule too: InfluxDB 3 refuses a '.' in a database name that 1.x and 2.x accept
-    const problem = name === null ? null : tenantNameProblem(kind, name, opts.influx.api);
-    if (problem) throw new TenantNameError(problem);
-  }
+  checkNames(tenant, campaign, opts.influx.api);
   const secret = opts.secret ?? resolveTenantSecret();
   const warnings: string[] = [];
   if (!secret)
@@ -67,51 +60,12 @@ export async function provisionTenant(opts: ProvisionOptions): Promise<Provision
 
   const http = new InfluxHttp(opts.influx, 2);
   let reader: InfluxReaderResult;
-  let role: string;
-  let pgLogin: string | null = null;
+  let postgres: ProvisionResult['postgres'];
   try {
     await ensureInfluxDatabase(http, tenant);
-    try {
-      role = (await opts.pool.query<{ role: string }>('SELECT core.ensure_tenant($1) AS role', [tenant])).rows[0].role;
-      if (campaign)
-        await opts.pool.query('INSERT INTO core.campaigns (tenant, campaign) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
-          tenant,
-          campaign,
-        ]);
-      if (secret) {
-        const verifier = scramVerifier(tenantPassword(secret, tenant, 'pg'));
-        pgLogin = (
-          await opts.pool.query<{ login: string }>('SELECT core.ensure_tenant_login($1, $2) AS login', [
-            tenant,
-            verifier,
-          ])
-        ).rows[0].login;
-      }
-    } catch (err) {
-      throw toDatabaseError(err, `provision tenant ${tenant}`);
-    }
+    postgres = await ensurePostgresTenant(opts.pool, tenant, campaign, secret);
     // after the tenant row: InfluxDB 3 Enterprise keeps the tenant's token in core.influx_read_tokens
-    try {
-      reader = secret
-        ? await ensureInfluxReader(
-            http,
-            tenant,
-            login,
-            tenantPassword(secret, tenant, 'influx'),
-            new PgTokenVault(opts.pool, secret),
-          )
-        : { user: null, status: 'skipped' };
-    } catch (err) {
-      // refused for good (INFLUX_TOKEN lacks the rights, a conflicting object): provision the rest and say why;
-      // a store that is down (network, 5xx) is thrown, so serve retries
-      if (
-        !(err instanceof StoreError) ||
-        (err.code !== ErrorCodes.STORE_AUTH && err.code !== ErrorCodes.STORE_REJECTED)
-      )
-        throw err;
-      reader = { user: null, status: 'failed' };
-      warnings.push(`InfluxDB read credentials of ${tenant} not provisioned: ${err.message}`);
-    }
+    reader = await ensureReader(http, opts.pool, tenant, login, secret, warnings);
   } finally {
     await http.close();
   }
@@ -119,23 +73,13 @@ export async function provisionTenant(opts: ProvisionOptions): Promise<Provision
     warnings.push(`InfluxDB: the read authorization ${login} is inactive (deactivated by an operator): left so`);
   if (reader.status === 'none')
     warnings.push('InfluxDB 3 Core has no per-database read tokens: the tenant datasource needs a token of its own');
-
-  let grafana: ProvisionResult['grafana'] = null;
-  if (opts.grafanaDir) {
-    const catalog = await readCatalog(opts.pool, tenant).catch((err: unknown) => {
-      throw toDatabaseError(err, `read the catalog of ${tenant}`);
-    });
-    const entry = catalog.tenants[0] ?? { tenant, timeZone: 'Europe/Paris', campaigns: campaign ? [campaign] : [] };
-    const treeOptions = { ...opts.tree, influxApi: opts.influx.api };
-    const tree = new Map([...staticTree(treeOptions), ...tenantTree(entry, treeOptions)]);
-    grafana = { dir: opts.grafanaDir, ...(await writeTree(opts.grafanaDir, tree, { tenant })) };
-  }
+  const grafana = opts.grafanaDir ? await writeTenantTree(opts, opts.grafanaDir, campaign) : null;
 
   const result: ProvisionResult = {
     tenant,
     campaign,
     influx: { database: tenant, reader },
-    postgres: { role, login: pgLogin },
+    postgres,
     grafana,
     warnings,
   };
@@ -144,11 +88,88 @@ export async function provisionTenant(opts: ProvisionOptions): Promise<Provision
       tenant,
       campaign,
       influxReader: reader.status,
-      pgLogin,
+      pgLogin: postgres.login,
       grafanaWritten: grafana?.written.length ?? null,
       warnings,
     },
     'tenant provisioned',
   );
   return result;
+}
+
+/** Company and campaign names, by the store's own rule too: InfluxDB 3 refuses a '.' that 1.x and 2.x accept. */
+function checkNames(tenant: string, campaign: string | null, api: InfluxConfig['api']): void {
+  for (const [kind, name] of [
+    ['company', tenant],
+    ['campaign', campaign],
+  ] as const) {
+    const problem = name === null ? null : tenantNameProblem(kind, name, api);
+    if (problem) throw new TenantNameError(problem);
+  }
+}
+
+/** The tenant row and role, the campaign row, and (with a secret) the tenant's login with its derived password. */
+async function ensurePostgresTenant(
+  pool: pg.Pool,
+  tenant: string,
+  campaign: string | null,
+  secret: string | undefined,
+): Promise<ProvisionResult['postgres']> {
+  try {
+    const role = (await pool.query<{ role: string }>('SELECT core.ensure_tenant($1) AS role', [tenant])).rows[0].role;
+    if (campaign)
+      await pool.query('INSERT INTO core.campaigns (tenant, campaign) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+        tenant,
+        campaign,
+      ]);
+    if (!secret) return { role, login: null };
+    const verifier = scramVerifier(tenantPassword(secret, tenant, 'pg'));
+    const login = (
+      await pool.query<{ login: string }>('SELECT core.ensure_tenant_login($1, $2) AS login', [tenant, verifier])
+    ).rows[0].login;
+    return { role, login };
+  } catch (err) {
+    throw toDatabaseError(err, `provision tenant ${tenant}`);
+  }
+}
+
+/**
+ * The tenant's InfluxDB read credentials (none without a secret). Refused for good (INFLUX_TOKEN lacks the rights,
+ * a conflicting object): `failed`, with a warning, and the rest is provisioned; a store that is down (network, 5xx)
+ * is thrown, so serve retries.
+ */
+async function ensureReader(
+  http: InfluxHttp,
+  pool: pg.Pool,
+  tenant: string,
+  login: string,
+  secret: string | undefined,
+  warnings: string[],
+): Promise<InfluxReaderResult> {
+  if (!secret) return { user: null, status: 'skipped' };
+  try {
+    const password = tenantPassword(secret, tenant, 'influx');
+    return await ensureInfluxReader(http, tenant, login, password, new PgTokenVault(pool, secret));
+  } catch (err) {
+    if (!(err instanceof StoreError) || (err.code !== ErrorCodes.STORE_AUTH && err.code !== ErrorCodes.STORE_REJECTED))
+      throw err;
+    warnings.push(`InfluxDB read credentials of ${tenant} not provisioned: ${err.message}`);
+    return { user: null, status: 'failed' };
+  }
+}
+
+/** The tenant's Grafana files (re)written in `dir`, from its catalog entry. */
+async function writeTenantTree(
+  opts: ProvisionOptions,
+  dir: string,
+  campaign: string | null,
+): Promise<NonNullable<ProvisionResult['grafana']>> {
+  const { tenant } = opts;
+  const catalog = await readCatalog(opts.pool, tenant).catch((err: unknown) => {
+    throw toDatabaseError(err, `read the catalog of ${tenant}`);
+  });
+  const entry = catalog.tenants[0] ?? { tenant, timeZone: 'Europe/Paris', campaigns: campaign ? [campaign] : [] };
+  const treeOptions = { ...opts.tree, influxApi: opts.influx.api };
+  const tree = new Map([...staticTree(treeOptions), ...tenantTree(entry, treeOptions)]);
+  return { dir, ...(await writeTree(dir, tree, { tenant })) };
 }

@@ -647,7 +647,7 @@ const PROCESSED = new Set(['parsed', 'error']);
  * windows made each file pay a request and a commit of its own.
  */
 const INFLUX_LINGER_MS = 100;
-const COMMIT_LINGER_MS = 20;
+const COMMIT_LINGER_MS = 50;
 /** small groups: a backlog is committed in short transactions, not one long one (latency) */
 const COMMIT_MAX_FILES = 16;
 /** a device's claims are kept this long after its last file: its next file takes them without round trips */

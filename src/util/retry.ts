@@ -2,7 +2,7 @@
  * The one retry policy: capped exponential backoff with jitter, and the named
  * schedules every store call and restart uses. Who owns which error (the file,
  * the store, the credentials) is decided by each store's classifier
- * (`src/postgres/errors.ts`, `src/influx/writer.ts`); how long to wait between
+ * (`src/postgres/errors.ts`, `src/influx/replies.ts`); how long to wait between
  * attempts is decided here, so that the four loops cannot drift apart again.
  */
 

@@ -5,13 +5,13 @@
  * state as an uninterrupted run.
  */
 import t from 'tap';
-import { cpSync, readFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { cpSync, readFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { generateArchive, writeFile as writeTsv } from '../../fixtures/generate.js';
-import { dropDatabase, influxQuery, runCli, servicesSkip, servicesUp } from '../support/services.js';
+import { dropDatabase, influxCount, runCli, servicesSkip, servicesUp } from '../support/services.js';
 
 t.setTimeout(900_000);
 
@@ -25,11 +25,12 @@ async function hourly(pool: pg.Pool, tenant: string): Promise<string[]> {
   return r.rows.map((x) => Object.values(x).join(' '));
 }
 
-async function influxCount(env: Record<string, string>, db: string): Promise<number> {
-  const r = await influxQuery(env, db, 'SELECT count(*) FROM electrical');
-  const s = r.series?.[0];
-  if (!s) return 0;
-  return s.columns.reduce((n, c, i) => (c === 'time' ? n : n + Number(s.values[0][i])), 0);
+/** `powerview ingest --json` over `paths` under `root` (no meta database, reports in `root/r`), with `flags`. */
+function ingest(env: Record<string, string>, root: string, paths: string[], flags: string[] = []) {
+  return runCli(
+    ['ingest', '--json', '--meta-db', '', '--root', root, '--report-dir', join(root, 'r'), ...flags, ...paths],
+    env,
+  );
 }
 
 t.test('PostgreSQL lifecycle', { skip: servicesSkip }, async (t) => {
@@ -41,11 +42,19 @@ t.test('PostgreSQL lifecycle', { skip: servicesSkip }, async (t) => {
     for (const db of dbs) await dropDatabase(env, db).catch(() => {});
   });
   t.equal((await runCli(['migrate', '--json'], env)).code, 0);
+  /** A tenant of its own (`<label>_<pid>`, dropped at the end), a temporary root and (`device`) a device folder. */
+  const archive = (label: string, device = true) => {
+    const company = `${label}_${process.pid}`;
+    dbs.push(company);
+    const root = mkdtempSync(join(tmpdir(), `pv-${label}-`));
+    t.teardown(() => rmSync(root, { recursive: true, force: true }));
+    const dir = join(root, company, 'c', '02001171');
+    if (device) mkdirSync(dir, { recursive: true });
+    return { company, root, dir };
+  };
 
   t.test('the same bytes again are a no-op; --force replaces, never adds', async (t) => {
-    const company = `noop_${process.pid}`;
-    dbs.push(company);
-    const root = mkdtempSync(join(tmpdir(), 'pv-noop-'));
+    const { company, root } = archive('noop', false);
     const a = await generateArchive({
       out: root,
       company,
@@ -61,14 +70,13 @@ t.test('PostgreSQL lifecycle', { skip: servicesSkip }, async (t) => {
       defects: [],
       seed: 9,
     });
-    const args = ['ingest', '--json', '--meta-db', '', '--root', root, '--report-dir', join(root, 'r')];
-    t.equal((await runCli([...args, root], env)).code, 0);
+    t.equal((await ingest(env, root, [root])).code, 0);
     const before = await hourly(pool, company);
     const points = await influxCount(env, company);
     // the same bytes uploaded again
     const again = join(dirname(a.files[0]), 'again.tsv');
     cpSync(join(dirname(a.files[0]), 'parsed', basename(a.files[0])), again);
-    const r = await runCli([...args, again], env);
+    const r = await ingest(env, root, [again]);
     t.equal(r.code, 0);
     const f = JSON.parse(r.stdout).files[0];
     t.match(f.ledger.noop, /same bytes were ingested before/);
@@ -80,7 +88,7 @@ t.test('PostgreSQL lifecycle', { skip: servicesSkip }, async (t) => {
     // --force: the file's coverage and aggregates are replaced
     const forced = join(dirname(a.files[0]), 'forced.tsv');
     cpSync(join(dirname(a.files[0]), 'parsed', basename(a.files[0])), forced);
-    const fr = await runCli([...args, '--force', forced], env);
+    const fr = await ingest(env, root, [forced], ['--force']);
     t.equal(fr.code, 0, fr.stderr.slice(-500));
     const ff = JSON.parse(fr.stdout).files[0];
     t.equal(ff.ledger.noop, null);
@@ -91,17 +99,9 @@ t.test('PostgreSQL lifecycle', { skip: servicesSkip }, async (t) => {
   });
 
   t.test('failed files are in the ledger with their cause and sha256', async (t) => {
-    const company = `ledger_${process.pid}`;
-    dbs.push(company);
-    const root = mkdtempSync(join(tmpdir(), 'pv-ledger-'));
-    const dir = join(root, company, 'c', '02001171');
-    mkdirSync(dir, { recursive: true });
-    const { writeFileSync } = await import('node:fs');
+    const { company, root, dir } = archive('ledger');
     writeFileSync(join(dir, 'unknown.tsv'), '02001171\t02001171\nMV_T202_V002\tPh 1 V\n01/01/25 00:00:00\t1\n');
-    const r = await runCli(
-      ['ingest', '--json', '--meta-db', '', '--root', root, '--report-dir', join(root, 'r'), root],
-      env,
-    );
+    const r = await ingest(env, root, [root]);
     t.equal(r.code, 1);
     const f = JSON.parse(r.stdout).files[0];
     t.match(f.sha256, /^[0-9a-f]{64}$/);
@@ -113,11 +113,7 @@ t.test('PostgreSQL lifecycle', { skip: servicesSkip }, async (t) => {
   });
 
   t.test('overlapping re-exports: the rows skipped are duplicate_rows in the report and in the metrics', async (t) => {
-    const company = `dupm_${process.pid}`;
-    dbs.push(company);
-    const root = mkdtempSync(join(tmpdir(), 'pv-dupm-'));
-    const dir = join(root, company, 'c', '02001171');
-    mkdirSync(dir, { recursive: true });
+    const { company, root, dir } = archive('dupm');
     const base = {
       format: 'v003' as const,
       masterSn: '02001171',
@@ -136,22 +132,7 @@ t.test('PostgreSQL lifecycle', { skip: servicesSkip }, async (t) => {
       start: Date.UTC(2024, 11, 1) / 1000 + 40 * 600,
     });
     const metricsFile = join(root, 'powerview.prom');
-    const r = await runCli(
-      [
-        'ingest',
-        '--json',
-        '--meta-db',
-        '',
-        '--root',
-        root,
-        '--report-dir',
-        join(root, 'r'),
-        '--metrics-file',
-        metricsFile,
-        root,
-      ],
-      env,
-    );
+    const r = await ingest(env, root, [root], ['--metrics-file', metricsFile]);
     t.equal(r.code, 0, r.stderr.slice(-500));
     const report = JSON.parse(r.stdout);
     const dups = report.files.reduce((n: number, f: { duplicate_rows: number }) => n + f.duplicate_rows, 0);
@@ -165,11 +146,7 @@ t.test('PostgreSQL lifecycle', { skip: servicesSkip }, async (t) => {
   });
 
   t.test("a header layout that differs from the device's known layout is flagged", async (t) => {
-    const company = `drift_${process.pid}`;
-    dbs.push(company);
-    const root = mkdtempSync(join(tmpdir(), 'pv-drift-'));
-    const dir = join(root, company, 'c', '02001171');
-    mkdirSync(dir, { recursive: true });
+    const { company, root, dir } = archive('drift');
     const base = {
       format: 'v003' as const,
       masterSn: '02001171',
@@ -192,22 +169,7 @@ t.test('PostgreSQL lifecycle', { skip: servicesSkip }, async (t) => {
       start: Date.UTC(2025, 0, 1) / 1000,
     });
     const metricsFile = join(root, 'powerview.prom');
-    const r = await runCli(
-      [
-        'ingest',
-        '--json',
-        '--meta-db',
-        '',
-        '--root',
-        root,
-        '--report-dir',
-        join(root, 'r'),
-        '--metrics-file',
-        metricsFile,
-        root,
-      ],
-      env,
-    );
+    const r = await ingest(env, root, [root], ['--metrics-file', metricsFile]);
     t.equal(r.code, 0, r.stderr.slice(-500));
     const prom = readFileSync(metricsFile, 'utf8');
     t.match(
@@ -274,24 +236,12 @@ t.test('PostgreSQL lifecycle', { skip: servicesSkip }, async (t) => {
       const killed = `killed_${process.pid}`;
       dbs.push(reference, killed);
       const refRoot = await make(reference);
-      const args = (root: string) => [
-        'ingest',
-        '--json',
-        '--meta-db',
-        '',
-        '--workers',
-        '1',
-        '--root',
-        root,
-        '--report-dir',
-        join(root, 'r'),
-        root,
-      ];
-      t.equal((await runCli(args(refRoot), env)).code, 0);
+      const once = (root: string) => ingest(env, root, [root], ['--workers', '1']);
+      t.equal((await once(refRoot)).code, 0);
       const killRoot = await make(killed);
       let kills = 0;
       for (let attempt = 0; attempt < 12; attempt++) {
-        const run = runCli(args(killRoot), env);
+        const run = once(killRoot);
         const delay = 150 + Math.floor(Math.random() * 1200);
         const early = await Promise.race([run.then(() => true), sleep(delay).then(() => false)]);
         if (early) break;
@@ -299,11 +249,10 @@ t.test('PostgreSQL lifecycle', { skip: servicesSkip }, async (t) => {
         await run;
         kills++;
       }
-      const last = await runCli(args(killRoot), env);
+      const last = await once(killRoot);
       t.equal(last.code, 0, last.stderr.slice(-500));
       t.ok(kills > 0, `killed ${kills} times`);
-      const norm = (rows: string[]) => rows;
-      t.same(norm(await hourly(pool, killed)), norm(await hourly(pool, reference)), 'the same hourly aggregates');
+      t.same(await hourly(pool, killed), await hourly(pool, reference), 'the same hourly aggregates');
       const ledger = async (tenant: string) =>
         (
           await pool.query(

@@ -84,6 +84,7 @@ t.test('a store failure while a file waits for an overlapping earlier file ends 
   const store = {
     ensureTenant: async () => {},
     knownFile: async () => null,
+    planLookup: async () => ({ known: null, runs: new Map(), version: 0 }),
     deviceLayout: async () => null,
     coverage: async () => new Map(),
     coverageVersioned: async () => ({ runs: new Map(), version: 0 }),

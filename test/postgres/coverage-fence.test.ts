@@ -115,3 +115,36 @@ t.test(
     t.equal(await b.coverageVersion('acme', SN), 5);
   },
 );
+
+t.test(
+  "the planner's one-statement look-up: the same bytes' ledger row, the version and the runs in range",
+  { skip: servicesSkip },
+  async (t) => {
+    const db = await testDatabase(t, 'planlookup');
+    await migrate(db.pool);
+    const store = new IngestStore(db.pool, { lingerMs: 0 });
+    const T = 1_740_960_000;
+    for (let k = 1; k <= 3; k++) await store.ensureTenant('acme', `c${k}`);
+    const empty = await store.planLookup('acme', 'f'.repeat(64), SN, { from: T, to: T + 6000 });
+    t.same(empty, { known: null, runs: new Map(), version: 0 }, 'nothing known yet: no row, version 0');
+
+    const first = input(T, 10, 0);
+    await store.commitFile(first);
+    await store.commitFile(input(T + 60_000, 10, 1));
+    const same = await store.planLookup('acme', first.agg.sha256, SN, { from: T + 3000, to: T + 9000 });
+    t.equal(same.known?.status, 'ok', 'the same bytes: their ledger row');
+    t.equal(same.known?.path, first.report.path, '… with the earlier path');
+    t.equal(same.version, 2, 'the version after two commits');
+    t.same(same.runs.get(`${SN}_P1`), [{ start: T, step: 600, n: 10 }], 'only the run reaching into the range');
+
+    const other = await store.planLookup('acme', 'e'.repeat(64), SN, { from: T, to: T + 120_000 });
+    t.equal(other.known, null, 'other bytes: no ledger row');
+    t.equal(other.runs.get(`${SN}_P1`)?.length, 2, 'both runs in a range over both');
+    const noRows = await store.planLookup('acme', first.agg.sha256, SN, null);
+    t.equal(noRows.runs.size, 0, 'a file without rows reads no coverage');
+    t.equal(noRows.version, 2, '… but the version');
+    t.ok(noRows.known, '… and the ledger row');
+    const otherTenant = await store.planLookup('zeta', first.agg.sha256, SN, { from: T, to: T + 120_000 });
+    t.same(otherTenant, { known: null, runs: new Map(), version: 0 }, "another tenant sees none of acme's");
+  },
+);

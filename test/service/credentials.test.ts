@@ -6,29 +6,15 @@
  * PASSWORD) and PostgreSQL (ALTER ROLE … PASSWORD), each on a user of its own.
  */
 import t, { type Test } from 'tap';
-import { cpSync, existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { influxQuery, servicesSkip, servicesUp } from '../support/services.js';
-import {
-  checkStores,
-  deliver,
-  expectedOf,
-  notParsed,
-  promValue,
-  rebase,
-  serial,
-  serveSetup,
-  startServe,
-  uploadEvent,
-  waitParsed,
-  waitUntil,
-  writeDeviceFiles,
-  type ServeProc,
-} from '../support/serve-harness.js';
+import { promValue, serial, startServeCase, waitUntil, type ServeProc } from '../support/serve-harness.js';
 
-t.setTimeout(240_000);
+// the services are taken one test file at a time (servicesUp): the wait for them counts too
+t.setTimeout(600_000);
 
 async function ready(serve: ServeProc): Promise<{ status: number; body: Record<string, string> }> {
   const r = await serve.get('/readyz');
@@ -68,36 +54,29 @@ async function rotation(t: Test, store: 'influxdb' | 'postgres'): Promise<void> 
       ? influxQuery(admin, '', `SET PASSWORD FOR "${user}" = '${password}'`).then(() => {})
       : adminPg(`ALTER ROLE ${user} PASSWORD '${password}'`);
 
-  const { db, tenant, base, root } = await serveSetup(t, `cred_${store}`, store === 'influxdb' ? 'credi' : 'credp');
-  const stage = join(base, 'stage');
-  const ref = join(base, 'ref');
-  const files = writeDeviceFiles(stage, tenant, 'camp', {
-    masterSn: serial(1),
-    files: 6,
-    rows: 100,
-    overlap: 20,
-    seed: 41,
+  const c = await startServeCase(t, {
+    db: `cred_${store}`,
+    label: store === 'influxdb' ? 'credi' : 'credp',
+    devices: [{ masterSn: serial(1), files: 6, rows: 100, overlap: 20, seed: 41 }],
+    staged: true,
+    env: (db) => {
+      const env = { ...db.env };
+      if (store === 'influxdb') {
+        env.INFLUX_USERNAME = user;
+        env.INFLUX_PASSWORD = good;
+      } else {
+        const u = new URL(db.url);
+        u.username = user;
+        u.password = good;
+        env.DATABASE_URL = u.toString();
+      }
+      return env;
+    },
   });
-  cpSync(stage, ref, { recursive: true });
-  const env = { ...db.env };
-  if (store === 'influxdb') {
-    env.INFLUX_USERNAME = user;
-    env.INFLUX_PASSWORD = good;
-  } else {
-    const u = new URL(db.url);
-    u.username = user;
-    u.password = good;
-    env.DATABASE_URL = u.toString();
-  }
-  const serve = await startServe(t, env, { root, stateDir: join(base, 'state'), settle: 1, rescan: 5, workers: 1 });
-  const send = async (paths: string[]) => {
-    const out = deliver(stage, root, paths);
-    for (const p of out) t.equal((await serve.hook(uploadEvent(root, p))).status, 200, 'hook answered 200');
-    return out;
-  };
+  const { db, files, serve } = c;
 
-  const before = await send(files.slice(0, 2));
-  t.ok(await waitParsed(before, 30_000), 'with the right password: ingested');
+  const before = await c.send(files.slice(0, 2));
+  await c.ingested(before, 30_000, 'with the right password: ingested');
   t.equal((await ready(serve)).status, 200, '/readyz 200');
 
   await setPassword(`rotated-${Math.random().toString(36).slice(2, 10)}`);
@@ -108,7 +87,7 @@ async function rotation(t: Test, store: 'influxdb' | 'postgres'): Promise<void> 
       [user],
     );
   }
-  const during = await send(files.slice(2));
+  const during = await c.send(files.slice(2));
   const refused = await waitUntil(
     async () => {
       const r = await ready(serve);
@@ -137,28 +116,15 @@ async function rotation(t: Test, store: 'influxdb' | 'postgres'): Promise<void> 
   t.equal((await serve.get('/healthz')).status, 200, '/healthz 200: the process is fine');
 
   await setPassword(good);
-  const resumed = await waitParsed(during, 60_000);
-  t.ok(resumed, 'the password works again: ingestion resumed by itself');
-  if (!resumed) t.comment(`not parsed: ${notParsed(during).length}; logs:\n${serve.stderr().slice(-3000)}`);
+  await c.ingested(during, 60_000, 'the password works again: ingestion resumed by itself');
   t.ok(await waitUntil(async () => (await ready(serve)).status === 200, 15_000, 250), '/readyz 200 again');
   t.equal(promValue(await serve.metrics(), 'powerview_store_refused', { store }), 0, 'the gauge is back to 0');
   t.ok(
     serve.logs().some((l) => l.event === 'store_resumed' && l.store === store),
     'a log line says ingestion resumed',
   );
-  const all = [...before, ...during];
-  await checkStores(
-    t,
-    db,
-    tenant,
-    all,
-    await expectedOf(
-      ref,
-      all.map((p) => rebase(root, ref, p)),
-    ),
-  );
-  serve.child.kill('SIGTERM');
-  t.equal((await serve.exited).code, 0, 'SIGTERM: exit 0');
+  await c.check([...before, ...during]);
+  await c.stop();
 }
 
 t.test('InfluxDB refuses the password, then accepts it again', { skip: servicesSkip }, (t) => rotation(t, 'influxdb'));

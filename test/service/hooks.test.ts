@@ -7,46 +7,24 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { influxQuery, servicesSkip } from '../support/services.js';
-import {
-  checkStores,
-  expectedOf,
-  promValue,
-  serial,
-  serveSetup,
-  startServe,
-  uploadEvent,
-  waitParsed,
-  waitUntil,
-  writeDeviceFiles,
-} from '../support/serve-harness.js';
+import { promValue, startServeCase, uploadEvent, waitUntil } from '../support/serve-harness.js';
 
 // the services are taken one test file at a time (servicesUp): the wait for them counts too
 t.setTimeout(600_000);
 
 t.test('200 concurrent hook calls for 50 files: each file ingested once', { skip: servicesSkip }, async (t) => {
   const t0 = Date.now();
-  const { db, tenant, base, root } = await serveSetup(t, 'hooks', 'hooks');
-  // 5 devices × 10 files, each overlapping the previous one by 40 rows
-  const files: string[] = [];
-  for (let d = 0; d < 5; d++)
-    files.push(
-      ...writeDeviceFiles(root, tenant, 'camp', {
-        masterSn: serial(d),
-        files: 10,
-        rows: 120,
-        overlap: 40,
-        seed: 100 + d,
-      }),
-    );
-  const expected = await expectedOf(root, files);
-  t.ok(expected.duplicateRows > 0, `overlapping files: ${expected.duplicateRows} rows brought twice`);
-  const serve = await startServe(t, db.env, {
-    root,
-    stateDir: join(base, 'state'),
-    settle: 3600,
-    rescan: 3600,
-    workers: 1,
+  // 5 devices × 10 files, each overlapping the previous one by 40 rows; the watch never settles them
+  const device = (d: number) => ({ files: 10, rows: 120, overlap: 40, seed: 100 + d });
+  const c = await startServeCase(t, {
+    db: 'hooks',
+    label: 'hooks',
+    devices: [0, 1, 2, 3, 4].map(device),
+    serve: { settle: 3600, rescan: 3600 },
   });
+  const { db, tenant, root, files, serve } = c;
+  const expected = await c.expected();
+  t.ok(expected.duplicateRows > 0, `overlapping files: ${expected.duplicateRows} rows brought twice`);
 
   // provisioning: mkdir <company>/<campaign>
   const mk = await serve.hook({
@@ -87,7 +65,7 @@ t.test('200 concurrent hook calls for 50 files: each file ingested once', { skip
   const fresh = replies.filter((r) => r.body.duplicate === false).length;
   t.ok(fresh >= 50, `${fresh} calls were new (at least one per file)`);
 
-  t.ok(await waitParsed(files, 60_000), 'every file ingested within 60 s');
+  await c.ingested(files, 60_000, 'every file ingested within 60 s');
   // a late duplicate of a processed file: answered, and nothing happens
   const late = await serve.hook(uploadEvent(root, files[0]));
   t.equal(late.status, 200);
@@ -95,7 +73,7 @@ t.test('200 concurrent hook calls for 50 files: each file ingested once', { skip
     async () => promValue(await serve.metrics(), 'powerview_queue_depth', { queue: 'files_pending' }) === 0,
     5000,
   );
-  await checkStores(t, db, tenant, files, expected);
+  await c.check(files, expected);
   const m = await serve.metrics();
   t.equal(promValue(m, 'powerview_files_total', { tenant, outcome: 'ok' }), 50, 'metrics: 50 files ok');
   t.equal(
@@ -114,7 +92,6 @@ t.test('200 concurrent hook calls for 50 files: each file ingested once', { skip
     'metrics: the overlapping rows skipped',
   );
   t.equal(promValue(m, 'powerview_hook_events_total', { action: 'upload', result: 'queued' }), 201);
-  serve.child.kill('SIGTERM');
-  t.equal((await serve.exited).code, 0, 'SIGTERM: exit 0');
+  await c.stop();
   t.comment(`${((Date.now() - t0) / 1000).toFixed(1)} s`);
 });

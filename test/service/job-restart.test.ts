@@ -6,26 +6,11 @@
  * live process that ingests nothing.
  */
 import t from 'tap';
-import { cpSync, existsSync, readdirSync } from 'node:fs';
-import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { servicesSkip } from '../support/services.js';
-import {
-  checkStores,
-  deliver,
-  expectedOf,
-  notParsed,
-  promValue,
-  rebase,
-  serial,
-  serveSetup,
-  startServe,
-  uploadEvent,
-  waitParsed,
-  waitUntil,
-  writeDeviceFiles,
-} from '../support/serve-harness.js';
+import { httpProxy } from '../support/http-proxy.js';
+import { servicesSkip, servicesUp } from '../support/services.js';
+import { promValue, serial, startServeCase, waitUntil } from '../support/serve-harness.js';
 
 // the services-lock wait comes first (other test files hold the services one at a time)
 t.setTimeout(600_000);
@@ -34,51 +19,24 @@ t.test(
   'a job stopped by a store failure is restarted, and ingests once the store is right',
   { skip: servicesSkip },
   async (t) => {
-    const { db, tenant, base, root } = await serveSetup(t, 'job_restart', 'jobrs');
-    const stage = join(base, 'stage');
-    const ref = join(base, 'ref');
-    const files = writeDeviceFiles(stage, tenant, 'camp', {
-      masterSn: serial(2),
-      files: 5,
-      rows: 100,
-      overlap: 20,
-      seed: 77,
-    });
-    cpSync(stage, ref, { recursive: true });
-
     // a proxy in front of InfluxDB that answers writes with a redirect while `redirecting`
-    const target = new URL(db.env.INFLUX_URL);
     let redirecting = true;
-    const proxy = createServer((req: IncomingMessage, res: ServerResponse) => {
-      if (redirecting && req.url?.startsWith('/write')) {
-        req.resume();
-        res.writeHead(307, { location: `http://127.0.0.1:1${req.url}` });
-        res.end();
-        return;
-      }
-      const up = request(
-        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
-        (r) => {
-          res.writeHead(r.statusCode ?? 502, r.headers);
-          r.pipe(res);
-        },
-      );
-      up.on('error', () => res.destroy());
-      req.pipe(up);
+    const influxUrl = await httpProxy(t, (await servicesUp()).INFLUX_URL, (req, res) => {
+      if (!redirecting || !req.url?.startsWith('/write')) return false;
+      req.resume();
+      res.writeHead(307, { location: `http://127.0.0.1:1${req.url}` });
+      res.end();
+      return true;
     });
-    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-    t.teardown(
-      () =>
-        new Promise<void>((r) => {
-          proxy.close(() => r());
-          proxy.closeAllConnections();
-        }),
-    );
-    const env = { ...db.env, INFLUX_URL: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}` };
-
-    const serve = await startServe(t, env, { root, stateDir: join(base, 'state'), settle: 1, rescan: 5, workers: 1 });
-    const delivered = deliver(stage, root, files);
-    for (const p of delivered) t.equal((await serve.hook(uploadEvent(root, p))).status, 200, 'hook answered 200');
+    const c = await startServeCase(t, {
+      db: 'job_restart',
+      label: 'jobrs',
+      devices: [{ masterSn: serial(2), files: 5, rows: 100, overlap: 20, seed: 77 }],
+      staged: true,
+      env: (db) => ({ ...db.env, INFLUX_URL: influxUrl }),
+    });
+    const { serve } = c;
+    const delivered = await c.send(c.files);
 
     const restarting = await waitUntil(
       async () => {
@@ -115,22 +73,10 @@ t.test(
     );
 
     redirecting = false;
-    const drained = await waitParsed(delivered, 120_000);
-    t.ok(drained, 'the store answers properly again: everything ingested');
-    if (!drained) t.comment(`not parsed: ${notParsed(delivered).length}; logs:\n${serve.stderr().slice(-3000)}`);
+    await c.ingested(delivered, 120_000, 'the store answers properly again: everything ingested');
     t.ok(await waitUntil(async () => (await serve.get('/readyz')).status === 200, 60_000, 250), '/readyz 200 again');
     t.equal(promValue(await serve.metrics(), 'powerview_ingest_job_up'), 1, 'the job runs');
-    await checkStores(
-      t,
-      db,
-      tenant,
-      delivered,
-      await expectedOf(
-        ref,
-        delivered.map((p) => rebase(root, ref, p)),
-      ),
-    );
-    serve.child.kill('SIGTERM');
-    t.equal((await serve.exited).code, 0, 'SIGTERM: exit 0');
+    await c.check(delivered);
+    await c.stop();
   },
 );

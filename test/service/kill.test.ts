@@ -7,44 +7,29 @@
  */
 import t from 'tap';
 import { existsSync, linkSync, readdirSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { servicesSkip } from '../support/services.js';
 import {
-  checkStores,
-  expectedOf,
   notParsed,
   parsedPath,
   serial,
-  serveSetup,
+  serveFixtures,
   startServe,
+  stopServe,
   uploadEvent,
   waitParsed,
   waitUntil,
-  writeDeviceFiles,
 } from '../support/serve-harness.js';
 
 // the services are taken one test file at a time (servicesUp): the wait for them counts too
 t.setTimeout(900_000);
 
 t.test('SIGKILL mid-work, restart, again and again: every file once', { skip: servicesSkip }, async (t) => {
-  const { db, tenant, base, root } = await serveSetup(t, 'kill', 'kill');
-  const stateDir = join(base, 'state');
   // 4 devices × 6 files of 1500 rows × 8 channels, each overlapping the previous by 300 rows
-  const files: string[] = [];
-  for (let d = 0; d < 4; d++) {
-    files.push(
-      ...writeDeviceFiles(root, tenant, 'camp', {
-        masterSn: serial(d),
-        files: 6,
-        rows: 1500,
-        overlap: 300,
-        channels: 8,
-        seed: 70 + d,
-      }),
-    );
-  }
-  const expected = await expectedOf(root, files);
+  const device = (d: number) => ({ files: 6, rows: 1500, overlap: 300, channels: 8, seed: 70 + d });
+  const fx = await serveFixtures(t, { db: 'kill', label: 'kill', devices: [0, 1, 2, 3].map(device) });
+  const { db, root, stateDir, files } = fx;
   let serve = await startServe(t, db.env, { root, stateDir, settle: 3600, rescan: 3600, workers: 1 });
   const replies = await Promise.all(files.map((f) => serve.hook(uploadEvent(root, f))));
   t.same([...new Set(replies.map((r) => r.status))], [200], 'every upload queued');
@@ -69,9 +54,8 @@ t.test('SIGKILL mid-work, restart, again and again: every file once', { skip: se
   const rest = await waitParsed(files, 90_000);
   t.ok(rest, 'the last process ingests what was left, from the journal');
   if (!rest) t.comment(`left: ${notParsed(files).join(' ')}\n${serve.stderr().slice(-3000)}`);
-  await checkStores(t, db, tenant, files, expected);
-  serve.child.kill('SIGTERM');
-  t.equal((await serve.exited).code, 0, 'the last process stops with 0');
+  await fx.check(files);
+  await stopServe(t, serve, 'the last process stops with 0');
 });
 
 t.test(
@@ -81,16 +65,12 @@ t.test(
     // moveFinished() links the file into parsed/, then unlinks it from the device folder: a crash in between
     // leaves the same file in both. Restarted, the service finds the bytes already in the ledger (noop) and
     // moves the file again: it must not end as a second copy, parsed/<name>.1.tsv.
-    const { db, tenant, base, root } = await serveSetup(t, 'killmove', 'kmove');
-    const stateDir = join(base, 'state');
-    const files = writeDeviceFiles(root, tenant, 'camp', {
-      masterSn: serial(1),
-      files: 2,
-      rows: 300,
-      overlap: 100,
-      seed: 3,
+    const fx = await serveFixtures(t, {
+      db: 'killmove',
+      label: 'kmove',
+      devices: [{ masterSn: serial(1), files: 2, rows: 300, overlap: 100, seed: 3 }],
     });
-    const expected = await expectedOf(root, files);
+    const { db, root, stateDir, files } = fx;
     let serve = await startServe(t, db.env, { root, stateDir, settle: 3600, rescan: 3600 });
     for (const f of files) t.equal((await serve.hook(uploadEvent(root, f))).status, 200);
     t.ok(await waitParsed(files, 30_000), 'ingested');
@@ -106,8 +86,7 @@ t.test(
       files.map((f) => basename(f)).sort(),
       'parsed/ holds each file once',
     );
-    await checkStores(t, db, tenant, files, expected);
-    serve.child.kill('SIGTERM');
-    t.equal((await serve.exited).code, 0);
+    await fx.check(files);
+    await stopServe(t, serve);
   },
 );

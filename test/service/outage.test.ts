@@ -7,27 +7,19 @@
  * POWERVIEW_TEST_OUTAGE_SECONDS shortens the outages (default 60).
  */
 import t, { type Test } from 'tap';
-import { cpSync } from 'node:fs';
 import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { serviceCtl, servicesScript, servicesSkip } from '../support/services.js';
 import {
-  checkStores,
   deliver,
-  expectedOf,
   notParsed,
   promValue,
-  rebase,
-  serial,
-  serveSetup,
-  startServe,
+  roundRobin,
+  startServeCase,
   uploadEvent,
-  waitParsed,
   waitUntil,
-  writeDeviceFiles,
   type HookReply,
 } from '../support/serve-harness.js';
 
@@ -63,26 +55,16 @@ async function storeAnswers(env: Record<string, string>, store: 'influxdb' | 'po
 }
 
 async function outage(t: Test, store: 'influxdb' | 'postgres'): Promise<void> {
-  const { db, tenant, base, root } = await serveSetup(t, `outage_${store}`, store === 'influxdb' ? 'oinflux' : 'opg');
-  const stage = join(base, 'stage');
-  const ref = join(base, 'ref');
   // 4 devices × 40 files, overlapping re-exports; delivered in export order, round-robin over the devices
-  const perDevice: string[][] = [];
-  for (let d = 0; d < 4; d++)
-    perDevice.push(
-      writeDeviceFiles(stage, tenant, 'camp', {
-        masterSn: serial(d),
-        files: 40,
-        rows: 100,
-        overlap: 30,
-        seed: 200 + d,
-      }),
-    );
-  cpSync(stage, ref, { recursive: true });
-  const queue: string[] = [];
-  for (let i = 0; i < 40; i++) for (let d = 0; d < 4; d++) queue.push(perDevice[d][i]);
-
-  const serve = await startServe(t, db.env, { root, stateDir: join(base, 'state'), settle: 1, rescan: 5, workers: 1 });
+  const device = (d: number) => ({ files: 40, rows: 100, overlap: 30, seed: 200 + d });
+  const c = await startServeCase(t, {
+    db: `outage_${store}`,
+    label: store === 'influxdb' ? 'oinflux' : 'opg',
+    devices: [0, 1, 2, 3].map(device),
+    staged: true,
+  });
+  const { db, tenant, root, stage, serve } = c;
+  const queue = roundRobin(c.perDevice);
   // whatever happens, the store runs again at the end (before the database is dropped: teardowns run last-first)
   t.teardown(async () => {
     try {
@@ -154,14 +136,9 @@ async function outage(t: Test, store: 'influxdb' | 'postgres'): Promise<void> {
     `all ${replies.length} hook calls answered 200, during the outage too`,
   );
 
-  const drained = await waitParsed(files, 150_000);
-  t.ok(drained, `the backlog drained ${((Date.now() - startedAt) / 1000).toFixed(1)} s after ${store} came back`);
-  if (!drained) t.comment(`not parsed: ${notParsed(files).length}; logs:\n${serve.stderr().slice(-3000)}`);
-  const expected = await expectedOf(
-    ref,
-    files.map((p) => rebase(root, ref, p)),
-  );
-  await checkStores(t, db, tenant, files, expected);
+  await c.ingested(files, 150_000, `the backlog drained after ${store} came back`);
+  t.comment(`drained ${((Date.now() - startedAt) / 1000).toFixed(1)} s after ${store} came back`);
+  await c.check(files);
   const m = await serve.metrics();
   // InfluxDB: every file taken during the outage retries its writes. PostgreSQL: a device cannot even be claimed
   // while it is down, so commit retries happen only for a file caught mid-way by the stop
@@ -175,8 +152,7 @@ async function outage(t: Test, store: 'influxdb' | 'postgres'): Promise<void> {
     files.length,
     'each file done once (ok, or noop when a commit went through unseen)',
   );
-  serve.child.kill('SIGTERM');
-  t.equal((await serve.exited).code, 0, 'SIGTERM: exit 0');
+  await c.stop();
 }
 
 t.test(`InfluxDB down for ${OUTAGE_S} s under a stream of uploads`, { skip: servicesSkip }, (t) =>

@@ -9,20 +9,8 @@
  */
 import t from 'tap';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { lockPort, servicesSkip, servicesUp } from '../support/services.js';
-import {
-  checkStores,
-  expectedOf,
-  promValue,
-  serial,
-  serveSetup,
-  startServe,
-  uploadEvent,
-  waitParsed,
-  waitUntil,
-  writeDeviceFiles,
-} from '../support/serve-harness.js';
+import { promValue, startServeCase, waitUntil } from '../support/serve-harness.js';
 
 // the services are taken one test file at a time (servicesUp): the wait for them counts too
 t.setTimeout(600_000);
@@ -81,32 +69,21 @@ t.test('Prometheus scrapes the service: its series hold what the work implies', 
     t.plan(0, `127.0.0.1:${PORT} is taken by a process outside the port lock`);
     return;
   }
-  const { db, tenant, base, root } = await serveSetup(t, 'prom', 'prom');
   // 3 devices × 4 re-exports overlapping by 50 rows: duplicate rows to count
-  const files: string[] = [];
-  for (let d = 0; d < 3; d++)
-    files.push(
-      ...writeDeviceFiles(root, tenant, 'camp', {
-        masterSn: serial(d),
-        files: 4,
-        rows: 150,
-        overlap: 50,
-        seed: 60 + d,
-      }),
-    );
-  const expected = await expectedOf(root, files);
-  t.equal(expected.duplicateRows, 3 * 3 * 50, 'the fixture: 50 rows brought again by each later file');
-  const serve = await startServe(t, db.env, {
-    root,
-    stateDir: join(base, 'state'),
-    port: PORT,
-    settle: 3600,
-    rescan: 3600,
+  const device = (d: number) => ({ files: 4, rows: 150, overlap: 50, seed: 60 + d });
+  const c = await startServeCase(t, {
+    db: 'prom',
+    label: 'prom',
+    devices: [0, 1, 2].map(device),
+    serve: { port: PORT, settle: 3600, rescan: 3600 },
   });
+  const { tenant, files, serve } = c;
+  const expected = await c.expected();
+  t.equal(expected.duplicateRows, 3 * 3 * 50, 'the fixture: 50 rows brought again by each later file');
   const t0 = Date.now() / 1000;
-  for (const f of files) t.equal((await serve.hook(uploadEvent(root, f))).status, 200, 'queued');
-  t.ok(await waitParsed(files, 60_000), 'every file ingested');
-  await checkStores(t, db, tenant, files, expected);
+  await c.send(files, 'queued');
+  await c.ingested(files, 60_000, 'every file ingested');
+  await c.check(files, expected);
 
   // Prometheus scrapes every 5 s: the series show the whole work after a scrape or two
   const sel = `{job="powerview",instance="127.0.0.1:${PORT}",tenant="${tenant}"}`;
@@ -168,6 +145,5 @@ t.test('Prometheus scrapes the service: its series hold what the work implies', 
   for (const queue of ['files_pending', 'files_in_flight', 'files_settling']) {
     t.equal(promValue(m, 'powerview_queue_depth', { queue }), 0, `/metrics: queue ${queue} empty`);
   }
-  serve.child.kill('SIGTERM');
-  t.equal((await serve.exited).code, 0);
+  await c.stop();
 });

@@ -3,7 +3,7 @@
  * path. The file read must be the file moved (lifecycle.ts takeFile / moveFinished), and the new version
  * must be ingested after it (scheduler: an event for a path in flight is remembered, not dropped).
  */
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import {
   existsSync,
@@ -17,13 +17,12 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { cleanStalePins, moveFinished, releaseTaken, takeFile } from '../../src/pipeline/lifecycle.js';
 import { Scheduler } from '../../src/service/scheduler.js';
 import type { FileReport } from '../../src/pipeline/report.js';
+import { influxGate } from '../support/http-proxy.js';
 import { runCli, servicesSkip } from '../support/services.js';
 import {
   checkStores,
@@ -150,45 +149,6 @@ t.test(
     t.same(s.depth, { pending: 0, inFlight: 0 }, 'the path gone: nothing queued again');
   },
 );
-
-/** A proxy in front of InfluxDB whose writes wait while `held`; `writes` counts the write requests seen. */
-async function influxGate(t: Test, influxUrl: string) {
-  const target = new URL(influxUrl);
-  const gate = { held: true, writes: 0, release: () => {} };
-  const waiting: Array<() => void> = [];
-  gate.release = () => {
-    gate.held = false;
-    for (const w of waiting.splice(0)) w();
-  };
-  const proxy = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const forward = () => {
-      const up = request(
-        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
-        (r) => {
-          res.writeHead(r.statusCode ?? 502, r.headers);
-          r.pipe(res);
-        },
-      );
-      up.on('error', () => res.destroy());
-      req.pipe(up);
-    };
-    if (req.url?.includes('/write')) {
-      gate.writes++;
-      if (gate.held) return void waiting.push(forward);
-    }
-    forward();
-  });
-  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-  t.teardown(
-    () =>
-      new Promise<void>((r) => {
-        gate.release();
-        proxy.close(() => r());
-        proxy.closeAllConnections();
-      }),
-  );
-  return { gate, url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}` };
-}
 
 /**
  * Two versions of one export: `ref/<tenant>/camp/<sn>/A.tsv` (the first 120 rows) and `B.tsv` (200 rows:

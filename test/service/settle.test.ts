@@ -10,17 +10,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } f
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { servicesSkip } from '../support/services.js';
-import {
-  checkStores,
-  expectedOf,
-  promValue,
-  rebase,
-  serial,
-  serveSetup,
-  startServe,
-  waitParsed,
-  writeDeviceFiles,
-} from '../support/serve-harness.js';
+import { promValue, serial, startServeCase } from '../support/serve-harness.js';
 
 // the services are taken one test file at a time (servicesUp): the wait for them counts too
 t.setTimeout(600_000);
@@ -29,16 +19,18 @@ t.test(
   'a file written slowly is ingested once, whole, after it stopped changing',
   { skip: servicesSkip },
   async (t) => {
-    const { db, tenant, base, root } = await serveSetup(t, 'settle', 'settle');
-    const stage = join(base, 'stage');
     // two devices written side by side; the staged copies give the expected content
-    const staged = [
-      ...writeDeviceFiles(stage, tenant, 'camp', { masterSn: serial(1), files: 1, rows: 1500, overlap: 0, seed: 11 }),
-      ...writeDeviceFiles(stage, tenant, 'camp', { masterSn: serial(2), files: 1, rows: 900, overlap: 0, seed: 12 }),
-    ];
-    const expected = await expectedOf(stage, staged);
-    const files = staged.map((p) => rebase(stage, root, p));
-    const serve = await startServe(t, db.env, { root, stateDir: join(base, 'state'), settle: 1.5, rescan: 1 });
+    const c = await startServeCase(t, {
+      db: 'settle',
+      label: 'settle',
+      devices: [
+        { masterSn: serial(1), files: 1, rows: 1500, overlap: 0, seed: 11 },
+        { masterSn: serial(2), files: 1, rows: 900, overlap: 0, seed: 12 },
+      ],
+      staged: true,
+      serve: { settle: 1.5, rescan: 1 },
+    });
+    const { tenant, serve, files: staged, inRoot: files } = c;
 
     const early: string[] = [];
     const watchMoves = () => {
@@ -74,7 +66,7 @@ t.test(
     t.ok(writing >= 4000, `written over ${(writing / 1000).toFixed(1)} s`);
     watchMoves();
     t.same(early, [], 'nothing moved or read into error/ while being written');
-    t.ok(await waitParsed(files, 20_000), 'ingested once complete');
+    await c.ingested(files, 20_000, 'ingested once complete');
     t.comment(`ingested ${((Date.now() - t0 - writing) / 1000).toFixed(1)} s after the last write`);
     const settledAfter = serve.logs().filter((l) => l.event === 'settled').length;
     t.equal(settledAfter, 2, 'each file found complete by the watch once');
@@ -85,7 +77,7 @@ t.test(
       'one ingest per file, ok',
     );
     t.same(ingested.map((l) => l.rows).sort(), [900, 1500].sort(), 'each ingest read every row of its file');
-    await checkStores(t, db, tenant, files, expected);
+    await c.check(files);
     const m = await serve.metrics();
     t.equal(promValue(m, 'powerview_files_total', { tenant }), 2, 'two files processed, no more');
     t.equal(
@@ -93,7 +85,6 @@ t.test(
       0,
       'no truncated row, no invalid value (no partial read)',
     );
-    serve.child.kill('SIGTERM');
-    t.equal((await serve.exited).code, 0);
+    await c.stop();
   },
 );

@@ -12,15 +12,13 @@ import t from 'tap';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import {
-  expectedOf,
   parsedPath,
-  rebase,
   serial,
-  serveSetup,
+  serveFixtures,
   sha256,
   startServe,
+  stopServe,
   waitUntil,
-  writeDeviceFiles,
 } from '../support/serve-harness.js';
 import { checkPoints } from '../support/sftp-helpers.js';
 import { servicesSkip } from '../support/services.js';
@@ -32,22 +30,20 @@ t.test(
   'a file written to after it was taken is taken again: every point once, both files kept',
   { skip: servicesSkip },
   async (t) => {
-    const { db, tenant, base, root } = await serveSetup(t, 'retake', 'retake');
-    const stage = join(base, 'stage');
-    const staged = writeDeviceFiles(stage, tenant, 'camp', {
-      masterSn: serial(1),
-      files: 1,
-      rows: 1200,
-      overlap: 0,
-      seed: 41,
+    const fx = await serveFixtures(t, {
+      db: 'retake',
+      label: 'retake',
+      devices: [{ masterSn: serial(1), files: 1, rows: 1200, overlap: 0, seed: 41 }],
+      staged: true,
     });
-    const expected = await expectedOf(stage, staged);
-    const [file] = staged.map((p) => rebase(stage, root, p));
+    const { db, tenant, root, stateDir } = fx;
+    const [file] = fx.inRoot;
+    const expected = await fx.expected();
     mkdirSync(dirname(file), { recursive: true });
-    const bytes = readFileSync(staged[0]);
+    const bytes = readFileSync(fx.files[0]);
     // the first third, up to a line's end: the file looks complete (rows whole, no END_DATA yet)
     const cut = bytes.indexOf(10, Math.floor(bytes.length / 3)) + 1;
-    const serve = await startServe(t, db.env, { root, stateDir: join(base, 'state'), settle: 1, rescan: 1 });
+    const serve = await startServe(t, db.env, { root, stateDir, settle: 1, rescan: 1 });
 
     const fd = openSync(file, 'w');
     let closed = false;
@@ -95,7 +91,6 @@ t.test(
       'the ledger: both byte versions, the first part and the whole file',
     );
     await checkPoints(t, db, tenant, expected);
-    serve.child.kill('SIGTERM');
-    t.equal((await serve.exited).code, 0);
+    await stopServe(t, serve);
   },
 );

@@ -8,16 +8,7 @@
 import t from 'tap';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import {
-  checkStores,
-  expectedOf,
-  rebase,
-  serial,
-  serveSetup,
-  startServe,
-  waitParsed,
-  writeDeviceFiles,
-} from '../support/serve-harness.js';
+import { serial, startServeCase } from '../support/serve-harness.js';
 import { runSftp, sftpSkip } from '../support/sftp-helpers.js';
 
 // the services are taken one test file at a time (servicesUp): the wait for them counts too
@@ -27,22 +18,19 @@ t.test(
   'uploads under a temporary name are ingested under their final name; other files stay put',
   { skip: sftpSkip },
   async (t) => {
-    const { db, tenant, base, root } = await serveSetup(t, 'sftptemp', 'sftptemp');
-    const stage = join(base, 'stage');
-    const staged = writeDeviceFiles(stage, tenant, 'camp', {
-      masterSn: serial(1),
-      files: 3,
-      rows: 400,
-      overlap: 50,
-      seed: 31,
+    // the files reach the root by sftp, from the stage, under a temporary name first
+    const c = await startServeCase(t, {
+      db: 'sftptemp',
+      label: 'sftptemp',
+      devices: [{ masterSn: serial(1), files: 3, rows: 400, overlap: 50, seed: 31 }],
+      staged: true,
+      serve: { settle: 1, rescan: 1 },
     });
-    const expected = await expectedOf(stage, staged);
-    const files = staged.map((p) => rebase(stage, root, p));
+    const { base, serve, files: staged, inRoot: files } = c;
     const device = dirname(files[0]);
     mkdirSync(device, { recursive: true });
     const notesLocal = join(base, 'notes.txt');
     writeFileSync(notesLocal, 'site visit 2025-06-01: CT on phase 2 replaced\n');
-    const serve = await startServe(t, db.env, { root, stateDir: join(base, 'state'), settle: 1, rescan: 1 });
 
     // each temporary sits complete (ending with a newline) for 4 s, four times --settle, before the rename
     const temps = ['part', 'filepart', 'tmp'];
@@ -62,19 +50,18 @@ t.test(
       0,
       `every put and rename of the sftp batch succeeded${r.code ? `: ${r.stdout.slice(-500)} ${r.stderr.slice(-500)}` : ''}`,
     );
-    t.ok(await waitParsed(files, 30_000), 'the three files ingested under their final names');
+    await c.ingested(files, 30_000, 'the three files ingested under their final names');
     // a rescan or two more: the other files are still left alone
     await new Promise((res) => setTimeout(res, 3000));
     t.ok(existsSync(join(device, 'notes.txt')), 'notes.txt is left where it is');
     t.equal(readFileSync(join(device, 'notes.txt'), 'utf8'), readFileSync(notesLocal, 'utf8'), 'untouched');
     t.ok(existsSync(join(device, 'README.TSV.part')), 'an unfinished temporary is left where it is');
-    await checkStores(t, db, tenant, files, expected);
+    await c.check(files);
     const ingested = serve
       .logs()
       .filter((l) => l.event === 'file')
       .map((l) => basename(String(l.path)));
     t.same(ingested.sort(), files.map((f) => basename(f)).sort(), 'only the final names were ingested, each once');
-    serve.child.kill('SIGTERM');
-    t.equal((await serve.exited).code, 0);
+    await c.stop();
   },
 );

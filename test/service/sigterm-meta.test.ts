@@ -5,18 +5,8 @@
  * for the drain bound. The file ingested before stays ingested.
  */
 import t from 'tap';
-import { join } from 'node:path';
 import { servicesSkip } from '../support/services.js';
-import {
-  checkStores,
-  expectedOf,
-  serial,
-  serveSetup,
-  startServe,
-  uploadEvent,
-  waitParsed,
-  writeDeviceFiles,
-} from '../support/serve-harness.js';
+import { serial, serveFixtures, startServe, uploadEvent, waitParsed } from '../support/serve-harness.js';
 import { tcpProxy } from '../support/tcp-proxy.js';
 
 // the services are taken one test file at a time (servicesUp): the wait for them counts too
@@ -26,17 +16,14 @@ t.test(
   'SIGTERM while idle with InfluxDB unreachable: the meta run summary does not hold the exit',
   { skip: servicesSkip },
   async (t) => {
-    const { db, tenant, base, root } = await serveSetup(t, 'sigterm_meta', 'termmeta');
+    const fx = await serveFixtures(t, {
+      db: 'sigterm_meta',
+      label: 'termmeta',
+      devices: [{ masterSn: serial(5), files: 1, rows: 120, overlap: 0, seed: 41 }],
+    });
+    const { db, tenant, root, stateDir, files } = fx;
     const metaDb = `${tenant}_meta`;
     db.tenants.push(metaDb);
-    const files = writeDeviceFiles(root, tenant, 'camp', {
-      masterSn: serial(5),
-      files: 1,
-      rows: 120,
-      overlap: 0,
-      seed: 41,
-    });
-    const expected = await expectedOf(root, files);
     const target = new URL(db.env.INFLUX_URL);
     const proxy = await tcpProxy(target.hostname, Number(target.port));
     t.teardown(() => proxy.close());
@@ -44,7 +31,7 @@ t.test(
     const drain = 60;
     const serve = await startServe(t, env, {
       root,
-      stateDir: join(base, 'state'),
+      stateDir,
       settle: 3600,
       rescan: 3600,
       drain,
@@ -70,6 +57,6 @@ t.test(
       serve.logs().some((l) => l.event === 'file' && l.status !== 'ok'),
       'no file failed',
     );
-    await checkStores(t, db, tenant, files, expected);
+    await fx.check(files);
   },
 );

@@ -15,17 +15,14 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { servicesSkip } from '../support/services.js';
 import {
-  checkStores,
-  expectedOf,
   notParsed,
   promValue,
-  serial,
-  serveSetup,
+  serveFixtures,
   startServe,
+  stopServe,
   uploadEvent,
   waitParsed,
   waitUntil,
-  writeDeviceFiles,
   type ServeProc,
 } from '../support/serve-harness.js';
 
@@ -56,30 +53,14 @@ t.test(
   'SIGTERM drains: 503 to hooks, in-flight files finish, exit 0 in time; the rest comes back from the journal',
   { skip: servicesSkip },
   async (t) => {
-    const { db, tenant, base, root } = await serveSetup(t, 'sigterm', 'term');
-    const stateDir = join(base, 'state');
     // one device with larger files (taken first: its hooks go first), four with small ones
-    const big = writeDeviceFiles(root, tenant, 'camp', {
-      masterSn: serial(0),
-      files: 3,
-      rows: 6000,
-      overlap: 500,
-      channels: 12,
-      seed: 1,
+    const small = (d: number) => ({ files: 3, rows: 150, overlap: 30, seed: 10 + d });
+    const fx = await serveFixtures(t, {
+      db: 'sigterm',
+      label: 'term',
+      devices: [{ files: 3, rows: 6000, overlap: 500, channels: 12, seed: 1 }, ...[1, 2, 3, 4].map(small)],
     });
-    const small: string[] = [];
-    for (let d = 1; d <= 4; d++)
-      small.push(
-        ...writeDeviceFiles(root, tenant, 'camp', {
-          masterSn: serial(d),
-          files: 3,
-          rows: 150,
-          overlap: 30,
-          seed: 10 + d,
-        }),
-      );
-    const files = [...big, ...small];
-    const expected = await expectedOf(root, files);
+    const { db, tenant, root, stateDir, files } = fx;
     const drain = 20;
     const serve = await startServe(t, db.env, { root, stateDir, settle: 3600, rescan: 3600, drain, workers: 1 });
     for (const f of files) t.equal((await serve.hook(uploadEvent(root, f))).status, 200, 'queued');
@@ -90,7 +71,7 @@ t.test(
     serve.child.kill('SIGTERM');
     // intake closes as soon as the signal is handled (a call racing the signal may still be queued: 200);
     // the server still answers while in-flight files finish
-    const late = join(dirname(small[0]), 'MV2_late_20991231_000000.tsv'); // never written: a call that wins the race is harmless
+    const late = join(dirname(fx.perDevice[1][0]), 'MV2_late_20991231_000000.tsv'); // never written: a call that wins the race is harmless
     let last: Awaited<ReturnType<ServeProc['hook']>> | null = null;
     const during =
       (await waitUntil(
@@ -152,14 +133,13 @@ t.test(
       await waitParsed(files, 60_000),
       `the rest ingested after the restart (${((Date.now() - t1) / 1000).toFixed(1)} s)`,
     );
-    await checkStores(t, db, tenant, files, expected);
+    await fx.check(files);
     t.equal(
       promValue(await again.metrics(), 'powerview_files_total', { tenant, outcome: 'ok' }),
       left.length,
       'the restart ingested exactly those',
     );
-    again.child.kill('SIGTERM');
-    t.equal((await again.exited).code, 0);
+    await stopServe(t, again);
     t.same(journalPaths(stateDir), [], 'nothing left in the journal');
   },
 );
@@ -168,13 +148,15 @@ t.test(
   'SIGTERM while a file waits for InfluxDB: exit within the drain bound (code 1), the file taken up after a restart',
   { skip: servicesSkip },
   async (t) => {
-    const { db, tenant, base, root } = await serveSetup(t, 'sigterm2', 'term2');
-    const stateDir = join(base, 'state');
-    const files = [
-      ...writeDeviceFiles(root, tenant, 'camp', { masterSn: serial(0), files: 1, rows: 300, overlap: 0, seed: 2 }),
-      ...writeDeviceFiles(root, tenant, 'camp', { masterSn: serial(1), files: 2, rows: 100, overlap: 0, seed: 3 }),
-    ];
-    const expected = await expectedOf(root, files);
+    const fx = await serveFixtures(t, {
+      db: 'sigterm2',
+      label: 'term2',
+      devices: [
+        { files: 1, rows: 300, overlap: 0, seed: 2 },
+        { files: 2, rows: 100, overlap: 0, seed: 3 },
+      ],
+    });
+    const { db, root, stateDir, files } = fx;
     // an InfluxDB that answers pings and queries but is overloaded for writes (503): a file in flight waits for it,
     // as long as it takes, so the drain bound is what ends the wait
     let writes = 0;
@@ -226,8 +208,7 @@ t.test(
     // the real InfluxDB: everything comes back from the journal
     const again = await startServe(t, db.env, { root, stateDir, settle: 3600, rescan: 3600, workers: 1 });
     t.ok(await waitParsed(files, 60_000), 'everything ingested after the restart');
-    await checkStores(t, db, tenant, files, expected);
-    again.child.kill('SIGTERM');
-    t.equal((await again.exited).code, 0);
+    await fx.check(files);
+    await stopServe(t, again);
   },
 );

@@ -9,12 +9,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { servicesSkip } from '../support/services.js';
 import {
-  checkStores,
   deliver,
-  expectedOf,
   promValue,
   serial,
-  serveSetup,
+  serveFixtures,
   startServe,
   tempDir,
   uploadEvent,
@@ -26,15 +24,15 @@ import {
 t.setTimeout(600_000);
 
 t.test('two instances, one root, one database: every file once', { skip: servicesSkip }, async (t) => {
-  const { db, tenant, base, root } = await serveSetup(t, 'two', 'two');
-  const stage = join(base, 'stage');
   // 8 devices × 6 files, overlapping re-exports
-  const staged: string[][] = [];
-  for (let d = 0; d < 8; d++)
-    staged.push(
-      writeDeviceFiles(stage, tenant, 'camp', { masterSn: serial(d), files: 6, rows: 200, overlap: 60, seed: 40 + d }),
-    );
-  const expected = await expectedOf(stage, staged.flat());
+  const device = (d: number) => ({ files: 6, rows: 200, overlap: 60, seed: 40 + d });
+  const fx = await serveFixtures(t, {
+    db: 'two',
+    label: 'two',
+    devices: [0, 1, 2, 3, 4, 5, 6, 7].map(device),
+    staged: true,
+  });
+  const { db, tenant, base, root, stage, perDevice: staged } = fx;
   const options = { root, settle: 0.5, rescan: 1, workers: 1 };
   const [a, b] = await Promise.all([
     startServe(t, db.env, { ...options, stateDir: join(base, 'state-a') }),
@@ -58,7 +56,8 @@ t.test('two instances, one root, one database: every file once', { skip: service
   t.same([...new Set(replies)], [200], `${replies.length} hook calls answered 200`);
   t.ok(await waitParsed(files, 60_000), 'every file ingested within 60 s');
   await sleep(1500); // a rescan or two more: nothing is taken again
-  await checkStores(t, db, tenant, files, expected);
+  const expected = await fx.expected(files);
+  await fx.check(files, expected);
   const [ma, mb] = await Promise.all([a.metrics(), b.metrics()]);
   const okA = promValue(ma, 'powerview_files_total', { tenant, outcome: 'ok' });
   const okB = promValue(mb, 'powerview_files_total', { tenant, outcome: 'ok' });

@@ -189,6 +189,14 @@ export interface InfluxQLResult {
   series?: Array<{ name: string; tags?: Record<string, string>; columns: string[]; values: unknown[][] }>;
 }
 
+/** Points of `electrical` in an InfluxDB database (count over every field). */
+export async function influxCount(env: Record<string, string>, db: string): Promise<number> {
+  const r = await influxQuery(env, db, 'SELECT count(*) FROM electrical');
+  const s = r.series?.[0];
+  if (!s) return 0;
+  return s.columns.reduce((n, c, i) => (c === 'time' ? n : n + Number(s.values[0][i])), 0);
+}
+
 /**
  * Every point of `measurement` in `db` as `series-key field time → value`
  * (series key: measurement and sorted tags, as in line protocol).
