@@ -8,9 +8,9 @@ import t from 'tap';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { IDS, SN, STEP, T0, iso, tsv, value, type Export } from '../support/reexport-fixture.js';
-import { dropDatabase, influxQuery, runCli, servicesSkip, servicesUp } from '../support/services.js';
+import { dropDatabase, influxQuery, runCli, servicesSkip } from '../support/services.js';
+import { serveDb } from '../support/serve-harness.js';
 
 t.setTimeout(600_000);
 
@@ -30,11 +30,8 @@ interface FileOut {
 }
 
 t.test('re-exports: identical overlap, changed values, swapped columns', { skip: servicesSkip }, async (t) => {
-  const env = await servicesUp();
-  const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 2 });
-  t.teardown(() => pool.end());
-  const migrate = await runCli(['migrate', '--json'], env);
-  t.equal(migrate.code, 0, migrate.stderr.slice(-800));
+  // a database of its own, migrated by this build
+  const { env, pool } = await serveDb(t, 'reexport');
   const company = `conflicts_${process.pid}`;
   t.teardown(() => dropDatabase(env, company).catch(() => {}));
   const root = mkdtempSync(join(tmpdir(), 'pv-conflicts-'));
@@ -180,7 +177,7 @@ t.test(
   'an overlap with a file of the same run, and one larger than a comparison chunk, are compared in full',
   { skip: servicesSkip },
   async (t) => {
-    const env = await servicesUp();
+    const { env } = await serveDb(t, 'reexport_run');
     const run = async (company: string, exports: Export[]): Promise<FileOut[]> => {
       t.teardown(() => dropDatabase(env, company).catch(() => {}));
       const root = mkdtempSync(join(tmpdir(), 'pv-conflicts-'));
