@@ -113,9 +113,11 @@ function storeLines(report: RunReport, postgresOff: string): string[] {
     const noop = report.files.filter((f) => f.ledger?.noop).length;
     const drift = report.files.filter((f) => f.layout_drift).length;
     const held = report.files.reduce((n, f) => n + (f.held_points ?? 0), 0);
+    const conflicting = report.files.reduce((n, f) => n + (f.conflicting_points ?? 0), 0);
+    const differ = conflicting ? `; ${conflicting} of them with a different value, stored value kept` : '';
     lines.push(
       `PostgreSQL: ${count(report.postgres.commits, 'commit')}, ${count(report.postgres.hourly_rows, 'hourly row')}; ` +
-        `${count(held, 'point')} already held (skipped in both stores), ` +
+        `${count(held, 'point')} already held (skipped in both stores${differ}), ` +
         `${count(noop, 'file')} already ingested (no-op), ${count(drift, 'layout change')}` +
         (report.files_omitted ? ' (among the files listed)' : ''),
     );

@@ -64,6 +64,14 @@ export class Metrics {
     labelNames: ['tenant', 'kind'] as const,
     registers: [this.registry],
   });
+  readonly conflictingPoints = new Counter({
+    name: 'powerview_conflicting_points_total',
+    help:
+      'Points a file brought for a (channel, time) already held with a different value (re-export conflicts: ' +
+      'the stored value is kept)',
+    labelNames: ['tenant'] as const,
+    registers: [this.registry],
+  });
   readonly bytesRead = new Counter({
     name: 'powerview_bytes_read_total',
     help: 'TSV bytes read',
@@ -189,6 +197,8 @@ export class Metrics {
     if (r.truncated_rows.count) this.invalid.inc({ tenant, kind: 'truncated_row' }, r.truncated_rows.count);
     if (r.layout_drift) this.layoutDrift.inc({ tenant });
     if (r.status === 'ok') for (const q of r.quality ?? []) this.qualityFindings.inc({ tenant, kind: q.kind });
+    // counted once the file is committed (a file left in place is compared again by the run that commits it)
+    if (r.status === 'ok' && r.conflicting_points) this.conflictingPoints.inc({ tenant }, r.conflicting_points);
     if (r.status === 'ok') {
       this.lastSuccess.set({ tenant }, Date.now() / 1000);
       if (latencySeconds !== undefined) this.fileLatency.observe(latencySeconds);

@@ -5,6 +5,7 @@
  */
 import type { FileHeader } from '../tsv/header.js';
 import type { Finding, QualityEntry } from './quality.js';
+import type { ConflictSummary } from './conflicts.js';
 
 export interface CountWithLines {
   count: number;
@@ -84,6 +85,13 @@ export interface FileReport {
   clock_reset_rows?: number;
   /** the file's data-quality findings (docs/reports.md#quality-rules); gaps and layout changes need PostgreSQL */
   quality?: QualityEntry[];
+  /**
+   * points already held that this file brought with a different value (docs/reports.md#re-export-conflicts);
+   * absent when not compared (no PostgreSQL)
+   */
+  conflicting_points?: number;
+  /** with conflicts: how many were compared, the largest difference, the first examples */
+  conflicts?: ConflictSummary;
 }
 
 export interface RunTotals {
@@ -163,4 +171,6 @@ export interface FileAggregates {
   noop: string | null;
   /** the file's own findings (clock resets, implausible values) and the thresholds they were found with */
   quality?: { findings: readonly Finding[]; thresholds: Readonly<Record<string, number>> };
+  /** the held points compared with the stored values; null when none was held or compared */
+  conflicts?: ConflictSummary | null;
 }

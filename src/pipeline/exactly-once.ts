@@ -190,7 +190,13 @@ export class ExactlyOnce {
         ({ from, to, step: stepSeconds } = timeProfile(scan.blocks.map((b) => b.epochs)));
         held = new HeldPoints(runs, from, to);
       }
-      return { held: held.empty ? null : held, power, stepSeconds, ...(warnings.length ? { warnings } : {}) };
+      return {
+        held: held.empty ? null : held,
+        power,
+        stepSeconds,
+        heldFromRun: mem.size > 0,
+        ...(warnings.length ? { warnings } : {}),
+      };
     } catch (err) {
       this.release(task);
       this.unclaim(task, tenant, scan.header.masterSn, device);

@@ -10,6 +10,7 @@ import { emptyFileReport, renderFileReport, type FileError, type FileReport, typ
 import type { InfluxStage } from './influx-stage.js';
 import type { PostgresStage } from './postgres-stage.js';
 import type { FileAggregates, FileTask } from './pipeline.js';
+import { conflictWarnings } from '../model/conflicts.js';
 
 export interface FinisherOptions {
   runId: string;
@@ -101,6 +102,8 @@ export class Finisher {
       r.warnings.push(
         `header layout differs from the device's known layout (${planned.knownLayout} → ${agg.header.layout})`,
       );
+    const drift = { layoutDrift: !!planned?.layoutDrift, knownLayout: planned?.knownLayout ?? null };
+    r.warnings.push(...conflictWarnings(agg.conflicts, { ...drift, layout: agg.header.layout }));
     try {
       const done = await this.postgres!.commit(r.parsed, agg, planned, this.options.runId);
       r.ledger = done.ledger;

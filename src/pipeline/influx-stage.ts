@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
-import { ErrorCodes, errorMessage } from '../errors.js';
+import { ErrorCodes, StoreError, errorMessage } from '../errors.js';
+import { storedValues, type StoredValues } from '../influx/points-query.js';
+import type { ConflictSource } from './conflicts.js';
 import { InfluxHttp } from '../influx/http-api.js';
 import { InfluxWriter, type RetryCause } from '../influx/writer.js';
 import { LpBatcher } from '../influx/batcher.js';
@@ -133,6 +135,23 @@ export class InfluxStage {
       this.verifySlots.release();
     }
   }
+
+  /** The stored values held points are compared with (re-export conflicts), queried like a --verify count. */
+  readonly conflicts: ConflictSource = {
+    values: async (db, masterSn, fields, from, to) => {
+      const got: { values: StoredValues | null } = { values: null };
+      const reply = await this.writer.retrying(db, async () => {
+        const r = await storedValues(this.http, db, MEASUREMENT, masterSn, fields, from, to);
+        if (!(r instanceof Map)) return r;
+        got.values = r;
+        return { status: 200, retryAfter: null, body: '' };
+      });
+      if (got.values) return got.values;
+      const message = `InfluxDB could not answer the re-export comparison: HTTP ${reply.status}: ${reply.body}`;
+      throw new StoreError(ErrorCodes.STORE_UNAVAILABLE, message.slice(0, 600));
+    },
+    barrier: () => this.batcher.flush(),
+  };
 
   /** The run report's `influx` block. */
   summary(): NonNullable<RunReport['influx']> {

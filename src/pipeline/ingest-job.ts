@@ -117,6 +117,8 @@ export async function runIngestJob(tasks: FileSource, options: IngestJobOptions)
     ...(planner ? planner.gate : {}),
     ...(thresholds ? { thresholds: (tenant: string) => thresholds.get(tenant) } : {}),
     takeFiles: moveFiles,
+    // held points exist with PostgreSQL only (the plan): they are compared with what InfluxDB holds
+    ...(planner ? { conflicts: influx.conflicts } : {}),
     onAbort: () => {
       planner?.stop();
       options.onAbort?.();

@@ -34,6 +34,8 @@ export interface FilePlan {
   stepSeconds: number;
   /** for the file's report */
   warnings?: string[];
+  /** some held points come from this run's files not yet committed (their lines may still be in flight) */
+  heldFromRun?: boolean;
 }
 
 /** What a planned file wrote: hourly partials per channel and its coverage. */

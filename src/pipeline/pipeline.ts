@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { FileFormatError, ErrorCodes, errorMessage, PowerViewError } from '../errors.js';
+import { FileFormatError, ErrorCodes, errorMessage, PowerViewError, StoreError } from '../errors.js';
 import { DEFAULT_V002_TIME_ZONE, TimeZoneRules } from '../tsv/timezone.js';
 import { mergeHourly } from '../tsv/hourly.js';
 import type { ScanResult } from '../tsv/scanner.js';
@@ -10,6 +10,8 @@ import type { BlockTaskResult } from './worker.js';
 import { Parser, type Entry, type FileAggregates, type FilePlan, type FileState, type FileTask } from './parser.js';
 import { qualityEntry } from '../model/quality.js';
 import type { Thresholds } from '../quality/thresholds.js';
+import { FileConflicts, type ConflictSource } from './conflicts.js';
+import type { ConflictSummary } from '../model/conflicts.js';
 
 export type { FileAggregates, FilePlan, FileTask } from './parser.js';
 
@@ -45,6 +47,8 @@ export interface PipelineOptions {
   onProgress?: (progress: { bytes: number; points: number; files: number }) => void;
   /** pin each file when opened (lifecycle.ts takeFile): the file read is the file moved, whatever replaces the path */
   takeFiles?: boolean;
+  /** held points are compared with the stored values (re-export conflicts, conflicts.ts) */
+  conflicts?: ConflictSource;
 }
 
 /**
@@ -148,8 +152,9 @@ export class Pipeline {
     for (let entry = await queue.next(); entry; entry = await queue.next()) {
       if (entry.kind === 'end') {
         let aggregates: FileAggregates | null = null;
+        const conflicts = await this.finishConflicts(entry.file);
         try {
-          aggregates = this.aggregatesOf(entry.file);
+          aggregates = this.aggregatesOf(entry.file, conflicts);
         } catch (err) {
           // one file's bug or limit fails that file alone, never the run
           entry.file.failure ??= err instanceof Error ? err : new Error(String(err));
@@ -189,6 +194,14 @@ export class Pipeline {
           entry.file.failure = err instanceof Error ? err : new Error(String(err));
         }
       }
+      const held = result.agg?.heldCells;
+      if (!entry.file.failure && held && held.length > 0) {
+        try {
+          await this.conflictsOf(entry.file)?.add(result.epochs, held, result.agg!.heldValues);
+        } catch (err) {
+          entry.file.failure = storeFailure(err);
+        }
+      }
       if (!entry.file.failure) {
         points += result.stats.points;
         if (sink && result.lpLength > 0) await sink.write(result.lp.subarray(0, result.lpLength), entry.file.task);
@@ -202,7 +215,38 @@ export class Pipeline {
     return reports;
   }
 
-  private aggregatesOf(state: FileState): FileAggregates | null {
+  private readonly checks = new Map<FileState, FileConflicts>();
+
+  /** The file's comparison of held points, started at its first held point (null: not compared). */
+  private conflictsOf(state: FileState): FileConflicts | null {
+    const source = this.options.conflicts;
+    if (!source || !state.header || !state.plan) return null;
+    let check = this.checks.get(state);
+    if (!check) {
+      const { stepSeconds, heldFromRun } = state.plan;
+      check = new FileConflicts(source, state.task.identity.tenant, state.header, stepSeconds, !!heldFromRun);
+      this.checks.set(state, check);
+    }
+    return check;
+  }
+
+  /** The file's conflicts once all its blocks are in (none held: none); a store that cannot answer fails the file. */
+  private async finishConflicts(state: FileState): Promise<ConflictSummary | null> {
+    const check = this.checks.get(state);
+    this.checks.delete(state);
+    if (!this.options.conflicts || !state.plan || state.plan.noop || state.failure) return null;
+    try {
+      const summary = check ? await check.finish() : null;
+      state.report.conflicting_points = summary?.conflicting ?? 0;
+      if (summary && (summary.conflicting > 0 || summary.missing > 0)) state.report.conflicts = summary;
+      return summary;
+    } catch (err) {
+      state.failure = storeFailure(err);
+      return null;
+    }
+  }
+
+  private aggregatesOf(state: FileState, conflicts: ConflictSummary | null = null): FileAggregates | null {
     const q = state.quality;
     if (q && !state.failure) {
       const values = q.values.finish();
@@ -212,6 +256,7 @@ export class Pipeline {
     if (!state.agg || !state.header) return null;
     return {
       ...(q ? { quality: { findings: q.findings, thresholds: q.thresholds } } : {}),
+      conflicts,
       sha256: state.agg.sha256,
       header: state.header,
       hourly: state.agg.hourly,
@@ -248,4 +293,11 @@ export class Pipeline {
     report.duration_ms = Math.round(performance.now() - state.started);
     return report;
   }
+}
+
+/** A comparison query that failed is the store's failure: the file stays where it is, for a later run. */
+function storeFailure(err: unknown): StoreError {
+  if (err instanceof StoreError) return err;
+  const message = `InfluxDB could not answer the re-export comparison: ${errorMessage(err)}`;
+  return new StoreError(ErrorCodes.STORE_UNAVAILABLE, message, { cause: err });
 }

@@ -38,7 +38,10 @@ export default function parseBlockTask(task: BlockTask): unknown {
   return move({
     get [transferableSymbol]() {
       const list: ArrayBufferLike[] = [result.lp.buffer, task.buf.buffer, task.epochs.buffer];
-      if (result.agg) list.push(result.agg.hourly.buffer, result.agg.brought.buffer);
+      if (result.agg) {
+        const a = result.agg;
+        list.push(a.hourly.buffer, a.brought.buffer, a.heldCells.buffer, a.heldValues.buffer);
+      }
       if (result.runs) list.push(result.runs.runs.buffer, result.runs.firstTime.buffer);
       return list;
     },

@@ -11,6 +11,7 @@ import { GROUP_LINGER_MS, GROUP_MAX, GroupCommitter } from './group-commit.js';
 import { ensureTenantRows, insertFailureRow, insertLedgerRow, upsertDevice } from './ledger.js';
 import * as lookups from './plan-lookups.js';
 import { writeQuality, type CommitQuality } from './quality-store.js';
+import { insertConflictFindings } from './conflict-findings.js';
 
 export {
   AlreadyCommittedError,
@@ -158,6 +159,7 @@ export class IngestStore {
       if (input.replace !== null) await removeFile(client, input.replace);
       ids.push(await insertLedgerRow(client, input));
     }
+    await insertConflictFindings(client, ids, inputs);
     const batch = ids[0];
     await copyRows(client, 'staging.hourly_partials', HOURLY_COLUMNS, groupHourlyRows(batch, ids, inputs));
     await client.query('SELECT core.merge_hourly($1)', [batch]);

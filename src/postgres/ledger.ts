@@ -19,15 +19,16 @@ export async function ensureTenantRows(pool: Pool, tenant: string, campaign: str
 
 const INSERT_OK = `INSERT INTO core.files (tenant, campaign, device_master_sn, path, sha256, size, export_time, status,
     rows, points, duplicate_rows, invalid_timestamps, invalid_values, truncated_rows, first_time, last_time, layout,
-    layout_drift, run_id)
-  VALUES ($1,$2,$3,$4,$5,$6,$7,'ok',$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)
+    layout_drift, run_id, conflicting_points)
+  VALUES ($1,$2,$3,$4,$5,$6,$7,'ok',$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)
   ON CONFLICT (tenant, sha256) DO UPDATE SET
     campaign = EXCLUDED.campaign, device_master_sn = EXCLUDED.device_master_sn, path = EXCLUDED.path,
     export_time = EXCLUDED.export_time, status = 'ok', rows = EXCLUDED.rows, points = EXCLUDED.points,
     duplicate_rows = EXCLUDED.duplicate_rows, invalid_timestamps = EXCLUDED.invalid_timestamps,
     invalid_values = EXCLUDED.invalid_values, truncated_rows = EXCLUDED.truncated_rows,
     first_time = EXCLUDED.first_time, last_time = EXCLUDED.last_time, layout = EXCLUDED.layout,
-    layout_drift = EXCLUDED.layout_drift, error = NULL, run_id = EXCLUDED.run_id, ingested_at = now()
+    layout_drift = EXCLUDED.layout_drift, error = NULL, run_id = EXCLUDED.run_id, ingested_at = now(),
+    conflicting_points = EXCLUDED.conflicting_points
     WHERE core.files.status = 'error'
   RETURNING file_id`;
 
@@ -54,6 +55,8 @@ export async function insertLedgerRow(client: ClientBase, input: CommitInput): P
     agg.header.layout,
     input.layoutDrift,
     input.runId,
+    // re-export conflicts (docs/reports.md#re-export-conflicts): null when not compared
+    report.conflicting_points ?? null,
   ]);
   if (ins.rows.length > 0) return Number(ins.rows[0].file_id);
   // an 'ok' row of the same bytes is never overwritten: another process committed them meanwhile

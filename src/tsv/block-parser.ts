@@ -77,6 +77,9 @@ export interface BlockAggregates {
   skippedPoints: number;
   /** rows whose every valid value was already held */
   skippedRows: number;
+  /** the held cells (row-major rows × channels index) and the values the file brings for them (re-export conflicts) */
+  heldCells: Uint32Array;
+  heldValues: Float64Array;
 }
 
 export const MAX_SAMPLE_LINES = 10;
@@ -180,6 +183,8 @@ export function parseBlock(
   const energyPerUnit = plan ? plan.stepSeconds : 0;
   let skippedPoints = 0;
   let skippedRows = 0;
+  const heldCells: number[] = [];
+  const heldValues: number[] = [];
   // rows come mostly in time order: each channel's partial of the current hour is remembered
   const slot = new Int32Array(n).fill(-1);
   let slotHour = -1;
@@ -306,6 +311,8 @@ export function parseBlock(
       if (brought) {
         if (skip !== null && skip[cell0 + c] === 1) {
           held++;
+          heldCells.push(cell0 + c);
+          heldValues.push(v);
           continue;
         }
         brought[cell0 + c] = 1;
@@ -365,7 +372,14 @@ export function parseBlock(
     lp: out,
     lpLength: o,
     stats,
-    agg: { hourly: Float64Array.from(hourly), brought, skippedPoints, skippedRows },
+    agg: {
+      hourly: Float64Array.from(hourly),
+      brought,
+      skippedPoints,
+      skippedRows,
+      heldCells: Uint32Array.from(heldCells),
+      heldValues: Float64Array.from(heldValues),
+    },
     ...(runs ? { runs } : {}),
   };
 }

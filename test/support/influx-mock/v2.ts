@@ -26,6 +26,7 @@
 import type { InfluxMock } from './server.js';
 import type { AuthRefusal, RecordedRequest, ReplyFn } from './types.js';
 import { jsonString, NS_PER } from './line-protocol.js';
+import { keepValuesV2 } from './select.js';
 
 /** Every /api/v2 and /private route: `Authorization: Token <token>` ([v2-write]: 401 "unauthorized access"). */
 export function authenticateV2(mock: InfluxMock, rec: RecordedRequest): AuthRefusal {
@@ -130,6 +131,8 @@ export function queryV2(mock: InfluxMock, rec: RecordedRequest, reply: ReplyFn):
   const bucket = /from\(bucket:\s*("(?:[^"\\]|\\.)*")\)/.exec(flux);
   const range = /range\(start:\s*(-?\d+)(?:,\s*stop:\s*(-?\d+))?\)/.exec(flux);
   const meas = /r\._measurement\s*==\s*("(?:[^"\\]|\\.)*")/.exec(flux);
+  const known = bucket && mock.buckets.has(jsonString(bucket[1]));
+  if (known && keepValuesV2(mock, jsonString(bucket[1]), flux, reply)) return;
   if (!bucket || !range || !meas || !/\|>\s*count\(\)/.test(flux)) {
     return reply(400, { code: 'invalid', message: `mock: unsupported Flux ${flux}` });
   }

@@ -54,6 +54,7 @@ import type { InfluxMock } from './server.js';
 import type { AuthRefusal, RecordedRequest, ReplyFn, ResourceToken } from './types.js';
 import { NS_PER, type ParsedLine } from './line-protocol.js';
 import { v1Secret } from './v1.js';
+import { selectAllV3 } from './select.js';
 
 /** "3.9" → [3, 9]; the stand-in's release ([v3-*] notes name the tags). */
 function version(mock: InfluxMock): [number, number] {
@@ -350,6 +351,7 @@ export function querySqlV3(mock: InfluxMock, rec: RecordedRequest, reply: ReplyF
   const q = body.q ?? '';
   if (!mock.databases.has(db)) return reply(404, { error: `query error: database not found: ${db}`, data: null });
   if (/^\s*SELECT\s+1\s*$/i.test(q)) return reply(200, [{ 'Int64(1)': 1 }]);
+  if (selectAllV3(mock, db, q, reply)) return;
   const m = /^\s*SELECT\s+count\(\*\)(?:\s+AS\s+(\w+))?\s+FROM\s+"((?:[^"]|"")*)"\s+WHERE\s+(.*)$/is.exec(q);
   if (!m) return reply(400, { error: `mock: unsupported SQL ${q}`, data: null });
   const alias = m[1] ?? 'count(*)';
