@@ -245,7 +245,10 @@ async function product(db: string): Promise<{
 
 /** CPU seconds influxd used so far (utime + stime from /proc). */
 function influxdCpu(): number {
-  const pid = readFileSync(join(projectRoot, '.powerview', 'services', 'influxdb', 'influxd.pid'), 'utf8').trim();
+  const pid = readFileSync(
+    join(process.env.POWERVIEW_SERVICES_DIR ?? join(projectRoot, '.powerview', 'services'), 'influxdb', 'influxd.pid'),
+    'utf8',
+  ).trim();
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }

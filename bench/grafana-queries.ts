@@ -42,7 +42,16 @@ function arg(name: string, fallback: number): number {
 
 /** influxd's pid (ops/services.sh writes it; tests may restart it, so read it each time). */
 function influxPid(): number {
-  return Number(readFileSync(join(projectRoot, '.powerview', 'services', 'influxdb', 'influxd.pid'), 'utf8'));
+  return Number(
+    readFileSync(
+      join(
+        process.env.POWERVIEW_SERVICES_DIR ?? join(projectRoot, '.powerview', 'services'),
+        'influxdb',
+        'influxd.pid',
+      ),
+      'utf8',
+    ),
+  );
 }
 
 function rssKiB(pid: number): number {
