@@ -131,7 +131,8 @@ export class Service {
     });
     await this.journal.journal.compact(() => this.unfinished());
     this.job = this.supervisor.run();
-    this.server = hookServer((req, res) => void route(this.endpoints(), req, res));
+    const endpoints = this.endpoints();
+    this.server = hookServer((req, res) => void route(endpoints, req, res));
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(this.options.port, this.options.host, () => resolve());

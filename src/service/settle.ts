@@ -1,5 +1,6 @@
 import type { Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
+import type { Taken } from '../pipeline/lifecycle.js';
 
 /**
  * The settle rule shared by the watch (watch.ts) and the retake of files
@@ -11,13 +12,8 @@ import { open } from 'node:fs/promises';
 /** --stall default: a file stable this long without a final newline is taken anyway */
 export const DEFAULT_STALL_MS = 600_000;
 
-/** What identifies one version of a file: its inode, size and mtime. */
-export interface FileStamp {
-  dev: number;
-  ino: number;
-  size: number;
-  mtimeMs: number;
-}
+/** What identifies one version of a file: its inode, size and mtime (as a taken file's identity, lifecycle.ts). */
+export type FileStamp = Pick<Taken, 'dev' | 'ino' | 'size' | 'mtimeMs'>;
 
 export function stampOf(st: Pick<Stats, 'dev' | 'ino' | 'size' | 'mtimeMs'>): FileStamp {
   return { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
