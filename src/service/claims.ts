@@ -6,8 +6,6 @@ import type { PoolClient } from 'pg';
 import type { DeviceClaims } from '../pipeline/device-claims.js';
 import { ClaimSession, claimKey, claimLost, deviceClaimKey } from './claim-session.js';
 
-export { claimKey, deviceClaimKey } from './claim-session.js';
-
 /** What exactly-once planning needs of claims: a device's claim, waited for, and given back. */
 export type { DeviceClaims };
 

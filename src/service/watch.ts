@@ -21,8 +21,6 @@ export interface WatchOptions {
   log?: Logger;
 }
 
-export { DEFAULT_STALL_MS, endsWithNewline, isDataName, type FileStamp } from './settle.js';
-
 /**
  * The safety net of continuous mode (docs/architecture.md#pipeline-and-serve): a recursive directory watch
  * plus a periodic rescan of the data root find files no hook announced (the
