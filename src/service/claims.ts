@@ -1,24 +1,12 @@
-import { createHash } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Logger } from 'pino';
-import { ErrorCodes, StoreError, errorMessage } from '../errors.js';
+import { errorMessage } from '../errors.js';
 import type { CommitFence, CommitInput } from '../postgres/ingest-store.js';
 import type { PoolClient } from 'pg';
-
-/** 63-bit advisory-lock key of a device folder (relative to the data root, so every instance agrees). */
-export function claimKey(deviceFolder: string): bigint {
-  const h = createHash('sha256').update(`powerview-claim\u0000${deviceFolder}`).digest();
-  return h.readBigUInt64BE(0) & 0x7fff_ffff_ffff_ffffn;
-}
-
-/** Advisory-lock key of a device (tenant, master serial): the unit whose coverage a plan reads. */
-export function deviceClaimKey(tenant: string, masterSn: string): bigint {
-  const h = createHash('sha256').update(`powerview-device-claim\u0000${tenant}\u0000${masterSn}`).digest();
-  return h.readBigUInt64BE(0) & 0x7fff_ffff_ffff_ffffn;
-}
+import type { DeviceClaims } from '../pipeline/device-claims.js';
+import { ClaimSession, claimKey, claimLost, deviceClaimKey } from './claim-session.js';
 
 /** What exactly-once planning needs of claims: a device's claim, waited for, and given back. */
-import type { DeviceClaims } from '../pipeline/device-claims.js';
 export type { DeviceClaims };
 
 /**
@@ -32,21 +20,12 @@ export type { DeviceClaims };
  * was lost (and whose device another instance may now hold) never commits.
  */
 export class Claims implements DeviceClaims {
-  private client: pg.Client | null = null;
-  private backendPid = 0;
-  private connecting: Promise<pg.Client> | null = null;
+  /** device folders this process holds, with their lock keys */
   private readonly held = new Map<string, bigint>();
-  /** one query at a time on the claims session */
-  private tail: Promise<unknown> = Promise.resolve();
-
-  private serial<T>(op: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(op, op);
-    this.tail = run.catch(() => {});
-    return run;
-  }
+  private readonly session: ClaimSession;
 
   constructor(
-    private readonly config: pg.ClientConfig,
+    config: pg.ClientConfig,
     /** device folder of a committed file (relative to the data root); null: folders are not claimed (ingest) */
     private readonly folderOf: ((path: string) => string) | null,
     private readonly log?: Logger,
@@ -63,12 +42,14 @@ export class Claims implements DeviceClaims {
        */
       releaseLingerMs?: number;
     } = {},
-  ) {}
+  ) {
+    this.session = new ClaimSession(config, options.applicationName ?? 'powerview serve claims', (err) =>
+      this.lost(err),
+    );
+  }
 
   /** releases not yet carried out (releaseLingerMs): kind NUL name → its timer */
   private readonly lingering = new Map<string, NodeJS.Timeout>();
-  /** close() was called: waits for a device claim end, no session is opened again */
-  private closed = false;
 
   /** A release of `name` still lingering is called off: the claim goes on being used. */
   private keepHeld(kind: ClaimKind, name: string): void {
@@ -95,15 +76,7 @@ export class Claims implements DeviceClaims {
     let told = false;
     this.keepHeld('device', name);
     for (let attempt = 0; ; attempt++) {
-      const ok = await this.serial(async () => {
-        if (this.devices.has(name)) return true;
-        const client = await this.connection();
-        const r = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [
-          key.toString(),
-        ]);
-        if (r.rows[0].ok && this.client === client) this.devices.set(name, key);
-        return r.rows[0].ok && this.client === client;
-      });
+      const ok = await this.lockInto(this.devices, name, key);
       if (ok) {
         if (told)
           this.log?.info(
@@ -150,38 +123,17 @@ export class Claims implements DeviceClaims {
     return true;
   }
 
-  private async connection(): Promise<pg.Client> {
-    // a closed Claims never opens a session again: a claim still waited for would hold the process open
-    if (this.closed) throw new Error('claims closed');
-    if (this.client) return this.client;
-    this.connecting ??= (async () => {
-      const client = new pg.Client({
-        ...this.config,
-        application_name: this.options.applicationName ?? 'powerview serve claims',
-      });
-      client.on('error', (err) => this.lost(client, err));
-      client.on('end', () => this.lost(client, new Error('connection ended')));
-      try {
-        await client.connect();
-        const r = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-        if (this.closed) throw new Error('claims closed');
-        this.backendPid = r.rows[0].pid;
-        this.client = client;
-        return client;
-      } catch (err) {
-        client.end().catch(() => {});
-        throw err;
-      } finally {
-        this.connecting = null;
-      }
-    })();
-    return this.connecting;
+  /** Takes the lock `key` for `name` unless held already: true when `name` is held now. */
+  private lockInto(held: Map<string, bigint>, name: string, key: bigint): Promise<boolean> {
+    return this.session.serial(async () => {
+      if (held.has(name)) return true;
+      const ok = await this.session.tryLock(key);
+      if (ok) held.set(name, key);
+      return ok;
+    });
   }
 
-  private lost(client: pg.Client, err: Error): void {
-    if (this.client !== client) return;
-    this.client = null;
-    this.backendPid = 0;
+  private lost(err: Error): void {
     if (this.held.size + this.devices.size > 0)
       this.log?.warn(
         { event: 'claims_lost', devices: this.held.size, error: errorMessage(err) },
@@ -203,15 +155,7 @@ export class Claims implements DeviceClaims {
    */
   tryClaim(folder: string): Promise<boolean> {
     this.keepHeld('folder', folder);
-    return this.serial(async () => {
-      if (this.held.has(folder)) return true;
-      const client = await this.connection();
-      const key = claimKey(folder);
-      const r = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [key.toString()]);
-      // the session may have died meanwhile: a lock it took is gone with it
-      if (r.rows[0].ok && this.client === client) this.held.set(folder, key);
-      return r.rows[0].ok && this.client === client;
-    });
+    return this.lockInto(this.held, folder, claimKey(folder));
   }
 
   release(folder: string): Promise<void> {
@@ -247,8 +191,8 @@ export class Claims implements DeviceClaims {
     const key = held.get(name);
     if (key === undefined) return Promise.resolve();
     held.delete(name);
-    return this.serial(async () => {
-      const client = this.client;
+    return this.session.serial(async () => {
+      const client = this.session.current;
       if (!client) return;
       await client.query('SELECT pg_advisory_unlock($1::bigint)', [key.toString()]).catch((err: unknown) => {
         this.log?.warn({ event: 'claims', ...fields, error: errorMessage(err) }, failed);
@@ -274,7 +218,7 @@ export class Claims implements DeviceClaims {
       `SELECT count(*)::int AS n FROM pg_catalog.pg_locks
         WHERE locktype = 'advisory' AND granted AND objsubid = 1 AND pid = $1
           AND ((classid::bigint << 32) | objid::bigint) = ANY($2::bigint[])`,
-      [this.backendPid, [...keys]],
+      [this.session.backendPid, [...keys]],
     );
     if (r.rows[0].n !== keys.size)
       throw claimLost(
@@ -287,11 +231,8 @@ export class Claims implements DeviceClaims {
   };
 
   async close(): Promise<void> {
-    this.closed = true;
     // releases already asked for go first (no "release failed" for a connection being closed)
-    await this.tail.catch(() => {});
-    const client = this.client;
-    this.client = null;
+    const client = await this.session.detach();
     this.held.clear();
     this.devices.clear();
     // lingering releases need no query: the locks end with the session
@@ -301,11 +242,3 @@ export class Claims implements DeviceClaims {
 }
 
 type ClaimKind = 'folder' | 'device';
-
-function claimLost(folder: string): StoreError {
-  // left in place and taken again: whoever holds the device now commits it once
-  return new StoreError(
-    ErrorCodes.STORE_UNAVAILABLE,
-    `claim on ${folder} lost (PostgreSQL session ended): the file is left for whoever holds it now`,
-  );
-}

@@ -2,7 +2,15 @@ import { copyFile, link, lstat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
-import { DEFAULT_STALL_MS, endsWithNewline, type FileStamp } from './watch.js';
+import {
+  DEFAULT_STALL_MS,
+  changedSince,
+  pollEvery,
+  settled,
+  stampOf,
+  type FileStamp,
+  type Sighting,
+} from './settle.js';
 
 /** Files taken by the watch that are still looked at, at most (oldest forgotten first). */
 export const TAKEN_MAX = 10_000;
@@ -17,7 +25,7 @@ interface Taken {
   /** ms epoch of the last change seen (the take, or the last retake) */
   since: number;
   /** a change under way: what was seen last and when it last changed */
-  changing: { size: number; mtimeMs: number; since: number } | null;
+  changing: Sighting | null;
 }
 
 export interface RetakeOptions {
@@ -52,8 +60,7 @@ export class TakenFiles {
   constructor(private readonly options: RetakeOptions) {}
 
   start(): void {
-    const every = Math.max(100, Math.min(1000, this.options.settleMs / 4));
-    this.tick = setInterval(() => void this.check(), every);
+    this.tick = setInterval(() => void this.check(), pollEvery(this.options.settleMs));
     this.tick.unref();
   }
 
@@ -65,7 +72,7 @@ export class TakenFiles {
     this.taken.set(moved, {
       origin,
       moved,
-      stamp: { dev: st.dev, ino: st.ino, size: bytes, mtimeMs: st.mtimeMs },
+      stamp: { ...stampOf(st), size: bytes },
       since: Date.now(),
       changing: null,
     });
@@ -82,56 +89,41 @@ export class TakenFiles {
     if (this.checking || this.stopped) return;
     this.checking = true;
     try {
-      const stallMs = this.options.stallMs ?? DEFAULT_STALL_MS;
-      for (const [key, e] of [...this.taken]) {
-        const now = Date.now();
-        const st = await lstat(e.moved).catch(() => null);
-        if (!st || !st.isFile() || st.ino !== e.stamp.ino || st.dev !== e.stamp.dev) {
-          this.taken.delete(key);
-          continue;
-        }
-        if (!e.changing) {
-          if (st.size === e.stamp.size && st.mtimeMs === e.stamp.mtimeMs) {
-            if (now - e.since > stallMs) this.taken.delete(key);
-            continue;
-          }
-          e.changing = { size: st.size, mtimeMs: st.mtimeMs, since: now };
-          continue;
-        }
-        const c = e.changing;
-        if (st.size !== c.size || st.mtimeMs !== c.mtimeMs) {
-          c.size = st.size;
-          c.mtimeMs = st.mtimeMs;
-          c.since = now;
-          continue;
-        }
-        if (now - c.since < this.options.settleMs) continue;
-        if (now - c.since < stallMs && !(await endsWithNewline(e.moved, st.size))) continue;
-        // back to its stamp (a touch, or a rewrite to the same bytes' size and time): nothing new
-        if (st.size === e.stamp.size && st.mtimeMs === e.stamp.mtimeMs) {
-          e.changing = null;
-          continue;
-        }
-        const copy = await this.copyBack(e);
-        if (!copy) continue; // the name is in use in the device folder (a new upload): next poll
-        this.options.log?.warn(
-          {
-            event: 'changed_after_take',
-            path: e.origin,
-            moved: e.moved,
-            bytes_taken: e.stamp.size,
-            bytes_now: st.size,
-          },
-          'file changed after it was taken (a client still writing): its new version is taken again',
-        );
-        e.stamp = { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
-        e.since = now;
-        e.changing = null;
-        if (!this.stopped) this.options.onRetake(copy, e.moved);
-      }
+      for (const [key, e] of [...this.taken]) if (!(await this.look(e))) this.taken.delete(key);
     } finally {
       this.checking = false;
     }
+  }
+
+  /** Looks at one taken file: false when it is no longer worth looking at (gone, replaced, unchanged past --stall). */
+  private async look(e: Taken): Promise<boolean> {
+    const now = Date.now();
+    const st = await lstat(e.moved).catch(() => null);
+    if (!st || !st.isFile() || st.ino !== e.stamp.ino || st.dev !== e.stamp.dev) return false;
+    if (!e.changing) {
+      if (st.size === e.stamp.size && st.mtimeMs === e.stamp.mtimeMs)
+        return now - e.since <= (this.options.stallMs ?? DEFAULT_STALL_MS);
+      e.changing = { size: st.size, mtimeMs: st.mtimeMs, since: now };
+      return true;
+    }
+    if (changedSince(e.changing, st, now)) return true;
+    if (!(await settled(e.moved, st.size, e.changing.since, now, this.options))) return true;
+    // back to its stamp (a touch, or a rewrite to the same bytes' size and time): nothing new
+    if (st.size === e.stamp.size && st.mtimeMs === e.stamp.mtimeMs) {
+      e.changing = null;
+      return true;
+    }
+    const copy = await this.copyBack(e);
+    if (!copy) return true; // the name is in use in the device folder (a new upload): next poll
+    this.options.log?.warn(
+      { event: 'changed_after_take', path: e.origin, moved: e.moved, bytes_taken: e.stamp.size, bytes_now: st.size },
+      'file changed after it was taken (a client still writing): its new version is taken again',
+    );
+    e.stamp = stampOf(st);
+    e.since = now;
+    e.changing = null;
+    if (!this.stopped) this.options.onRetake(copy, e.moved);
+    return true;
   }
 
   /** Copies the moved file's bytes to its original name (never over an existing file); the copy's path, or null. */

@@ -1,5 +1,4 @@
 import { statSync } from 'node:fs';
-import { realpath, stat } from 'node:fs/promises';
 import { dirname, relative, sep } from 'node:path';
 import type { Logger } from 'pino';
 import { ErrorCodes, errorMessage } from '../errors.js';
@@ -8,6 +7,8 @@ import type { FileTask } from '../pipeline/pipeline.js';
 import type { FileReport } from '../pipeline/report.js';
 import { BACKOFF, backoffDelay } from '../util/retry.js';
 import { exportOrder } from '../pipeline/export-order.js';
+import { Devices, type Device } from './devices.js';
+import { checkTake } from './take-check.js';
 
 export interface ClaimSource {
   tryClaim(folder: string): Promise<boolean>;
@@ -15,40 +16,8 @@ export interface ClaimSource {
   isHeld(folder: string): boolean;
 }
 
-interface Device {
-  folder: string;
-  /** complete files not yet handed to the pipeline: path → upload complete (ms epoch) */
-  pending: Map<string, number>;
-  /** handed to the pipeline, outcome not known yet */
-  inFlight: Set<string>;
-  /** no claim attempt before this time (another instance holds it, or PostgreSQL is down) */
-  notBefore: number;
-  attempts: number;
-  claiming: boolean;
-  /** pending files not yet put in order (they wait for the claim) */
-  fresh: string[];
-  /** pending files of a held device, by export order (file name): the pipeline takes them from the front */
-  order: string[];
-  /** in the scheduler's queue of devices with ordered files */
-  queued: boolean;
-  /** in-flight paths announced again (a re-upload renamed over the file being read): looked at again when done */
-  again: Set<string>;
-}
-
 /** Files given up (failed for good, could not be moved) remembered at most, oldest forgotten first. */
 export const GIVEN_UP_MAX = 10_000;
-
-/** Inserts `path` into `order`, kept in export order (export-order.ts: the same rule as `ingest`). */
-function insertInOrder(order: string[], path: string, compare: (a: string, b: string) => number): void {
-  let lo = 0;
-  let hi = order.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (compare(order[mid], path) <= 0) lo = mid + 1;
-    else hi = mid;
-  }
-  order.splice(lo, 0, path);
-}
 
 /**
  * Decides which complete file the pipeline takes next (docs/architecture.md#pipeline-and-serve). Files are
@@ -61,14 +30,13 @@ function insertInOrder(order: string[], path: string, compare: (a: string, b: st
  * dropped.
  */
 export class Scheduler implements AsyncIterable<FileTask> {
-  private readonly devices = new Map<string, Device>();
-  /** held devices with files in order, first come first served: a backlog costs O(log n) per file, not O(n) */
-  private readonly readyDevices: Device[] = [];
+  private readonly devices = new Devices();
   private wake: (() => void) | null = null;
   private stopped = false;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
+    /** the data root, a real path (no symlink in it): files are checked from it down (take-check.ts) */
     private readonly root: string,
     private readonly claims: ClaimSource,
     private readonly log?: Logger,
@@ -102,23 +70,7 @@ export class Scheduler implements AsyncIterable<FileTask> {
   /** A complete file to ingest; false when it is already known (a duplicate event). */
   add(path: string, receivedAt: number): boolean {
     if (this.stopped) return false;
-    const folder = this.folderOf(path);
-    let d = this.devices.get(folder);
-    if (!d) {
-      d = {
-        folder,
-        pending: new Map(),
-        inFlight: new Set(),
-        notBefore: 0,
-        attempts: 0,
-        claiming: false,
-        fresh: [],
-        order: [],
-        queued: false,
-        again: new Set(),
-      };
-      this.devices.set(folder, d);
-    }
+    const d = this.devices.ensure(this.folderOf(path));
     if (d.pending.has(path)) return false;
     if (d.inFlight.has(path)) {
       // a new version may have replaced the file being read: remembered, queued again once this one is done
@@ -127,21 +79,14 @@ export class Scheduler implements AsyncIterable<FileTask> {
       return true;
     }
     this.givenUp.delete(path);
-    d.pending.set(path, receivedAt);
-    d.fresh.push(path);
+    this.devices.pend(d, path, receivedAt);
     this.schedule(d);
     return true;
   }
 
-  /** Files known and not yet handed over, and files being processed. */
+  /** Files known and not yet handed over, and files being processed (kept as files move: O(1)). */
   get depth(): { pending: number; inFlight: number } {
-    let pending = 0;
-    let inFlight = 0;
-    for (const d of this.devices.values()) {
-      pending += d.pending.size;
-      inFlight += d.inFlight.size;
-    }
-    return { pending, inFlight };
+    return this.devices.depth;
   }
 
   /** Everything not finished: the journal keeps these across a restart. */
@@ -159,7 +104,7 @@ export class Scheduler implements AsyncIterable<FileTask> {
     if (d.pending.size === 0) {
       if (d.inFlight.size === 0) {
         // nothing left here: the claim goes back, another instance may take the next upload
-        this.devices.delete(d.folder);
+        this.devices.drop(d);
         void this.claims.release(d.folder);
         this.onIdle?.();
       }
@@ -172,12 +117,7 @@ export class Scheduler implements AsyncIterable<FileTask> {
     }
     if (this.claims.isHeld(d.folder)) {
       // held: its new files join the device's export order
-      for (const path of d.fresh) insertInOrder(d.order, path, this.compare);
-      d.fresh = [];
-      if (!d.queued && d.order.length > 0) {
-        d.queued = true;
-        this.readyDevices.push(d);
-      }
+      this.devices.order(d, this.compare);
       this.wake?.();
       return;
     }
@@ -221,7 +161,7 @@ export class Scheduler implements AsyncIterable<FileTask> {
   done(report: FileReport, task: FileTask): void {
     const d = this.devices.get(this.folderOf(task.path));
     if (!d) return;
-    d.inFlight.delete(task.path);
+    this.devices.land(d, task.path);
     const announced = d.again.delete(task.path);
     // the path holds another file than the one read (renamed over it meanwhile): that one is ingested next
     const replaced = !this.stopped && this.replaced(task, announced);
@@ -242,8 +182,7 @@ export class Scheduler implements AsyncIterable<FileTask> {
     }
     if (leftInPlace && report.status === 'error' && !this.stopped) {
       // a store or the claim failed: the file is still complete and still ours to ingest, later
-      d.pending.set(task.path, task.receivedAt ?? Date.now());
-      d.fresh.push(task.path);
+      this.devices.pend(d, task.path, task.receivedAt ?? Date.now());
       d.attempts++;
       d.notBefore = Date.now() + backoffDelay(BACKOFF.fileRetry, d.attempts);
       this.retryLater(d.notBefore - Date.now());
@@ -281,57 +220,37 @@ export class Scheduler implements AsyncIterable<FileTask> {
 
   async *[Symbol.asyncIterator](): AsyncIterator<FileTask> {
     while (!this.stopped) {
-      const next = this.takeReady();
+      const next = this.devices.takeReady();
       if (!next) {
         await new Promise<void>((r) => (this.wake = r));
         this.wake = null;
         continue;
       }
-      const { device: d, path } = next;
-      const receivedAt = d.pending.get(path);
-      if (receivedAt === undefined) continue;
-      d.pending.delete(path);
-      // in flight from now on, across the awaits below: a file of the device finishing meanwhile must not
-      // find the device empty and release its claim (another instance would take this very file)
-      d.inFlight.add(path);
-      const drop = () => {
-        d.inFlight.delete(path);
-        this.schedule(d);
-      };
-      // held now: if another instance took it first, it has moved it away
-      const st = await stat(path).catch(() => null);
-      if (!st || !st.isFile()) {
-        this.log?.debug({ event: 'skip', path }, 'file gone before its turn (processed by another instance?)');
-        drop();
-        continue;
-      }
-      // through a symlink (the file or a folder of its path): its target is not this device's upload, never read it
-      const real = await realpath(path).catch(() => null);
-      if (real !== path) {
-        this.log?.warn({ event: 'skip', path, real }, 'not ingested: the path goes through a symlink');
-        drop();
-        continue;
-      }
-      const identity = identityOf(path, this.root);
-      if (!identity) {
-        drop();
-        continue;
-      }
-      yield { path, identity, size: st.size, root: this.root, receivedAt };
+      const task = await this.handOver(next.device, next.path);
+      if (task) yield task;
     }
   }
 
-  /** The first held device's earliest file by export order; that device goes on until its ordered files run out. */
-  private takeReady(): { device: Device; path: string } | null {
-    while (this.readyDevices.length > 0) {
-      const d = this.readyDevices[0];
-      const path = d.order.shift();
-      if (d.order.length === 0) {
-        this.readyDevices.shift();
-        d.queued = false;
-      }
-      if (path !== undefined) return { device: d, path };
-    }
+  /**
+   * The next file of a held device, checked just before the pipeline gets it:
+   * still there (another instance that took it first has moved it away), a
+   * regular file reached through no symlink, under a device folder. Null when
+   * it is not handed over.
+   */
+  private async handOver(d: Device, path: string): Promise<FileTask | null> {
+    // in flight from now on, across the await below: a file of the device finishing meanwhile must not
+    // find the device empty and release its claim (another instance would take this very file)
+    const receivedAt = this.devices.fly(d, path);
+    if (receivedAt === undefined) return null;
+    const check = await checkTake(this.root, path);
+    const identity = check.ok ? identityOf(path, this.root) : null;
+    if (check.ok && identity) return { path, identity, size: check.st.size, root: this.root, receivedAt };
+    if (!check.ok && check.why === 'gone')
+      this.log?.debug({ event: 'skip', path }, 'file gone before its turn (processed by another instance?)');
+    if (!check.ok && check.why === 'symlink')
+      this.log?.warn({ event: 'skip', path }, 'not ingested: the path goes through a symlink');
+    this.devices.land(d, path);
+    this.schedule(d);
     return null;
   }
 }

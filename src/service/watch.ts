@@ -1,10 +1,11 @@
 import { watch, type FSWatcher } from 'node:fs';
-import { lstat, open, readdir } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
 import { isIgnoredName } from '../pipeline/discover.js';
 import { classify } from './hook.js';
+import { changedSince, isDataName, pollEvery, settled, stampOf, type FileStamp, type Sighting } from './settle.js';
 
 export interface WatchOptions {
   /** a file is complete once its size and mtime have not changed for this long */
@@ -20,43 +21,6 @@ export interface WatchOptions {
   log?: Logger;
 }
 
-/** What identifies one version of a file: its inode, size and mtime. */
-export interface FileStamp {
-  dev: number;
-  ino: number;
-  size: number;
-  mtimeMs: number;
-}
-
-/**
- * Only these are ever taken by the watch: `*.tsv`, any case (an SFTP client's `*.part`, `*.filepart`, `*.tmp`, notes…
- * stay where they are).
- */
-export function isDataName(name: string): boolean {
-  return name.toLowerCase().endsWith('.tsv');
-}
-
-/** Does the file's last byte (at `size` − 1) read a newline? A file cut mid-line is still being written. */
-export async function endsWithNewline(path: string, size: number): Promise<boolean> {
-  if (size <= 0) return false;
-  const fh = await open(path, 'r').catch(() => null);
-  if (!fh) return false;
-  try {
-    const b = Buffer.alloc(1);
-    const { bytesRead } = await fh.read(b, 0, 1, size - 1);
-    return bytesRead === 1 && b[0] === 10;
-  } finally {
-    await fh.close();
-  }
-}
-
-interface Candidate {
-  size: number;
-  mtimeMs: number;
-  /** when size and mtime were last seen to change */
-  since: number;
-}
-
 /**
  * The safety net of continuous mode (docs/architecture.md#pipeline-and-serve): a recursive directory watch
  * plus a periodic rescan of the data root find files no hook announced (the
@@ -69,11 +33,8 @@ interface Candidate {
  * temporary upload files, other files and dot-files are left alone, so are
  * parsed/ and error/.
  */
-/** --stall default: a file stable this long without a final newline is taken anyway */
-export const DEFAULT_STALL_MS = 600_000;
-
 export class RootWatch {
-  private readonly candidates = new Map<string, Candidate>();
+  private readonly candidates = new Map<string, Sighting>();
   /** watched folders (root, companies, campaigns, devices) → their watch */
   private readonly watchers = new Map<string, FSWatcher>();
   private tick: NodeJS.Timeout | null = null;
@@ -92,8 +53,7 @@ export class RootWatch {
     // by the parent's events), never parsed/ or error/: Node 20's recursive watch keeps a watch and a Stats per
     // file of the whole archive (memory bounds, docs/operations.md)
     this.watchFolder(this.root, 0);
-    const every = Math.max(100, Math.min(1000, this.options.settleMs / 4));
-    this.tick = setInterval(() => void this.check(), every);
+    this.tick = setInterval(() => void this.check(), pollEvery(this.options.settleMs));
     this.tick.unref();
     this.rescanTimer = setInterval(() => void this.rescan(), this.options.rescanMs);
     this.rescanTimer.unref();
@@ -233,7 +193,7 @@ export class RootWatch {
   private async checkAll(): Promise<void> {
     const now = Date.now();
     // handed over together after the look: a backlog reaches the scheduler at once, which puts it in export order
-    const settled: Array<[string, number, FileStamp]> = [];
+    const done: Array<[string, number, FileStamp]> = [];
     for (const [path, c] of this.candidates) {
       if (this.options.knows(path)) {
         this.candidates.delete(path);
@@ -244,25 +204,13 @@ export class RootWatch {
         this.candidates.delete(path);
         continue;
       }
-      if (st.size !== c.size || st.mtimeMs !== c.mtimeMs) {
-        c.size = st.size;
-        c.mtimeMs = st.mtimeMs;
-        c.since = now;
-        continue;
-      }
-      if (now - c.since >= this.options.settleMs) {
-        // stable, but cut mid-line: the client stalled (or is slow); taken only past the stall bound
-        if (now - c.since < (this.options.stallMs ?? DEFAULT_STALL_MS) && !(await endsWithNewline(path, st.size)))
-          continue;
-        this.candidates.delete(path);
-        settled.push([
-          path,
-          Math.min(now, Math.round(st.mtimeMs)),
-          { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs },
-        ]);
-      }
+      if (changedSince(c, st, now)) continue;
+      // stable, but cut mid-line: the client stalled (or is slow); taken only past the stall bound
+      if (!(await settled(path, st.size, c.since, now, this.options))) continue;
+      this.candidates.delete(path);
+      done.push([path, Math.min(now, Math.round(st.mtimeMs)), stampOf(st)]);
     }
-    for (const [path, at, stamp] of settled) if (!this.stopped) this.options.onSettled(path, at, stamp);
+    for (const [path, at, stamp] of done) if (!this.stopped) this.options.onSettled(path, at, stamp);
   }
 
   /**
