@@ -42,5 +42,9 @@ for format in pdf xlsx; do
     [[ $code -ne 0 ]] || code=1
   fi
 done
-echo "reports: $(cd "$repo" && ls .powerview/demo/reports/acme_campaign-2025.* 2>/dev/null | tr '\n' ' ')(powerview report acme campaign-2025 --format pdf|xlsx|csv|json)" >&2
+written=""
+for format in pdf xlsx; do
+  [[ -f "$reports/acme_campaign-2025.$format" ]] && written+=".powerview/demo/reports/acme_campaign-2025.$format "
+done
+echo "reports: ${written}(powerview report acme campaign-2025 --format pdf|xlsx|csv|json)" >&2
 exit $code
