@@ -296,8 +296,12 @@ export class Pipeline {
 }
 
 /** A comparison query that failed is the store's failure: the file stays where it is, for a later run. */
+/**
+ * A comparison that could not be made is never the file's fault: whatever failed (the query, or the earlier writes
+ * of the run it waited for, refused by a misconfigured store) the file stays in place to be taken again.
+ */
 function storeFailure(err: unknown): StoreError {
-  if (err instanceof StoreError) return err;
+  if (err instanceof StoreError && err.code === ErrorCodes.STORE_UNAVAILABLE) return err;
   const message = `InfluxDB could not answer the re-export comparison: ${errorMessage(err)}`;
   return new StoreError(ErrorCodes.STORE_UNAVAILABLE, message, { cause: err });
 }
