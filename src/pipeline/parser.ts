@@ -16,7 +16,7 @@ import { takeFile, type Taken } from './lifecycle.js';
 import type { RunRules } from '../tsv/value-runs.js';
 import type { Finding } from '../model/quality.js';
 import { markClockResets } from '../quality/clock-reset.js';
-import { fileGaps } from '../quality/gaps.js';
+import { fileGaps, gapFinding } from '../quality/gaps.js';
 import { EPOCH_MIN_VALID } from '../tsv/timestamp.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../quality/thresholds.js';
 import { runRulesFor } from '../quality/value-rules.js';
@@ -314,13 +314,5 @@ function ownGaps(scan: ScanResult, t: Thresholds): Finding[] {
     EPOCH_MIN_VALID,
     t.gap_min_samples,
   );
-  return gaps.map((g) => ({
-    kind: 'gap',
-    severity: 'warning',
-    channelId: null,
-    tStart: g.tStart,
-    tEnd: g.tEnd,
-    measure: g.missing,
-    detail: { step_s: step },
-  }));
+  return gaps.map((g) => gapFinding(g, step));
 }

@@ -1,6 +1,6 @@
 import type { ClientBase, Pool } from 'pg';
 import type { Finding } from '../model/quality.js';
-import { gapsOf } from '../quality/gaps.js';
+import { gapFinding, gapsOf } from '../quality/gaps.js';
 import { DEFAULT_THRESHOLDS, resolveThresholds, type Thresholds } from '../quality/thresholds.js';
 import { tenantOf, type CommitInput } from './commit-types.js';
 
@@ -239,17 +239,7 @@ async function updateGaps(
   if (stale.length > 0) {
     await client.query('UPDATE core.quality_events SET closed_at = now() WHERE event_id = ANY($1::bigint[])', [stale]);
   }
-  const found: Finding[] = now
-    .filter((g) => !kept.has(`${g.tStart}/${g.tEnd}`))
-    .map((g) => ({
-      kind: 'gap',
-      severity: 'warning',
-      channelId: null,
-      tStart: g.tStart,
-      tEnd: g.tEnd,
-      measure: g.missing,
-      detail: { step_s: step },
-    }));
+  const found: Finding[] = now.filter((g) => !kept.has(`${g.tStart}/${g.tEnd}`)).map((g) => gapFinding(g, step));
   const inside = (f: Finding) => f.tStart >= range.start && f.tEnd <= range.end;
   await insertFindings(
     client,

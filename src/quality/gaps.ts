@@ -8,6 +8,7 @@
  * samples only. Pure: the PostgreSQL side (src/postgres/quality-store.ts)
  * feeds it the runs of one window and stores what it returns.
  */
+import type { Finding } from '../model/quality.js';
 
 /** A run of equally spaced samples, as core.coverage holds them. */
 export interface SpanRun {
@@ -27,6 +28,19 @@ export interface Gap {
   tEnd: number;
   /** samples missing at `step` */
   missing: number;
+}
+
+/** A gap as a finding of the device (no channel): its missing samples at `step`. */
+export function gapFinding(g: Gap, step: number): Finding {
+  return {
+    kind: 'gap',
+    severity: 'warning',
+    channelId: null,
+    tStart: g.tStart,
+    tEnd: g.tEnd,
+    measure: g.missing,
+    detail: { step_s: step },
+  };
 }
 
 function spansOf(runs: readonly SpanRun[], step: number): Span[] {
