@@ -29,6 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { Pool } from 'undici';
 import { servicesUp } from '../test/support/services.js';
+import { influxPid } from './harness.js';
 import { generateArchive } from '../fixtures/generate.js';
 
 const projectRoot = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -245,10 +246,7 @@ async function product(db: string): Promise<{
 
 /** CPU seconds influxd used so far (utime + stime from /proc). */
 function influxdCpu(): number {
-  const pid = readFileSync(
-    join(process.env.POWERVIEW_SERVICES_DIR ?? join(projectRoot, '.powerview', 'services'), 'influxdb', 'influxd.pid'),
-    'utf8',
-  ).trim();
+  const pid = influxPid();
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }

@@ -13,7 +13,7 @@
  * Go heap in use and bytes allocated from /debug/vars. Holds the services lock like a test.
  */
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import pg from 'pg';
 import { campaignDashboard } from '../src/grafana/dashboards/campaign.js';
 import { uids } from '../src/grafana/names.js';
@@ -28,7 +28,7 @@ import {
   type DashboardJson,
   type Runner,
 } from '../test/support/grafana-run.js';
-import { projectRoot } from './harness.js';
+import { influxPid } from './harness.js';
 import { START, fillInflux, fillPostgres, type Shape } from './grafana-data.js';
 
 const TENANT = 'benchgf';
@@ -38,20 +38,6 @@ const PG_DB = 'pv_bench_grafana';
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-/** influxd's pid (ops/services.sh writes it; tests may restart it, so read it each time). */
-function influxPid(): number {
-  return Number(
-    readFileSync(
-      join(
-        process.env.POWERVIEW_SERVICES_DIR ?? join(projectRoot, '.powerview', 'services'),
-        'influxdb',
-        'influxd.pid',
-      ),
-      'utf8',
-    ),
-  );
 }
 
 function rssKiB(pid: number): number {

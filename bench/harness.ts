@@ -4,6 +4,7 @@
  * `powerview serve` child fed by SFTPGo-like hook calls.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +14,12 @@ import { servicesUp } from '../test/support/services.js';
 export const projectRoot = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 export const cli = join(projectRoot, 'bin', 'powerview.js');
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** influxd's pid, from the services' state dir (POWERVIEW_SERVICES_DIR when set); read each time: tests restart it. */
+export function influxPid(): number {
+  const dir = process.env.POWERVIEW_SERVICES_DIR ?? join(projectRoot, '.powerview', 'services');
+  return Number(readFileSync(join(dir, 'influxdb', 'influxd.pid'), 'utf8').trim());
+}
 
 export async function freePort(): Promise<number> {
   return new Promise((res) => {
