@@ -72,19 +72,26 @@ async function negativeBefore(client: ClientBase, input: CommitInput, f: Finding
   return r.rows[0].negative;
 }
 
-const INSERT = `INSERT INTO core.quality_events
+/**
+ * The findings of a commit in one statement: the gaps it closed (closed_at)
+ * and the rows it found, each owned by its file or by the series (NULL).
+ */
+const WRITE = `WITH closed AS (
+    UPDATE core.quality_events SET closed_at = now() WHERE event_id = ANY($12::bigint[]) RETURNING 1)
+  INSERT INTO core.quality_events
     (tenant, campaign, device_master_sn, channel_id, kind, severity, t_start, t_end, measure, detail, file_id)
   SELECT $1, $2, $3, u.ch, u.k, u.sev, to_timestamp(u.ts), to_timestamp(u.te), u.m, u.d, u.f
     FROM unnest($4::text[], $5::text[], $6::text[], $7::float8[], $8::float8[], $9::float8[], $10::jsonb[],
                 $11::bigint[]) AS u(ch, k, sev, ts, te, m, d, f)`;
 
-async function insertFindings(
+async function writeFindings(
   client: ClientBase,
   input: CommitInput,
   rows: ReadonlyArray<{ f: Finding; fileId: number | null }>,
+  closed: readonly string[],
 ): Promise<void> {
-  if (rows.length === 0) return;
-  await client.query(INSERT, [
+  if (rows.length === 0 && closed.length === 0) return;
+  await client.query(WRITE, [
     tenantOf(input),
     input.report.campaign,
     input.agg.header.masterSn,
@@ -96,6 +103,7 @@ async function insertFindings(
     rows.map((r) => r.f.measure),
     rows.map((r) => JSON.stringify(r.f.detail)),
     rows.map((r) => r.fileId),
+    closed,
   ]);
 }
 
@@ -125,14 +133,14 @@ export async function writeQuality(client: ClientBase, fileId: number, input: Co
       detail: { from: input.knownLayout ?? null, to: input.agg.header.layout },
     });
   }
-  await insertFindings(
-    client,
-    input,
-    [...own, ...extra].map((f) => ({ f, fileId })),
-  );
-  if (!range) return { findings: extra, gapsClosed: 0, dropped };
-  const gaps = await updateGaps(client, fileId, input, range);
-  return { findings: [...extra, ...gaps.found], gapsClosed: gaps.closed, dropped };
+  const ownRows = [...own, ...extra].map((f) => ({ f, fileId }));
+  if (!range) {
+    await writeFindings(client, input, ownRows, []);
+    return { findings: extra, gapsClosed: 0, dropped };
+  }
+  const gaps = await gapChanges(client, fileId, input, range);
+  await writeFindings(client, input, [...ownRows, ...gaps.rows], gaps.closed);
+  return { findings: [...extra, ...gaps.rows.map((r) => r.f)], gapsClosed: gaps.closed.length, dropped };
 }
 
 /** The span of timestamps the file wrote (all channels), null when it wrote none. */
@@ -151,15 +159,35 @@ function fileRange(input: CommitInput): { start: number; end: number } | null {
 
 const STEP = `SELECT step FROM core.coverage WHERE tenant = $1 AND device_master_sn = $2 AND n > 1
   GROUP BY step ORDER BY sum(n - 1) DESC, step LIMIT 1`;
-const WINDOW = `SELECT
-  (SELECT max(t_end) FROM core.coverage WHERE tenant = $1 AND device_master_sn = $2 AND t_end < $3) AS before,
-  (SELECT min(t_start) FROM core.coverage WHERE tenant = $1 AND device_master_sn = $2 AND t_end > $4 AND t_start > $4)
-    AS after`;
-const SPANS = `SELECT DISTINCT t_start, step, n FROM core.coverage
-  WHERE tenant = $1 AND device_master_sn = $2 AND t_end >= $3 AND t_start <= $4`;
-const OPEN_GAPS = `SELECT event_id, extract(epoch FROM t_start)::float8 AS ts, extract(epoch FROM t_end)::float8 AS te
-  FROM core.quality_events WHERE tenant = $1 AND device_master_sn = $2 AND kind = 'gap' AND closed_at IS NULL
-    AND t_end >= to_timestamp($3) AND t_start <= to_timestamp($4)`;
+/**
+ * What the gaps of a file's window need, in one round trip: the device's
+ * stored step; the window, from the device's last covered time before the
+ * file to its first after it; the coverage spans and the open gaps there.
+ */
+const GAP_CONTEXT = `WITH w AS (SELECT
+    coalesce((SELECT max(t_end) FROM core.coverage WHERE tenant = $1 AND device_master_sn = $2 AND t_end < $3), $3)
+      AS lo,
+    coalesce((SELECT min(t_start) FROM core.coverage
+               WHERE tenant = $1 AND device_master_sn = $2 AND t_end > $4 AND t_start > $4), $4) AS hi)
+  SELECT w.lo::float8 AS lo, w.hi::float8 AS hi,
+    (SELECT step_s FROM core.devices WHERE tenant = $1 AND device_master_sn = $2) AS step_s,
+    (SELECT coalesce(json_agg(json_build_array(s.t_start, s.step, s.n)), '[]') FROM (
+       SELECT DISTINCT t_start, step, n FROM core.coverage
+        WHERE tenant = $1 AND device_master_sn = $2 AND t_end >= w.lo AND t_start <= w.hi) s) AS spans,
+    (SELECT coalesce(json_agg(json_build_array(q.event_id::text, extract(epoch FROM q.t_start)::float8,
+                                               extract(epoch FROM q.t_end)::float8)), '[]')
+       FROM core.quality_events q
+      WHERE q.tenant = $1 AND q.device_master_sn = $2 AND q.kind = 'gap' AND q.closed_at IS NULL
+        AND q.t_end >= to_timestamp(w.lo) AND q.t_start <= to_timestamp(w.hi)) AS open
+  FROM w`;
+
+interface GapContext {
+  lo: number;
+  hi: number;
+  step_s: number | null;
+  spans: Array<[number, number, number]>;
+  open: Array<[string, number, number]>;
+}
 
 /**
  * core.devices.step_s, kept at the device's most common step: samples at the
@@ -167,12 +195,7 @@ const OPEN_GAPS = `SELECT event_id, extract(epoch FROM t_start)::float8 AS ts, e
  * again only when the file's own most common step differs (or --force took
  * a file out).
  */
-async function deviceStep(client: ClientBase, tenant: string, device: string, input: CommitInput) {
-  const stored = await client.query<{ step_s: number | null }>(
-    'SELECT step_s FROM core.devices WHERE tenant = $1 AND device_master_sn = $2',
-    [tenant, device],
-  );
-  const current = stored.rows.at(0)?.step_s ?? null;
+async function deviceStep(client: ClientBase, tenant: string, device: string, input: CommitInput, current: number | null) {
   if (current !== null && input.replace === null && fileStep(input) === current) return current;
   const counted = await client.query<{ step: number }>(STEP, [tenant, device]);
   const step = counted.rows.at(0)?.step ?? null;
@@ -200,51 +223,35 @@ function fileStep(input: CommitInput): number | null {
 /**
  * Incremental gaps: the window from the device's last covered time before
  * the file to its first after it is examined again; open gaps there that
- * are no longer gaps are closed (closed_at), the gaps now there inserted
- * (owned by the file when inside its span, by the series otherwise).
+ * are no longer gaps are to be closed, the gaps now there inserted (owned
+ * by the file when inside its span, by the series otherwise).
  */
-async function updateGaps(
+async function gapChanges(
   client: ClientBase,
   fileId: number,
   input: CommitInput,
   range: { start: number; end: number },
-) {
+): Promise<{ rows: Array<{ f: Finding; fileId: number | null }>; closed: string[] }> {
   const tenant = tenantOf(input);
   const device = input.agg.header.masterSn;
-  const step = await deviceStep(client, tenant, device, input);
-  if (step === null) return { found: [], closed: 0 };
-  const w = await client.query<{ before: string | null; after: string | null }>(WINDOW, [
-    tenant,
-    device,
-    range.start,
-    range.end,
-  ]);
-  const from = w.rows[0].before !== null ? Number(w.rows[0].before) : range.start;
-  const to = w.rows[0].after !== null ? Number(w.rows[0].after) : range.end;
-  const spans = await client.query<{ t_start: string; step: number; n: number }>(SPANS, [tenant, device, from, to]);
+  const ctx = (await client.query<GapContext>(GAP_CONTEXT, [tenant, device, range.start, range.end])).rows[0];
+  const step = await deviceStep(client, tenant, device, input, ctx.step_s);
+  if (step === null) return { rows: [], closed: [] };
+  const { lo: from, hi: to } = ctx;
   const minSamples = input.agg.quality?.thresholds.gap_min_samples ?? DEFAULT_THRESHOLDS.gap_min_samples;
   const now = gapsOf(
-    spans.rows.map((r) => ({ start: Number(r.t_start), step: r.step, n: r.n })),
+    ctx.spans.map(([start, s, n]) => ({ start: Number(start), step: s, n })),
     step,
     minSamples,
   ).filter((g) => g.tEnd >= from && g.tStart <= to);
-  const open = await client.query<{ event_id: string; ts: number; te: number }>(OPEN_GAPS, [tenant, device, from, to]);
   const kept = new Set<string>();
-  const stale: string[] = [];
-  for (const o of open.rows) {
-    const same = now.find((g) => g.tStart === o.ts && g.tEnd === o.te);
+  const closed: string[] = [];
+  for (const [id, ts, te] of ctx.open) {
+    const same = now.find((g) => g.tStart === ts && g.tEnd === te);
     if (same) kept.add(`${same.tStart}/${same.tEnd}`);
-    else stale.push(o.event_id);
+    else closed.push(id);
   }
-  if (stale.length > 0) {
-    await client.query('UPDATE core.quality_events SET closed_at = now() WHERE event_id = ANY($1::bigint[])', [stale]);
-  }
-  const found: Finding[] = now.filter((g) => !kept.has(`${g.tStart}/${g.tEnd}`)).map((g) => gapFinding(g, step));
+  const found = now.filter((g) => !kept.has(`${g.tStart}/${g.tEnd}`)).map((g) => gapFinding(g, step));
   const inside = (f: Finding) => f.tStart >= range.start && f.tEnd <= range.end;
-  await insertFindings(
-    client,
-    input,
-    found.map((f) => ({ f, fileId: inside(f) ? fileId : null })),
-  );
-  return { found, closed: stale.length };
+  return { rows: found.map((f) => ({ f, fileId: inside(f) ? fileId : null })), closed };
 }
