@@ -195,7 +195,13 @@ interface GapContext {
  * again only when the file's own most common step differs (or --force took
  * a file out).
  */
-async function deviceStep(client: ClientBase, tenant: string, device: string, input: CommitInput, current: number | null) {
+async function deviceStep(
+  client: ClientBase,
+  tenant: string,
+  device: string,
+  input: CommitInput,
+  current: number | null,
+) {
   if (current !== null && input.replace === null && fileStep(input) === current) return current;
   const counted = await client.query<{ step: number }>(STEP, [tenant, device]);
   const step = counted.rows.at(0)?.step ?? null;
@@ -240,7 +246,7 @@ async function gapChanges(
   const { lo: from, hi: to } = ctx;
   const minSamples = input.agg.quality?.thresholds.gap_min_samples ?? DEFAULT_THRESHOLDS.gap_min_samples;
   const now = gapsOf(
-    ctx.spans.map(([start, s, n]) => ({ start: Number(start), step: s, n })),
+    ctx.spans.map(([start, s, n]) => ({ start, step: s, n })),
     step,
     minSamples,
   ).filter((g) => g.tEnd >= from && g.tStart <= to);

@@ -93,7 +93,7 @@ SELECT hour, device_master_sn, channel_id, channel_unit, samples::float8 AS samp
 export const QUALITY_SQL = `
 SELECT kind, severity, device_master_sn, channel_id, t_start, t_end, measure, detail,
        regexp_replace(file_path, '^.*/', '') AS file, closed_at IS NULL AS open
-  FROM bi.vw_report_quality
+  FROM bi.vw_metabase_quality
  WHERE tenant = $1 AND $5::text IS NOT NULL
    AND (campaign = $2 OR (campaign IS NULL AND device_master_sn IN (
          SELECT device_master_sn FROM ${HOURLY} WHERE ${IN_PERIOD})))

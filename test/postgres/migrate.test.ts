@@ -110,8 +110,12 @@ t.test('migrations against the real PostgreSQL', { skip: servicesSkip }, async (
       const wrong = owners.rows.filter((o) => o.owner !== (o.kind === 'v' ? 'bi_owner' : 'admin_donnees'));
       t.same(wrong, [], 'no object with another owner');
       const catalog = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM core.datasets_catalog');
-      t.ok(catalog.rows[0].n >= 12, 'the BI views (six, four quality) and the two report views at least');
+      t.ok(catalog.rows[0].n >= 11, 'the BI views (six, four quality) and the report view at least');
       t.equal(owners.rows.filter((o) => o.kind === 'v').length, catalog.rows[0].n, 'one bi view per catalog row');
+      t.notOk(
+        owners.rows.some((o) => o.name === 'vw_report_quality'),
+        'no copy of bi.vw_metabase_quality for the report (it reads that view)',
+      );
     });
 
     t.test('roles: NOLOGIN groups, admin_donnees CREATEROLE, bi_owner subject to RLS', async (t) => {
