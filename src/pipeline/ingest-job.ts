@@ -1,4 +1,4 @@
-import { ThresholdCache } from '../postgres/quality-store.js';
+import { ThresholdCache } from '../postgres/thresholds-store.js';
 import type { IngestJobOptions, IngestJobResult } from './job-options.js';
 import { randomUUID } from 'node:crypto';
 import { ErrorCodes, StoreError, errorMessage } from '../errors.js';

@@ -1,49 +1,14 @@
-import type { ClientBase, Pool } from 'pg';
+import type { ClientBase } from 'pg';
 import type { Finding } from '../model/quality.js';
 import { gapFinding, gapsOf } from '../quality/gaps.js';
-import { DEFAULT_THRESHOLDS, resolveThresholds, type Thresholds } from '../quality/thresholds.js';
+import { DEFAULT_THRESHOLDS } from '../quality/thresholds.js';
 import { tenantOf, type CommitInput } from './commit-types.js';
 
 /**
  * Data-quality findings in PostgreSQL (docs/reports.md#quality-rules): a
  * file's own findings, its layout change and the gaps around it, written in
- * its commit's transaction; the tenants' thresholds.
+ * its commit's transaction (the tenants' thresholds: thresholds-store.ts).
  */
-
-/** A tenant's thresholds (core.quality_thresholds over the defaults), read once per run. */
-export class ThresholdCache {
-  private readonly tenants = new Map<string, Promise<Thresholds>>();
-
-  constructor(
-    private readonly pool: Pool,
-    private readonly retry: <T>(call: () => Promise<T>) => Promise<T> = (call) => call(),
-    private readonly onWarning: (message: string) => void = () => {},
-  ) {}
-
-  get(tenant: string): Promise<Thresholds> {
-    let p = this.tenants.get(tenant);
-    if (!p) {
-      p = this.retry(() => loadThresholds(this.pool, tenant)).then(({ thresholds, warnings }) => {
-        for (const w of warnings) this.onWarning(`tenant ${tenant}: ${w}`);
-        return thresholds;
-      });
-      // a failed read is tried again by the next file
-      p.catch(() => this.tenants.delete(tenant));
-      this.tenants.set(tenant, p);
-      // bounded like the store's other caches: a forgotten tenant costs one query again
-      if (this.tenants.size > 10_000) this.tenants.delete(this.tenants.keys().next().value!);
-    }
-    return p;
-  }
-}
-
-export async function loadThresholds(pool: Pool, tenant: string) {
-  const r = await pool.query<{ parameter: string; value: number }>(
-    'SELECT parameter, value FROM core.quality_thresholds WHERE tenant = $1 ORDER BY parameter',
-    [tenant],
-  );
-  return resolveThresholds(r.rows);
-}
 
 /** What a commit found beyond the file's own findings: its layout change and gaps, and gaps it closed. */
 export interface CommitQuality {
