@@ -1,25 +1,18 @@
 import type { Command } from 'commander';
+import { catalogOf, dashboardsPath, dbOption, human, withCatalog, type DbFlags } from './catalog-db.js';
 import { environment } from '../config/config.js';
 import { resolve } from 'node:path';
-import { ErrorCodes, PowerViewError, UsageError } from '../errors.js';
+import { ErrorCodes, UsageError } from '../errors.js';
 import { resolveInfluxApi, resolveInfluxConfig, type InfluxFlags } from '../influx/config.js';
-import { describePg, resolvePgConfig } from '../postgres/config.js';
-import { createPool } from '../postgres/db.js';
-import { toDatabaseError } from '../postgres/errors.js';
+import { resolvePgConfig } from '../postgres/config.js';
 import { applyGrafana, resolveGrafanaApi } from '../grafana/apply.js';
-import { readCatalog, type GrafanaCatalog } from '../grafana/catalog.js';
 import { GRAFANA_ENV } from '../grafana/datasources.js';
 import { passwordEnvVar } from '../grafana/names.js';
-import { DEFAULT_DASHBOARDS_PATH, resolveDashboardsPath } from '../grafana/providers.js';
+import { DEFAULT_DASHBOARDS_PATH } from '../grafana/providers.js';
 import { buildTree, staticTree, writeTree } from '../grafana/tree.js';
-import { provisionTenant } from '../provision/tenant.js';
 import { requireTenantSecret, tenantPassword } from '../provision/secrets.js';
 import { readTokens } from '../provision/token-vault.js';
 
-interface DbFlags {
-  databaseUrl?: string;
-  json?: boolean;
-}
 export interface GrafanaBuildFlags extends DbFlags {
   out?: string;
   dashboardsPath?: string;
@@ -33,43 +26,6 @@ export interface GrafanaApplyFlags extends DbFlags {
 export interface GrafanaEnvFlags extends DbFlags, Pick<InfluxFlags, 'influxUrl'> {
   tenant?: string;
 }
-export interface ProvisionFlags extends DbFlags, InfluxFlags {
-  grafanaDir?: string;
-  dashboardsPath?: string;
-}
-
-const dashboardsPath = (flag: string | undefined): string => resolveDashboardsPath(flag, environment());
-
-const human = (flags: { json?: boolean }): boolean => !flags.json && process.stdout.isTTY;
-
-/** Runs `body` with a pool on the catalog database; database failures become an exit code with the error's code. */
-async function withCatalog(
-  flags: DbFlags,
-  what: string,
-  body: (pool: ReturnType<typeof createPool>) => Promise<number>,
-): Promise<number> {
-  const config = resolvePgConfig(flags, environment());
-  const pool = createPool(config, { max: 2, applicationName: `powerview ${what}` });
-  try {
-    return await body(pool);
-  } catch (err) {
-    if (err instanceof UsageError) throw err;
-    const e = err instanceof PowerViewError ? err : toDatabaseError(err, `${what} (${describePg(config)})`);
-    process.stderr.write(`powerview: ${e.code}: ${e.message}\n`);
-    return e.code === ErrorCodes.DATABASE_AUTH || e.code === ErrorCodes.STORE_AUTH || e.code === ErrorCodes.TENANT_NAME
-      ? 2
-      : 1;
-  } finally {
-    await pool.end().catch(() => {});
-  }
-}
-
-async function catalogOf(pool: ReturnType<typeof createPool>, tenant?: string): Promise<GrafanaCatalog> {
-  return readCatalog(pool, tenant).catch((err: unknown) => {
-    throw toDatabaseError(err, 'read core.tenants / core.campaigns');
-  });
-}
-
 /**
  * `powerview grafana build`: the whole provisioning tree from the catalog, byte for byte the same for the same catalog.
  */
@@ -183,49 +139,8 @@ export async function runGrafanaEnv(flags: GrafanaEnvFlags): Promise<number> {
   });
 }
 
-/** `powerview provision <company> [campaign]`: what serve does on SFTPGo's mkdir, by hand. */
-export async function runProvision(
-  company: string,
-  campaign: string | undefined,
-  flags: ProvisionFlags,
-): Promise<number> {
-  const env = environment();
-  const influx = resolveInfluxConfig(flags, env);
-  const grafanaDir = flags.grafanaDir ?? (env.POWERVIEW_GRAFANA_DIR || null);
-  const path = dashboardsPath(flags.dashboardsPath);
-  return withCatalog(flags, 'provision', async (pool) => {
-    const result = await provisionTenant({
-      pool,
-      influx,
-      tenant: company,
-      campaign: campaign ?? null,
-      grafanaDir: grafanaDir ? resolve(grafanaDir) : null,
-      tree: { dashboardsPath: path },
-    });
-    if (human(flags)) {
-      process.stdout.write(
-        `${company}${campaign ? `/${campaign}` : ''}: InfluxDB database ${result.influx.database} ` +
-          `(reader: ${result.influx.reader.status}), ` +
-          `PostgreSQL role ${result.postgres.role} (login: ${result.postgres.login ?? 'none'})` +
-          (result.grafana
-            ? `, Grafana: ${result.grafana.written.length} file(s) written in ${result.grafana.dir}`
-            : '') +
-          '\n',
-      );
-      for (const w of result.warnings) process.stdout.write(`warning: ${w}\n`);
-    } else {
-      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    }
-    return 0;
-  });
-}
-
-/** The `grafana build|apply|env` and `provision` commands (registered by main.ts). */
+/** The `grafana build|apply|env` commands (registered by main.ts). */
 export function registerGrafanaCommands(program: Command, setExit: (code: number) => void): void {
-  const dbOption = [
-    '--database-url <url>',
-    'PostgreSQL holding the catalog (default: DATABASE_URL, else the PG* variables)',
-  ] as const;
   const grafana = program
     .command('grafana')
     .description('the Grafana provisioning tree (datasources, folders, dashboards) for every tenant and campaign');
@@ -272,30 +187,4 @@ export function registerGrafanaCommands(program: Command, setExit: (code: number
     )
     .option(...dbOption)
     .action(async (flags: GrafanaEnvFlags) => setExit(await runGrafanaEnv(flags)));
-  program
-    .command('provision')
-    .description(
-      'provision a tenant (and campaign): InfluxDB database and read user, PostgreSQL tenant, campaign and login, ' +
-        "the tenant's Grafana files; idempotent",
-    )
-    .argument('<company>', 'tenant (company folder name)')
-    .argument('[campaign]', 'campaign folder name')
-    .option(
-      '--grafana-dir <dir>',
-      "provisioning tree to write the tenant's files in (default: POWERVIEW_GRAFANA_DIR, else none)",
-    )
-    .option(
-      '--dashboards-path <path>',
-      `where Grafana reads the tree's dashboards/ folder (default: POWERVIEW_GRAFANA_DASHBOARDS_PATH, else ` +
-        `${DEFAULT_DASHBOARDS_PATH})`,
-    )
-    .option('--influx-url <url>', 'InfluxDB base URL (default: INFLUX_URL, else http://127.0.0.1:8086)')
-    .option('--influx-api <v1|v2|v3>', 'InfluxDB API (default: INFLUX_API, else v1)')
-    .option('--influx-org <org>', 'v2 organisation (default: INFLUX_ORG)')
-    .option('--influx-username <user>', 'v1 admin user (default: INFLUX_USERNAME)')
-    .option(...dbOption)
-    .option('--json', 'print the JSON result (the default when stdout is not a terminal)')
-    .action(async (company: string, campaign: string | undefined, flags: ProvisionFlags) =>
-      setExit(await runProvision(company, campaign, flags)),
-    );
 }

@@ -6,6 +6,7 @@ import { runIngest, type IngestFlags } from './ingest.js';
 import { runMigrate, type MigrateFlags } from './migrate.js';
 import { runDatasetsDocs, type DatasetsDocsFlags } from './datasets.js';
 import { registerGrafanaCommands } from './grafana.js';
+import { registerProvisionCommand } from './provision.js';
 import { registerReportCommand } from './report.js';
 import { runServe, type ServeFlags } from './serve.js';
 
@@ -177,6 +178,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
       setExit(await runDatasetsDocs(flags));
     });
   registerGrafanaCommands(program, setExit);
+  registerProvisionCommand(program, setExit);
   registerReportCommand(program, setExit);
   return program;
 }
