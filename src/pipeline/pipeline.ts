@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { FileFormatError, ErrorCodes, errorMessage, PowerViewError, StoreError } from '../errors.js';
+import { FileFormatError, ErrorCodes, errorMessage, PowerViewError } from '../errors.js';
 import { DEFAULT_V002_TIME_ZONE, TimeZoneRules } from '../tsv/timezone.js';
 import { mergeHourly } from '../tsv/hourly.js';
 import type { ScanResult } from '../tsv/scanner.js';
@@ -10,7 +10,8 @@ import type { BlockTaskResult } from './worker.js';
 import { Parser, type Entry, type FileAggregates, type FilePlan, type FileState, type FileTask } from './parser.js';
 import { qualityEntry } from '../model/quality.js';
 import type { Thresholds } from '../quality/thresholds.js';
-import { FileConflicts, type ConflictSource } from './conflicts.js';
+import type { ConflictSource } from './conflicts.js';
+import { ConflictChecks } from './conflict-checks.js';
 import type { ConflictSummary } from '../model/conflicts.js';
 
 export type { FileAggregates, FilePlan, FileTask } from './parser.js';
@@ -62,9 +63,12 @@ export class Pipeline {
   readonly workers: number;
   private readonly maxInFlight: number;
   private readonly options: PipelineOptions;
+  /** held points compared with the stored values, file by file */
+  private readonly conflicts: ConflictChecks;
 
   constructor(options: PipelineOptions = {}) {
     this.options = options;
+    this.conflicts = new ConflictChecks(options.conflicts);
     this.workers = options.workers ?? availableParallelism();
     if (!Number.isInteger(this.workers) || this.workers < 0)
       throw new TypeError('options.workers must be a non-negative integer');
@@ -152,7 +156,7 @@ export class Pipeline {
     for (let entry = await queue.next(); entry; entry = await queue.next()) {
       if (entry.kind === 'end') {
         let aggregates: FileAggregates | null = null;
-        const conflicts = await this.finishConflicts(entry.file);
+        const conflicts = await this.conflicts.finish(entry.file);
         try {
           aggregates = this.aggregatesOf(entry.file, conflicts);
         } catch (err) {
@@ -195,13 +199,8 @@ export class Pipeline {
         }
       }
       const held = result.agg?.heldCells;
-      if (!entry.file.failure && held && held.length > 0) {
-        try {
-          await this.conflictsOf(entry.file)?.add(result.epochs, held, result.agg!.heldValues);
-        } catch (err) {
-          entry.file.failure = storeFailure(err);
-        }
-      }
+      if (!entry.file.failure && held && held.length > 0)
+        await this.conflicts.add(entry.file, result.epochs, held, result.agg!.heldValues);
       if (!entry.file.failure) {
         points += result.stats.points;
         if (sink && result.lpLength > 0) await sink.write(result.lp.subarray(0, result.lpLength), entry.file.task);
@@ -213,37 +212,6 @@ export class Pipeline {
       this.options.onProgress?.({ bytes: bytesDone + fileBytes, points, files });
     }
     return reports;
-  }
-
-  private readonly checks = new Map<FileState, FileConflicts>();
-
-  /** The file's comparison of held points, started at its first held point (null: not compared). */
-  private conflictsOf(state: FileState): FileConflicts | null {
-    const source = this.options.conflicts;
-    if (!source || !state.header || !state.plan) return null;
-    let check = this.checks.get(state);
-    if (!check) {
-      const { stepSeconds, heldFromRun } = state.plan;
-      check = new FileConflicts(source, state.task.identity.tenant, state.header, stepSeconds, !!heldFromRun);
-      this.checks.set(state, check);
-    }
-    return check;
-  }
-
-  /** The file's conflicts once all its blocks are in (none held: none); a store that cannot answer fails the file. */
-  private async finishConflicts(state: FileState): Promise<ConflictSummary | null> {
-    const check = this.checks.get(state);
-    this.checks.delete(state);
-    if (!this.options.conflicts || !state.plan || state.plan.noop || state.failure) return null;
-    try {
-      const summary = check ? await check.finish() : null;
-      state.report.conflicting_points = summary?.conflicting ?? 0;
-      if (summary && (summary.conflicting > 0 || summary.missing > 0)) state.report.conflicts = summary;
-      return summary;
-    } catch (err) {
-      state.failure = storeFailure(err);
-      return null;
-    }
   }
 
   private aggregatesOf(state: FileState, conflicts: ConflictSummary | null = null): FileAggregates | null {
@@ -293,15 +261,4 @@ export class Pipeline {
     report.duration_ms = Math.round(performance.now() - state.started);
     return report;
   }
-}
-
-/** A comparison query that failed is the store's failure: the file stays where it is, for a later run. */
-/**
- * A comparison that could not be made is never the file's fault: whatever failed (the query, or the earlier writes
- * of the run it waited for, refused by a misconfigured store) the file stays in place to be taken again.
- */
-function storeFailure(err: unknown): StoreError {
-  if (err instanceof StoreError && err.code === ErrorCodes.STORE_UNAVAILABLE) return err;
-  const message = `InfluxDB could not answer the re-export comparison: ${errorMessage(err)}`;
-  return new StoreError(ErrorCodes.STORE_UNAVAILABLE, message, { cause: err });
 }
