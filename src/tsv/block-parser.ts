@@ -1,4 +1,4 @@
-import { EPOCH_CLOCK_RESET, EPOCH_DUPLICATE, EPOCH_MIN_VALID } from './timestamp.js';
+import { EPOCH_CLOCK_RESET, EPOCH_CUT_REPEAT, EPOCH_DUPLICATE, EPOCH_MIN_VALID } from './timestamp.js';
 import { addPartial, hourlyKey } from './hourly.js';
 import { RunTracker, type BlockRuns, type RunRules } from './value-runs.js';
 
@@ -206,6 +206,7 @@ export function parseBlock(
     if (epoch < EPOCH_MIN_VALID) {
       if (epoch === EPOCH_DUPLICATE) stats.duplicateRows++;
       else if (epoch === EPOCH_CLOCK_RESET) stats.clockResetRows++;
+      else if (epoch === EPOCH_CUT_REPEAT) note(stats.truncatedRows, line);
       else note(stats.invalidTimestamps, line);
       const nl = buf.indexOf(10, pos);
       pos = nl < 0 ? len : nl + 1;

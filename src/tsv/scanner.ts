@@ -1,6 +1,13 @@
 import { FileFormatError, ErrorCodes } from '../errors.js';
 import { parseHeader, timeBasisOf, type FileHeader, type HeaderOptions, type TimeBasis } from './header.js';
-import { EPOCH_DUPLICATE, EPOCH_GAP, EPOCH_INVALID, EPOCH_MIN_VALID, parseWallClock } from './timestamp.js';
+import {
+  EPOCH_CUT_REPEAT,
+  EPOCH_DUPLICATE,
+  EPOCH_GAP,
+  EPOCH_INVALID,
+  EPOCH_MIN_VALID,
+  parseWallClock,
+} from './timestamp.js';
 import { LocalTimeResolver, TimeZoneRules } from './timezone.js';
 
 /** A run of whole data lines, the unit of work sent to a parser worker. */
@@ -151,6 +158,8 @@ export class FileScanner {
   private readonly duplicated = new Set<number>();
   /** rows that cannot win a duplicate (cut short) */
   private readonly nonCandidates = new Set<number>();
+  /** times first seen out of order in a row cut short */
+  private readonly cutShort = new Set<number>();
   private backwardJumps = 0;
 
   private readonly blocks: Array<Omit<Block, 'epochs'> & { firstRow: number; rowEnd: number }> = [];
@@ -311,14 +320,16 @@ export class FileScanner {
     // a row cut short cannot be the occurrence that wins
     let cells = 1;
     for (let i = s; i < e; i++) if (buf[i] === 9) cells++;
-    if (cells <= this.header!.channels.length) {
-      this.nonCandidates.add(rowIndex);
-      return;
-    }
+    const cut = cells <= this.header!.channels.length;
+    if (cut) this.nonCandidates.add(rowIndex);
     const at = lowerBound(this.increasing.data, this.increasing.length, utc);
-    if ((at < this.increasing.length && this.increasing.data[at] === utc) || this.outOfOrder.has(utc)) {
-      this.duplicated.add(utc);
-    } else this.outOfOrder.add(utc);
+    const seen =
+      (at < this.increasing.length && this.increasing.data[at] === utc) ||
+      this.outOfOrder.has(utc) ||
+      this.cutShort.has(utc);
+    if (seen) this.duplicated.add(utc);
+    else if (cut) this.cutShort.add(utc);
+    else this.outOfOrder.add(utc);
   }
 
   /**
@@ -393,13 +404,18 @@ export class FileScanner {
     const header = this.header!;
     const epochs = this.epochs.data;
     if (this.duplicated.size > 0) {
+      // one row per time: the last complete occurrence, or the first when none is complete
       const won = new Set<number>();
+      const first = new Map<number, number>();
       for (let r = this.epochs.length - 1; r >= 0; r--) {
         const t = epochs[r];
         if (!this.duplicated.has(t)) continue;
-        if (!won.has(t) && !this.nonCandidates.has(r)) won.add(t);
-        else epochs[r] = EPOCH_DUPLICATE;
+        first.set(t, r);
+        if (this.nonCandidates.has(r)) epochs[r] = EPOCH_CUT_REPEAT;
+        else if (won.has(t)) epochs[r] = EPOCH_DUPLICATE;
+        else won.add(t);
       }
+      for (const [t, r] of first) if (!won.has(t)) epochs[r] = t;
     }
     if (header.expectsEndData && !this.dataEnded) this.warnings.push('missing END_DATA: the file may be truncated');
     if (this.backwardJumps > 0) {

@@ -4,7 +4,9 @@ export const EPOCH_DUPLICATE = 1;
 export const EPOCH_GAP = 2;
 /** a row dated far from the file's other rows (src/quality/clock-reset.ts): written to neither store */
 export const EPOCH_CLOCK_RESET = 3;
-export const EPOCH_MIN_VALID = 4;
+/** a row cut short whose time another row holds: reported as truncated, counted once for its time */
+export const EPOCH_CUT_REPEAT = 4;
+export const EPOCH_MIN_VALID = 5;
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 

@@ -445,6 +445,34 @@ t.test('clock reset rows are written nowhere, counted, with a warning', async (t
   t.equal(r.report.time_range?.first, new Date(E0 * 1000).toISOString().replace('.000Z', 'Z'));
 });
 
+t.test('rows cut short that repeat a reset time count once: they do not outvote the real rows', async (t) => {
+  // one real row, then the same 2004 time three times in rows cut short (a clock reset while the export was cut)
+  const reset = '01/01/04 00:00:01';
+  const r = await both(t, v002([row(ts(0), 1, 2, 3, 4, 5, 6), row(reset, 7, 7), row(reset, 8), row(reset)]));
+  t.equal(r.report.status, 'ok', 'the real row is read');
+  t.equal(r.report.points, 6);
+  t.equal(r.points.get(`${F.U1}@${E0}`), '1');
+  t.equal(r.report.clock_reset_rows, 1, 'the 2004 time is one clock-reset row');
+  t.same(r.report.truncated_rows.first_lines, [5, 6], 'its repeats are rows cut short');
+  t.equal(r.report.duplicate_rows, 0);
+});
+
+t.test('a row cut short is reported as truncated, also between two complete rows of its time', async (t) => {
+  const r = await both(
+    t,
+    v002([
+      row(ts(0), 1, 2, 3, 4, 5, 6),
+      row(ts(10), 1, 2, 3, 4, 5, 6),
+      row(ts(5), 5, 5, 5, 5, 5, 5), // 5
+      row(ts(5), 7, 7), // 6: cut short
+      row(ts(5), 9, 9, 9, 9, 9, 9), // 7: the last complete occurrence wins
+    ]),
+  );
+  t.equal(r.report.points, 18);
+  t.equal(r.points.get(`${F.U1}@${at(5)}`), '9');
+  t.same(r.report.truncated_rows.first_lines, [6]);
+  t.equal(r.report.duplicate_rows, 1, 'line 5');
+});
 t.test('folder and header disagree: the header wins, with a warning', async (t) => {
   const r = await both(t, v002([row(ts(0), 1, 2, 3, 4, 5, 6)]), { identity: { ...IDENTITY, device: '02001084' } });
   t.equal(r.report.status, 'ok');

@@ -515,7 +515,7 @@ function naiveParse(file: Buffer, fields: string[]): Expected {
       const ok =
         mo >= 1 && mo <= 12 && date.getUTCDate() === d && date.getUTCMonth() === mo - 1 && h < 24 && mi < 60 && s < 60;
       if (ok) time = date.getTime() / 1000;
-      if (time < 3 || time > 0xffffffff) time = NaN;
+      if (time < 5 || time > 0xffffffff) time = NaN;
     }
     if (Number.isNaN(time)) {
       invalidTimestamps.push(here);
@@ -525,15 +525,16 @@ function naiveParse(file: Buffer, fields: string[]): Expected {
   }
   // the last complete occurrence of a time wins
   const winner = new Map<number, number>();
+  const firstOf = new Map<number, number>();
   rows.forEach((r, i) => {
     if (r.cells) winner.set(r.time, i);
+    if (!firstOf.has(r.time)) firstOf.set(r.time, i);
   });
-  // clock resets (src/quality/clock-reset.ts): days of rows kept, clusters more than 30 days apart, the largest wins
-  const times = new Map<number, number>();
-  for (const r of rows) times.set(r.time, (times.get(r.time) ?? 0) + 1);
+  // clock resets (src/quality/clock-reset.ts): days of rows, each time once (its winner, else its first
+  // occurrence), clusters more than 30 days apart, the largest wins
   const days = new Map<number, number>();
   rows.forEach((r, i) => {
-    if (r.cells ? winner.get(r.time) !== i : times.get(r.time)! > 1) return;
+    if ((winner.get(r.time) ?? firstOf.get(r.time)) !== i) return;
     const d = Math.floor(r.time / 86400);
     days.set(d, (days.get(d) ?? 0) + 1);
   });
