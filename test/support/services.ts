@@ -1,6 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { cliPath, projectRoot } from './helpers.js';
@@ -30,8 +31,18 @@ export const servicesSkip =
  * once when this process already holds it (waiting would never end).
  */
 export async function takeLock(dir: string, timeoutMs = Infinity): Promise<() => void> {
-  mkdirSync(dirname(dir), { recursive: true });
   const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const release = await tryLock(dir);
+    if (release) return release;
+    if (Date.now() > deadline) throw new Error(`${dir} held by pid ${lockHolder(dir)} for too long`);
+    await sleep(200);
+  }
+}
+
+/** One attempt at takeLock: the release function, or null while a live process holds `dir`. */
+async function tryLock(dir: string): Promise<(() => void) | null> {
+  mkdirSync(dirname(dir), { recursive: true });
   for (;;) {
     try {
       mkdirSync(dir);
@@ -60,8 +71,7 @@ export async function takeLock(dir: string, timeoutMs = Infinity): Promise<() =>
         if (lockHolder(dir) === null && existsSync(dir)) rmSync(dir, { recursive: true, force: true });
         continue;
       }
-      if (Date.now() > deadline) throw new Error(`${dir} held by pid ${holder} for too long`);
-      await sleep(200);
+      return null;
     }
   }
 }
@@ -95,26 +105,66 @@ export function lockPort(port = 9464, timeoutMs = 600_000): Promise<() => void> 
 // ---------------------------------------------------------------- the services
 
 /**
- * Test files run in parallel processes, and some stop and start InfluxDB:
- * the files that use the services take them one at a time, holding
- * `.powerview/test-services.lock` until the process exits.
+ * Test files run in parallel processes (tap's jobs), and some stop and start
+ * InfluxDB or PostgreSQL: a file that uses the services holds one set of them
+ * for itself until its process exits. There are `testSlots` sets: set 0 is the
+ * one `ops/services.sh up` starts (.powerview/services, the usual ports), set
+ * k ≥ 1 lives in .powerview/services-k on ports shifted by 10·k and is started
+ * by the first file that takes it. A file takes the first free set
+ * (`.powerview/test-services.lock`, `…-k.lock`), so the service files run
+ * `testSlots` at a time, each alone on its set.
  */
-const servicesLock = join(projectRoot, '.powerview', 'test-services.lock');
+function slotLock(k: number): string {
+  const own = process.env.POWERVIEW_SERVICES_DIR;
+  if (own) return `${own.replace(/\/+$/, '')}.test-lock`;
+  return join(projectRoot, '.powerview', k === 0 ? 'test-services.lock' : `test-services-${k}.lock`);
+}
+
+/**
+ * POWERVIEW_TEST_SLOTS, else one set per CPU up to 3; a single set when POWERVIEW_SERVICES_DIR names one (the
+ * tests then use exactly what the caller started, locked by `<dir>.test-lock`).
+ */
+export const testSlots = process.env.POWERVIEW_SERVICES_DIR
+  ? 1
+  : Math.max(1, Number(process.env.POWERVIEW_TEST_SLOTS) || Math.min(availableParallelism(), 3));
+
+/** The settings ops/services.sh reads for set `k` (none for set 0). */
+export function slotSettings(k: number): Record<string, string> {
+  if (k === 0) return {};
+  return {
+    POWERVIEW_SERVICES_DIR: join(projectRoot, '.powerview', `services-${k}`),
+    POWERVIEW_PG_PORT: String(15432 + 10 * k),
+    POWERVIEW_INFLUX_PORT: String(18086 + 10 * k),
+    POWERVIEW_INFLUX_RPC_PORT: String(18088 + 10 * k),
+    POWERVIEW_PROM_PORT: String(19090 + 10 * k),
+  };
+}
+
 let services: Promise<Record<string, string>> | null = null;
 
 /**
- * Starts the services (idempotent), holds them for this test process, returns the environment pointing at them.
- * Every test that needs a service gets its environment here (directly, or through serve-harness.ts or
- * postgres-db.ts): that import is what keeps a test file out of `npm run test:unit` (see unit-files.ts).
+ * Takes a free set of services, starts it (idempotent), holds it for this test process, returns the environment
+ * pointing at it. Every test that needs a service gets its environment here (directly, or through serve-harness.ts
+ * or postgres-db.ts): that import is what keeps a test file out of `npm run test:unit` (see unit-files.ts). The
+ * set's settings go into process.env, so everything the test spawns (the CLI, serve, ops/services.sh) uses it too.
  */
 export function servicesUp(): Promise<Record<string, string>> {
   // the promise, not its value, is kept: two callers at once in one process wait for one lock
   services ??= (async () => {
-    await takeLock(servicesLock);
+    const k = await takeSlot();
+    Object.assign(process.env, slotSettings(k));
     execFileSync(servicesScript, ['up'], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 600_000 });
     return servicesEnv();
   })();
   return services;
+}
+
+/** The first free set of services, waited for when all are taken. */
+async function takeSlot(): Promise<number> {
+  for (;;) {
+    for (let k = 0; k < testSlots; k++) if (await tryLock(slotLock(k))) return k;
+    await sleep(200);
+  }
 }
 
 export function servicesEnv(): Record<string, string> {
