@@ -1,4 +1,4 @@
-import { GrowableU32 } from '../tsv/scanner.js';
+import { GrowableU32 } from '../tsv/row-times.js';
 import { EPOCH_MIN_VALID } from '../tsv/timestamp.js';
 
 /** A run of regular timestamps: start, start + step, …, n of them (epoch seconds). */

@@ -1,4 +1,5 @@
-import { leadingFoldEpochs, shiftLeadingFold, type ScanResult } from '../tsv/scanner.js';
+import { leadingFoldEpochs, shiftLeadingFold } from '../tsv/leading-fold.js';
+import type { ScanResult } from '../tsv/scanner.js';
 import { MAX_CHANNELS } from '../tsv/hourly.js';
 import type { IngestStore } from '../postgres/ingest-store.js';
 import { HeldPoints, timeProfile, type Run } from './coverage.js';

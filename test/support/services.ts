@@ -1,7 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { cliPath, projectRoot } from './helpers.js';
@@ -121,12 +120,13 @@ function slotLock(k: number): string {
 }
 
 /**
- * POWERVIEW_TEST_SLOTS, else one set per CPU up to 3; a single set when POWERVIEW_SERVICES_DIR names one (the
- * tests then use exactly what the caller started, locked by `<dir>.test-lock`).
+ * POWERVIEW_TEST_SLOTS, else 2: as many as tap's jobs (package.json), so a service file never waits for a set (the
+ * wait would count against tap's time limit). A single set when POWERVIEW_SERVICES_DIR names one (the tests then use
+ * exactly what the caller started, locked by `<dir>.test-lock`).
  */
 export const testSlots = process.env.POWERVIEW_SERVICES_DIR
   ? 1
-  : Math.max(1, Number(process.env.POWERVIEW_TEST_SLOTS) || Math.min(availableParallelism(), 3));
+  : Math.max(1, Number(process.env.POWERVIEW_TEST_SLOTS) || 2);
 
 /** The settings ops/services.sh reads for set `k` (none for set 0). */
 export function slotSettings(k: number): Record<string, string> {
