@@ -1,23 +1,20 @@
-import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
-import { Piscina } from 'piscina';
 import { FileFormatError, ErrorCodes, type PowerViewError } from '../errors.js';
-import { parseBlock, type BlockPlan, type SeriesTable } from '../tsv/block-parser.js';
-import { FileScanner, type Block, type ScanResult } from '../tsv/scanner.js';
+import type { BlockPlan } from '../tsv/block-parser.js';
+import type { ScanResult } from '../tsv/scanner.js';
 import { buildSeriesTable, type FileIdentity } from '../influx/series.js';
-import { TimeZoneRules } from '../tsv/timezone.js';
 import type { FileHeader } from '../tsv/header.js';
 import { exportTimeOf } from './export-order.js';
 import { applyHeader, emptyFileReport, type FileReport } from './report.js';
 import { FileStats } from './stats.js';
-import type { BlockTask, BlockTaskResult } from './worker.js';
+import type { BlockTaskResult } from './worker.js';
+import { BlockPool } from './block-pool.js';
+import { firstPass, ownGaps, readFully } from './first-pass.js';
 import { FileCoverage, type HeldPoints } from './coverage.js';
 import { takeFile, type Taken } from './lifecycle.js';
 import type { RunRules } from '../tsv/value-runs.js';
 import type { Finding } from '../model/quality.js';
 import { markClockResets } from '../quality/clock-reset.js';
-import { fileGaps, gapFinding } from '../quality/gaps.js';
-import { EPOCH_MIN_VALID } from '../tsv/timestamp.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../quality/thresholds.js';
 import { runRulesFor } from '../quality/value-rules.js';
 import { ValueFindings } from '../quality/value-findings.js';
@@ -71,7 +68,6 @@ export type Entry =
   | { kind: 'block'; file: FileState; result: Promise<BlockTaskResult>; bytes: number }
   | { kind: 'end'; file: FileState };
 
-const READ_CHUNK = 1 << 20;
 /** files up to this size are read once and kept for pass 2; larger ones are read again by block */
 const KEEP_WHOLE = 8 << 20;
 
@@ -91,44 +87,38 @@ export interface ParserOptions {
 
 /**
  * The Parser: a file's bytes → blocks of whole lines parsed on the Piscina
- * pool (or this thread with 0 workers). Pass 1 (here) reads the timestamps
- * and hashes the file, the plan is asked for, then each block is read (or cut
- * from the file kept whole) once a block slot is free; output and input
- * buffers come back from consumed blocks, so the steady state allocates nothing.
+ * pool (block-pool.ts). Pass 1 (first-pass.ts) reads the timestamps and
+ * hashes the file, the quality rules start and the plan is asked for, then
+ * each block is read (or cut from the file kept whole) once a block slot is
+ * free and handed to the pool.
  */
 export class Parser {
-  private readonly pool: Piscina | null;
-  private readonly freeOut: ArrayBuffer[] = [];
-  private readonly freeIn: ArrayBuffer[] = [];
+  private readonly blocks: BlockPool;
   private readonly blockBytes: number;
-  private readonly maxInFlight: number;
   private readonly v002TimeZone: string;
 
   constructor(private readonly options: ParserOptions) {
     this.blockBytes = options.blockBytes;
-    this.maxInFlight = options.maxInFlight;
     this.v002TimeZone = options.v002TimeZone;
-    this.pool =
-      options.workers > 0
-        ? new Piscina({
-            filename: new URL('./worker.js', import.meta.url).href,
-            minThreads: options.workers,
-            maxThreads: options.workers,
-            idleTimeout: 60_000,
-            // V8 grows a busy isolate's young generation up to 48 MiB; the parser keeps
-            // almost nothing alive, so a small one costs no speed and ~50 MB of RSS less
-            resourceLimits: { maxYoungGenerationSizeMb: options.workerYoungGenerationMb ?? 6 },
-          })
-        : null;
+    this.blocks = new BlockPool(
+      options.workers,
+      options.blockBytes,
+      options.maxInFlight,
+      options.workerYoungGenerationMb,
+    );
   }
 
-  async close(): Promise<void> {
-    await this.pool?.destroy();
+  close(): Promise<void> {
+    return this.blocks.close();
   }
 
   /** Share of time the parser threads were busy (0..1); null on the main thread. */
   get utilization(): number | null {
-    return this.pool ? this.pool.utilization : null;
+    return this.blocks.utilization;
+  }
+
+  recycle(result: BlockTaskResult): void {
+    this.blocks.recycle(result);
   }
 
   async readFile(
@@ -154,31 +144,14 @@ export class Parser {
       // a file planned again (the coverage fence) is read again from the bytes it was taken with
       if (this.options.takeFiles && !task.taken) task.taken = (await takeFile(task.path)) ?? undefined;
       handle = await open(task.taken?.pin ?? task.path, 'r');
-      const scanner = new FileScanner({
+      const { whole, scan, sha256 } = await firstPass(handle, {
         blockBytes: this.blockBytes,
         v002TimeZone: this.v002TimeZone,
-        isValidZone: (zone: string) => TimeZoneRules.isValid(zone),
+        keepWholeBytes: this.options.keepWholeBytes ?? KEEP_WHOLE,
+        hash: !!this.options.planFile,
       });
-      // a logger file usually fits in one read: keep it for pass 2 instead of reading it again
-      const whole =
-        (await handle.stat()).size <= (this.options.keepWholeBytes ?? KEEP_WHOLE) ? await handle.readFile() : null;
-      const hash = this.options.planFile ? createHash('sha256') : null;
-      if (whole) {
-        scanner.push(whole);
-        hash?.update(whole);
-      } else {
-        const chunk = Buffer.allocUnsafe(READ_CHUNK);
-        for (;;) {
-          const { bytesRead } = await handle.read(chunk, 0, READ_CHUNK, null);
-          if (bytesRead === 0) break;
-          scanner.push(chunk.subarray(0, bytesRead));
-          hash?.update(chunk.subarray(0, bytesRead));
-        }
-      }
       // the file's identity in the ledger, known even when the file turns out unreadable
-      const sha256 = hash ? hash.digest('hex') : null;
       if (sha256) state.report.sha256 = sha256;
-      const scan = scanner.end();
       state.report.bytes = scan.bytes;
       state.header = scan.header;
       state.report.warnings.push(...scan.warnings);
@@ -222,7 +195,7 @@ export class Parser {
       const n = scan.header.channels.length;
       for (const block of scan.blocks) {
         await acquire();
-        const buf = this.inputBuffer(block.length);
+        const buf = this.blocks.inputBuffer(block.length);
         try {
           if (whole) buf.set(whole.subarray(block.offset, block.offset + block.length));
           else await readFully(handle, buf, block.offset);
@@ -240,7 +213,12 @@ export class Parser {
           };
         }
         const rules = state.quality.rules;
-        push({ kind: 'block', file: state, result: this.parse(buf, block, table, plan, rules), bytes: block.length });
+        push({
+          kind: 'block',
+          file: state,
+          result: this.blocks.parse(buf, block, table, plan, rules),
+          bytes: block.length,
+        });
       }
     } catch (err) {
       state.failure = err instanceof Error ? err : new Error(String(err));
@@ -250,69 +228,4 @@ export class Parser {
       push({ kind: 'end', file: state });
     }
   }
-
-  private inputBuffer(length: number): Uint8Array {
-    const i = this.freeIn.findIndex((b) => b.byteLength >= length);
-    if (i >= 0) return new Uint8Array(this.freeIn.splice(i, 1)[0], 0, length);
-    return new Uint8Array(new ArrayBuffer(Math.max(length, this.blockBytes + 4096)), 0, length);
-  }
-
-  recycle(result: BlockTaskResult): void {
-    if (this.freeOut.length < this.maxInFlight) this.freeOut.push(result.lp.buffer as ArrayBuffer);
-    if (this.freeIn.length < this.maxInFlight) this.freeIn.push(result.input.buffer as ArrayBuffer);
-  }
-
-  /** Both paths hand back the input buffer (recycled) and the row epochs (coverage). */
-  private parse(
-    buf: Uint8Array,
-    block: Block,
-    table: SeriesTable,
-    plan: BlockPlan | undefined,
-    rules: RunRules,
-  ): Promise<BlockTaskResult> {
-    const out = this.freeOut.pop();
-    if (!this.pool) {
-      try {
-        return Promise.resolve({
-          ...parseBlock(buf, block.epochs, block.firstLine, table, out, plan, rules),
-          input: buf,
-          epochs: block.epochs,
-        });
-      } catch (err) {
-        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-      }
-    }
-    const task: BlockTask = {
-      buf,
-      epochs: block.epochs,
-      firstLine: block.firstLine,
-      prefixes: table.prefixes,
-      offsets: table.offsets,
-      ...(out ? { out } : {}),
-      ...(plan ? { plan } : {}),
-      rules,
-    };
-    const transfer: ArrayBuffer[] = [buf.buffer as ArrayBuffer, block.epochs.buffer as ArrayBuffer];
-    if (out) transfer.push(out);
-    if (plan?.skip) transfer.push(plan.skip.buffer as ArrayBuffer);
-    return this.pool.run(task, { transferList: transfer as never });
-  }
-}
-
-async function readFully(handle: FileHandle, buf: Uint8Array, position: number): Promise<void> {
-  let done = 0;
-  while (done < buf.length) {
-    const { bytesRead } = await handle.read(buf, done, buf.length - done, position + done);
-    if (bytesRead === 0) throw new FileFormatError(ErrorCodes.READ, 'file shrank while being read');
-    done += bytesRead;
-  }
-}
-
-function ownGaps(scan: ScanResult, t: Thresholds): Finding[] {
-  const { step, gaps } = fileGaps(
-    scan.blocks.map((b) => b.epochs),
-    EPOCH_MIN_VALID,
-    t.gap_min_samples,
-  );
-  return gaps.map((g) => gapFinding(g, step));
 }
