@@ -11,7 +11,7 @@ import type { BlockTaskResult } from './worker.js';
 import { BlockPool } from './block-pool.js';
 import { firstPass, ownGaps, readFully } from './first-pass.js';
 import { FileCoverage, type HeldPoints } from './coverage.js';
-import { takeFile, type Taken } from './lifecycle.js';
+import { takeFile, type Taken } from './taken.js';
 import type { RunRules } from '../tsv/value-runs.js';
 import type { Finding } from '../model/quality.js';
 import { markClockResets } from '../quality/clock-reset.js';

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { InfluxHttp } from '../influx/http-api.js';
 import { Metrics } from '../metrics/metrics.js';
-import { cleanStalePins } from '../pipeline/lifecycle.js';
+import { cleanStalePins } from '../pipeline/taken.js';
 import { StoreHealth } from '../pipeline/store-health.js';
 import { Claims } from './claims.js';
 import { JobFeed } from './job-feed.js';

@@ -1,6 +1,6 @@
 import type { Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
-import type { Taken } from '../pipeline/lifecycle.js';
+import type { Taken } from '../pipeline/taken.js';
 
 /**
  * The settle rule shared by the watch (watch.ts) and the retake of files

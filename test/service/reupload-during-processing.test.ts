@@ -19,7 +19,8 @@ import {
 } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { cleanStalePins, moveFinished, releaseTaken, takeFile } from '../../src/pipeline/lifecycle.js';
+import { moveFinished } from '../../src/pipeline/lifecycle.js';
+import { cleanStalePins, releaseTaken, takeFile } from '../../src/pipeline/taken.js';
 import { Scheduler } from '../../src/service/scheduler.js';
 import type { FileReport } from '../../src/pipeline/report.js';
 import { influxGate } from '../support/http-proxy.js';
