@@ -11,9 +11,7 @@ import { tenantPool } from '../report/connect.js';
 import { writeCsv } from '../report/csv.js';
 import { renderJson } from '../report/json.js';
 import type { CampaignReport } from '../report/model.js';
-import { renderPdf } from '../report/pdf.js';
 import { checkDay, readCampaignReport } from '../report/read.js';
-import { renderXlsx } from '../report/xlsx.js';
 import { preflightPostgres } from './preflight.js';
 
 export const REPORT_FORMATS = ['pdf', 'xlsx', 'csv', 'json'] as const;
@@ -119,9 +117,11 @@ async function writeReport(report: CampaignReport, format: ReportFormat, out: st
   return [out];
 }
 
-function render(report: CampaignReport, format: Exclude<ReportFormat, 'csv'>): Promise<Buffer> {
-  if (format === 'json') return Promise.resolve(renderJson(report));
-  return format === 'xlsx' ? renderXlsx(report) : renderPdf(report);
+async function render(report: CampaignReport, format: Exclude<ReportFormat, 'csv'>): Promise<Buffer> {
+  if (format === 'json') return renderJson(report);
+  // exceljs, PDFKit and Vega cost about a second of CPU to load: only the command that renders with them loads them
+  if (format === 'xlsx') return (await import('../report/xlsx.js')).renderXlsx(report);
+  return (await import('../report/pdf.js')).renderPdf(report);
 }
 
 function cannotWrite(out: string): (err: unknown) => never {
