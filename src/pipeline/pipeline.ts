@@ -1,18 +1,16 @@
 import { availableParallelism } from 'node:os';
-import { FileFormatError, ErrorCodes, errorMessage, PowerViewError } from '../errors.js';
 import { DEFAULT_V002_TIME_ZONE, TimeZoneRules } from '../tsv/timezone.js';
 import { mergeHourly } from '../tsv/hourly.js';
 import type { ScanResult } from '../tsv/scanner.js';
-import { applyStats, type FileReport } from './report.js';
+import type { FileReport } from './report.js';
+import { fileAggregates, finishFile } from './file-end.js';
 import type { LpSink } from './sink.js';
 import { HandOff, Slots } from '../util/flow.js';
 import type { BlockTaskResult } from './worker.js';
-import { Parser, type Entry, type FileAggregates, type FilePlan, type FileState, type FileTask } from './parser.js';
-import { qualityEntry } from '../model/quality.js';
+import { Parser, type Entry, type FileAggregates, type FilePlan, type FileTask } from './parser.js';
 import type { Thresholds } from '../quality/thresholds.js';
 import type { ConflictSource } from './conflicts.js';
 import { ConflictChecks } from './conflict-checks.js';
-import type { ConflictSummary } from '../model/conflicts.js';
 
 export type { FileAggregates, FilePlan, FileTask } from './parser.js';
 
@@ -158,12 +156,12 @@ export class Pipeline {
         let aggregates: FileAggregates | null = null;
         const conflicts = await this.conflicts.finish(entry.file);
         try {
-          aggregates = this.aggregatesOf(entry.file, conflicts);
+          aggregates = fileAggregates(entry.file, conflicts);
         } catch (err) {
           // one file's bug or limit fails that file alone, never the run
           entry.file.failure ??= err instanceof Error ? err : new Error(String(err));
         }
-        const report = this.finishFile(entry.file);
+        const report = finishFile(entry.file);
         this.options.onConsumed?.(entry.file.task, aggregates);
         sink?.endFile?.(entry.file.task);
         if (collect) reports.push(report);
@@ -212,53 +210,5 @@ export class Pipeline {
       this.options.onProgress?.({ bytes: bytesDone + fileBytes, points, files });
     }
     return reports;
-  }
-
-  private aggregatesOf(state: FileState, conflicts: ConflictSummary | null = null): FileAggregates | null {
-    const q = state.quality;
-    if (q && !state.failure) {
-      const values = q.values.finish();
-      q.findings.push(...values.findings);
-      state.report.warnings.push(...values.warnings);
-    }
-    if (!state.agg || !state.header) return null;
-    return {
-      ...(q ? { quality: { findings: q.findings, thresholds: q.thresholds } } : {}),
-      conflicts,
-      sha256: state.agg.sha256,
-      header: state.header,
-      hourly: state.agg.hourly,
-      coverage: state.failure ? state.header.channels.map(() => []) : state.agg.coverage.runs(),
-      skippedPoints: state.agg.skippedPoints,
-      noop: state.plan?.noop ?? null,
-    };
-  }
-
-  private finishFile(state: FileState): FileReport {
-    const report = state.report;
-    if (state.header && state.stats) applyStats(report, state.header, state.stats);
-    if (state.quality && !state.plan?.noop) report.quality = state.quality.findings.map(qualityEntry);
-    let failure = state.failure;
-    if (!failure && report.points === 0 && !state.plan?.noop && !(state.agg && state.agg.skippedPoints > 0)) {
-      const reasons = [
-        report.invalid_timestamps.count && `${report.invalid_timestamps.count} invalid timestamps`,
-        report.invalid_values.count && `${report.invalid_values.count} invalid values`,
-        report.truncated_rows.count && `${report.truncated_rows.count} truncated rows`,
-      ].filter(Boolean);
-      failure = new FileFormatError(
-        ErrorCodes.NO_VALID_ROW,
-        `no valid row${reasons.length ? ` (${reasons.join(', ')})` : ''}`,
-      );
-    }
-    if (failure) {
-      report.status = 'error';
-      report.error = {
-        code: failure instanceof PowerViewError ? failure.code : ErrorCodes.READ,
-        message: errorMessage(failure).split('\n')[0],
-        ...(failure instanceof FileFormatError && failure.line !== undefined ? { line: failure.line } : {}),
-      };
-    }
-    report.duration_ms = Math.round(performance.now() - state.started);
-    return report;
   }
 }
