@@ -9,9 +9,7 @@ import { applyGrafana, resolveGrafanaApi } from '../grafana/apply.js';
 import { GRAFANA_ENV } from '../grafana/datasources.js';
 import { passwordEnvVar } from '../grafana/names.js';
 import { DEFAULT_DASHBOARDS_PATH } from '../grafana/providers.js';
-import { buildTree, staticTree, writeTree } from '../grafana/tree.js';
 import { requireTenantSecret, tenantPassword } from '../provision/secrets.js';
-import { readTokens } from '../provision/token-vault.js';
 
 export interface GrafanaBuildFlags extends DbFlags {
   out?: string;
@@ -32,6 +30,8 @@ export interface GrafanaEnvFlags extends DbFlags, Pick<InfluxFlags, 'influxUrl'>
 export async function runGrafanaBuild(flags: GrafanaBuildFlags): Promise<number> {
   const out = resolve(flags.out ?? 'grafana');
   const path = dashboardsPath(flags.dashboardsPath);
+  // the tree builders load the Grafana foundation SDK: only the commands that build load them
+  const { buildTree, staticTree, writeTree } = await import('../grafana/tree.js');
   if (flags.staticOnly) {
     // the files committed under grafana/: no database needed, tenants' files left alone
     const result = await writeTree(out, staticTree({ dashboardsPath: path }), 'static');
@@ -117,7 +117,8 @@ export async function runGrafanaEnv(flags: GrafanaEnvFlags): Promise<number> {
     ]);
     // InfluxDB 3 Enterprise: the tenant's resource token, kept sealed by provisioning (the datasource sends it as
     // `Authorization: Token …`)
-    const v3Tokens = influx.api === 'v3' ? await readTokens(pool, secret) : null;
+    const v3Tokens =
+      influx.api === 'v3' ? await (await import('../provision/token-vault.js')).readTokens(pool, secret) : null;
     for (const t of catalog.tenants) {
       if (v3Tokens && !v3Tokens.has(t.tenant)) {
         process.stderr.write(

@@ -2,13 +2,13 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { PowerViewError, UsageError } from '../errors.js';
 import { loadDotEnv } from '../config/config.js';
-import { runIngest, type IngestFlags } from './ingest.js';
-import { runMigrate, type MigrateFlags } from './migrate.js';
-import { runDatasetsDocs, type DatasetsDocsFlags } from './datasets.js';
+import type { IngestFlags } from './ingest.js';
+import type { MigrateFlags } from './migrate.js';
+import type { DatasetsDocsFlags } from './datasets.js';
 import { registerGrafanaCommands } from './grafana.js';
 import { registerProvisionCommand } from './provision.js';
 import { registerReportCommand } from './report.js';
-import { runServe, type ServeFlags } from './serve.js';
+import type { ServeFlags } from './serve.js';
 
 /** The package's version (package.json, two folders above dist/src/cli/). */
 export function packageVersion(): string {
@@ -88,7 +88,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
         'their coverage and aggregates are replaced, not added (needs PostgreSQL)',
     );
   addInfluxOptions(ingest).action(async (paths: string[], flags: IngestFlags) => {
-    setExit(await runIngest(paths, flags));
+    // each command's modules load when it runs: `powerview migrate` or `--help` never loads the pipeline
+    setExit(await (await import('./ingest.js')).runIngest(paths, flags));
   });
   program
     .command('migrate')
@@ -100,7 +101,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--dry-run', 'list the pending migrations, apply nothing')
     .option('--json', 'print the JSON result (the default when stdout is not a terminal)')
     .action(async (flags: MigrateFlags) => {
-      setExit(await runMigrate(flags));
+      setExit(await (await import('./migrate.js')).runMigrate(flags));
     });
   const serve = program
     .command('serve')
@@ -165,7 +166,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
       'fatal, error, warn, info, debug, trace or silent (default: POWERVIEW_LOG_LEVEL, else info)',
     );
   addInfluxOptions(serve).action(async (flags: ServeFlags) => {
-    setExit(await runServe(flags));
+    setExit(await (await import('./serve.js')).runServe(flags));
   });
   const datasets = program.command('datasets').description('the datasets exposed to BI tools (core.datasets_catalog)');
   datasets
@@ -175,7 +176,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--database-url <url>', 'PostgreSQL holding the catalog (default: DATABASE_URL, else the PG* variables)')
     .option('--json', 'print the JSON result (the default when stdout is not a terminal)')
     .action(async (flags: DatasetsDocsFlags) => {
-      setExit(await runDatasetsDocs(flags));
+      setExit(await (await import('./datasets.js')).runDatasetsDocs(flags));
     });
   registerGrafanaCommands(program, setExit);
   registerProvisionCommand(program, setExit);

@@ -3,7 +3,6 @@ import { resolve } from 'node:path';
 import { environment } from '../config/config.js';
 import { DEFAULT_DASHBOARDS_PATH } from '../grafana/providers.js';
 import { resolveInfluxConfig, type InfluxFlags } from '../influx/config.js';
-import { provisionTenant } from '../provision/tenant.js';
 import { dashboardsPath, dbOption, human, withCatalog, type DbFlags } from './catalog-db.js';
 
 export interface ProvisionFlags extends DbFlags, InfluxFlags {
@@ -22,6 +21,8 @@ export async function runProvision(
   const grafanaDir = flags.grafanaDir ?? (env.POWERVIEW_GRAFANA_DIR || null);
   const path = dashboardsPath(flags.dashboardsPath);
   return withCatalog(flags, 'provision', async (pool) => {
+    // provisioning loads the Grafana SDK and the InfluxDB admin clients: only this command loads them
+    const { provisionTenant } = await import('../provision/tenant.js');
     const result = await provisionTenant({
       pool,
       influx,
