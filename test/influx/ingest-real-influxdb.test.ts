@@ -2,70 +2,20 @@
  * `powerview ingest` against the real InfluxDB 1.x started by ops/services.sh
  * (authentication on), InfluxDB side alone (--no-postgres; PostgreSQL has its
  * own tests): points, tags and values read back, re-ingestion,
- * rejections, gzip, tenant names, file lifecycle, reports and meta summaries.
+ * rejections, gzip (the failures: ingest-real-influxdb-failures.test.ts).
  */
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { generateArchive, type ArchiveSpec } from '../../fixtures/generate.js';
 import { sharedDir, sharedSkip } from '../support/helpers.js';
-import {
-  dropDatabase,
-  influxQuery,
-  pointsOf,
-  pointsOfLp,
-  runCli,
-  servicesSkip,
-  servicesUp,
-} from '../support/services.js';
+import { influxQuery, pointsOf, pointsOfLp, runCli } from '../support/services.js';
+
+import { archive, company, influxOnly, realInfluxSuite } from '../support/real-influx.js';
 
 t.setTimeout(300_000);
 
-let seq = 0;
-/** a database name of this test process alone */
-const company = (tag: string) => `it_${tag}_${process.pid}_${seq++}`;
-
-function archive(t: Test, spec: Partial<ArchiveSpec> & { company: string }) {
-  const out = mkdtempSync(join(tmpdir(), 'pv-ingest-'));
-  t.teardown(() => {});
-  return generateArchive({
-    out,
-    campaign: 'camp-1',
-    devices: 2,
-    files: 4,
-    rows: 60,
-    channels: 6,
-    slaves: 0,
-    format: 'v003',
-    step: 600,
-    start: Date.UTC(2025, 3, 1) / 1000,
-    defects: [],
-    seed: 7,
-    ...spec,
-  }).then((a) => ({ ...a, root: out }));
-}
-
-/** every file under dir, relative, sorted */
-function tree(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string, rel: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(join(d, e.name), join(rel, e.name));
-      else out.push(join(rel, e.name));
-    }
-  };
-  walk(dir, '');
-  return out.sort();
-}
-
-t.test('ingest into the real InfluxDB', { skip: servicesSkip }, async (t) => {
-  const env = await servicesUp();
-  const dbs: string[] = [];
-  t.teardown(async () => {
-    for (const db of dbs) await dropDatabase(env, db).catch(() => {});
-  });
-
+realInfluxSuite(t, 'ingest into the real InfluxDB', (t, env, dbs) => {
   t.test(
     'V003 and V002: every point, tag and value reads back as the dry run built it; files move to parsed/',
     async (t) => {
@@ -190,27 +140,11 @@ t.test('ingest into the real InfluxDB', { skip: servicesSkip }, async (t) => {
     const db = company('twice');
     dbs.push(db);
     const a = await archive(t, { company: db, files: 2 });
-    const first = await runCli(
-      ['ingest', '--no-postgres', '--json', '--root', a.root, '--report-dir', join(a.root, 'r'), a.root],
-      env,
-    );
+    const first = await runCli(influxOnly(a.root), env);
     t.equal(first.code, 0, first.stderr.slice(-800));
     const before = await pointsOf(env, db);
     // the archive again, from parsed/, as an operator re-running a backfill would
-    const again = await runCli(
-      [
-        'ingest',
-        '--no-postgres',
-        '--json',
-        '--include-processed',
-        '--root',
-        a.root,
-        '--report-dir',
-        join(a.root, 'r'),
-        a.root,
-      ],
-      env,
-    );
+    const again = await runCli(influxOnly(a.root, '--include-processed'), env);
     t.equal(again.code, 0, again.stderr.slice(-800));
     const after = await pointsOf(env, db);
     t.equal(after.size, before.size);
@@ -273,10 +207,7 @@ t.test('ingest into the real InfluxDB', { skip: servicesSkip }, async (t) => {
       const errDir = join(dirname(a.files[0]), 'error');
       mkdirSync(errDir, { recursive: true });
       writeFileSync(join(errDir, basename(a.files[0])), 'earlier\n');
-      const run = await runCli(
-        ['ingest', '--no-postgres', '--json', '--root', a.root, '--report-dir', join(a.root, 'r'), a.root],
-        env,
-      );
+      const run = await runCli(influxOnly(a.root), env);
       t.equal(run.code, 1, 'exit 1: a file failed');
       const report = JSON.parse(run.stdout);
       const bad = report.files.find((f: { path: string }) => f.path === a.files[0]);
@@ -294,119 +225,4 @@ t.test('ingest into the real InfluxDB', { skip: servicesSkip }, async (t) => {
       t.ok(existsSync(join(dirname(a.files[1]), 'parsed', basename(a.files[1]))));
     },
   );
-
-  t.test('unreadable files go to error/ with their cause; good files of the same run land', async (t) => {
-    const db = company('unreadable');
-    dbs.push(db);
-    const a = await archive(t, { company: db, files: 2, devices: 1 });
-    const dev = dirname(a.files[0]);
-    writeFileSync(join(dev, 'zz_empty.tsv'), '');
-    writeFileSync(join(dev, 'zz_unknown.tsv'), '00000001\t00000001\nMV_T202_V002\tPh 1 V\n01/01/25 00:00:00\t1\n');
-    const run = await runCli(
-      ['ingest', '--no-postgres', '--json', '--root', a.root, '--report-dir', join(a.root, 'r'), a.root],
-      env,
-    );
-    t.equal(run.code, 1);
-    const report = JSON.parse(run.stdout);
-    t.equal(report.totals.files_ok, 2);
-    t.equal(report.totals.files_failed, 2);
-    t.same(tree(join(dev, 'error')), [
-      'zz_empty.tsv',
-      'zz_empty.tsv.error.json',
-      'zz_unknown.tsv',
-      'zz_unknown.tsv.error.json',
-    ]);
-    t.match(JSON.parse(readFileSync(join(dev, 'error', 'zz_unknown.tsv.error.json'), 'utf8')), {
-      code: 'PV_ERR_UNKNOWN_FORMAT',
-    });
-    t.equal((await pointsOf(env, db)).size, report.totals.points);
-  });
-
-  t.test('--verify records expected and found points per file', async (t) => {
-    const db = company('verify');
-    dbs.push(db);
-    const a = await archive(t, { company: db, files: 2, devices: 2 });
-    const run = await runCli(
-      ['ingest', '--no-postgres', '--json', '--verify', '--root', a.root, '--report-dir', join(a.root, 'r'), a.root],
-      env,
-    );
-    t.equal(run.code, 0, run.stderr.slice(-800));
-    for (const f of JSON.parse(run.stdout).files) {
-      t.same(f.verify, { expected: f.points, found: f.points });
-    }
-  });
-
-  t.test('tenant names that are not safe identifiers are refused with a clear error', async (t) => {
-    const root = mkdtempSync(join(tmpdir(), 'pv-tenant-'));
-    const a = await generateArchive({
-      out: root,
-      company: 'bad name',
-      campaign: 'c1',
-      devices: 1,
-      files: 1,
-      rows: 5,
-      channels: 4,
-      slaves: 0,
-      format: 'v003',
-      step: 60,
-      start: Date.UTC(2025, 0, 1) / 1000,
-      defects: [],
-      seed: 1,
-    });
-    const run = await runCli(
-      ['ingest', '--no-postgres', '--json', '--root', root, '--report-dir', join(root, 'r'), root],
-      env,
-    );
-    t.equal(run.code, 1);
-    const f = JSON.parse(run.stdout).files[0];
-    t.equal(f.error.code, 'PV_ERR_TENANT_NAME');
-    t.match(f.error.message, /company name "bad name" is not a safe identifier/);
-    t.ok(existsSync(a.files[0]), 'the file stays where it is');
-    const flag = await runCli(['ingest', '--no-postgres', '--company', 'x";DROP', '--campaign', 'c', a.files[0]], env);
-    t.equal(flag.code, 2);
-    t.match(flag.stderr, /--company: company name .* is not a safe identifier/);
-  });
-
-  t.test('wrong credentials stop the run (exit 2) and leave every file in place', async (t) => {
-    const db = company('auth');
-    const a = await archive(t, { company: db, files: 2 });
-    const run = await runCli(
-      ['ingest', '--no-postgres', '--json', '--root', a.root, '--report-dir', join(a.root, 'r'), a.root],
-      env,
-      { INFLUX_PASSWORD: 'wrong' },
-    );
-    t.equal(run.code, 2);
-    t.match(run.stderr, /PV_ERR_STORE_AUTH/);
-    for (const f of a.files) t.ok(existsSync(f), 'still there');
-    t.notOk(existsSync(join(dirname(a.files[0]), 'error')));
-  });
-
-  t.test('InfluxDB unreachable past --store-wait: exit 3, files stay, nothing in error/', async (t) => {
-    const db = company('down');
-    const a = await archive(t, { company: db, files: 2 });
-    const run = await runCli(
-      [
-        'ingest',
-        '--no-postgres',
-        '--json',
-        '--store-wait',
-        '2',
-        '--root',
-        a.root,
-        '--report-dir',
-        join(a.root, 'r'),
-        a.root,
-      ],
-      env,
-      {
-        INFLUX_URL: 'http://127.0.0.1:9', // discard port: connection refused
-      },
-    );
-    t.equal(run.code, 3, run.stderr.slice(-800));
-    const report = JSON.parse(run.stdout);
-    t.equal(report.store_failure.code, 'PV_ERR_STORE_UNAVAILABLE');
-    for (const f of report.files) t.equal(f.error.code, 'PV_ERR_STORE_UNAVAILABLE');
-    for (const f of a.files) t.ok(existsSync(f), 'still there');
-    t.notOk(existsSync(join(dirname(a.files[0]), 'error')));
-  });
 });

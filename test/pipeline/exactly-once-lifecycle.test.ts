@@ -1,58 +1,19 @@
 /**
- * Exactly-once over a file's life: the same bytes again are a no-op, --force replaces a file's
- * contribution instead of adding it, a layout change is flagged, and an
- * ingest killed (SIGKILL) at random moments then run again ends in the same
- * state as an uninterrupted run.
+ * Exactly-once over a file's life: the same bytes again are a no-op, --force replaces a file's contribution instead
+ * of adding it, failures in the ledger, skipped rows reported, a layout change is flagged (an ingest killed at
+ * random moments: exactly-once-killed.test.ts).
  */
 import t from 'tap';
-import { cpSync, readFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
 import { generateArchive, writeFile as writeTsv } from '../../fixtures/generate.js';
-import { dropDatabase, influxCount, runCli, servicesSkip, servicesUp } from '../support/services.js';
+import { influxCount } from '../support/services.js';
+
+import { hourly, ingest, lifecycleSuite } from '../support/lifecycle-suite.js';
 
 t.setTimeout(900_000);
 
-async function hourly(pool: pg.Pool, tenant: string): Promise<string[]> {
-  const r = await pool.query(
-    `SELECT device_master_sn, channel_id, extract(epoch from hour)::bigint AS hour, samples, round(sum_value::numeric, 6) AS sum,
-            min_value, max_value, round(energy_wh::numeric, 6) AS energy
-       FROM core.hourly WHERE tenant = $1 ORDER BY 1, 2, 3`,
-    [tenant],
-  );
-  return r.rows.map((x) => Object.values(x).join(' '));
-}
-
-/** `powerview ingest --json` over `paths` under `root` (no meta database, reports in `root/r`), with `flags`. */
-function ingest(env: Record<string, string>, root: string, paths: string[], flags: string[] = []) {
-  return runCli(
-    ['ingest', '--json', '--meta-db', '', '--root', root, '--report-dir', join(root, 'r'), ...flags, ...paths],
-    env,
-  );
-}
-
-t.test('PostgreSQL lifecycle', { skip: servicesSkip }, async (t) => {
-  const env = await servicesUp();
-  const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 2 });
-  const dbs: string[] = [];
-  t.teardown(async () => {
-    await pool.end();
-    for (const db of dbs) await dropDatabase(env, db).catch(() => {});
-  });
-  t.equal((await runCli(['migrate', '--json'], env)).code, 0);
-  /** A tenant of its own (`<label>_<pid>`, dropped at the end), a temporary root and (`device`) a device folder. */
-  const archive = (label: string, device = true) => {
-    const company = `${label}_${process.pid}`;
-    dbs.push(company);
-    const root = mkdtempSync(join(tmpdir(), `pv-${label}-`));
-    t.teardown(() => rmSync(root, { recursive: true, force: true }));
-    const dir = join(root, company, 'c', '02001171');
-    if (device) mkdirSync(dir, { recursive: true });
-    return { company, root, dir };
-  };
-
+lifecycleSuite(t, 'PostgreSQL lifecycle', (t, { env, pool, archive }) => {
   t.test('the same bytes again are a no-op; --force replaces, never adds', async (t) => {
     const { company, root } = archive('noop', false);
     const a = await generateArchive({
@@ -191,80 +152,4 @@ t.test('PostgreSQL lifecycle', { skip: servicesSkip }, async (t) => {
       [false, true],
     );
   });
-
-  t.test(
-    'killed (SIGKILL) at random moments, then run again: the same aggregates, ledger and InfluxDB counts as an uninterrupted run',
-    async (t) => {
-      const spec = {
-        campaign: 'k',
-        devices: 3,
-        files: 24,
-        rows: 1500,
-        channels: 12,
-        slaves: 1,
-        format: 'v003' as const,
-        step: 60,
-        start: Date.UTC(2025, 5, 1) / 1000,
-        defects: [],
-        seed: 21,
-      };
-      // overlapping re-exports: every device's files overlap the previous one by a third
-      const make = async (company: string) => {
-        const root = mkdtempSync(join(tmpdir(), 'pv-kill-'));
-        await generateArchive({ out: root, company, ...spec });
-        // shift every second file back by 500 rows: overlaps (regenerate those with an earlier start)
-        for (const device of readdirSync(join(root, company, 'k'))) {
-          const files = readdirSync(join(root, company, 'k', device)).sort();
-          for (let i = 1; i < files.length; i += 2) {
-            await writeTsv(join(root, company, 'k', device, files[i]), {
-              format: 'v003',
-              masterSn: device,
-              channels: 6,
-              slaves: 1,
-              slaveChannels: 6,
-              rows: 1500,
-              start: spec.start + (i * 1500 - 500) * 60,
-              step: 60,
-              defects: [],
-              seed: 1000 + i,
-            });
-          }
-        }
-        return root;
-      };
-      const reference = `killref_${process.pid}`;
-      const killed = `killed_${process.pid}`;
-      dbs.push(reference, killed);
-      const refRoot = await make(reference);
-      const once = (root: string) => ingest(env, root, [root], ['--workers', '1']);
-      t.equal((await once(refRoot)).code, 0);
-      const killRoot = await make(killed);
-      let kills = 0;
-      for (let attempt = 0; attempt < 12; attempt++) {
-        const run = once(killRoot);
-        const delay = 150 + Math.floor(Math.random() * 1200);
-        const early = await Promise.race([run.then(() => true), sleep(delay).then(() => false)]);
-        if (early) break;
-        run.child.kill('SIGKILL');
-        await run;
-        kills++;
-      }
-      const last = await once(killRoot);
-      t.equal(last.code, 0, last.stderr.slice(-500));
-      t.ok(kills > 0, `killed ${kills} times`);
-      t.same(await hourly(pool, killed), await hourly(pool, reference), 'the same hourly aggregates');
-      const ledger = async (tenant: string) =>
-        (
-          await pool.query(
-            'SELECT count(*)::int AS n, sum(points)::bigint AS p FROM core.files WHERE tenant = $1 AND status = $2',
-            [tenant, 'ok'],
-          )
-        ).rows[0];
-      const lk = await ledger(killed);
-      const lr = await ledger(reference);
-      t.equal(lk.n, lr.n, 'the same ledger rows');
-      t.equal(lk.p, lr.p, 'the same points in the ledger');
-      t.equal(await influxCount(env, killed), await influxCount(env, reference), 'the same InfluxDB count');
-    },
-  );
 });

@@ -1,5 +1,5 @@
 /**
- * Exactly-once: overlapping re-exports of one device, the earliest export arriving before the latest
+ * Exactly-once: overlapping re-exports of one device, the earliest export arriving first (orders 0,1,2 and 0,2,1)
  * (the check: test/support/arrival-orders.ts).
  */
 import t from 'tap';
@@ -9,7 +9,7 @@ import { ARRIVAL_ORDERS, checkArrivalOrders } from '../support/arrival-orders.js
 t.setTimeout(600_000);
 
 t.test(
-  'overlapping files, the earliest export arriving before the latest: aggregates of the distinct points, InfluxDB holds exactly them',
+  'overlapping files, the earliest export arriving first: aggregates of the distinct points, InfluxDB holds exactly them',
   { skip: servicesSkip },
-  (t) => checkArrivalOrders(t, ARRIVAL_ORDERS.slice(0, 3)),
+  (t) => checkArrivalOrders(t, ARRIVAL_ORDERS.slice(0, 2)),
 );

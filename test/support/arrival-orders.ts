@@ -3,8 +3,9 @@
  * overlapping re-exports of one device, ingested one run per file in a given
  * order, leave PostgreSQL hourly aggregates equal to those of the distinct
  * points (the first file that brings a point wins) and InfluxDB holding
- * exactly those points. The six orders are split between two test files
- * (exactly-once*.test.ts) so that neither comes near tap's time limit.
+ * exactly those points. The six orders are split over three test files by
+ * the export that arrives first (exactly-once*.test.ts), so that none comes
+ * near tap's time limit.
  */
 import type { Test } from 'tap';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
