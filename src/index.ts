@@ -10,7 +10,8 @@ export {
 export { FileScanner, type Block, type ScanResult } from './tsv/scanner.js';
 export { parseBlock, type BlockResult, type BlockStats, type SeriesTable } from './tsv/block-parser.js';
 export { buildSeriesTable, MEASUREMENT, type FileIdentity } from './influx/series.js';
-export { TimeZoneRules, LocalTimeResolver } from './tsv/timezone.js';
+export { TimeZoneRules } from './tsv/timezone.js';
+export { LocalTimeResolver } from './tsv/local-time.js';
 export { escapeMeasurement, escapeTag, seriesPrefix } from './influx/line-protocol.js';
 export { Pipeline, type PipelineOptions, type FileTask } from './pipeline/pipeline.js';
 export { discover, type DiscoverOptions } from './pipeline/discover.js';

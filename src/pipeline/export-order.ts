@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
-import { LocalTimeResolver, TimeZoneRules } from '../tsv/timezone.js';
+import { TimeZoneRules } from '../tsv/timezone.js';
+import { LocalTimeResolver } from '../tsv/local-time.js';
 
 /**
  * The export-order rule (docs/cli.md#export-order), one module for `ingest`,

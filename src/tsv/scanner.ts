@@ -3,7 +3,8 @@ import { parseHeader, timeBasisOf, type FileHeader, type HeaderOptions, type Tim
 import { EPOCH_GAP, EPOCH_INVALID, EPOCH_MIN_VALID, parseWallClock } from './timestamp.js';
 import { LeadTracker, type LeadingFold } from './leading-fold.js';
 import { RowTimes } from './row-times.js';
-import { LocalTimeResolver, TimeZoneRules } from './timezone.js';
+import { TimeZoneRules } from './timezone.js';
+import { LocalTimeResolver } from './local-time.js';
 
 /** A run of whole data lines, the unit of work sent to a parser worker. */
 export interface Block {

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { LocalTimeResolver, TimeZoneRules } from '../../src/tsv/timezone.js';
+import { TimeZoneRules } from '../../src/tsv/timezone.js';
+import { LocalTimeResolver } from '../../src/tsv/local-time.js';
 import { parseWallClock } from '../../src/tsv/timestamp.js';
 import { ErrorCodes, PowerViewError } from '../../src/errors.js';
 
