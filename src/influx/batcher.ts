@@ -36,6 +36,9 @@ export class LpBatcher implements LpSink<BatchedFile> {
   private readonly files = new FileOutcomes();
   private readonly free: Buffer[] = [];
   private readonly inFlight = new Set<Promise<void>>();
+  /** batches handed to dispatch(), counted; those not answered yet by their number */
+  private dispatched = 0;
+  private readonly unanswered = new Map<number, Promise<void>>();
   private failure: StoreError | null = null;
   /** lines and bytes handed to InfluxDB and acknowledged */
   acknowledgedLines = 0;
@@ -102,6 +105,18 @@ export class LpBatcher implements LpSink<BatchedFile> {
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
   }
 
+  /**
+   * Sends every open batch and waits for the answers of every batch sent so far, not of those sent later: lines
+   * handed over before the call are answered when it resolves, while writes go on beside it.
+   */
+  async settled(): Promise<void> {
+    for (const batch of [...this.open.values()]) {
+      if (batch.length > 0) await this.dispatch(batch);
+    }
+    const upTo = this.dispatched;
+    await Promise.all([...this.unanswered].filter(([seq]) => seq <= upTo).map(([, answered]) => answered));
+  }
+
   async close(): Promise<void> {
     await this.flush();
     if (this.failure) throw this.failure;
@@ -131,7 +146,22 @@ export class LpBatcher implements LpSink<BatchedFile> {
   }
 
   /** Takes the batch out of the open set, waits for a request slot, sends it in the background. */
+  /** A batch goes to the writer; remembered until answered (settled() waits for the ones sent before it). */
   private async dispatch(batch: OpenBatch): Promise<void> {
+    const seq = ++this.dispatched;
+    const sent = this.send(batch);
+    const answered = sent
+      .then(
+        (sending) => sending?.answered,
+        () => undefined,
+      )
+      .finally(() => this.unanswered.delete(seq));
+    this.unanswered.set(seq, answered);
+    await sent;
+  }
+
+  /** The batch handed to the writer once a slot is free; the promise of its answer (null: failed before sending). */
+  private async send(batch: OpenBatch): Promise<{ answered: Promise<void> } | null> {
     if (this.open.get(batch.db) === batch) this.open.delete(batch.db);
     if (batch.timer) clearTimeout(batch.timer);
     batch.timer = null;
@@ -139,7 +169,7 @@ export class LpBatcher implements LpSink<BatchedFile> {
     if (this.failure) {
       this.slots.release();
       this.finish(batch, this.failure);
-      return;
+      return null;
     }
     this.bytesInFlight += batch.length;
     const task = this.writer
@@ -157,6 +187,8 @@ export class LpBatcher implements LpSink<BatchedFile> {
         this.inFlight.delete(task);
       });
     this.inFlight.add(task);
+    // wrapped: an async function returning the promise itself would wait for the answer
+    return { answered: task };
   }
 
   /** A write that threw stops the run (the first failure is kept): batches still retrying give up now. */

@@ -5,8 +5,9 @@ import type { FileState } from './parser.js';
 
 /**
  * The re-export comparisons of the files in flight (conflicts.ts): one per
- * file with held points, started at its first held point, settled at the
- * file's end. A comparison that fails fails its file as the store's.
+ * file with held points, started at its first held point, run beside the
+ * parser (other files go on meanwhile), settled at the file's end. A
+ * comparison that fails fails its file as the store's.
  */
 export class ConflictChecks {
   private readonly checks = new Map<FileState, FileConflicts>();
@@ -14,29 +15,37 @@ export class ConflictChecks {
   /** `source` undefined: nothing is compared */
   constructor(private readonly source: ConflictSource | undefined) {}
 
-  /** A block's held cells and the file's values for them, compared (a window at a time). */
-  async add(state: FileState, epochs: Uint32Array, cells: Uint32Array, values: Float64Array): Promise<void> {
-    try {
-      await this.of(state)?.add(epochs, cells, values);
-    } catch (err) {
-      state.failure = storeFailure(err);
-    }
+  /**
+   * A block's held cells and the file's values for them, copied for the comparison; a promise to wait for when the
+   * file's comparison is too far behind (conflicts.ts, CHUNKS_QUEUED), null otherwise.
+   */
+  add(state: FileState, epochs: Uint32Array, cells: Uint32Array, values: Float64Array): Promise<void> | null {
+    return this.of(state)?.add(epochs, cells, values) ?? null;
   }
 
-  /** The file's conflicts once all its blocks are in (none held: none); a store that cannot answer fails the file. */
-  async finish(state: FileState): Promise<ConflictSummary | null> {
+  /**
+   * The file's conflicts once all its blocks are in: null when there is nothing to wait for (none held, nothing
+   * compared), else the comparison's end. A store that cannot answer fails the file.
+   */
+  finish(state: FileState): Promise<ConflictSummary | null> | null {
     const check = this.checks.get(state);
     this.checks.delete(state);
     if (!this.source || !state.plan || state.plan.noop || state.failure) return null;
-    try {
-      const summary = check ? await check.finish() : null;
-      state.report.conflicting_points = summary?.conflicting ?? 0;
-      if (summary && (summary.conflicting > 0 || summary.missing > 0)) state.report.conflicts = summary;
-      return summary;
-    } catch (err) {
-      state.failure = storeFailure(err);
+    if (!check) {
+      state.report.conflicting_points = 0;
       return null;
     }
+    return check.finish().then(
+      (summary) => {
+        state.report.conflicting_points = summary.conflicting;
+        if (summary.conflicting > 0 || summary.missing > 0) state.report.conflicts = summary;
+        return summary;
+      },
+      (err: unknown) => {
+        state.failure = storeFailure(err);
+        return null;
+      },
+    );
   }
 
   /** The file's comparison (null: not compared). */

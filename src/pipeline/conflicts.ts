@@ -3,7 +3,7 @@
  * file holds (an earlier file brought them: skipped in both stores) are
  * compared with the values InfluxDB holds, value by value. Only files with
  * held points pay for it; a file's held points are buffered up to
- * CHUNK_POINTS, then compared window by window (WINDOW_ROWS timestamps at
+ * CHUNK_POINTS, then compared window by window, beside the parser (WINDOW_ROWS timestamps at
  * the file's step, FIELDS_PER_QUERY fields per query), so memory is bounded
  * whatever the overlap. A query that fails is the store's failure (the file
  * stays where it is, retried later), never the file's.
@@ -18,6 +18,8 @@ export const CHUNK_POINTS = 50_000;
 export const WINDOW_ROWS = 2_000;
 /** fields per query */
 export const FIELDS_PER_QUERY = 64;
+/** chunks of a file waiting for their comparison before the parser waits too */
+export const CHUNKS_QUEUED = 2;
 
 /** Where the stored values come from (the InfluxDB stage). */
 export interface ConflictSource {
@@ -29,12 +31,35 @@ export interface ConflictSource {
 
 const iso = (t: number) => new Date(t * 1000).toISOString().replace('.000Z', 'Z');
 
-/** One file's comparison, fed block by block in file order. */
+/** Held points buffered for one comparison step. */
+interface Chunk {
+  chan: Uint16Array;
+  time: Uint32Array;
+  value: Float64Array;
+  size: number;
+}
+
+const newChunk = (): Chunk => ({
+  chan: new Uint16Array(CHUNK_POINTS),
+  time: new Uint32Array(CHUNK_POINTS),
+  value: new Float64Array(CHUNK_POINTS),
+  size: 0,
+});
+
+/**
+ * One file's comparison, fed block by block in file order. A full chunk is
+ * compared beside the caller (the parser goes on with other files); add()
+ * asks the caller to wait only while CHUNKS_QUEUED chunks of the file are
+ * still to compare, so a file's memory stays bounded whatever the store's pace.
+ */
 export class FileConflicts {
-  private readonly chan = new Uint16Array(CHUNK_POINTS);
-  private readonly time = new Uint32Array(CHUNK_POINTS);
-  private readonly value = new Float64Array(CHUNK_POINTS);
-  private size = 0;
+  private chunk: Chunk = newChunk();
+  private readonly spare: Chunk[] = [];
+  /** chunks handed to the comparison and not yet compared */
+  private queued = 0;
+  /** the comparisons, one chunk after another; never rejects (the failure is kept) */
+  private work: Promise<void> = Promise.resolve();
+  private failure: { error: unknown } | null = null;
   private compared = 0;
   private conflicting = 0;
   private missing = 0;
@@ -55,21 +80,28 @@ export class FileConflicts {
     this.barrierDone = !needsBarrier;
   }
 
-  /** A block's held cells (row-major index into epochs × channels) and the file's values for them. */
-  async add(epochs: Uint32Array, cells: Uint32Array, values: Float64Array): Promise<void> {
+  /**
+   * A block's held cells (row-major index into epochs × channels) and the file's values for them, copied. Returns a
+   * promise to wait for when the file's comparison is CHUNKS_QUEUED chunks behind, null otherwise.
+   */
+  add(epochs: Uint32Array, cells: Uint32Array, values: Float64Array): Promise<void> | null {
+    if (this.failure) return null;
     const n = this.header.channels.length;
     for (let i = 0; i < cells.length; i++) {
-      if (this.size === CHUNK_POINTS) await this.flush();
-      const k = this.size++;
-      this.chan[k] = cells[i] % n;
-      this.time[k] = epochs[Math.floor(cells[i] / n)];
-      this.value[k] = values[i];
+      if (this.chunk.size === CHUNK_POINTS) this.hand();
+      const k = this.chunk.size++;
+      this.chunk.chan[k] = cells[i] % n;
+      this.chunk.time[k] = epochs[Math.floor(cells[i] / n)];
+      this.chunk.value[k] = values[i];
     }
+    return this.queued >= CHUNKS_QUEUED ? this.work : null;
   }
 
-  /** The file's last block was added: the summary. */
+  /** The file's last block was added: the summary, once every chunk is compared (a store failure throws). */
   async finish(): Promise<ConflictSummary> {
-    await this.flush();
+    if (this.chunk.size > 0) this.hand();
+    await this.work;
+    if (this.failure) throw this.failure.error;
     const channels = [...this.perChannel]
       .filter(([, c]) => c.conflicting > 0)
       .map(([c, s]) => ({ channel_id: this.header.channels[c].channelId, ...s }));
@@ -84,42 +116,58 @@ export class FileConflicts {
     };
   }
 
-  private async flush(): Promise<void> {
-    if (this.size === 0) return;
+  /** The current chunk goes to the comparison; the next points fill a spare one. */
+  private hand(): void {
+    const chunk = this.chunk;
+    this.chunk = this.spare.pop() ?? newChunk();
+    this.queued++;
+    this.work = this.work
+      .then(() => (this.failure ? undefined : this.compareChunk(chunk)))
+      .catch((error: unknown) => {
+        this.failure ??= { error };
+      })
+      .finally(() => {
+        this.queued--;
+        chunk.size = 0;
+        this.spare.push(chunk);
+      });
+  }
+
+  private async compareChunk(chunk: Chunk): Promise<void> {
     if (!this.barrierDone) {
       await this.source.barrier();
       this.barrierDone = true;
     }
-    const order = Uint32Array.from({ length: this.size }, (_, i) => i).sort(
-      (a, b) => this.time[a] - this.time[b] || this.chan[a] - this.chan[b],
+    const { time, chan } = chunk;
+    const order = Uint32Array.from({ length: chunk.size }, (_, i) => i).sort(
+      (a, b) => time[a] - time[b] || chan[a] - chan[b],
     );
     const span = WINDOW_ROWS * Math.max(1, this.step);
     for (let i = 0; i < order.length;) {
-      const start = this.time[order[i]];
+      const start = time[order[i]];
       let j = i;
-      while (j < order.length && this.time[order[j]] - start < span) j++;
-      await this.compareWindow(order.subarray(i, j));
+      while (j < order.length && time[order[j]] - start < span) j++;
+      await this.compareWindow(chunk, order.subarray(i, j));
       i = j;
     }
-    this.size = 0;
   }
 
   /** Points of one window, sorted by time: queried by groups of fields, then compared. */
-  private async compareWindow(points: Uint32Array): Promise<void> {
-    const from = this.time[points[0]];
-    const to = this.time[points[points.length - 1]];
-    const channels = [...new Set(Array.from(points, (p) => this.chan[p]))].sort((a, b) => a - b);
+  private async compareWindow(chunk: Chunk, points: Uint32Array): Promise<void> {
+    const from = chunk.time[points[0]];
+    const to = chunk.time[points[points.length - 1]];
+    const channels = [...new Set(Array.from(points, (p) => chunk.chan[p]))].sort((a, b) => a - b);
     for (let g = 0; g < channels.length; g += FIELDS_PER_QUERY) {
       const group = new Set(channels.slice(g, g + FIELDS_PER_QUERY));
       const fields = [...group].map((c) => this.header.channels[c].fieldKey);
       const stored = await this.source.values(this.db, this.header.masterSn, fields, from, to);
-      for (const p of points) if (group.has(this.chan[p])) this.compare(p, stored);
+      for (const p of points) if (group.has(chunk.chan[p])) this.compare(chunk, p, stored);
     }
   }
 
-  private compare(p: number, stored: StoredValues): void {
-    const c = this.chan[p];
-    const t = this.time[p];
+  private compare(chunk: Chunk, p: number, stored: StoredValues): void {
+    const c = chunk.chan[p];
+    const t = chunk.time[p];
     const held = stored.get(this.header.channels[c].fieldKey)?.get(t);
     if (held === undefined) {
       this.missing++;
@@ -129,7 +177,7 @@ export class FileConflicts {
     this.perChannel.set(c, stats);
     this.compared++;
     stats.compared++;
-    const v = this.value[p];
+    const v = chunk.value[p];
     // the same decimal parsed the same way (correctly rounded) is the same float: equality is exact
     if (held === v) return;
     this.conflicting++;

@@ -1,7 +1,8 @@
 import { FileFormatError, ErrorCodes, errorMessage, PowerViewError } from '../errors.js';
 import type { ConflictSummary } from '../model/conflicts.js';
 import { qualityEntry } from '../model/quality.js';
-import type { FileAggregates, FileState } from './parser.js';
+import type { FileAggregates, FileState, FileTask } from './parser.js';
+import type { LpSink } from './sink.js';
 import { applyStats, type FileReport } from './report.js';
 
 /** A file's end in the pipeline, once all its blocks are consumed: its aggregates and its report. */
@@ -54,4 +55,26 @@ export function finishFile(state: FileState): FileReport {
   }
   report.duration_ms = Math.round(performance.now() - state.started);
   return report;
+}
+
+/**
+ * A file whose blocks are all consumed (and its comparison done): its aggregates and report; later overlapping
+ * files may plan against it, and the sink knows its lines are all written.
+ */
+export function endFile(
+  file: FileState,
+  conflicts: ConflictSummary | null,
+  hooks: { onConsumed?: (task: FileTask, aggregates: FileAggregates | null) => void; sink?: LpSink },
+): { report: FileReport; aggregates: FileAggregates | null } {
+  let aggregates: FileAggregates | null = null;
+  try {
+    aggregates = fileAggregates(file, conflicts);
+  } catch (err) {
+    // one file's bug or limit fails that file alone, never the run
+    file.failure ??= err instanceof Error ? err : new Error(String(err));
+  }
+  const report = finishFile(file);
+  hooks.onConsumed?.(file.task, aggregates);
+  hooks.sink?.endFile?.(file.task);
+  return { report, aggregates };
 }

@@ -150,7 +150,7 @@ export class InfluxStage {
       const message = `InfluxDB could not answer the re-export comparison: HTTP ${reply.status}: ${reply.body}`;
       throw new StoreError(ErrorCodes.STORE_UNAVAILABLE, message.slice(0, 600));
     },
-    barrier: () => this.batcher.flush(),
+    barrier: () => this.batcher.settled(),
   };
 
   /** The run report's `influx` block. */

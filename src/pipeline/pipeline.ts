@@ -3,16 +3,20 @@ import { DEFAULT_V002_TIME_ZONE, TimeZoneRules } from '../tsv/timezone.js';
 import { mergeHourly } from '../tsv/hourly.js';
 import type { ScanResult } from '../tsv/scanner.js';
 import type { FileReport } from './report.js';
-import { fileAggregates, finishFile } from './file-end.js';
+import { endFile } from './file-end.js';
 import type { LpSink } from './sink.js';
 import { HandOff, Slots } from '../util/flow.js';
 import type { BlockTaskResult } from './worker.js';
-import { Parser, type Entry, type FileAggregates, type FilePlan, type FileTask } from './parser.js';
+import { Parser, type Entry, type FileAggregates, type FilePlan, type FileState, type FileTask } from './parser.js';
 import type { Thresholds } from '../quality/thresholds.js';
 import type { ConflictSource } from './conflicts.js';
 import { ConflictChecks } from './conflict-checks.js';
+import type { ConflictSummary } from '../model/conflicts.js';
 
 export type { FileAggregates, FilePlan, FileTask } from './parser.js';
+
+/** files whose re-export comparison runs beside the parser at once (each bounded: conflicts.ts) */
+export const MAX_COMPARING_FILES = 4;
 
 export interface PipelineOptions {
   /** parser threads; 0 parses on the main thread. Default: the machine's cores. */
@@ -142,72 +146,93 @@ export class Pipeline {
     }
   }
 
-  /** Takes blocks in file order: statistics, the sink (with its backpressure), buffer recycling. */
+  /**
+   * Takes blocks in file order: statistics, the sink (with its backpressure), buffer recycling. A file whose
+   * re-export comparison is still running ends beside the loop (at most MAX_COMPARING_FILES at once): the next
+   * files go on meanwhile.
+   */
   private async consume(queue: HandOff<Entry>, slots: Slots): Promise<FileReport[]> {
     const reports: FileReport[] = [];
     const collect = this.options.collectReports ?? true;
-    let files = 0;
     const sink = this.options.sink;
-    let bytesDone = 0;
+    const tally = { files: 0, bytesDone: 0, points: 0 };
     let fileBytes = 0;
-    let points = 0;
-    for (let entry = await queue.next(); entry; entry = await queue.next()) {
-      if (entry.kind === 'end') {
-        let aggregates: FileAggregates | null = null;
-        const conflicts = await this.conflicts.finish(entry.file);
-        try {
-          aggregates = fileAggregates(entry.file, conflicts);
-        } catch (err) {
-          // one file's bug or limit fails that file alone, never the run
-          entry.file.failure ??= err instanceof Error ? err : new Error(String(err));
-        }
-        const report = finishFile(entry.file);
-        this.options.onConsumed?.(entry.file.task, aggregates);
-        sink?.endFile?.(entry.file.task);
-        if (collect) reports.push(report);
-        files++;
-        bytesDone += report.bytes;
-        fileBytes = 0;
-        this.options.onFile?.(report, entry.file.task, aggregates);
-        this.options.onProgress?.({ bytes: bytesDone, points, files });
-        continue;
-      }
-      let result: BlockTaskResult;
-      try {
-        result = await entry.result;
-      } catch (err) {
-        this.blocksInFlight--;
-        entry.file.failure ??= err instanceof Error ? err : new Error(String(err));
-        slots.release();
-        continue;
-      }
-      if (!entry.file.failure) {
-        try {
-          entry.file.stats!.add(result.stats);
-          const agg = entry.file.agg;
-          if (agg && result.agg) {
-            mergeHourly(agg.hourly, result.agg.hourly);
-            agg.coverage.addBlock(result.epochs, result.agg.brought);
-            agg.skippedPoints += result.agg.skippedPoints;
+    /** files ending once their comparison is done; the first error of one (a callback's) is thrown here */
+    const ending = new Set<Promise<void>>();
+    let endError = null as { error: unknown } | null;
+    const end = (file: FileState, conflicts: ConflictSummary | null, slot: number) => {
+      const { report, aggregates } = endFile(file, conflicts, this.options);
+      if (collect) reports[slot] = report;
+      tally.files++;
+      this.options.onFile?.(report, file.task, aggregates);
+      this.options.onProgress?.({ bytes: tally.bytesDone, points: tally.points, files: tally.files });
+    };
+    try {
+      for (let entry = await queue.next(); entry; entry = await queue.next()) {
+        if (endError) throw endError.error;
+        if (entry.kind === 'end') {
+          const file = entry.file;
+          const slot = collect ? reports.push(undefined as unknown as FileReport) - 1 : -1;
+          tally.bytesDone += file.report.bytes;
+          fileBytes = 0;
+          const comparing = this.conflicts.finish(file);
+          if (!comparing) {
+            end(file, null, slot);
+            continue;
           }
-          if (result.runs) entry.file.quality?.values.addBlock(result.runs, result.stats.channels.count);
-        } catch (err) {
-          // one file's bug or limit (a RangeError, say) fails that file alone, with its cause: never the run
-          entry.file.failure = err instanceof Error ? err : new Error(String(err));
+          const done: Promise<void> = comparing
+            .then((conflicts) => end(file, conflicts, slot))
+            .catch((error: unknown) => void (endError ??= { error }))
+            .finally(() => ending.delete(done));
+          ending.add(done);
+          while (ending.size >= MAX_COMPARING_FILES) await Promise.race(ending);
+          continue;
         }
+        let result: BlockTaskResult;
+        try {
+          result = await entry.result;
+        } catch (err) {
+          this.blocksInFlight--;
+          entry.file.failure ??= err instanceof Error ? err : new Error(String(err));
+          slots.release();
+          continue;
+        }
+        if (!entry.file.failure) {
+          try {
+            entry.file.stats!.add(result.stats);
+            const agg = entry.file.agg;
+            if (agg && result.agg) {
+              mergeHourly(agg.hourly, result.agg.hourly);
+              agg.coverage.addBlock(result.epochs, result.agg.brought);
+              agg.skippedPoints += result.agg.skippedPoints;
+            }
+            if (result.runs) entry.file.quality?.values.addBlock(result.runs, result.stats.channels.count);
+          } catch (err) {
+            // one file's bug or limit (a RangeError, say) fails that file alone, with its cause: never the run
+            entry.file.failure = err instanceof Error ? err : new Error(String(err));
+          }
+        }
+        const held = result.agg?.heldCells;
+        if (!entry.file.failure && held && held.length > 0) {
+          // copied for the comparison; waits only when this file's comparison is too far behind
+          const behind = this.conflicts.add(entry.file, result.epochs, held, result.agg!.heldValues);
+          if (behind) await behind;
+        }
+        if (!entry.file.failure) {
+          tally.points += result.stats.points;
+          if (sink && result.lpLength > 0) await sink.write(result.lp.subarray(0, result.lpLength), entry.file.task);
+        }
+        this.parser.recycle(result);
+        this.blocksInFlight--;
+        slots.release();
+        fileBytes += entry.bytes;
+        this.options.onProgress?.({ bytes: tally.bytesDone + fileBytes, points: tally.points, files: tally.files });
       }
-      const held = result.agg?.heldCells;
-      if (!entry.file.failure && held && held.length > 0)
-        await this.conflicts.add(entry.file, result.epochs, held, result.agg!.heldValues);
-      if (!entry.file.failure) {
-        points += result.stats.points;
-        if (sink && result.lpLength > 0) await sink.write(result.lp.subarray(0, result.lpLength), entry.file.task);
-      }
-      this.parser.recycle(result);
-      this.blocksInFlight--;
-      slots.release();
-      fileBytes += entry.bytes;
-      this.options.onProgress?.({ bytes: bytesDone + fileBytes, points, files });
+      while (ending.size > 0) await Promise.race(ending);
+      if (endError) throw endError.error;
+    } finally {
+      // the run stops: the files still comparing end first (their reports are not lost)
+      while (ending.size > 0) await Promise.race(ending);
     }
     return reports;
   }
