@@ -4,7 +4,7 @@ import { MAX_CHANNELS } from '../tsv/hourly.js';
 import type { IngestStore } from '../postgres/ingest-store.js';
 import { HeldPoints, timeProfile, type Run } from './coverage.js';
 import type { FileAggregates, FilePlan, FileTask } from './pipeline.js';
-import type { DeviceClaims } from './device-claims.js';
+import { ClaimHolders, type DeviceClaims } from './device-claims.js';
 
 /** Devices whose latest layout a long job remembers (least recently planned forgotten first). */
 export const DEVICE_CACHE_MAX = 10_000;
@@ -63,35 +63,12 @@ export class ExactlyOnce {
        */
       claims?: DeviceClaims;
     } = {},
-  ) {}
-
-  /** device → files of this run holding its claim */
-  private readonly claimHolders = new Map<string, Set<FileTask>>();
-
-  private async claim(task: FileTask, tenant: string, masterSn: string, device: string): Promise<void> {
-    const claims = this.options.claims;
-    if (!claims) return;
-    let holders = this.claimHolders.get(device);
-    if (!holders) {
-      holders = new Set();
-      this.claimHolders.set(device, holders);
-    }
-    holders.add(task);
-    const retry = this.options.retry ?? (<T>(call: () => Promise<T>) => call());
-    try {
-      await retry(() => claims.claimDevice(tenant, masterSn));
-    } catch (err) {
-      this.unclaim(task, tenant, masterSn, device);
-      throw err;
-    }
+  ) {
+    this.holders = new ClaimHolders(options.claims, options.retry);
   }
 
-  private unclaim(task: FileTask, tenant: string, masterSn: string, device: string): void {
-    const holders = this.claimHolders.get(device);
-    if (!holders?.delete(task) || holders.size > 0) return;
-    this.claimHolders.delete(device);
-    void this.options.claims?.releaseDevice(tenant, masterSn);
-  }
+  /** the device claims this run's files hold */
+  private readonly holders: ClaimHolders<FileTask>;
 
   /** time the reader spent waiting for plans (PostgreSQL look-ups, overlapping files) */
   planSeconds = 0;
@@ -125,7 +102,7 @@ export class ExactlyOnce {
       const retry = this.options.retry ?? (<T>(call: () => Promise<T>) => call());
       await retry(() => this.store.ensureTenant(tenant, task.identity.campaign));
       // no other process plans or commits this logger's files until this one is committed
-      await this.claim(task, tenant, scan.header.masterSn, device);
+      await this.holders.claim(task, tenant, scan.header.masterSn, device);
       if (this.aborted) throw new Error('the run stopped');
       // this run's parsed files first, then the committed ones: a commit in between is seen by one or the other
       const mem = new Map<string, Run[]>();
@@ -200,7 +177,7 @@ export class ExactlyOnce {
       };
     } catch (err) {
       this.release(task);
-      this.unclaim(task, tenant, scan.header.masterSn, device);
+      this.holders.unclaim(task, tenant, scan.header.masterSn, device);
       mine.resolve();
       throw err;
     }
@@ -248,7 +225,7 @@ export class ExactlyOnce {
     const files = this.uncommitted.get(p.device);
     files?.delete(task);
     if (files && files.size === 0) this.uncommitted.delete(p.device);
-    this.unclaim(task, p.tenant, p.masterSn, p.device);
+    this.holders.unclaim(task, p.tenant, p.masterSn, p.device);
   }
 }
 

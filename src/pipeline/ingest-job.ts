@@ -1,16 +1,15 @@
 import { ThresholdCache } from '../postgres/thresholds-store.js';
 import type { IngestJobOptions, IngestJobResult } from './job-options.js';
 import { randomUUID } from 'node:crypto';
-import { ErrorCodes, StoreError, errorMessage } from '../errors.js';
 import { MetaSummaries } from '../influx/meta.js';
-import { Pipeline, type FileAggregates, type FileTask } from './pipeline.js';
+import { Pipeline, type FileTask } from './pipeline.js';
 import type { FileReport } from './report.js';
 import { fileSource, type FileSource } from './source.js';
 import { Planner } from './planner.js';
 import { InfluxStage } from './influx-stage.js';
 import { PostgresStage } from './postgres-stage.js';
-import { Finisher, keepTaken, leftInPlace } from './finisher.js';
-import { errorOf } from './outcomes.js';
+import { Finisher, leftInPlace } from './finisher.js';
+import { JobFiles } from './job-files.js';
 import { finishRun, reportWriter, runPipeline } from './job-end.js';
 import type { JobEvents } from './events.js';
 
@@ -76,38 +75,7 @@ export async function runIngestJob(tasks: FileSource, options: IngestJobOptions)
     );
   });
 
-  /** files whose outcome is still being settled (moves, verify): bounded by the writer's batches */
-  const finishing = new Set<Promise<void>>();
-  let reached = 0;
-  let finishFailed = false;
-  const onFile = (report: FileReport, task: FileTask, agg: FileAggregates | null) => {
-    if (planner?.reached(task) ?? true) reached++;
-    const parsed = Object.freeze({ ...report, warnings: Object.freeze([...report.warnings]) }) as Readonly<FileReport>;
-    const done: Promise<void> = finisher
-      .finish(parsed, task, agg)
-      .then((final) => {
-        if (final) record(final, task);
-      })
-      .catch((err: unknown) => {
-        // a file's ending failed (disk full for the report, say): it is reported, never lost from the totals
-        finishFailed = true;
-        log?.error({ event: 'file', path: task.path, error: errorMessage(err) }, 'file could not be finished');
-        const error = parsed.error ?? {
-          code: ErrorCodes.READ,
-          message: `could not finish the file: ${errorMessage(err)}`,
-        };
-        try {
-          record({ ...parsed, warnings: [...parsed.warnings], status: 'error', error }, task);
-        } catch {
-          // the report spool itself is failing: the totals still counted it if add() got that far
-        }
-      })
-      .finally(() => {
-        finishing.delete(done);
-        planner?.settled(task);
-      });
-    finishing.add(done);
-  };
+  const files = new JobFiles(finisher, planner, record, log);
   const pipeline = new Pipeline({
     ...options.pipeline,
     sink: influx.batcher,
@@ -122,25 +90,11 @@ export async function runIngestJob(tasks: FileSource, options: IngestJobOptions)
       planner?.stop();
       options.onAbort?.();
     },
-    onFile,
+    onFile: files.onFile,
   });
   options.onStart?.({ pipeline, batcher: influx.batcher });
   const { storeFailure, crash } = await runPipeline(pipeline, influx, planner ? planner.tasks(runnable) : runnable);
-  while (finishing.size > 0) await Promise.all([...finishing]);
-  // files taken and never finished (the run stopped): their pins go (a stream's are its owner's to settle)
-  for (const task of Array.isArray(runnable) ? runnable : [])
-    if (task.taken && !finisher.settledTaken.has(task)) await keepTaken(task);
-  // refused by the fence and not planned again before the run stopped: left where they are, as the store's
-  const unplanned = new StoreError(
-    ErrorCodes.STORE_UNAVAILABLE,
-    'refused by the coverage fence and not planned again before the run stopped',
-  );
-  for (const task of planner?.leftOver() ?? []) record(leftInPlace(task, errorOf(storeFailure ?? unplanned)), task);
-  // files the run never reached (a store stopped it; files are reported in order): left where they are
-  // (a stream's files not taken are its owner's: the service keeps them queued)
-  const notProcessed = new StoreError(ErrorCodes.STORE_UNAVAILABLE, 'not processed');
-  for (const task of Array.isArray(runnable) ? runnable.slice(reached) : [])
-    record(leftInPlace(task, errorOf(storeFailure ?? notProcessed)), task);
+  await files.end(runnable, storeFailure);
 
   return finishRun({
     options,
@@ -156,6 +110,6 @@ export async function runIngestJob(tasks: FileSource, options: IngestJobOptions)
     collector,
     storeFailure,
     crash,
-    finishFailed,
+    finishFailed: files.finishFailed,
   });
 }

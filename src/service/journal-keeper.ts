@@ -115,3 +115,19 @@ async function replayed(e: JournalEvent): Promise<Replayed> {
   if (e.size !== st.size || e.ino !== st.ino || e.mtimeMs !== st.mtimeMs) return { changed: e.path };
   return { event: e, stamp: stampOf(st) };
 }
+
+/** The scheduler's unfinished files as upload events, each with what its event (or the watch) saw. */
+export function uploadEvents(
+  files: ReadonlyArray<{ path: string; at: number }>,
+  stamps: ReadonlyMap<string, FileStamp>,
+): JournalEvent[] {
+  return files.map((f): JournalEvent => {
+    const st = stamps.get(f.path);
+    return {
+      kind: 'upload',
+      path: f.path,
+      at: f.at,
+      ...(st ? { size: st.size, ino: st.ino, mtimeMs: st.mtimeMs } : {}),
+    };
+  });
+}

@@ -1,4 +1,3 @@
-import { statSync } from 'node:fs';
 import { dirname, relative, sep } from 'node:path';
 import type { Logger } from 'pino';
 import { ErrorCodes, errorMessage } from '../errors.js';
@@ -8,7 +7,7 @@ import type { FileReport } from '../pipeline/report.js';
 import { BACKOFF, backoffDelay } from '../util/retry.js';
 import { exportOrder } from '../pipeline/export-order.js';
 import { Devices, type Device } from './devices.js';
-import { checkTake } from './take-check.js';
+import { checkTake, replacedSince } from './take-check.js';
 
 export interface ClaimSource {
   tryClaim(folder: string): Promise<boolean>;
@@ -164,7 +163,7 @@ export class Scheduler implements AsyncIterable<FileTask> {
     this.devices.land(d, task.path);
     const announced = d.again.delete(task.path);
     // the path holds another file than the one read (renamed over it meanwhile): that one is ingested next
-    const replaced = !this.stopped && this.replaced(task, announced);
+    const replaced = !this.stopped && replacedSince(task, announced);
     if (replaced)
       this.log?.info(
         { event: 'replaced', path: task.path },
@@ -191,24 +190,6 @@ export class Scheduler implements AsyncIterable<FileTask> {
     if (!leftInPlace || report.status === 'ok') d.attempts = 0;
     if (replaced) this.add(task.path, Date.now());
     this.schedule(d);
-  }
-
-  /**
-   * Does the path hold another file than the one the pipeline read (task.taken), or, unknown, was it announced
-   * meanwhile?
-   */
-  private replaced(task: FileTask, announced: boolean): boolean {
-    if (!task.taken && !announced) return false;
-    let st;
-    try {
-      st = statSync(task.path);
-    } catch {
-      return false;
-    }
-    if (!st.isFile()) return false;
-    const t = task.taken;
-    if (!t) return announced;
-    return st.dev !== t.dev || st.ino !== t.ino || st.size !== t.size || st.mtimeMs !== t.mtimeMs;
   }
 
   /** Intake stops: the iteration ends once the pipeline asks for its next file. */

@@ -13,7 +13,7 @@ import { hookServer } from './hook.js';
 import { handleHook } from './hook-handler.js';
 import { route, sampleQueues } from './http.js';
 import { Journal, type JournalEvent } from './journal.js';
-import { JournalKeeper } from './journal-keeper.js';
+import { JournalKeeper, uploadEvents } from './journal-keeper.js';
 import type { ServiceOptions } from './options.js';
 import { ProvisionQueue } from './provision-queue.js';
 import { Readiness, claimSource } from './readiness.js';
@@ -21,6 +21,7 @@ import { TakenFiles } from './retake.js';
 import { Scheduler } from './scheduler.js';
 import type { FileStamp } from './settle.js';
 import { JobSupervisor } from './supervisor.js';
+import { endsWithin } from '../util/flow.js';
 import { RootWatch } from './watch.js';
 
 export type { Provisioner, ServiceOptions } from './options.js';
@@ -156,7 +157,7 @@ export class Service {
     this.scheduler.stop();
     this.supervisor.stop();
     const t0 = Date.now();
-    const drained = await this.drain();
+    const drained = this.job ? await endsWithin(this.job, this.options.drainMs) : true;
     // what was not finished stays on disk and in the journal: the next start takes it up
     await this.journal.journal.compact(() => this.unfinished()).catch(() => {});
     await this.journal.journal.close().catch(() => {});
@@ -169,20 +170,6 @@ export class Service {
       drained ? 'stopped' : 'stopped before in-flight files finished',
     );
     return { drained };
-  }
-
-  /** The job ends within --drain: true when it did. */
-  private async drain(): Promise<boolean> {
-    if (!this.job) return true;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), this.options.drainMs)));
-    const ended = this.job.then(
-      () => 'done' as const,
-      () => 'done' as const,
-    );
-    const outcome = await Promise.race([ended, timeout]);
-    clearTimeout(timer);
-    return outcome === 'done';
   }
 
   private endpoints(): Parameters<typeof route>[0] {
@@ -236,16 +223,7 @@ export class Service {
   }
 
   private unfinished(): JournalEvent[] {
-    const files = this.scheduler.unfinished().map((f): JournalEvent => {
-      const st = this.stamps.get(f.path);
-      return {
-        kind: 'upload',
-        path: f.path,
-        at: f.at,
-        ...(st ? { size: st.size, ino: st.ino, mtimeMs: st.mtimeMs } : {}),
-      };
-    });
-    return [...files, ...this.provisions.pending()];
+    return [...uploadEvents(this.scheduler.unfinished(), this.stamps), ...this.provisions.pending()];
   }
 
   /**

@@ -1,6 +1,7 @@
-import type { Stats } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
+import type { FileTask } from '../pipeline/pipeline.js';
 
 export type TakeCheck = { ok: true; st: Stats } | { ok: false; why: 'gone' | 'symlink' | 'outside' };
 
@@ -25,4 +26,22 @@ export async function checkTake(rootReal: string, path: string): Promise<TakeChe
   if (stats.some((s) => s?.isSymbolicLink())) return { ok: false, why: 'symlink' };
   if (!st.isFile()) return { ok: false, why: 'gone' };
   return { ok: true, st };
+}
+
+/**
+ * Does the path hold another file than the one the pipeline read (task.taken), or, unknown, was it announced
+ * meanwhile? The scheduler asks when a file is done: a new version renamed over it is ingested next.
+ */
+export function replacedSince(task: FileTask, announced: boolean): boolean {
+  if (!task.taken && !announced) return false;
+  let st;
+  try {
+    st = statSync(task.path);
+  } catch {
+    return false;
+  }
+  if (!st.isFile()) return false;
+  const t = task.taken;
+  if (!t) return announced;
+  return st.dev !== t.dev || st.ino !== t.ino || st.size !== t.size || st.mtimeMs !== t.mtimeMs;
 }

@@ -5,6 +5,9 @@ import { LeadTracker, type LeadingFold } from './leading-fold.js';
 import { RowTimes } from './row-times.js';
 import { TimeZoneRules } from './timezone.js';
 import { LocalTimeResolver } from './local-time.js';
+import { LINE_LIMIT, LineCut, checkLineLength } from './line-cut.js';
+
+export { LINE_LIMIT } from './line-cut.js';
 
 /** A run of whole data lines, the unit of work sent to a parser worker. */
 export interface Block {
@@ -36,9 +39,6 @@ export interface ScanOptions extends HeaderOptions {
 
 const HEADER_LIMIT = 1 << 20;
 
-/** The longest data line accepted (1 MiB, docs/formats.md): a longer one fails the file (PV_ERR_LINE_TOO_LONG). */
-export const LINE_LIMIT = 1 << 20;
-
 function isBlank(buf: Uint8Array, s: number, e: number): boolean {
   for (let i = s; i < e; i++) {
     const b = buf[i];
@@ -60,9 +60,8 @@ export class FileScanner {
   private basis: TimeBasis | null = null;
   private resolver: LocalTimeResolver | null = null;
   private lead: LeadTracker | null = null;
-  private carry: Buffer = Buffer.alloc(0);
-  /** file offset of carry[0] */
-  private carryOffset = 0;
+  /** the data lines, cut from the chunks (null until the header is read) */
+  private cut: LineCut | null = null;
   private bytes = 0;
   private lineNo = 0;
   private dataEnded = false;
@@ -112,67 +111,22 @@ export class FileScanner {
     this.lead = new LeadTracker(zone);
     this.head = null;
     this.lineNo = header.dataLine - 1;
-    this.carry = Buffer.alloc(0);
-    this.carryOffset = header.dataOffset;
+    this.cut = new LineCut(
+      header.dataOffset,
+      (buf, s, nl, base) => this.line(buf, s, nl, base),
+      () => this.lineNo,
+    );
     this.feed(head.subarray(header.dataOffset), eof);
   }
 
   private feed(chunk: Buffer, eof: boolean): void {
-    if (!this.header) return;
-    let buf = chunk;
-    let base = this.carryOffset;
-    if (this.carry.length) {
-      // only the line cut at the previous chunk's end is copied, never the whole chunk
-      const nl = chunk.indexOf(10);
-      if (nl < 0 && !eof) {
-        // bounded: the carry never grows past LINE_LIMIT, so a line without a newline costs O(LINE_LIMIT), not O(n²)
-        this.checkLineLength(this.carry.length + chunk.length);
-        this.carry = Buffer.concat([this.carry, chunk]);
-        return;
-      }
-      const cut = nl < 0 ? chunk.length : nl + 1;
-      const joined = Buffer.concat([this.carry, chunk.subarray(0, cut)]);
-      this.lines(joined, base, eof && cut === chunk.length);
-      base += joined.length;
-      buf = chunk.subarray(cut);
-    }
-    const pos = this.lines(buf, base, eof);
-    if (!eof) this.checkLineLength(buf.length - pos);
-    // a copy: `chunk` may be the caller's reusable read buffer
-    this.carry = Buffer.from(buf.subarray(pos));
-    this.carryOffset = base + pos;
-    if (eof) this.closeBlock(base + buf.length);
-  }
-
-  /** Feeds every complete line of `buf` (and the unterminated last one at eof); returns where it stopped. */
-  private lines(buf: Buffer, base: number, eof: boolean): number {
-    let pos = 0;
-    while (pos < buf.length) {
-      let nl = buf.indexOf(10, pos);
-      if (nl < 0) {
-        if (!eof) break;
-        nl = buf.length;
-      }
-      this.line(buf, pos, nl, base);
-      pos = nl + 1;
-    }
-    return Math.min(pos, buf.length);
-  }
-
-  private checkLineLength(bytes: number): void {
-    if (bytes > LINE_LIMIT) {
-      throw new FileFormatError(
-        ErrorCodes.LINE_TOO_LONG,
-        `line ${this.lineNo + 1} is longer than ${LINE_LIMIT} bytes (1 MiB) without a newline: not a logger export`,
-        this.lineNo + 1,
-      );
-    }
+    if (!this.cut) return;
+    const end = this.cut.feed(chunk, eof);
+    if (eof) this.closeBlock(end);
   }
 
   private line(buf: Buffer, s: number, nl: number, base: number): void {
-    if (nl - s > LINE_LIMIT) {
-      this.checkLineLength(nl - s);
-    }
+    if (nl - s > LINE_LIMIT) checkLineLength(nl - s, this.lineNo);
     this.lineNo++;
     if (this.dataEnded) {
       if (!this.afterEndWarned && !isBlank(buf, s, nl)) {

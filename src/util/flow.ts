@@ -65,3 +65,16 @@ export class HandOff<T> {
     w?.();
   }
 }
+
+/** Does `job` end (resolved or rejected) within `ms`? The timer is cleared either way. */
+export async function endsWithin(job: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), ms)));
+  const ended = job.then(
+    () => 'done' as const,
+    () => 'done' as const,
+  );
+  const outcome = await Promise.race([ended, timeout]);
+  clearTimeout(timer);
+  return outcome === 'done';
+}
