@@ -11,7 +11,8 @@ import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { writeFile as writeTsv, type FileSpec } from '../../fixtures/generate.js';
+import { v003Spec, writeFile as writeTsv, type FileSpec } from '../../fixtures/generate.js';
+import { ingestArgs } from '../support/cli-helpers.js';
 import { dropDatabase, pointsOf, pointsOfLp, runCli, servicesSkip, servicesUp } from '../support/services.js';
 
 t.setTimeout(600_000);
@@ -19,18 +20,9 @@ t.setTimeout(600_000);
 const SN = '02001172';
 const STEP = 600;
 const T0 = Date.UTC(2025, 2, 3, 0, 0, 0) / 1000;
-const spec = (startRow: number, rows: number, seed: number): FileSpec => ({
-  format: 'v003',
-  masterSn: SN,
-  channels: 3,
-  slaves: 0,
-  slaveChannels: 0,
-  rows,
-  start: T0 + startRow * STEP,
-  step: STEP,
-  defects: [],
-  seed,
-});
+/** A V003 file of SN with 3 channels: `rows` rows from row `startRow` of the day T0. */
+const spec = (startRow: number, rows: number, seed: number): FileSpec =>
+  v003Spec({ masterSn: SN, channels: 3, rows, start: T0 + startRow * STEP, step: STEP, seed });
 /** per campaign folder: files overlapping each other and the other folders' files */
 const CAMPAIGNS: Record<string, Array<[string, FileSpec]>> = {
   c1: [
@@ -73,19 +65,14 @@ t.test(
     const runs = await Promise.all(
       Object.keys(CAMPAIGNS).map((campaign) =>
         runCli(
-          [
-            'ingest',
-            '--json',
-            '--meta-db',
-            '',
+          ingestArgs(
+            root,
             '--workers',
             '1',
-            '--root',
-            root,
             '--report-dir',
             join(root, `r-${campaign}`),
             join(root, company, campaign),
-          ],
+          ),
           env,
         ),
       ),

@@ -12,6 +12,7 @@
 import t from 'tap';
 import { existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { ingestArgs } from '../support/cli-helpers.js';
 import { pointsOf, runCli, servicesSkip } from '../support/services.js';
 import {
   deliver,
@@ -81,19 +82,7 @@ t.test(
     });
     const ingest = (c: string) =>
       runCli(
-        [
-          'ingest',
-          '--json',
-          '--meta-db',
-          '',
-          '--workers',
-          '1',
-          '--root',
-          backfillRoot,
-          '--report-dir',
-          join(base, `r-${c}`),
-          join(backfillRoot, tenant, c),
-        ],
+        ingestArgs(backfillRoot, '--workers', '1', '--report-dir', join(base, `r-${c}`), join(backfillRoot, tenant, c)),
         db.env,
       );
     const runs = [ingest('c1'), ingest('c2')];

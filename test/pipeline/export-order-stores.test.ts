@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { exportFileName, formatWallClock, wallClockIn, writeFile as writeTsv } from '../../fixtures/generate.js';
 import type { Test } from 'tap';
+import { ingestArgs } from '../support/cli-helpers.js';
 import { pointsOf, runCli, servicesSkip } from '../support/services.js';
 import { serveSetup, startServe, waitParsed } from '../support/serve-harness.js';
 
@@ -206,19 +207,7 @@ t.test(
     const pool = db.pool;
     const { daily, reexport } = await writeArchive(t, root, company);
     const run = await runCli(
-      [
-        'ingest',
-        '--json',
-        '--meta-db',
-        '',
-        '--root',
-        root,
-        '--report-dir',
-        join(root, '..', 'r'),
-        '--v002-timezone',
-        ZONE,
-        root,
-      ],
+      ingestArgs(root, '--report-dir', join(root, '..', 'r'), '--v002-timezone', ZONE, root),
       env,
     );
     t.equal(run.code, 0, run.code === 0 ? 'one ingest run over the archive' : run.stderr.slice(-1500));

@@ -11,7 +11,8 @@ import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { writeFile as writeTsv, type FileSpec } from '../../fixtures/generate.js';
+import { v003Spec, writeFile as writeTsv, type FileSpec } from '../../fixtures/generate.js';
+import { ingestArgs } from '../support/cli-helpers.js';
 import { dropDatabase, runCli, servicesSkip, servicesUp } from '../support/services.js';
 
 t.setTimeout(600_000); // includes the wait for the shared services lock, like the other service tests
@@ -20,19 +21,9 @@ const STEP = 600;
 const T0 = Date.UTC(2025, 2, 3, 0, 0, 0) / 1000;
 const ABOVE_2_24 = 2 ** 24 + 1_000_000;
 
+/** A V003 file of 02001171 with 3 channels: `rows` rows from row `startRow` of the day T0. */
 function spec(startRow: number, rows: number, seed: number, defects: FileSpec['defects'] = []): FileSpec {
-  return {
-    format: 'v003',
-    masterSn: '02001171',
-    channels: 3,
-    slaves: 0,
-    slaveChannels: 0,
-    rows,
-    start: T0 + startRow * STEP,
-    step: STEP,
-    defects,
-    seed,
-  };
+  return v003Spec({ channels: 3, rows, start: T0 + startRow * STEP, step: STEP, defects, seed });
 }
 
 t.test(
@@ -49,11 +40,7 @@ t.test(
     const root = mkdtempSync(join(tmpdir(), 'pv-clockreset-'));
     const dir = join(root, company, 'c', '02001171');
     mkdirSync(dir, { recursive: true });
-    const ingest = (name: string) =>
-      runCli(
-        ['ingest', '--json', '--meta-db', '', '--root', root, '--report-dir', join(root, 'r'), join(dir, name)],
-        env,
-      );
+    const ingest = (name: string) => runCli(ingestArgs(root, '--report-dir', join(root, 'r'), join(dir, name)), env);
 
     // day 1: rows 0..143
     await writeTsv(join(dir, 'T302_250303_235000.tsv'), spec(0, 144, 1));

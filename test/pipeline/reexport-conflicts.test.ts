@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IDS, SN, STEP, T0, iso, tsv, value, type Export } from '../support/reexport-fixture.js';
+import { ingestArgs } from '../support/cli-helpers.js';
 import { dropDatabase, influxQuery, runCli, servicesSkip } from '../support/services.js';
 import { serveDb } from '../support/serve-harness.js';
 
@@ -44,8 +45,7 @@ t.test('re-exports: identical overlap, changed values, swapped columns', { skip:
     const path = join(dir, `T302_2504${String(10 + n)}_000000.tsv`);
     writeFileSync(path, tsv(e));
     const metrics = join(root, `run${n}.prom`);
-    const args = ['ingest', '--json', '--meta-db', '', '--root', root, '--report-dir', join(root, 'r')];
-    const r = await runCli([...args, '--metrics-file', metrics, path], env);
+    const r = await runCli(ingestArgs(root, '--report-dir', join(root, 'r'), '--metrics-file', metrics, path), env);
     t.equal(r.code, 0, r.stderr.slice(-800));
     const file = (JSON.parse(r.stdout) as { files: FileOut[] }).files[0];
     return { file, prom: readFileSync(metrics, 'utf8') };
@@ -184,7 +184,7 @@ t.test(
       const dir = join(root, company, 'c', SN);
       mkdirSync(dir, { recursive: true });
       exports.forEach((e, i) => writeFileSync(join(dir, `T302_2504${10 + i}_000000.tsv`), tsv(e)));
-      const r = await runCli(['ingest', '--json', '--meta-db', '', '--root', root, root], env);
+      const r = await runCli(ingestArgs(root, root), env);
       t.equal(r.code, 0, r.stderr.slice(-800));
       return (JSON.parse(r.stdout) as { files: FileOut[] }).files.sort((a, b) => (a.path < b.path ? -1 : 1));
     };

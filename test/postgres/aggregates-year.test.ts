@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { exportFileName, writeFile as writeTsv } from '../../fixtures/generate.js';
+import { ingestArgs } from '../support/cli-helpers.js';
 import { dropDatabase, influxQuery, runCli, servicesSkip, servicesUp } from '../support/services.js';
 
 t.setTimeout(600_000);
@@ -47,10 +48,7 @@ t.test(
         seed: 100 + m,
       });
     }
-    const run = await runCli(
-      ['ingest', '--json', '--meta-db', '', '--root', root, '--report-dir', join(root, 'r'), root],
-      env,
-    );
+    const run = await runCli(ingestArgs(root, '--report-dir', join(root, 'r'), root), env);
     t.equal(run.code, 0, run.stderr.slice(-1000));
     const report = JSON.parse(run.stdout);
     t.ok(report.totals.duplicate_rows > 0, `overlaps skipped as duplicates (${report.totals.duplicate_rows} rows)`);

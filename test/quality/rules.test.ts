@@ -8,7 +8,7 @@ import t from 'tap';
 import { copyFileSync, mkdtempSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GAP_ROWS, defectRows, writeFile, type Defect, type FileSpec } from '../../fixtures/generate.js';
+import { GAP_ROWS, defectRows, v003Spec, writeFile, type Defect, type FileSpec } from '../../fixtures/generate.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import type { FileReport } from '../../src/model/values.js';
 import { resolveThresholds } from '../../src/quality/thresholds.js';
@@ -20,19 +20,9 @@ const STEP = 600;
 const T0 = Date.UTC(2025, 5, 2) / 1000;
 const iso = (epoch: number) => new Date(epoch * 1000).toISOString().replace('.000Z', 'Z');
 
+/** A V003 file of 02001171 (6 channels, a slave of 3): 400 rows from T0. */
 function spec(defects: Defect[], seed = 7): FileSpec {
-  return {
-    format: 'v003',
-    masterSn: '02001171',
-    channels: 6,
-    slaves: 1,
-    slaveChannels: 3,
-    rows: 400,
-    start: T0,
-    step: STEP,
-    defects,
-    seed,
-  };
+  return v003Spec({ slaves: 1, slaveChannels: 3, rows: 400, start: T0, step: STEP, defects, seed });
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'pv-quality-'));

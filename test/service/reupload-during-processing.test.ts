@@ -24,6 +24,7 @@ import { cleanStalePins, releaseTaken, takeFile } from '../../src/pipeline/taken
 import { Scheduler } from '../../src/service/scheduler.js';
 import type { FileReport } from '../../src/pipeline/report.js';
 import { influxGate } from '../support/http-proxy.js';
+import { ingestArgs } from '../support/cli-helpers.js';
 import { runCli, servicesSkip } from '../support/services.js';
 import {
   checkStores,
@@ -244,19 +245,7 @@ t.test(
     mkdirSync(dir, { recursive: true });
     const path = join(dir, 'MV2_export.tsv');
     writeFileSync(path, v1);
-    const args = [
-      'ingest',
-      '--json',
-      '--meta-db',
-      '',
-      '--root',
-      root,
-      '--report-dir',
-      join(base, 'r'),
-      '--workers',
-      '1',
-      path,
-    ];
+    const args = ingestArgs(root, '--report-dir', join(base, 'r'), '--workers', '1', path);
     const run = runCli(args, { ...db.env, INFLUX_URL: url });
     t.ok(await waitUntil(() => gate.writes > 0, 60_000), 'the file is being written (held at the gate)');
     renameOver(path, v2);

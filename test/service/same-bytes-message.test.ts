@@ -8,6 +8,7 @@ import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { generateArchive } from '../../fixtures/generate.js';
+import { ingestArgs } from '../support/cli-helpers.js';
 import { runCli, servicesSkip } from '../support/services.js';
 import { serveDb } from '../support/serve-harness.js';
 
@@ -38,10 +39,7 @@ t.test(
       seed: 11,
     });
     for (const name of ['copy1.tsv', 'copy2.tsv', 'copy3.tsv']) cpSync(a.files[0], join(dirname(a.files[0]), name));
-    const r = await runCli(
-      ['ingest', '--json', '--meta-db', '', '--root', root, '--report-dir', join(root, 'r'), root],
-      env,
-    );
+    const r = await runCli(ingestArgs(root, '--report-dir', join(root, 'r'), root), env);
     t.equal(r.code, 0, r.stderr.slice(-500));
     const files = JSON.parse(r.stdout).files as Array<{
       path: string;

@@ -12,25 +12,16 @@ import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { writeFile as writeTsv, type FileSpec } from '../../fixtures/generate.js';
+import { v003Spec, writeFile as writeTsv, type FileSpec } from '../../fixtures/generate.js';
+import { ingestArgs } from './cli-helpers.js';
 import { dropDatabase, pointsOf, pointsOfLp, runCli, servicesUp } from './services.js';
 
 const STEP = 600;
 const T0 = Date.UTC(2025, 2, 3, 0, 0, 0) / 1000;
 
+/** A V003 file of 02001171 (6 channels, a slave of 3): `rows` rows from row `startRow` of the day T0. */
 function spec(startRow: number, rows: number, seed: number, defects: FileSpec['defects'] = []): FileSpec {
-  return {
-    format: 'v003',
-    masterSn: '02001171',
-    channels: 6,
-    slaves: 1,
-    slaveChannels: 3,
-    rows,
-    start: T0 + startRow * STEP,
-    step: STEP,
-    defects,
-    seed,
-  };
+  return v003Spec({ slaves: 1, slaveChannels: 3, rows, start: T0 + startRow * STEP, step: STEP, defects, seed });
 }
 
 /** Three overlapping exports with different values where they overlap (so the winner shows), one with invalid cells. */
@@ -88,10 +79,7 @@ export async function checkArrivalOrders(t: Test, orders: number[][]): Promise<v
     for (const i of order) {
       const [name, s] = FILES[i];
       await writeTsv(join(dir, name), s);
-      const r = await runCli(
-        ['ingest', '--json', '--meta-db', '', '--root', root, '--report-dir', join(root, 'r'), join(dir, name)],
-        env,
-      );
+      const r = await runCli(ingestArgs(root, '--report-dir', join(root, 'r'), join(dir, name)), env);
       t.equal(r.code, 0, r.stderr.slice(-800));
     }
     // the distinct points: the first file (in arrival order) that brings a point wins

@@ -71,6 +71,14 @@ export function spec(over: Partial<FileSpec> = {}): FileSpec {
   };
 }
 
+/**
+ * `powerview ingest --json` with no meta database (`--meta-db ''`) over `root`, then `rest` (more flags, then the
+ * paths): the CLI arguments.
+ */
+export function ingestArgs(root: string, ...rest: string[]): string[] {
+  return ['ingest', '--json', '--meta-db', '', '--root', root, ...rest];
+}
+
 export async function putFile(path: string, s: FileSpec): Promise<string> {
   mkdirSync(join(path, '..'), { recursive: true });
   await writeFile(path, s);

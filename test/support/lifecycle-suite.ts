@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { ingestArgs } from './cli-helpers.js';
 import { dropDatabase, runCli, servicesSkip, servicesUp } from './services.js';
 
 export async function hourly(pool: pg.Pool, tenant: string): Promise<string[]> {
@@ -22,10 +23,7 @@ export async function hourly(pool: pg.Pool, tenant: string): Promise<string[]> {
 
 /** `powerview ingest --json` over `paths` under `root` (no meta database, reports in `root/r`), with `flags`. */
 export function ingest(env: Record<string, string>, root: string, paths: string[], flags: string[] = []) {
-  return runCli(
-    ['ingest', '--json', '--meta-db', '', '--root', root, '--report-dir', join(root, 'r'), ...flags, ...paths],
-    env,
-  );
+  return runCli(ingestArgs(root, '--report-dir', join(root, 'r'), ...flags, ...paths), env);
 }
 
 export interface LifecycleCase {

@@ -7,26 +7,17 @@ import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { writeFile as writeTsv, type Defect, type FileSpec } from '../../fixtures/generate.js';
+import { v003Spec, writeFile as writeTsv, type Defect, type FileSpec } from '../../fixtures/generate.js';
+import { ingestArgs } from './cli-helpers.js';
 import { createDatabase, dropDatabase, dropDatabaseAndRoles, runCli, servicesSkip, servicesUp } from './services.js';
 
 export const STEP = 600;
 export const T0 = Date.UTC(2025, 5, 2) / 1000;
 export const DAY = 144;
 
+/** A V003 file of `masterSn` (6 channels, no slaves): `rows` rows from row `startRow` of the day T0. */
 export function spec(masterSn: string, startRow: number, rows: number, defects: Defect[] = [], seed = 1): FileSpec {
-  return {
-    format: 'v003',
-    masterSn,
-    channels: 6,
-    slaves: 0,
-    slaveChannels: 0,
-    rows,
-    start: T0 + startRow * STEP,
-    step: STEP,
-    defects,
-    seed,
-  };
+  return v003Spec({ masterSn, rows, start: T0 + startRow * STEP, step: STEP, defects, seed });
 }
 
 export interface Row {
@@ -39,6 +30,17 @@ export interface Row {
   closed: boolean;
 }
 
+/** The fields of a file's `ingest --json` report that the quality tests read. */
+export interface IngestedFile {
+  status: string;
+  warnings: string[];
+  quality: Array<{ kind: string; measure: number }>;
+  channels: Array<{ min: number }>;
+  layout: string;
+  layout_drift?: boolean;
+  ledger: { file_id: number };
+}
+
 export interface QualityCase {
   pool: pg.Pool;
   a: string;
@@ -49,7 +51,7 @@ export interface QualityCase {
     name: string,
     s: FileSpec,
     extra?: string[],
-  ) => Promise<{ file: ReturnType<typeof JSON.parse>; metrics: string }>;
+  ) => Promise<{ file: IngestedFile; metrics: string }>;
   events: (tenant: string, device: string) => Promise<Row[]>;
 }
 
@@ -75,21 +77,10 @@ export function qualitySuite(t: Test, name: string, label: string, body: (t: Tes
       mkdirSync(dir, { recursive: true });
       await writeTsv(join(dir, name), s);
       const metrics = join(root, `${name}.prom`);
-      const args = [
-        'ingest',
-        '--json',
-        '--meta-db',
-        '',
-        '--root',
-        root,
-        '--metrics-file',
-        metrics,
-        ...extra,
-        join(dir, name),
-      ];
-      const r = await runCli(args, env);
+      const r = await runCli(ingestArgs(root, '--metrics-file', metrics, ...extra, join(dir, name)), env);
       t.equal(r.code, 0, r.stderr.slice(-800));
-      return { file: JSON.parse(r.stdout).files[0], metrics: readFileSync(metrics, 'utf8') };
+      const file = (JSON.parse(r.stdout) as { files: IngestedFile[] }).files[0];
+      return { file, metrics: readFileSync(metrics, 'utf8') };
     };
     const events = async (tenant: string, device: string) =>
       (

@@ -1,12 +1,6 @@
 import t from 'tap';
-import {
-  buildChannels,
-  parseHeader,
-  splitNameUnit,
-  headerCells,
-  timeBasisOf,
-  type HeaderOptions,
-} from '../../src/tsv/header.js';
+import { buildChannels, splitNameUnit, headerCells } from '../../src/tsv/channels.js';
+import { parseHeader, timeBasisOf, type HeaderOptions } from '../../src/tsv/header.js';
 import { ErrorCodes, FileFormatError } from '../../src/errors.js';
 import { TimeZoneRules } from '../../src/tsv/timezone.js';
 

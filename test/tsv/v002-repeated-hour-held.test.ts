@@ -15,6 +15,7 @@ import pg from 'pg';
 import { writeFile as writeTsv, type FileSpec } from '../../fixtures/generate.js';
 import { FileScanner } from '../../src/tsv/scanner.js';
 import { TimeZoneRules } from '../../src/tsv/timezone.js';
+import { ingestArgs } from '../support/cli-helpers.js';
 import { dropDatabase, influxQuery, runCli, servicesSkip, servicesUp } from '../support/services.js';
 
 t.setTimeout(600_000);
@@ -147,17 +148,7 @@ for (const c of CASES) {
       let report = '';
       for (const names of c.runs) {
         const r = await runCli(
-          [
-            'ingest',
-            '--json',
-            '--meta-db',
-            '',
-            '--root',
-            root,
-            '--report-dir',
-            join(root, 'r'),
-            ...names.map((n) => join(dir, n)),
-          ],
+          ingestArgs(root, '--report-dir', join(root, 'r'), ...names.map((n) => join(dir, n))),
           env,
         );
         t.equal(r.code, 0, `ingest ${names.join(' ')}: exit 0`);
@@ -207,10 +198,7 @@ t.test(
     const dir = join(root, company, 'c', SN);
     mkdirSync(dir, { recursive: true });
     await writeTsv(join(dir, NAME_B), specB);
-    const r = await runCli(
-      ['ingest', '--json', '--meta-db', '', '--root', root, '--report-dir', join(root, 'r'), join(dir, NAME_B)],
-      env,
-    );
+    const r = await runCli(ingestArgs(root, '--report-dir', join(root, 'r'), join(dir, NAME_B)), env);
     t.equal(r.code, 0, 'ingest: exit 0');
     if (r.code !== 0) t.comment(r.stderr.slice(-800));
     t.notMatch(r.stdout, /repeated hour/, 'no reinterpretation');
