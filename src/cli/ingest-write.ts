@@ -13,6 +13,7 @@ import type { FileTask } from '../pipeline/pipeline.js';
 import type { FileReport, RunReport } from '../pipeline/report.js';
 import { resolvePgConfig, type PgConfig } from '../postgres/config.js';
 import { clientConfigOf, createPool } from '../postgres/db.js';
+import type { Pool } from 'pg';
 import { assertMigrated } from '../postgres/migrate.js';
 import { Claims } from '../service/claims.js';
 import type { IngestFlags } from './ingest-flags.js';
@@ -57,27 +58,7 @@ export async function runWrite(
       : null;
   const logger = makeLogger(config.logLevel, logFile);
   const totalBytes = tasks.reduce((s, t) => s + (t.size ?? 0), 0);
-  const pgPool = pgConfig ? createPool(pgConfig, { max: 4, applicationName: 'powerview ingest' }) : null;
-  // a logger's files are planned and committed by one process at a time (serve or another backfill)
-  const claims = pgConfig
-    ? new Claims(clientConfigOf(pgConfig), null, logger, {
-        applicationName: 'powerview ingest claims',
-        onWait: (tenant, device) =>
-          process.stderr.write(
-            `powerview: waiting for logger ${device} (${tenant}): ` +
-              'another process (serve or a backfill) is ingesting its files\n',
-          ),
-      })
-    : null;
-  if (pgPool) {
-    try {
-      // the schema first: a clear "run powerview migrate", not a failure per file
-      await assertMigrated(pgPool);
-    } catch (err) {
-      await pgPool.end();
-      throw err;
-    }
-  }
+  const { pgPool, claims } = pgConfig ? await openPostgres(pgConfig, logger) : { pgPool: null, claims: null };
   const progress = showBar ? new Progress(totalBytes, tasks.length) : null;
   const metrics = flags.metricsFile ? new Metrics({ defaults: false }) : null;
   const reportName = `ingest-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}.json`;
@@ -117,24 +98,52 @@ export async function runWrite(
     await claims?.close();
     await pgPool?.end();
   }
-  if (metrics && flags.metricsFile) {
-    // Prometheus text format, for node_exporter's textfile collector: a backfill's counters outlive its process
-    const file = resolve(flags.metricsFile);
-    await writeFile(`${file}.tmp`, await metrics.registry.metrics());
-    await rename(`${file}.tmp`, file);
-  }
+  if (metrics && flags.metricsFile) await writeMetricsFile(metrics, flags.metricsFile);
   const { report, exitCode } = result;
+  logEnd(logger, report, exitCode);
+  await printEnd(report, how, reportDir);
+  return exitCode;
+}
+
+/**
+ * The PostgreSQL pool and claims of a run; the schema checked first (a clear "run powerview migrate", not a
+ * failure per file). A logger's files are planned and committed by one process at a time (serve or a backfill).
+ */
+async function openPostgres(pgConfig: PgConfig, logger: Logger): Promise<{ pgPool: Pool; claims: Claims }> {
+  const pgPool = createPool(pgConfig, { max: 4, applicationName: 'powerview ingest' });
+  try {
+    await assertMigrated(pgPool);
+  } catch (err) {
+    await pgPool.end();
+    throw err;
+  }
+  const claims = new Claims(clientConfigOf(pgConfig), null, logger, {
+    applicationName: 'powerview ingest claims',
+    onWait: (tenant, device) =>
+      process.stderr.write(
+        `powerview: waiting for logger ${device} (${tenant}): ` +
+          'another process (serve or a backfill) is ingesting its files\n',
+      ),
+  });
+  return { pgPool, claims };
+}
+
+/** Prometheus text format, for node_exporter's textfile collector: a backfill's counters outlive its process. */
+async function writeMetricsFile(metrics: Metrics, path: string): Promise<void> {
+  const file = resolve(path);
+  await writeFile(`${file}.tmp`, await metrics.registry.metrics());
+  await rename(`${file}.tmp`, file);
+}
+
+/** The run's end on the terminal: the summary (or the report file, streamed, with --json) and the store failure. */
+async function printEnd(report: RunReport, how: Parameters<typeof printReport>[1], reportDir: string): Promise<void> {
   if (!report.report_path)
     process.stderr.write(`powerview: warning: the report could not be written to ${reportDir} (see the log)\n`);
-  logEnd(logger, report, exitCode);
-  if (human || !report.report_path) printReport(report, how);
-  else {
-    // the report file holds every file's report; memory holds only some of a long run's
-    await pipeline(createReadStream(report.report_path), process.stdout, { end: false });
-  }
+  if (how.human || !report.report_path) printReport(report, how);
+  // the report file holds every file's report; memory holds only some of a long run's
+  else await pipeline(createReadStream(report.report_path), process.stdout, { end: false });
   if (report.store_failure)
     process.stderr.write(`powerview: ${report.store_failure.code}: ${report.store_failure.message}\n`);
-  return exitCode;
 }
 
 function logEnd(logger: Logger, report: RunReport, exitCode: number): void {

@@ -1,8 +1,8 @@
-import { leadingFoldEpochs, shiftLeadingFold } from '../tsv/leading-fold.js';
 import type { ScanResult } from '../tsv/scanner.js';
 import { MAX_CHANNELS } from '../tsv/hourly.js';
 import type { IngestStore } from '../postgres/ingest-store.js';
-import { HeldPoints, timeProfile, type Run } from './coverage.js';
+import { timeProfile, type Run } from './coverage.js';
+import { heldPoints } from './held.js';
 import type { FileAggregates, FilePlan, FileTask } from './pipeline.js';
 import { ClaimHolders, type DeviceClaims } from './device-claims.js';
 
@@ -87,14 +87,9 @@ export class ExactlyOnce {
     const device = `${tenant}\u0000${scan.header.masterSn}`;
     if (scan.header.channels.length > MAX_CHANNELS)
       throw new Error(`${scan.header.channels.length} channels: at most ${MAX_CHANNELS} per file`);
-    let { from, to, step: stepSeconds } = timeProfile(scan.blocks.map((b) => b.epochs));
+    const { from, to, step: stepSeconds } = timeProfile(scan.blocks.map((b) => b.epochs));
     // earlier overlapping files of this device first: their coverage decides what this one holds
-    const list = this.pending.get(device) ?? [];
-    const waits = list.filter((p) => p.from <= to && p.to >= from).map((p) => p.done);
-    let resolve!: () => void;
-    const mine: Pending = { from, to, done: new Promise<void>((r) => (resolve = r)), resolve: () => resolve() };
-    list.push(mine);
-    this.pending.set(device, list);
+    const { mine, waits } = this.queue(device, from, to);
     const power = Uint8Array.from(scan.header.channels, (c) => (c.unit === 'W' ? 1 : 0));
     try {
       await Promise.all(waits);
@@ -105,10 +100,7 @@ export class ExactlyOnce {
       await this.holders.claim(task, tenant, scan.header.masterSn, device);
       if (this.aborted) throw new Error('the run stopped');
       // this run's parsed files first, then the committed ones: a commit in between is seen by one or the other
-      const mem = new Map<string, Run[]>();
-      for (const byChannel of this.uncommitted.get(device)?.values() ?? []) {
-        for (const [id, runs] of byChannel) mem.set(id, [...(mem.get(id) ?? []), ...runs]);
-      }
+      const mem = this.uncommittedRuns(device);
       // one statement for the ledger and the coverage; the layout only for a device not seen yet
       const [{ known, ...committedAll }, storedLayout] = await retry(() =>
         Promise.all([
@@ -116,11 +108,7 @@ export class ExactlyOnce {
           this.layouts.has(device) ? Promise.resolve(null) : this.store.deviceLayout(tenant, scan.header.masterSn),
         ]),
       );
-      const knownLayout = this.layouts.get(device) ?? storedLayout;
-      // most recently planned last; past the bound the least recent device is forgotten (PostgreSQL knows its layout)
-      this.layouts.delete(device);
-      this.layouts.set(device, scan.header.layout);
-      if (this.layouts.size > DEVICE_CACHE_MAX) this.layouts.delete(this.layouts.keys().next().value!);
+      const knownLayout = this.rememberLayout(device, scan.header.layout, storedLayout);
       const planned = {
         sha256,
         replace: this.options.force && known ? known.fileId : null,
@@ -152,28 +140,13 @@ export class ExactlyOnce {
         ...(committed.get(c.channelId) ?? []),
         ...(mem.get(c.channelId) ?? []),
       ]);
-      let held = new HeldPoints(runs, from, to);
-      const warnings: string[] = [];
-      if (scan.leadingFold && secondOccurrence(scan, held)) {
-        // the device already holds the repeated hour's first occurrence: this file's first rows are its second (winter
-        // time)
-        const lead = scan.leadingFold;
-        warnings.push(
-          `starts in the repeated hour: rows ` +
-            `${new Date(lead.from * 1000).toISOString()}..${new Date(lead.to * 1000).toISOString()} already held by ` +
-            `an earlier file, ` +
-            `read as the second occurrence (+${lead.shift} s)`,
-        );
-        shiftLeadingFold(scan);
-        ({ from, to, step: stepSeconds } = timeProfile(scan.blocks.map((b) => b.epochs)));
-        held = new HeldPoints(runs, from, to);
-      }
+      const { held, ...times } = heldPoints(scan, runs, from, to);
       return {
         held: held.empty ? null : held,
         power,
-        stepSeconds,
+        stepSeconds: times.stepSeconds ?? stepSeconds,
         heldFromRun: mem.size > 0,
-        ...(warnings.length ? { warnings } : {}),
+        ...(times.warning ? { warnings: [times.warning] } : {}),
       };
     } catch (err) {
       this.release(task);
@@ -181,6 +154,36 @@ export class ExactlyOnce {
       mine.resolve();
       throw err;
     }
+  }
+
+  /** The file joins its device's files being planned; the earlier ones whose time range overlaps its own. */
+  private queue(device: string, from: number, to: number): { mine: Pending; waits: Promise<void>[] } {
+    const list = this.pending.get(device) ?? [];
+    const waits = list.filter((p) => p.from <= to && p.to >= from).map((p) => p.done);
+    let resolve!: () => void;
+    const mine: Pending = { from, to, done: new Promise<void>((r) => (resolve = r)), resolve: () => resolve() };
+    list.push(mine);
+    this.pending.set(device, list);
+    return { mine, waits };
+  }
+
+  /** The coverage of the device's files this run parsed and has not committed yet, by channel id. */
+  private uncommittedRuns(device: string): Map<string, Run[]> {
+    const mem = new Map<string, Run[]>();
+    for (const byChannel of this.uncommitted.get(device)?.values() ?? []) {
+      for (const [id, runs] of byChannel) mem.set(id, [...(mem.get(id) ?? []), ...runs]);
+    }
+    return mem;
+  }
+
+  /** The device's known layout (this run's latest, else PostgreSQL's); this file's becomes the latest. */
+  private rememberLayout(device: string, layout: string, stored: string | null): string | null {
+    const known = this.layouts.get(device) ?? stored;
+    // most recently planned last; past the bound the least recent device is forgotten (PostgreSQL knows its layout)
+    this.layouts.delete(device);
+    this.layouts.set(device, layout);
+    if (this.layouts.size > DEVICE_CACHE_MAX) this.layouts.delete(this.layouts.keys().next().value!);
+    return known;
   }
 
   /** The file's blocks are all parsed: later overlapping files may plan against its coverage. */
@@ -227,21 +230,4 @@ export class ExactlyOnce {
     if (files && files.size === 0) this.uncommitted.delete(p.device);
     this.holders.unclaim(task, p.tenant, p.masterSn, p.device);
   }
-}
-
-/**
- * A file starting inside an autumn repeated hour (ScanResult.leadingFold)
- * holds its second occurrence when every one of those rows, read as the first
- * occurrence, is a time the device already holds (on any of the file's
- * channels): an earlier file brought the summer-time hour, and this file goes
- * on straight into winter time. Otherwise the first occurrence stands.
- */
-function secondOccurrence(scan: ScanResult, held: HeldPoints): boolean {
-  const epochs = leadingFoldEpochs(scan);
-  if (epochs.length === 0 || held.empty) return false;
-  const n = scan.header.channels.length;
-  return epochs.every((t) => {
-    for (let c = 0; c < n; c++) if (held.has(c, t)) return true;
-    return false;
-  });
 }

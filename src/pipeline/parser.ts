@@ -1,22 +1,20 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { FileFormatError, ErrorCodes, type PowerViewError } from '../errors.js';
+import { type PowerViewError } from '../errors.js';
 import type { BlockPlan } from '../tsv/block-parser.js';
 import type { ScanResult } from '../tsv/scanner.js';
 import { buildSeriesTable, type FileIdentity } from '../influx/series.js';
 import type { FileHeader } from '../tsv/header.js';
-import { exportTimeOf } from './export-order.js';
-import { applyHeader, emptyFileReport, type FileReport } from './report.js';
+import { type FileReport } from './report.js';
 import { FileStats } from './stats.js';
 import type { BlockTaskResult } from './worker.js';
 import { BlockPool } from './block-pool.js';
-import { firstPass, ownGaps, readFully } from './first-pass.js';
+import { firstPass, readFully } from './first-pass.js';
+import { applyScan, fileQuality, newFileState } from './file-start.js';
 import { FileCoverage, type HeldPoints } from './coverage.js';
 import { takeFile, type Taken } from './taken.js';
 import type { RunRules } from '../tsv/value-runs.js';
 import type { Finding } from '../model/quality.js';
-import { markClockResets } from '../quality/clock-reset.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../quality/thresholds.js';
-import { runRulesFor } from '../quality/value-rules.js';
 import { ValueFindings } from '../quality/value-findings.js';
 
 /** How a file is to be written, decided after pass 1 (docs/architecture.md#postgresql-output-and-exactly-once). */
@@ -127,18 +125,7 @@ export class Parser {
     acquire: () => Promise<void>,
     release: () => void,
   ): Promise<void> {
-    const state: FileState = {
-      task,
-      report: emptyFileReport(task.path, task.identity),
-      header: null,
-      stats: null,
-      started: performance.now(),
-      failure: null,
-      plan: null,
-      agg: null,
-      quality: null,
-    };
-    state.report.export_time = exportTimeOf(task.path, this.v002TimeZone);
+    const state = newFileState(task, this.v002TimeZone);
     let handle: FileHandle | null = null;
     try {
       // a file planned again (the coverage fence) is read again from the bytes it was taken with
@@ -150,36 +137,9 @@ export class Parser {
         keepWholeBytes: this.options.keepWholeBytes ?? KEEP_WHOLE,
         hash: !!this.options.planFile,
       });
-      // the file's identity in the ledger, known even when the file turns out unreadable
-      if (sha256) state.report.sha256 = sha256;
-      state.report.bytes = scan.bytes;
-      state.header = scan.header;
-      state.report.warnings.push(...scan.warnings);
-      const device = task.identity.device;
-      if (device && device !== scan.header.masterSn) {
-        state.report.warnings.push(
-          `folder ${device} but the header's master is ${scan.header.masterSn}: the header wins`,
-        );
-      }
-      applyHeader(state.report, scan.header, scan.basis);
-      state.report.export_time = exportTimeOf(
-        task.path,
-        this.v002TimeZone,
-        scan.basis.kind === 'utc' && scan.basis.source === 'header',
-      );
-      state.stats = new FileStats(scan.header.channels.length);
-      if (scan.rows === 0) throw new FileFormatError(ErrorCodes.NO_VALID_ROW, 'no data rows (header only)');
+      applyScan(state, scan, sha256, this.v002TimeZone);
       const thresholds = (await this.options.thresholds?.(task.identity.tenant)) ?? DEFAULT_THRESHOLDS;
-      // before the plan: clock-reset rows are written to neither store and open no window of years
-      const reset = markClockResets(scan.blocks, thresholds);
-      state.quality = {
-        thresholds,
-        rules: runRulesFor(scan.header, thresholds),
-        values: new ValueFindings(scan.header, thresholds),
-        findings: reset ? [reset] : [],
-      };
-      // without PostgreSQL no coverage is committed: the file's own gaps from its row times
-      if (!this.options.planFile) state.quality.findings.push(...ownGaps(scan, thresholds));
+      state.quality = fileQuality(scan, thresholds, !!this.options.planFile);
       if (this.options.planFile && sha256) {
         state.plan = await this.options.planFile(task, scan, sha256);
         if (state.plan.warnings) state.report.warnings.push(...state.plan.warnings);

@@ -146,15 +146,10 @@ export class Pipeline {
     }
   }
 
-  /**
-   * Takes blocks in file order: statistics, the sink (with its backpressure), buffer recycling. A file whose
-   * re-export comparison is still running ends beside the loop (at most MAX_COMPARING_FILES at once): the next
-   * files go on meanwhile.
-   */
+  /** Takes entries in file order; a file still comparing ends beside the loop (at most MAX_COMPARING_FILES). */
   private async consume(queue: HandOff<Entry>, slots: Slots): Promise<FileReport[]> {
     const reports: FileReport[] = [];
     const collect = this.options.collectReports ?? true;
-    const sink = this.options.sink;
     const tally = { files: 0, bytesDone: 0, points: 0 };
     let fileBytes = 0;
     /** files ending once their comparison is done; the first error of one (a callback's) is thrown here */
@@ -188,43 +183,7 @@ export class Pipeline {
           while (ending.size >= MAX_COMPARING_FILES) await Promise.race(ending);
           continue;
         }
-        let result: BlockTaskResult;
-        try {
-          result = await entry.result;
-        } catch (err) {
-          this.blocksInFlight--;
-          entry.file.failure ??= err instanceof Error ? err : new Error(String(err));
-          slots.release();
-          continue;
-        }
-        if (!entry.file.failure) {
-          try {
-            entry.file.stats!.add(result.stats);
-            const agg = entry.file.agg;
-            if (agg && result.agg) {
-              mergeHourly(agg.hourly, result.agg.hourly);
-              agg.coverage.addBlock(result.epochs, result.agg.brought);
-              agg.skippedPoints += result.agg.skippedPoints;
-            }
-            if (result.runs) entry.file.quality?.values.addBlock(result.runs, result.stats.channels.count);
-          } catch (err) {
-            // one file's bug or limit (a RangeError, say) fails that file alone, with its cause: never the run
-            entry.file.failure = err instanceof Error ? err : new Error(String(err));
-          }
-        }
-        const held = result.agg?.heldCells;
-        if (!entry.file.failure && held && held.length > 0) {
-          // copied for the comparison; waits only when this file's comparison is too far behind
-          const behind = this.conflicts.add(entry.file, result.epochs, held, result.agg!.heldValues);
-          if (behind) await behind;
-        }
-        if (!entry.file.failure) {
-          tally.points += result.stats.points;
-          if (sink && result.lpLength > 0) await sink.write(result.lp.subarray(0, result.lpLength), entry.file.task);
-        }
-        this.parser.recycle(result);
-        this.blocksInFlight--;
-        slots.release();
+        if (!(await this.takeBlock(entry, slots, tally))) continue;
         fileBytes += entry.bytes;
         this.options.onProgress?.({ bytes: tally.bytesDone + fileBytes, points: tally.points, files: tally.files });
       }
@@ -235,5 +194,52 @@ export class Pipeline {
       while (ending.size > 0) await Promise.race(ending);
     }
     return reports;
+  }
+
+  /** A block: statistics, aggregates, the comparison's copy, the sink (backpressure); false: it failed to parse. */
+  private async takeBlock(
+    entry: Extract<Entry, { kind: 'block' }>,
+    slots: Slots,
+    tally: { points: number },
+  ): Promise<boolean> {
+    const sink = this.options.sink;
+    let result: BlockTaskResult;
+    try {
+      result = await entry.result;
+    } catch (err) {
+      this.blocksInFlight--;
+      entry.file.failure ??= err instanceof Error ? err : new Error(String(err));
+      slots.release();
+      return false;
+    }
+    if (!entry.file.failure) {
+      try {
+        entry.file.stats!.add(result.stats);
+        const agg = entry.file.agg;
+        if (agg && result.agg) {
+          mergeHourly(agg.hourly, result.agg.hourly);
+          agg.coverage.addBlock(result.epochs, result.agg.brought);
+          agg.skippedPoints += result.agg.skippedPoints;
+        }
+        if (result.runs) entry.file.quality?.values.addBlock(result.runs, result.stats.channels.count);
+      } catch (err) {
+        // one file's bug or limit (a RangeError, say) fails that file alone, with its cause: never the run
+        entry.file.failure = err instanceof Error ? err : new Error(String(err));
+      }
+    }
+    const held = result.agg?.heldCells;
+    if (!entry.file.failure && held && held.length > 0) {
+      // copied for the comparison; waits only when this file's comparison is too far behind
+      const behind = this.conflicts.add(entry.file, result.epochs, held, result.agg!.heldValues);
+      if (behind) await behind;
+    }
+    if (!entry.file.failure) {
+      tally.points += result.stats.points;
+      if (sink && result.lpLength > 0) await sink.write(result.lp.subarray(0, result.lpLength), entry.file.task);
+    }
+    this.parser.recycle(result);
+    this.blocksInFlight--;
+    slots.release();
+    return true;
   }
 }

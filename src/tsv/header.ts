@@ -92,38 +92,9 @@ export function parseHeader(head: Buffer, eof: boolean): FileHeader | null {
   let container: FormatVersion = 'V002';
   if (first.text.trim() === 'START_HEADER') {
     container = 'V003';
-    const jsonLines: string[] = [];
-    let line: Line | undefined;
-    for (;;) {
-      line = next();
-      if (!line) return incomplete('START_HEADER without END_HEADER', first.number);
-      if (line.text.trim() === 'END_HEADER') break;
-      jsonLines.push(line.text);
-      if (jsonLines.length > MAX_JSON_LINES)
-        throw new FileFormatError(ErrorCodes.BAD_HEADER, 'START_HEADER without END_HEADER', first.number);
-    }
-    try {
-      const parsed: unknown = JSON.parse(jsonLines.join('\n'));
-      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
-      meta = parsed as Record<string, unknown>;
-    } catch (err) {
-      throw new FileFormatError(
-        ErrorCodes.BAD_HEADER,
-        `header JSON between START_HEADER and END_HEADER is invalid: ${(err as Error).message}`,
-        first.number + 1,
-      );
-    }
-    const startData = next();
-    if (!startData) return incomplete('END_HEADER not followed by START_DATA', line.number);
-    if (startData.text.trim() !== 'START_DATA') {
-      throw new FileFormatError(
-        ErrorCodes.BAD_HEADER,
-        `expected START_DATA after END_HEADER, found "${startData.text.slice(0, 40)}"`,
-        startData.number,
-      );
-    }
-    first = next();
-    if (!first) return incomplete('START_DATA not followed by the serial number line', startData.number);
+    const v003 = readJsonHeader(first, next, incomplete);
+    if (!v003) return null;
+    ({ meta, first } = v003);
   }
   const serialLine = first;
   const labelLine = next();
@@ -150,6 +121,51 @@ export function parseHeader(head: Buffer, eof: boolean): FileHeader | null {
     warnings,
     layout: `${masterType}|${channels.map((c) => `${c.deviceSn}:${c.name} ${c.unit}`).join('|')}`,
   };
+}
+
+/**
+ * The JSON block of a V003 header (START_HEADER, the JSON, END_HEADER, START_DATA) from its first line; the
+ * table's first line after it. Null when the head is incomplete (`incomplete` throws at the file's end).
+ */
+function readJsonHeader(
+  start: Line,
+  next: () => Line | undefined,
+  incomplete: (what: string, line?: number) => null,
+): { meta: Record<string, unknown>; first: Line } | null {
+  const jsonLines: string[] = [];
+  let line: Line | undefined;
+  for (;;) {
+    line = next();
+    if (!line) return incomplete('START_HEADER without END_HEADER', start.number);
+    if (line.text.trim() === 'END_HEADER') break;
+    jsonLines.push(line.text);
+    if (jsonLines.length > MAX_JSON_LINES)
+      throw new FileFormatError(ErrorCodes.BAD_HEADER, 'START_HEADER without END_HEADER', start.number);
+  }
+  let meta: Record<string, unknown>;
+  try {
+    const parsed: unknown = JSON.parse(jsonLines.join('\n'));
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+    meta = parsed as Record<string, unknown>;
+  } catch (err) {
+    throw new FileFormatError(
+      ErrorCodes.BAD_HEADER,
+      `header JSON between START_HEADER and END_HEADER is invalid: ${(err as Error).message}`,
+      start.number + 1,
+    );
+  }
+  const startData = next();
+  if (!startData) return incomplete('END_HEADER not followed by START_DATA', line.number);
+  if (startData.text.trim() !== 'START_DATA') {
+    throw new FileFormatError(
+      ErrorCodes.BAD_HEADER,
+      `expected START_DATA after END_HEADER, found "${startData.text.slice(0, 40)}"`,
+      startData.number,
+    );
+  }
+  const first = next();
+  if (!first) return incomplete('START_DATA not followed by the serial number line', startData.number);
+  return { meta, first };
 }
 
 /** How this file's timestamps are to be read (docs/architecture.md#input-format). */
