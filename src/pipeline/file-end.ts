@@ -1,7 +1,7 @@
 import { FileFormatError, ErrorCodes, errorMessage, PowerViewError } from '../errors.js';
 import type { ConflictSummary } from '../model/conflicts.js';
 import { qualityEntry } from '../model/quality.js';
-import type { FileAggregates, FileState, FileTask } from './parser.js';
+import type { FileAggregates, FileState, FileTask } from './file-state.js';
 import type { LpSink } from './sink.js';
 import { applyStats, type FileReport } from './report.js';
 

@@ -4,7 +4,7 @@ import { exportTimeOf } from './export-order.js';
 import { ownGaps } from './first-pass.js';
 import { applyHeader, emptyFileReport } from './report.js';
 import { FileStats } from './stats.js';
-import type { FileState, FileTask } from './parser.js';
+import type { FileState, FileTask } from './file-state.js';
 import { markClockResets } from '../quality/clock-reset.js';
 import type { Thresholds } from '../quality/thresholds.js';
 import { runRulesFor } from '../quality/value-rules.js';
