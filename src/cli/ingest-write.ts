@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream, rmSync } from 'node:fs';
+import { createReadStream, existsSync, rmSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -10,6 +10,7 @@ import { makeLogger, type Logger } from '../log/logger.js';
 import { Metrics } from '../metrics/metrics.js';
 import { runIngestJob } from '../pipeline/ingest-job.js';
 import type { FileTask } from '../pipeline/pipeline.js';
+import { cleanStalePins, dropPinsNow } from '../pipeline/taken.js';
 import type { FileReport, RunReport } from '../pipeline/report.js';
 import { resolvePgConfig, type PgConfig } from '../postgres/config.js';
 import { clientConfigOf, createPool } from '../postgres/db.js';
@@ -39,7 +40,11 @@ export async function runWrite(
       ? resolvePgConfig({ databaseUrl: flags.databaseUrl }, env)
       : null;
   if (flags.force && !pgConfig)
-    throw new UsageError("--force replaces a file's aggregates and coverage in PostgreSQL: it needs DATABASE_URL");
+    throw new UsageError(
+      `--force replaces a file's aggregates and coverage in PostgreSQL: ${
+        flags.postgres === false ? 'it cannot run with --no-postgres' : 'it needs DATABASE_URL'
+      }`,
+    );
   // a store that is not there at all fails the run in seconds, not after the whole store wait
   const absent = await preflight(influx, pgConfig);
   const how = { human, root, env, postgresOff: flags.postgres === false ? '--no-postgres' : 'no DATABASE_URL' };
@@ -59,13 +64,13 @@ export async function runWrite(
   const logger = makeLogger(config.logLevel, logFile);
   const totalBytes = tasks.reduce((s, t) => s + (t.size ?? 0), 0);
   const { pgPool, claims } = pgConfig ? await openPostgres(pgConfig, logger) : { pgPool: null, claims: null };
+  // pins a stopped run of this host left (Ctrl-C, a crash): gone, or the only copy of its bytes given a name
+  for (const r of new Set(tasks.map((task) => task.root ?? root))) if (r) await cleanStalePins(r, logger);
   const progress = showBar ? new Progress(totalBytes, tasks.length) : null;
   const metrics = flags.metricsFile ? new Metrics({ defaults: false }) : null;
   const reportName = `ingest-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}.json`;
   const finished: FileReport[] = [];
-  const stopInterrupt = onInterrupt(() =>
-    interrupted(tasks.length, finished, join(reportDir, reportName), progress, logger),
-  );
+  const stopInterrupt = onInterrupt(() => interrupted(tasks, finished, join(reportDir, reportName), progress, logger));
   logger.info(
     { event: 'run_start', files: tasks.length, bytes: totalBytes, influx: influx.url, api: influx.api },
     'ingest started',
@@ -182,7 +187,7 @@ function onInterrupt(stop: () => void): () => void {
  * the report's spool is removed (no report file for a run that did not end).
  */
 function interrupted(
-  total: number,
+  tasks: FileTask[],
   finished: FileReport[],
   reportPath: string,
   progress: Progress | null,
@@ -190,11 +195,17 @@ function interrupted(
 ): void {
   progress?.stop();
   rmSync(`${reportPath}.files.jsonl`, { force: true });
+  dropPinsNow(tasks);
   const parsed = finished.filter((f) => f.moved_to?.split(/[\\/]/).at(-2) === 'parsed').length;
   const failed = finished.filter((f) => f.moved_to?.split(/[\\/]/).at(-2) === 'error').length;
-  const left = total - parsed - failed;
+  // a file moved in the last instant, its report not yet recorded: gone from its folder, not left in place
+  const reported = new Set(finished.map((f) => f.path));
+  const unreported = tasks.filter((task) => !reported.has(task.path));
+  const left = unreported.filter((task) => existsSync(task.path)).length;
+  const movedLate = unreported.length - left;
+  const late = movedLate ? `, ${movedLate} moved as the run stopped` : '';
   process.stderr.write(
-    `\npowerview: interrupted: ${parsed} ${plural(parsed, 'file')} moved to parsed/, ${failed} to error/; ` +
+    `\npowerview: interrupted: ${parsed} ${plural(parsed, 'file')} moved to parsed/, ${failed} to error/${late}; ` +
       `${left} left in place (not finished: the next run ingests them); no report written\n`,
   );
   logger.warn({ event: 'interrupted', files_done: parsed + failed, files_left: left }, 'ingest interrupted');

@@ -1,5 +1,5 @@
 import { copyFile, constants as fsConstants, link, open, readdir, rename, stat, unlink } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
+import { statSync, unlinkSync, type Stats } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
 
@@ -210,6 +210,25 @@ export async function cleanStalePins(root: string, log?: { warn: (o: object, m: 
           }
         }
       }
+    }
+  }
+}
+
+/**
+ * The process stops at once (Ctrl-C): the pins of its files whose bytes still have another name (the path,
+ * or parsed/ through a hard link) go now, synchronously; a pin that is the only copy of its bytes stays, for the
+ * next start's cleanStalePins to give it a visible name.
+ */
+export function dropPinsNow(tasks: ReadonlyArray<{ path: string; taken?: Taken }>): void {
+  for (const { path, taken } of tasks) {
+    if (!taken) continue;
+    try {
+      const pin = statSync(taken.pin);
+      const at = statSync(path, { throwIfNoEntry: false });
+      const sameBytes = at && at.size === pin.size && at.mtimeMs === pin.mtimeMs;
+      if (pin.nlink > 1 || (taken.copied && sameBytes)) unlinkSync(taken.pin);
+    } catch {
+      // gone already (finished), or not ours to touch: left as it is
     }
   }
 }

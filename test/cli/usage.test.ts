@@ -29,6 +29,11 @@ t.test('usage errors (options): exit 2, nothing on stdout, a message on stderr s
     ['--block-size 0', ['ingest', '--dry-run', '--block-size', '0', root], /--block-size/],
     ['--lp-out without --dry-run', ['ingest', '--lp-out', 'x.lp', root], /--lp-out goes with --dry-run/],
     ['--verify with --dry-run', ['ingest', '--dry-run', '--verify', root], /--verify.*--dry-run/],
+    [
+      '--force with --no-postgres',
+      ['ingest', '--force', '--no-postgres', root],
+      /--force .*cannot run with --no-postgres/,
+    ],
     ['bad INFLUX_API', ['ingest', root], /INFLUX_API must be v1, v2 or v3/, { INFLUX_API: 'v9' }],
     [
       'unsafe --company',
