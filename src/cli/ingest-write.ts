@@ -28,9 +28,11 @@ export async function runWrite(
   flags: IngestFlags,
   config: Readonly<IngestConfig>,
   influx: Readonly<InfluxConfig>,
+  /** the folder given, when it was one: the root when no file names it (reports beside it, not in the cwd) */
+  given?: string,
 ): Promise<number> {
   const env = environment();
-  const root = tasks[0]?.root ?? config.dataRoot;
+  const root = tasks[0]?.root ?? config.dataRoot ?? given;
   const reportDir = reportDirOf(config, root);
   const human = !flags.json && process.stdout.isTTY;
   const showBar = human && flags.progress !== false && process.stderr.isTTY;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ErrorCodes, UsageError } from '../errors.js';
 import { environment, resolveIngestConfig } from '../config/config.js';
 import { resolveInfluxApi, resolveInfluxConfig, tenantNameProblem } from '../influx/config.js';
+import { statSync } from 'node:fs';
 import { discover } from '../pipeline/discover.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { runHead, totalsOf, type RunReport } from '../pipeline/report.js';
@@ -40,7 +41,10 @@ export async function runIngest(paths: string[], flags: IngestFlags): Promise<nu
     campaign: flags.campaign,
     timeZone: config.v002TimeZone,
   });
-  if (influx) return runWrite(tasks, flags, config, influx);
+  // nothing to ingest (every file processed already): the folder given is the root the reports go beside
+  const given =
+    paths.length === 1 && statSync(paths[0], { throwIfNoEntry: false })?.isDirectory() ? paths[0] : undefined;
+  if (influx) return runWrite(tasks, flags, config, influx, given);
   const reportOut = flags.lpOut === '-' ? process.stderr : process.stdout;
   const human = !flags.json && reportOut.isTTY;
   const sink: LpSink = flags.lpOut ? new StreamSink(flags.lpOut) : new CountingSink();

@@ -108,4 +108,21 @@ t.test('a pin a killed run left is cleaned by the next run, its bytes kept once'
       .sort(),
     'its files ingested and moved, each once',
   );
+
+  // again, from another folder: nothing left to ingest, the report still goes beside the root (not into the cwd)
+  const elsewhere = tempDir(t);
+  const again = await runCli(
+    ['ingest', '--json', '--no-postgres', '--meta-db', '', root],
+    cleanEnv({ INFLUX_URL: url }) as Record<string, string>,
+    {},
+    elsewhere,
+  );
+  t.equal(again.code, 0, again.stderr);
+  t.equal((JSON.parse(again.stdout) as { totals: { files: number } }).totals.files, 0, 'nothing to ingest');
+  t.notOk(existsSync(join(elsewhere, 'logs')), 'no logs/ in the working folder');
+  t.equal(
+    readdirSync(join(cwd, 'logs', 'reports')).filter((f) => f.endsWith('.json')).length,
+    1,
+    'the report beside the root',
+  );
 });
