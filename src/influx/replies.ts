@@ -139,3 +139,18 @@ export function wholeRequestRefusal(reply: Reply): boolean {
   const j = jsonObject(reply.body);
   return j !== null && typeof j.error === 'string' && 'data' in j && j.data === null;
 }
+
+/**
+ * InfluxDB 1.x's partial write: 400 `{"error":"partial write: … dropped=N"}`. The other lines of the request were
+ * stored; refused are those it could not parse (each quoted after `unable to parse '`) and the `dropped=N` ones
+ * (a field type conflict, a point beyond the retention policy). Their number; null when the reply is not one (a
+ * request refused whole names no `partial write`).
+ */
+export function v1PartialRefused(reply: Reply): number | null {
+  if (reply.status !== 400) return null;
+  const j = jsonObject(reply.body) as { error?: unknown } | null;
+  if (!j || typeof j.error !== 'string' || !j.error.startsWith('partial write:')) return null;
+  const unparsable = j.error.split("unable to parse '").length - 1;
+  const dropped = Number(/dropped=(\d+)/.exec(j.error)?.[1] ?? 0);
+  return unparsable + dropped;
+}

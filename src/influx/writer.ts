@@ -9,6 +9,7 @@ import {
   rejectedLines,
   serverMessage,
   tooLarge,
+  v1PartialRefused,
   wholeRequestRefusal,
 } from './replies.js';
 import { RetryLoop, type RetryOptions, type RetryPolicy, type WriterHooks } from './retry-loop.js';
@@ -144,7 +145,15 @@ export class InfluxWriter {
     if (segments.length > 1 && wholeRequestRefusal(reply)) return rejectAll(segments, reply, null);
     if (segments.length > 1) return this.sendEach(req);
     const refused = rejectedLines(reply.body);
-    return rejectAll(segments, reply, (refused.length ? refused : linesWithField(reply.body, body)).slice(0, 20));
+    const outcome = rejectAll(
+      segments,
+      reply,
+      (refused.length ? refused : linesWithField(reply.body, body)).slice(0, 20),
+    );
+    // InfluxDB 1.x stored the request's other lines: they are counted as written, not as refused
+    const partial = v1PartialRefused(reply);
+    if (partial !== null) outcome[0] = { ...outcome[0], stored: Math.max(0, segments[0].lines - partial) };
+    return outcome;
   }
 
   /**

@@ -57,7 +57,7 @@ t.test(
         await writeTsv(join(dir, name), s);
         const lp = join(root, `${name}.lp`);
         const r = await runCli(['ingest', '--dry-run', '--json', '--lp-out', lp, '--root', root, join(dir, name)], env);
-        t.equal(r.code, 0);
+        t.equal(r.code, 0, r.stderr);
         // the point's identity without its campaign: (device, channel, field, time)
         for (const k of pointsOfLp(readFileSync(lp, 'utf8')).keys()) distinct.add(k.replace(/campaign=[^,]+,/, ''));
       }

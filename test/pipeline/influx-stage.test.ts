@@ -74,7 +74,7 @@ t.test('the InfluxDB stage against the real InfluxDB 1.x', { skip: servicesSkip 
     t.equal(stored.get(`M${SN}_U1`)?.get(T0 + 60), 230.1, 'the stored values, exactly as written');
   });
 
-  await t.test("a line the store refuses: the file is rejected in the store's words", async (t) => {
+  await t.test('a line the store refuses: rejected, the lines 1.x stored counted as written', async (t) => {
     const c = task(tenant, 'c');
     const good = new TextDecoder().decode(lines(4, 'camp2'));
     const body =
@@ -87,8 +87,17 @@ t.test('the InfluxDB stage against the real InfluxDB 1.x', { skip: servicesSkip 
     await stage.batcher.flush();
     const result = await outcome;
     t.equal(result.rejected, true, 'rejected: the file goes to error/');
-    t.equal(result.error?.code, 'PV_ERR_STORE_REJECTED');
-    t.match(result.error?.message ?? '', /partial write: unable to parse/, "the store's own words");
+    t.equal(result.error?.code, 'PV_ERR_STORE_PARTIAL', 'a partial write, as for InfluxDB 3');
+    // InfluxDB 1.x stores the other lines of a partial write: 4 written, 1 refused (was 0 and 5)
+    t.equal(result.written.lines, 4, 'the 4 good lines are in InfluxDB, and counted so');
+    t.equal(result.written.refused, 1, 'one line refused');
+    const stored = await influxQuery(env, tenant, `SELECT count(*) FROM ${MEASUREMENT} WHERE campaign = 'camp2'`);
+    t.match(JSON.stringify(stored), /,4\]/, 'InfluxDB holds the 4 lines');
+    t.match(
+      result.error?.message ?? '',
+      /stored 4 of 5 lines and refused 1 .*partial write: unable to parse/,
+      "the count and the store's own words",
+    );
     t.match(result.error?.server_lines ?? [], [/=1 /], 'the refused line as the store names it');
   });
 
