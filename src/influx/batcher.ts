@@ -35,8 +35,7 @@ export class LpBatcher implements LpSink<BatchedFile> {
   private readonly open = new Map<string, OpenBatch>();
   private readonly files = new FileOutcomes();
   private readonly free: Buffer[] = [];
-  private readonly inFlight = new Set<Promise<void>>();
-  /** batches handed to dispatch(), counted; those not answered yet by their number */
+  /** batches handed to dispatch(), counted; those not answered yet (waiting for a slot or in flight) by number */
   private dispatched = 0;
   private readonly unanswered = new Map<number, Promise<void>>();
   private failure: StoreError | null = null;
@@ -102,7 +101,7 @@ export class LpBatcher implements LpSink<BatchedFile> {
     for (const batch of [...this.open.values()]) {
       if (batch.length > 0) await this.dispatch(batch);
     }
-    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+    while (this.unanswered.size > 0) await Promise.all([...this.unanswered.values()]);
   }
 
   /**
@@ -145,8 +144,10 @@ export class LpBatcher implements LpSink<BatchedFile> {
     batch.timer.unref();
   }
 
-  /** Takes the batch out of the open set, waits for a request slot, sends it in the background. */
-  /** A batch goes to the writer; remembered until answered (settled() waits for the ones sent before it). */
+  /**
+   * A batch goes to the writer (taken out of the open set, a request slot waited for, sent in the background);
+   * remembered until answered (flush() and settled() wait for it).
+   */
   private async dispatch(batch: OpenBatch): Promise<void> {
     const seq = ++this.dispatched;
     const sent = this.send(batch);
@@ -184,9 +185,7 @@ export class LpBatcher implements LpSink<BatchedFile> {
       .finally(() => {
         this.bytesInFlight -= batch.length;
         this.slots.release();
-        this.inFlight.delete(task);
       });
-    this.inFlight.add(task);
     // wrapped: an async function returning the promise itself would wait for the answer
     return { answered: task };
   }

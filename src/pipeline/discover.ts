@@ -1,4 +1,5 @@
 import { readdir, stat } from 'node:fs/promises';
+import { DEFAULT_V002_TIME_ZONE } from '../tsv/timezone.js';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { ErrorCodes, UsageError } from '../errors.js';
 import type { FileIdentity } from '../influx/series.js';
@@ -89,7 +90,7 @@ export async function discover(paths: string[], options: DiscoverOptions = {}): 
     else files.push(full);
   }
   // export order whatever the order of the arguments or the names' prefixes (a renamed file)
-  const unique = [...new Set(files)].sort(exportOrder(options.timeZone ?? 'Europe/Paris'));
+  const unique = [...new Set(files)].sort(exportOrder(options.timeZone ?? DEFAULT_V002_TIME_ZONE));
   const overridden = Boolean(options.company && options.campaign);
   let root = options.root ? resolve(options.root) : undefined;
   // with --company/--campaign and no root, nothing is guessed from the folders

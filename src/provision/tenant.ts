@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { DEFAULT_V002_TIME_ZONE } from '../tsv/timezone.js';
 import type pino from 'pino';
 import { ErrorCodes, StoreError, TenantNameError } from '../errors.js';
 import { tenantNameProblem, type InfluxConfig } from '../influx/config.js';
@@ -168,7 +169,11 @@ async function writeTenantTree(
   const catalog = await readCatalog(opts.pool, tenant).catch((err: unknown) => {
     throw toDatabaseError(err, `read the catalog of ${tenant}`);
   });
-  const entry = catalog.tenants[0] ?? { tenant, timeZone: 'Europe/Paris', campaigns: campaign ? [campaign] : [] };
+  const entry = catalog.tenants[0] ?? {
+    tenant,
+    timeZone: DEFAULT_V002_TIME_ZONE,
+    campaigns: campaign ? [campaign] : [],
+  };
   const treeOptions = { ...opts.tree, influxApi: opts.influx.api };
   const tree = new Map([...staticTree(treeOptions), ...tenantTree(entry, treeOptions)]);
   return { dir, ...(await writeTree(dir, tree, { tenant })) };

@@ -1,4 +1,5 @@
 import { dirname, relative, sep } from 'node:path';
+import { DEFAULT_V002_TIME_ZONE } from '../tsv/timezone.js';
 import type { Logger } from 'pino';
 import { ErrorCodes, errorMessage } from '../errors.js';
 import { identityOf } from '../pipeline/discover.js';
@@ -42,7 +43,7 @@ export class Scheduler implements AsyncIterable<FileTask> {
     /** after each change of the backlog (journal compaction, gauges) */
     private readonly onIdle?: () => void,
     /** the tenant's zone, for export times written as local time in file names */
-    timeZone = 'Europe/Paris',
+    timeZone = DEFAULT_V002_TIME_ZONE,
   ) {
     this.compare = exportOrder(timeZone);
   }
