@@ -1,4 +1,6 @@
-import { copyFile, constants as fsConstants, link, mkdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, constants as fsConstants, writeFile } from 'node:fs/promises';
+import { linkSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
+import { statOrNull } from '../util/fs-meta.js';
 import { basename, dirname, join } from 'node:path';
 import { candidate, releaseTaken, removeIfTaken, type Taken } from './taken.js';
 
@@ -38,16 +40,18 @@ export async function moveFinished(file: string, to: Destination, sidecar?: unkn
   const source = taken ? taken.pin : file;
   let target = file;
   if (dir) {
-    await mkdir(dir, { recursive: true });
+    // the folder, the links and looks synchronous, as every metadata call on the data root (util/fs-meta.ts)
+    mkdirSync(dir, { recursive: true });
     for (let n = 0; ; n++) {
       const attempt = join(dir, candidate(basename(file), n));
       try {
-        await link(source, attempt);
+        linkSync(source, attempt);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'EEXIST') {
           // the same inode already there: an earlier move was interrupted between link and unlink (a crash)
-          const [a, b] = await Promise.all([stat(source), stat(attempt).catch(() => null)]);
+          const a = statSync(source);
+          const b = statOrNull(attempt);
           if (b && a.dev === b.dev && a.ino === b.ino) {
             target = attempt;
             break;
@@ -71,14 +75,22 @@ export async function moveFinished(file: string, to: Destination, sidecar?: unkn
       try {
         await writeFile(`${target}.error.json`, `${JSON.stringify(sidecar, null, 2)}\n`);
       } catch (err) {
-        await unlink(target).catch(() => {});
+        try {
+          unlinkSync(target);
+        } catch {
+          // the sidecar's failure is the one to report
+        }
         throw err;
       }
     }
     if (taken) {
       await removeIfTaken(file, taken);
-      await unlink(taken.pin).catch(() => {});
-    } else await unlink(file);
+      try {
+        unlinkSync(taken.pin);
+      } catch {
+        // the pin is gone already: the bytes are in the destination all the same
+      }
+    } else unlinkSync(file);
   } else {
     if (sidecar !== undefined) await writeFile(`${target}.error.json`, `${JSON.stringify(sidecar, null, 2)}\n`);
     // already where it belongs (re-ingested from parsed/): only the pin goes

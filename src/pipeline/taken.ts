@@ -1,7 +1,8 @@
-import { copyFile, constants as fsConstants, link, open, readdir, rename, stat, unlink } from 'node:fs/promises';
-import { statSync, unlinkSync, type Stats } from 'node:fs';
+import { copyFile, constants as fsConstants, open, readdir, stat, unlink } from 'node:fs/promises';
+import { linkSync, renameSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
+import { statOrNull } from '../util/fs-meta.js';
 
 /** `name.tsv`, then `name.1.tsv`, `name.2.tsv`…: a clash never overwrites an earlier file. */
 export function candidate(name: string, n: number): string {
@@ -49,8 +50,8 @@ function sameFile(
 }
 
 /** Is `path` still the file that was taken? */
-export async function stillTaken(path: string, taken: Taken): Promise<boolean> {
-  const st = await stat(path).catch(() => null);
+export function stillTaken(path: string, taken: Taken): boolean {
+  const st = statOrNull(path);
   return !!st && sameFile(st, taken);
 }
 
@@ -64,8 +65,9 @@ const unwritable = (err: unknown) => ['EACCES', 'EROFS'].includes((err as NodeJS
 export async function takeFile(path: string): Promise<Taken | null> {
   const pin = pinName(path);
   try {
-    await link(path, pin);
-    const st = await stat(pin);
+    // the pin's link and look synchronous, as every metadata call on the data root (util/fs-meta.ts)
+    linkSync(path, pin);
+    const st = statSync(pin);
     return { pin, dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, copied: false };
   } catch (err) {
     if (unwritable(err)) return null;
@@ -109,17 +111,17 @@ export async function takeFile(path: string): Promise<Taken | null> {
  * goes back to the path (or, if yet another took the path, beside it under a free name).
  */
 export async function removeIfTaken(path: string, taken: Taken): Promise<void> {
-  if (!(await stillTaken(path, taken))) return;
+  if (!stillTaken(path, taken)) return;
   const aside = pinName(path);
   try {
-    await rename(path, aside);
+    renameSync(path, aside);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw err;
   }
-  const st = await stat(aside);
+  const st = statSync(aside);
   if (sameFile(st, taken)) {
-    await unlink(aside);
+    unlinkSync(aside);
     return;
   }
   // not ours after all: a new version arrived in between
@@ -131,7 +133,7 @@ async function keepAside(from: string, path: string): Promise<string> {
   for (let n = 0; ; n++) {
     const attempt = join(dirname(path), candidate(basename(path), n));
     try {
-      await link(from, attempt);
+      linkSync(from, attempt);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EEXIST') continue;
@@ -143,7 +145,7 @@ async function keepAside(from: string, path: string): Promise<string> {
         throw e;
       }
     }
-    await unlink(from);
+    unlinkSync(from);
     return attempt;
   }
 }
@@ -154,10 +156,9 @@ async function keepAside(from: string, path: string): Promise<string> {
  * name (`name.1.tsv`), to be ingested as a file of their own. Returns that name, or null.
  */
 export async function releaseTaken(path: string, taken: Taken): Promise<string | null> {
-  const st = await stat(taken.pin).catch(() => null);
-  if (!st) return null;
-  if (await stillTaken(path, taken)) {
-    await unlink(taken.pin);
+  if (!statOrNull(taken.pin)) return null;
+  if (stillTaken(path, taken)) {
+    unlinkSync(taken.pin);
     return null;
   }
   return keepAside(taken.pin, path);

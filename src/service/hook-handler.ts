@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { lstat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -15,6 +14,7 @@ import {
 } from './hook.js';
 import type { Journal, JournalEvent } from './journal.js';
 import { send } from './http.js';
+import { lstatOrNull } from '../util/fs-meta.js';
 import { stampOf, type FileStamp } from './settle.js';
 
 /** What the hook needs of serve. */
@@ -74,7 +74,7 @@ export async function handleHook(ctx: HookContext, req: IncomingMessage, res: Se
   if (ctx.draining()) return reply(503, { error: 'stopping: retry later' }, action, 'refused');
   let je: JournalEvent | null;
   try {
-    je = await journalEventOf(ctx, event);
+    je = journalEventOf(ctx, event);
   } catch (err) {
     if (!(err instanceof HookError)) throw err;
     return reply(err.status, { error: err.message }, action);
@@ -89,11 +89,11 @@ export async function handleHook(ctx: HookContext, req: IncomingMessage, res: Se
  * The event's path, checked, as the journal event to queue: an upload (or a rename onto a device file) or a
  * provisioning mkdir; null for anything else. Throws a HookError (logged) when the path is refused.
  */
-async function journalEventOf(ctx: HookContext, event: SftpgoEvent): Promise<JournalEvent | null> {
+function journalEventOf(ctx: HookContext, event: SftpgoEvent): JournalEvent | null {
   const action = event.action;
   let path: string;
   try {
-    path = await pathInRoot(ctx.rootReal, event);
+    path = pathInRoot(ctx.rootReal, event);
   } catch (err) {
     if (err instanceof HookError)
       ctx.log?.warn({ event: 'hook_refused', action, status: err.status, error: err.message }, 'hook refused');
@@ -122,7 +122,7 @@ async function journalEventOf(ctx: HookContext, event: SftpgoEvent): Promise<Jou
 async function enqueue(ctx: HookContext, je: JournalEvent, action: string, reply: Reply): Promise<void> {
   if (je.kind === 'upload') {
     // what the event announces: a replay after a crash takes it without a settle only if the file is still this one
-    const st = await lstat(je.path).catch(() => null);
+    const st = lstatOrNull(je.path);
     if (st) Object.assign(je, { size: st.size, ino: st.ino, mtimeMs: st.mtimeMs });
     ctx.announced(je.path, st && stampOf(st));
   }

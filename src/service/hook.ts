@@ -1,5 +1,5 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
-import { realpath } from 'node:fs/promises';
+import { realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIgnoredName, PROCESSED_DIRS } from '../pipeline/discover.js';
@@ -128,7 +128,7 @@ export function parseEvent(body: Buffer): SftpgoEvent {
  * home `<root>/<username>` + `virtual_path`. `..` segments, paths elsewhere
  * and symlinks leading out of the root are refused.
  */
-export async function pathInRoot(rootReal: string, e: SftpgoEvent): Promise<string> {
+export function pathInRoot(rootReal: string, e: SftpgoEvent): string {
   const rename = e.action === 'rename';
   const fsPath = rename ? e.target_path : e.path;
   const virtual = rename ? e.virtual_target_path : e.virtual_path;
@@ -147,12 +147,13 @@ export async function pathInRoot(rootReal: string, e: SftpgoEvent): Promise<stri
   if (candidate.includes('\0')) throw new HookError(400, 'NUL in path');
   if (!inside(rootReal, candidate)) throw new HookError(403, 'path outside the data root refused');
   // the real location, through any symlink (the file may already be gone: then its folder)
+  // synchronous, as every metadata look-up on the data root (util/fs-meta.ts)
   let real: string;
   try {
-    real = await realpath(candidate);
+    real = realpathSync.native(candidate);
   } catch {
     try {
-      real = join(await realpath(dirname(candidate)), candidate.slice(dirname(candidate).length + 1));
+      real = join(realpathSync.native(dirname(candidate)), candidate.slice(dirname(candidate).length + 1));
     } catch {
       real = candidate;
     }

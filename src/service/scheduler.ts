@@ -208,7 +208,7 @@ export class Scheduler implements AsyncIterable<FileTask> {
         this.wake = null;
         continue;
       }
-      const task = await this.handOver(next.device, next.path);
+      const task = this.handOver(next.device, next.path);
       if (task) yield task;
     }
   }
@@ -219,12 +219,12 @@ export class Scheduler implements AsyncIterable<FileTask> {
    * regular file reached through no symlink, under a device folder. Null when
    * it is not handed over.
    */
-  private async handOver(d: Device, path: string): Promise<FileTask | null> {
-    // in flight from now on, across the await below: a file of the device finishing meanwhile must not
-    // find the device empty and release its claim (another instance would take this very file)
+  private handOver(d: Device, path: string): FileTask | null {
+    // in flight from now on: a file of the device finishing meanwhile must not find the device empty and
+    // release its claim (another instance would take this very file)
     const receivedAt = this.devices.fly(d, path);
     if (receivedAt === undefined) return null;
-    const check = await checkTake(this.root, path);
+    const check = checkTake(this.root, path);
     const identity = check.ok ? identityOf(path, this.root) : null;
     if (check.ok && identity) return { path, identity, size: check.st.size, root: this.root, receivedAt };
     if (!check.ok && check.why === 'gone')

@@ -1,6 +1,6 @@
 import { statSync, type Stats } from 'node:fs';
-import { lstat } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
+import { lstatOrNull } from '../util/fs-meta.js';
 import type { FileTask } from '../pipeline/pipeline.js';
 
 export type TakeCheck = { ok: true; st: Stats } | { ok: false; why: 'gone' | 'symlink' | 'outside' };
@@ -10,21 +10,22 @@ export type TakeCheck = { ok: true; st: Stats } | { ok: false; why: 'gone' | 'sy
  * in it) through no symlink at all, right now? The scheduler asks just
  * before a file is handed on, whoever queued it (a hook checked its path with
  * pathInRoot, but a folder or the file may have been swapped for a symlink
- * since). One lstat per component below the root, side by side: no realpath
- * of the whole path and no second stat; the file's lstat is its size.
+ * since). One lstat per component below the root (synchronous: util/fs-meta.ts), no realpath of the whole
+ * path and no second stat; the file's lstat is its size.
  */
-export async function checkTake(rootReal: string, path: string): Promise<TakeCheck> {
+export function checkTake(rootReal: string, path: string): TakeCheck {
   const rel = relative(rootReal, path);
   if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return { ok: false, why: 'outside' };
-  const parts = rel.split(sep);
-  const stats = await Promise.all(
-    parts.map((_, i) => lstat(join(rootReal, ...parts.slice(0, i + 1))).catch(() => null)),
-  );
-  const st = stats[stats.length - 1];
-  if (!st) return { ok: false, why: 'gone' };
-  // the file, or a folder of its path, is a symlink: its target is not this device's upload, never read it
-  if (stats.some((s) => s?.isSymbolicLink())) return { ok: false, why: 'symlink' };
-  if (!st.isFile()) return { ok: false, why: 'gone' };
+  let at = rootReal;
+  let st: Stats | null = null;
+  for (const part of rel.split(sep)) {
+    at = join(at, part);
+    st = lstatOrNull(at);
+    if (!st) return { ok: false, why: 'gone' };
+    // the file, or a folder of its path, is a symlink: its target is not this device's upload, never read it
+    if (st.isSymbolicLink()) return { ok: false, why: 'symlink' };
+  }
+  if (!st?.isFile()) return { ok: false, why: 'gone' };
   return { ok: true, st };
 }
 

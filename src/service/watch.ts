@@ -1,5 +1,6 @@
 import { watch, type FSWatcher } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
+import { lstatOrNull } from '../util/fs-meta.js';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
@@ -149,7 +150,7 @@ export class RootWatch {
 
   /** A name appeared (or went) in a watched root, company or campaign folder. */
   private async folderAppeared(path: string, level: number): Promise<void> {
-    const st = await lstat(path).catch(() => null);
+    const st = lstatOrNull(path);
     if (!st || !st.isDirectory()) {
       const w = this.watchers.get(path);
       w?.close();
@@ -199,7 +200,7 @@ export class RootWatch {
         this.candidates.delete(path);
         continue;
       }
-      const st = await lstat(path).catch(() => null);
+      const st = lstatOrNull(path);
       if (!st || !st.isFile()) {
         this.candidates.delete(path);
         continue;

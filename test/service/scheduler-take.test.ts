@@ -99,22 +99,22 @@ t.test('the take check: a regular file passes; gone, symlinked or outside files 
   const root = tempRoot(t);
   const outside = tempRoot(t);
   const plain = file(root, 'd1', 'a.tsv');
-  const r = await checkTake(root, plain);
+  const r = checkTake(root, plain);
   t.ok(r.ok, 'a regular file under real folders passes');
   if (r.ok) t.equal(r.st.size, 2, 'with its size');
-  t.same(await checkTake(root, join(root, 'acme', 'camp', 'd1', 'missing.tsv')), { ok: false, why: 'gone' });
+  t.same(checkTake(root, join(root, 'acme', 'camp', 'd1', 'missing.tsv')), { ok: false, why: 'gone' });
   const target = file(outside, 'd9', 'b.tsv');
   const fileLink = join(root, 'acme', 'camp', 'd1', 'link.tsv');
   symlinkSync(target, fileLink);
-  t.same(await checkTake(root, fileLink), { ok: false, why: 'symlink' }, 'the file is a symlink');
+  t.same(checkTake(root, fileLink), { ok: false, why: 'symlink' }, 'the file is a symlink');
   // a device folder swapped for a symlink after the file was queued
   const swapped = file(root, 'd2', 'c.tsv');
   renameSync(join(root, 'acme', 'camp', 'd2'), join(root, 'acme', 'camp', 'd2-old'));
   mkdirSync(join(outside, 'acme', 'camp', 'd2'), { recursive: true });
   writeFileSync(join(outside, 'acme', 'camp', 'd2', 'c.tsv'), 'y\n');
   symlinkSync(join(outside, 'acme', 'camp', 'd2'), join(root, 'acme', 'camp', 'd2'));
-  t.same(await checkTake(root, swapped), { ok: false, why: 'symlink' }, 'a folder of its path is a symlink');
-  t.same(await checkTake(root, target), { ok: false, why: 'outside' }, 'a path outside the root');
+  t.same(checkTake(root, swapped), { ok: false, why: 'symlink' }, 'a folder of its path is a symlink');
+  t.same(checkTake(root, target), { ok: false, why: 'outside' }, 'a path outside the root');
   mkdirSync(join(root, 'acme', 'camp', 'd3', 'dir.tsv'), { recursive: true });
-  t.same(await checkTake(root, join(root, 'acme', 'camp', 'd3', 'dir.tsv')), { ok: false, why: 'gone' }, 'a folder');
+  t.same(checkTake(root, join(root, 'acme', 'camp', 'd3', 'dir.tsv')), { ok: false, why: 'gone' }, 'a folder');
 });
