@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { FileHandle } from 'node:fs/promises';
+import type { InputFile } from '../util/input-file.js';
 import { FileFormatError, ErrorCodes } from '../errors.js';
 import type { Finding } from '../model/quality.js';
 import { fileGaps, gapFinding } from '../quality/gaps.js';
@@ -25,7 +25,7 @@ export interface FirstPassOptions {
  * read by 1 MiB chunks and read again by block.
  */
 export async function firstPass(
-  handle: FileHandle,
+  file: InputFile,
   o: FirstPassOptions,
 ): Promise<{ whole: Buffer | null; scan: ScanResult; sha256: string | null }> {
   const scanner = new FileScanner({
@@ -34,16 +34,18 @@ export async function firstPass(
     isValidZone: (zone: string) => TimeZoneRules.isValid(zone),
   });
   // a logger file usually fits in one read: keep it for pass 2 instead of reading it again
-  const whole = (await handle.stat()).size <= o.keepWholeBytes ? await handle.readFile() : null;
+  const whole = file.size <= o.keepWholeBytes ? await file.readAll() : null;
   const hash = o.hash ? createHash('sha256') : null;
   if (whole) {
     scanner.push(whole);
     hash?.update(whole);
   } else {
     const chunk = Buffer.allocUnsafe(READ_CHUNK);
+    let position = 0;
     for (;;) {
-      const { bytesRead } = await handle.read(chunk, 0, READ_CHUNK, null);
+      const bytesRead = await file.read(chunk, 0, READ_CHUNK, position);
       if (bytesRead === 0) break;
+      position += bytesRead;
       scanner.push(chunk.subarray(0, bytesRead));
       hash?.update(chunk.subarray(0, bytesRead));
     }
@@ -53,10 +55,10 @@ export async function firstPass(
 }
 
 /** Reads exactly buf.length bytes at `position`. */
-export async function readFully(handle: FileHandle, buf: Uint8Array, position: number): Promise<void> {
+export async function readFully(file: InputFile, buf: Uint8Array, position: number): Promise<void> {
   let done = 0;
   while (done < buf.length) {
-    const { bytesRead } = await handle.read(buf, done, buf.length - done, position + done);
+    const bytesRead = await file.read(buf, done, buf.length - done, position + done);
     if (bytesRead === 0) throw new FileFormatError(ErrorCodes.READ, 'file shrank while being read');
     done += bytesRead;
   }

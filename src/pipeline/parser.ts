@@ -1,4 +1,3 @@
-import { open, type FileHandle } from 'node:fs/promises';
 import type { BlockPlan } from '../tsv/block-parser.js';
 import type { ScanResult } from '../tsv/scanner.js';
 import { buildSeriesTable } from '../influx/series.js';
@@ -9,6 +8,7 @@ import { firstPass, readFully } from './first-pass.js';
 import { applyScan, fileQuality, newFileState } from './file-start.js';
 import { FileCoverage } from './coverage.js';
 import { takeFile } from './taken.js';
+import { InputFile } from '../util/input-file.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../quality/thresholds.js';
 
 export type { FileAggregates, FilePlan, FileState, FileTask } from './file-state.js';
@@ -77,11 +77,11 @@ export class Parser {
     release: () => void,
   ): Promise<void> {
     const state = newFileState(task, this.v002TimeZone);
-    let handle: FileHandle | null = null;
+    let handle: InputFile | null = null;
     try {
       // a file planned again (the coverage fence) is read again from the bytes it was taken with
       if (this.options.takeFiles && !task.taken) task.taken = (await takeFile(task.path)) ?? undefined;
-      handle = await open(task.taken?.pin ?? task.path, 'r');
+      handle = InputFile.open(task.taken?.pin ?? task.path);
       const { whole, scan, sha256 } = await firstPass(handle, {
         blockBytes: this.blockBytes,
         v002TimeZone: this.v002TimeZone,
@@ -135,7 +135,11 @@ export class Parser {
       state.failure = err instanceof Error ? err : new Error(String(err));
       if (!state.report.bytes) state.report.bytes = task.size ?? 0;
     } finally {
-      await handle?.close().catch(() => {});
+      try {
+        handle?.close();
+      } catch {
+        // a read-only descriptor: nothing was written that a failed close could lose
+      }
       push({ kind: 'end', file: state });
     }
   }
