@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import type { InfluxConfig } from '../influx/config.js';
 import type { PgConfig } from '../postgres/config.js';
 
+/** ops/services.sh runs the stores on ports of its own: its `env` points the variables at them */
+const ENV_HINT = ' (`eval "$(ops/services.sh env)"` sets it for the services ops/services.sh runs)';
+
 /** How long one reachability check waits for the TCP handshake. */
 export const PREFLIGHT_TIMEOUT_MS = 3000;
 
@@ -29,12 +32,18 @@ export async function preflight(
   const influxPort = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
   const checks: Array<Promise<StoreAbsent | null>> = [
     reach({ host: url.hostname.replace(/^\[|\]$/g, ''), port: influxPort }, timeoutMs).then((problem) =>
-      problem ? absent('InfluxDB', influx.url, problem, 'start it (`ops/services.sh up`) or set INFLUX_URL') : null,
+      problem
+        ? absent('InfluxDB', influx.url, problem, `start it (\`ops/services.sh up\`) or set INFLUX_URL${ENV_HINT}`)
+        : null,
     ),
   ];
   if (pg)
     checks.push(
-      preflightPostgres(pg, timeoutMs, `start it (\`ops/services.sh up\`), fix ${pg.source} or --no-postgres`),
+      preflightPostgres(
+        pg,
+        timeoutMs,
+        `start it (\`ops/services.sh up\`), fix ${pg.source}${ENV_HINT} or --no-postgres`,
+      ),
     );
   const results = await Promise.all(checks);
   return results.find((r) => r !== null) ?? null;
@@ -81,7 +90,7 @@ function describe(err: NodeJS.ErrnoException): string {
 export async function preflightPostgres(
   pg: PgConfig,
   timeoutMs = PREFLIGHT_TIMEOUT_MS,
-  fix = `start it (\`ops/services.sh up\`) or fix ${pg.source}`,
+  fix = `start it (\`ops/services.sh up\`) or fix ${pg.source}${ENV_HINT}`,
 ): Promise<StoreAbsent | null> {
   const socket = pg.host.startsWith('/');
   const address = socket ? join(pg.host, `.s.PGSQL.${pg.port}`) : `${pg.host}:${pg.port}`;

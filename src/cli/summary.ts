@@ -17,11 +17,12 @@ export interface SummaryOptions {
   cwd?: string;
 }
 
-/** The terminal's width: the TTY's, else COLUMNS, else 100. */
+/** The width to fit: COLUMNS when set (exported on purpose, as `ls` reads it), else the TTY's, else 100. */
 export function terminalColumns(out: { isTTY?: boolean; columns?: number }, env: Env): number {
-  if (out.isTTY && out.columns && out.columns > 0) return out.columns;
   const fromEnv = Number(env.COLUMNS);
-  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : DEFAULT_COLUMNS;
+  if (Number.isInteger(fromEnv) && fromEnv > 0) return fromEnv;
+  if (out.isTTY && out.columns && out.columns > 0) return out.columns;
+  return DEFAULT_COLUMNS;
 }
 
 const fmt = (n: number): string => n.toLocaleString('en-US');
@@ -85,16 +86,18 @@ export function summaryTable(report: RunReport, options: SummaryOptions = {}): s
 }
 
 function row(f: FileReport, path: string): string[] {
+  // a file whose bytes were ingested before wrote nothing: said so, not "ok, 0 points"
+  const noop = f.ledger?.noop;
   return [
     path,
-    f.status,
+    noop ? 'no-op' : f.status,
     fmt(f.rows),
     fmt(f.points),
     fmt(f.invalid_timestamps.count),
     fmt(f.invalid_values.count),
     fmt(f.truncated_rows.count),
     fmt(f.duplicate_rows),
-    f.error ? f.error.message : f.time_range ? `${f.time_range.first} → ${f.time_range.last}` : '',
+    f.error ? f.error.message : noop ? noop : f.time_range ? `${f.time_range.first} → ${f.time_range.last}` : '',
   ];
 }
 

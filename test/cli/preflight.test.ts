@@ -44,6 +44,7 @@ t.test('no InfluxDB listening: exit 3 within seconds, naming the address and the
     `powerview: InfluxDB at http://127.0.0.1:${port} refused the connection: ` +
       'start it (`ops/services.sh up`) or set INFLUX_URL',
   );
+  t.match(r.stderr, '`eval "$(ops/services.sh env)"` sets it', 'how to point INFLUX_URL at the services ops/ runs');
   const report: Json = JSON.parse(r.stdout);
   t.equal(report.store_failure.code, 'PV_ERR_STORE_UNAVAILABLE');
   t.equal(report.totals.files_failed, files.length, 'every file reported');

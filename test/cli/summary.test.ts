@@ -93,8 +93,9 @@ t.test('without PostgreSQL the summary says so and what it costs', async (t) => 
   t.match(flag, 'PostgreSQL: off (--no-postgres)');
 });
 
-t.test('width: the TTY, else COLUMNS, else 100', async (t) => {
+t.test('width: COLUMNS, else the TTY, else 100', async (t) => {
   t.equal(terminalColumns({ isTTY: true, columns: 132 }, {}), 132);
+  t.equal(terminalColumns({ isTTY: true, columns: 132 }, { COLUMNS: '80' }), 80, 'COLUMNS set on a terminal wins');
   t.equal(terminalColumns({ isTTY: false }, { COLUMNS: '90' }), 90);
   t.equal(terminalColumns({ isTTY: false }, { COLUMNS: 'wide' }), 100);
   t.equal(terminalColumns({}, {}), 100);
@@ -104,4 +105,16 @@ t.test('elide keeps both ends', async (t) => {
   t.equal(elide('abcdefghij', 5), 'ab…ij');
   t.equal(elide('abcdefghij', 5, 'end'), 'abcd…');
   t.equal(elide('abc', 5), 'abc');
+});
+
+t.test('a file ingested before shows as a no-op naming the earlier file, not as ok with 0 points', async (t) => {
+  const root = '/data';
+  const noop = 'the same bytes were ingested before (file 7: acme/camp-2025/02001000/a.tsv)';
+  const text = summaryTable(
+    report([file(`${root}/acme/camp-2025/02001000/b.tsv`, { points: 0, ledger: { file_id: 7, noop } })]),
+    { root, columns: 200 },
+  );
+  const line = text.split('\n').find((l) => l.includes('b.tsv'));
+  t.match(line, /b\.tsv\s+no-op\s/, 'status no-op');
+  t.match(line, noop, 'the earlier file named where the range would be');
 });
