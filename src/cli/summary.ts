@@ -1,7 +1,7 @@
-import { isAbsolute, relative } from 'node:path';
+import { isAbsolute, relative, sep } from 'node:path';
 import type { Env } from '../config/config.js';
 import type { FileReport, RunReport } from '../pipeline/report.js';
-import { renderTable, type Column } from './table.js';
+import { elide, renderTable, type Column } from './table.js';
 
 const MAX_ROWS = 100;
 /** the width assumed when neither the terminal nor COLUMNS says */
@@ -43,7 +43,7 @@ const COLUMNS: Column[] = [
   { title: 'bad values', align: 'right', drop: 2 },
   { title: 'truncated', align: 'right', drop: 1 },
   { title: 'duplicates', align: 'right', drop: 4 },
-  { title: 'range / error', align: 'left', elide: 'end', min: 20 },
+  { title: 'range (UTC) / error', align: 'left', elide: 'end', min: 20 },
 ];
 
 /** The human summary printed on a TTY: a table that fits the terminal, then the totals. */
@@ -58,13 +58,16 @@ export function summaryTable(report: RunReport, options: SummaryOptions = {}): s
   // a long run lists its failures only; every file is in the JSON report
   const many = report.files.length > MAX_ROWS || (report.files_omitted ?? 0) > 0;
   const shown = many ? report.files.filter((f) => f.status !== 'ok').slice(0, MAX_ROWS) : report.files;
+  // the company and campaign folders every listed file shares are said once, above: the rows keep the device
+  const under = sharedFolders(shown.map((f) => shownPath(f.path)));
   const lines = renderTable(
     COLUMNS,
-    shown.map((f) => row(f, shownPath(f.path))),
+    shown.map((f) => row(f, shownPath(f.path).slice(under.length))),
     columns,
   );
+  if (under) lines.unshift(`in ${elide(under, columns - 3)}`);
   // an error cut short in the table is given whole below it
-  const room = columns - lines[0].indexOf('range / error');
+  const room = columns - lines[under ? 1 : 0].indexOf('range (UTC) / error');
   for (const f of shown) {
     if (f.error && f.error.message.length > room) lines.push(`error: ${shownPath(f.path)}: ${f.error.message}`);
   }
@@ -85,6 +88,29 @@ export function summaryTable(report: RunReport, options: SummaryOptions = {}): s
   return lines.join('\n');
 }
 
+/** `company/campaign/` when every path starts with the same two folders (and goes on below them), else ''. */
+function sharedFolders(paths: string[]): string {
+  if (paths.length === 0) return '';
+  const parts = paths[0].split(sep);
+  if (parts.length < 4) return '';
+  const head = `${parts[0]}${sep}${parts[1]}${sep}`;
+  return paths.every((p) => p.startsWith(head) && p.split(sep).length >= 4) ? head : '';
+}
+
+/**
+ * `2025-08-03 00:00 → 23:50` from ISO times in UTC: the date once when both ends share it, the seconds only
+ * when either end has some (`2025-08-03 00:00:05 → 2025-08-04 00:00:00` keeps them).
+ */
+export function shortRange(first: string, last: string): string {
+  let a = first.replace('T', ' ').replace(/Z$/, '');
+  let b = last.replace('T', ' ').replace(/Z$/, '');
+  if (a.endsWith(':00') && b.endsWith(':00') && a.length === 19 && b.length === 19) {
+    a = a.slice(0, 16);
+    b = b.slice(0, 16);
+  }
+  return `${a} → ${a.slice(0, 10) === b.slice(0, 10) ? b.slice(11) : b}`;
+}
+
 function row(f: FileReport, path: string): string[] {
   // a file whose bytes were ingested before wrote nothing: said so, not "ok, 0 points"
   const noop = f.ledger?.noop;
@@ -97,7 +123,7 @@ function row(f: FileReport, path: string): string[] {
     fmt(f.invalid_values.count),
     fmt(f.truncated_rows.count),
     fmt(f.duplicate_rows),
-    f.error ? f.error.message : noop ? noop : f.time_range ? `${f.time_range.first} → ${f.time_range.last}` : '',
+    f.error ? f.error.message : noop ? noop : f.time_range ? shortRange(f.time_range.first, f.time_range.last) : '',
   ];
 }
 

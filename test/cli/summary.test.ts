@@ -1,7 +1,7 @@
 /** The terminal summary: fits the width, paths relative to the root, plurals, PostgreSQL off said. */
 import t from 'tap';
 import { emptyFileReport, totalsOf, type FileReport, type RunReport } from '../../src/pipeline/report.js';
-import { count, summaryTable, terminalColumns } from '../../src/cli/summary.js';
+import { count, shortRange, summaryTable, terminalColumns } from '../../src/cli/summary.js';
 import { elide } from '../../src/cli/table.js';
 
 function file(path: string, over: Partial<FileReport> = {}): FileReport {
@@ -48,14 +48,16 @@ t.test('fits the terminal: paths relative to the root, elided in the middle, col
   const files = [file(`${deep}/MV2_2025-08-03_000000_a-very-long-export-file-name.tsv`)];
   for (const columns of [100, 80, 60]) {
     const text = summaryTable(report(files), { root, columns });
-    const table = text.split('\n').slice(0, 3);
+    const table = text.split('\n').slice(0, 4);
     for (const line of table) t.ok(line.length <= columns, `${columns}: "${line}" fits`);
     t.notMatch(text, root, `${columns}: no root prefix`);
-    t.match(table[2], /^acme-/, `${columns}: relative to the root`);
-    t.match(table[2], /…/, `${columns}: the path elided`);
+    t.match(table[0], /^in acme-/, `${columns}: the shared company and campaign folders, relative to the root`);
+    t.match(table[3], /^02001000\//, `${columns}: each row keeps its device folder`);
+    t.match(table[3], /…/, `${columns}: the path elided`);
   }
   const wide = summaryTable(report(files), { root, columns: 300 });
   t.match(wide, /truncated/, 'wide: every column');
+  t.match(wide, /^in acme-industrie-very-long-company-name\/campaign-2025-summer-north-site\/\n/, 'wide: whole');
   t.notMatch(wide, /…/, 'wide: nothing elided');
   const narrow = summaryTable(report(files), { root, columns: 100 });
   t.notMatch(narrow, /truncated/, 'narrow: the defect counts go first');
@@ -117,4 +119,18 @@ t.test('a file ingested before shows as a no-op naming the earlier file, not as 
   const line = text.split('\n').find((l) => l.includes('b.tsv'));
   t.match(line, /b\.tsv\s+no-op\s/, 'status no-op');
   t.match(line, noop, 'the earlier file named where the range would be');
+});
+
+t.test('a time range reads short: the date once, seconds only when there are some', async (t) => {
+  t.equal(shortRange('2025-08-03T00:00:00Z', '2025-08-03T23:50:00Z'), '2025-08-03 00:00 → 23:50');
+  t.equal(shortRange('2025-08-03T00:00:00Z', '2025-08-04T00:10:00Z'), '2025-08-03 00:00 → 2025-08-04 00:10');
+  t.equal(shortRange('2025-08-03T00:00:05Z', '2025-08-03T00:10:05Z'), '2025-08-03 00:00:05 → 00:10:05');
+});
+
+t.test('files of several campaigns keep their whole path in the rows', async (t) => {
+  const root = '/data';
+  const text = summaryTable(report([file(`${root}/acme/a/d1/x.tsv`), file(`${root}/acme/b/d1/y.tsv`)]), { root });
+  t.notMatch(text, /^in /, 'no shared campaign');
+  t.match(text, /\nacme\/a\/d1\/x\.tsv /);
+  t.match(text, /\nacme\/b\/d1\/y\.tsv /);
 });

@@ -50,7 +50,12 @@ t.test(
     t.match(human.stdout, /file\s+status\s+rows\s+points/, 'a table header');
     t.match(human.stdout, /6 files \(5 ok, 1 failed\)/, 'a totals line');
     t.match(human.stdout, /dry run: nothing written or moved/, 'says it was a dry run');
-    t.match(human.stdout, /acme\/camp-2025\/02001084\/MV2_empty\.tsv\s+error/, 'the failed file, path relative to cwd');
+    t.match(
+      human.stdout,
+      /^in acme\/camp-2025\/\r?$/m,
+      'the shared company and campaign folders, relative to the root',
+    );
+    t.match(human.stdout, /^02001084\/MV2_empty\.tsv\s+error/m, 'the failed file, under its device folder');
     t.match(human.stdout, /empty file/, 'its cause');
     t.match(human.stdout, /warning: .*MV2_x\.tsv: folder 02001084 .*02001171/, 'warnings listed');
     t.match(human.stdout, /files \|/, 'a progress bar');
