@@ -80,6 +80,9 @@ export function summaryTable(report: RunReport, options: SummaryOptions = {}): s
       `in ${(report.duration_ms / 1000).toFixed(2)} s (${fmt(Math.round(report.points_per_second))} points/s)` +
       (report.dry_run ? ' — dry run: nothing written or moved' : ''),
   );
+  // a dry run asks no store: the exactly-once plan (points held already, files ingested before) is not known
+  if (report.dry_run)
+    lines.push('points: every point of the files; a real run with PostgreSQL skips those the stores already hold');
   if (!report.dry_run) lines.push(...storeLines(report, options.postgresOff ?? 'no DATABASE_URL'));
   let warnings = 0;
   for (const f of report.files) {

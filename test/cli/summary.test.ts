@@ -134,3 +134,11 @@ t.test('files of several campaigns keep their whole path in the rows', async (t)
   t.match(text, /\nacme\/a\/d1\/x\.tsv /);
   t.match(text, /\nacme\/b\/d1\/y\.tsv /);
 });
+
+t.test('a dry run says its points are counted before the exactly-once plan', async (t) => {
+  const text = summaryTable(report([file('/data/acme/c/d/x.tsv')], { dry_run: true }), { root: '/data' });
+  t.match(text, 'dry run: nothing written or moved');
+  t.match(text, 'a real run with PostgreSQL skips those the stores already hold');
+  const real = summaryTable(report([file('/data/acme/c/d/x.tsv')]), { root: '/data' });
+  t.notMatch(real, 'already hold', 'not said of a real run');
+});
