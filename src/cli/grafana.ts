@@ -6,6 +6,7 @@ import { ErrorCodes, UsageError } from '../errors.js';
 import { resolveInfluxApi, resolveInfluxConfig, type InfluxFlags } from '../influx/config.js';
 import { resolvePgConfig } from '../postgres/config.js';
 import { applyGrafana, resolveGrafanaApi } from '../grafana/apply.js';
+import { addTenantUser, userAdminApi, type TenantUserResult } from '../grafana/users.js';
 import { GRAFANA_ENV } from '../grafana/datasources.js';
 import { passwordEnvVar } from '../grafana/names.js';
 import { DEFAULT_DASHBOARDS_PATH } from '../grafana/providers.js';
@@ -20,6 +21,12 @@ export interface GrafanaBuildFlags extends DbFlags {
 }
 export interface GrafanaApplyFlags extends DbFlags {
   grafanaUrl?: string;
+  defaultUsers?: boolean;
+}
+export interface GrafanaUserFlags extends DbFlags {
+  grafanaUrl?: string;
+  email?: string;
+  name?: string;
 }
 export interface GrafanaEnvFlags extends DbFlags, Pick<InfluxFlags, 'influxUrl'> {
   tenant?: string;
@@ -69,18 +76,37 @@ export async function runGrafanaBuild(flags: GrafanaBuildFlags): Promise<number>
 export async function runGrafanaApply(flags: GrafanaApplyFlags): Promise<number> {
   const api = resolveGrafanaApi(flags, environment());
   return withCatalog(flags, 'grafana apply', async (pool) => {
-    const result = await applyGrafana(await catalogOf(pool), api);
+    const result = await applyGrafana(await catalogOf(pool), api, { defaultUsers: flags.defaultUsers });
     if (human(flags)) {
       for (const t of result.tenants) {
         process.stdout.write(
           `${t.tenant}: team "${t.team.name}" ${t.team.created ? 'created' : 'present'}, folder ${t.folder.uid} ` +
             `${t.folder.created ? 'created' : 'present'}, permissions ${t.permissions}\n`,
         );
+        if (t.user) process.stdout.write(`${userLine(t.user)}\n`);
       }
       process.stdout.write(`${result.changes} change(s)\n`);
     } else {
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     }
+    return 0;
+  });
+}
+
+/** `acme: user "bob" created, password … (shown once), added to team "PowerView acme"`. */
+function userLine(u: TenantUserResult): string {
+  const who = u.created ? `created, password ${u.password} (shown once: keep it now)` : 'present (password unchanged)';
+  return `${u.tenant}: user "${u.login}" ${who}, ${u.member === 'added' ? 'added to' : 'already in'} team "${u.team}"`;
+}
+
+/** `powerview grafana user add <company> <login>`: the user, found or created, in the tenant's team. */
+export async function runGrafanaUserAdd(tenant: string, login: string, flags: GrafanaUserFlags): Promise<number> {
+  const api = userAdminApi(resolveGrafanaApi(flags, environment()));
+  return withCatalog(flags, 'grafana user add', async (pool) => {
+    if ((await catalogOf(pool, tenant)).tenants.length === 0)
+      throw new UsageError(`no tenant "${tenant}" in core.tenants (provision it first)`, ErrorCodes.USAGE);
+    const result = await addTenantUser(api, tenant, login, { email: flags.email, name: flags.name });
+    process.stdout.write(human(flags) ? `${userLine(result)}\n` : `${JSON.stringify(result, null, 2)}\n`);
     return 0;
   });
 }
@@ -172,9 +198,31 @@ export function registerGrafanaCommands(program: Command, setExit: (code: number
         'idempotent',
     )
     .option('--grafana-url <url>', 'Grafana base URL (default: GRAFANA_URL)')
+    .option(
+      '--default-users',
+      'also a Grafana user user_<tenant> per tenant in its team, created with a password printed once ' +
+        '(needs GRAFANA_USER and GRAFANA_PASSWORD of a server admin)',
+    )
     .option(...dbOption)
     .option('--json', 'print the JSON result (the default when stdout is not a terminal)')
     .action(async (flags: GrafanaApplyFlags) => setExit(await runGrafanaApply(flags)));
+  grafana
+    .command('user')
+    .description("Grafana users of a tenant's team")
+    .command('add <company> <login>')
+    .description(
+      "find or create a Grafana user and make it a member of the tenant's team (View on its folder); a user " +
+        'created gets the Viewer role and a generated password, printed once (GRAFANA_USER and GRAFANA_PASSWORD ' +
+        'of a server admin)',
+    )
+    .option('--email <address>', "the new user's e-mail (default: none)")
+    .option('--name <name>', "the new user's display name (default: the login)")
+    .option('--grafana-url <url>', 'Grafana base URL (default: GRAFANA_URL)')
+    .option(...dbOption)
+    .option('--json', 'print the JSON result (the default when stdout is not a terminal)')
+    .action(async (company: string, login: string, flags: GrafanaUserFlags) =>
+      setExit(await runGrafanaUserAdd(company, login, flags)),
+    );
   grafana
     .command('env')
     .description(
