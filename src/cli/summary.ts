@@ -58,19 +58,20 @@ export function summaryTable(report: RunReport, options: SummaryOptions = {}): s
   // a long run lists its failures only; every file is in the JSON report
   const many = report.files.length > MAX_ROWS || (report.files_omitted ?? 0) > 0;
   const shown = many ? report.files.filter((f) => f.status !== 'ok').slice(0, MAX_ROWS) : report.files;
+  const paths = shown.map((f) => shownPath(f.path));
   // the company and campaign folders every listed file shares are said once, above: the rows keep the device
-  const under = sharedFolders(shown.map((f) => shownPath(f.path)));
+  const under = sharedFolders(paths);
   const lines = renderTable(
     COLUMNS,
-    shown.map((f) => row(f, shownPath(f.path).slice(under.length))),
+    shown.map((f, i) => row(f, paths[i].slice(under.length))),
     columns,
   );
-  if (under) lines.unshift(`in ${elide(under, columns - 3)}`);
   // an error cut short in the table is given whole below it
-  const room = columns - lines[under ? 1 : 0].indexOf('range (UTC) / error');
-  for (const f of shown) {
-    if (f.error && f.error.message.length > room) lines.push(`error: ${shownPath(f.path)}: ${f.error.message}`);
-  }
+  const room = columns - lines[0].indexOf('range (UTC) / error');
+  if (under) lines.unshift(`in ${elide(under, columns - 3)}`);
+  shown.forEach((f, i) => {
+    if (f.error && f.error.message.length > room) lines.push(`error: ${paths[i]}: ${f.error.message}`);
+  });
   const t = report.totals;
   if (many) lines.push(`(${shown.length} failed files listed of ${t.files}; every file is in the JSON report)`);
   lines.push('');

@@ -1,10 +1,10 @@
 import { ErrorCodes, PowerViewError, StoreError } from '../errors.js';
 import { GrafanaApi, VIEW, type GrafanaApiConfig } from './api.js';
-
-export { resolveGrafanaApi, type GrafanaApiConfig } from './api.js';
 import type { GrafanaCatalog } from './catalog.js';
 import { teamName, uids } from './names.js';
 import { addTenantUser, defaultLogin, userAdminApi, type TenantUserResult } from './users.js';
+
+export { resolveGrafanaApi, type GrafanaApiConfig } from './api.js';
 
 /**
  * Teams and folder permissions cannot be provisioned from files in Grafana
